@@ -1,0 +1,1 @@
+"""Activities, grouped by what they touch: the read model, rules, letters and payments."""

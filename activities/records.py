@@ -1,0 +1,98 @@
+"""The read model: one idempotent write per state change of a case."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from temporalio import activity
+
+from models.records import ClaimSync
+from models.tables import AuditEventRow, ClaimRow, WorkItemRow
+
+TERMINAL = {"CLOSED", "NOT_ACCEPTED", "WITHDRAWN"}
+
+
+class RecordActivities:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @activity.defn(name="sync_claim")
+    def sync_claim(self, sync: ClaimSync) -> None:
+        """Upsert the claim's projection, append new audit events (natural key: case id and
+        sequence), open and close work items. Running it twice leaves the same rows."""
+        st = sync.status
+        now = datetime.now(UTC)
+        with Session(self.engine) as session:
+            row = session.get(ClaimRow, st.claim_id)
+            if row is None:
+                row = ClaimRow(
+                    claim_id=st.claim_id,
+                    stage=st.stage,
+                    line=st.line,
+                    incident_type=st.incident_type,
+                    policy_no=st.policy_no,
+                    claimant_name=st.claimant_name,
+                    channel=st.channel,
+                    reported_at=st.reported_at,
+                    amount_claimed=st.amount_claimed,
+                    updated_at=now,
+                )
+            row.stage = st.stage
+            row.insured_id_no = sync.insured_id_no or row.insured_id_no
+            row.payable_amount = st.payable_amount
+            row.pending_level = st.pending_approval_level
+            row.straight_through = st.straight_through
+            row.status = st.model_dump(mode="json")
+            row.updated_at = st.history[-1].at if st.history else now
+            if st.stage in TERMINAL and row.closed_at is None:
+                row.closed_at = row.updated_at
+            session.add(row)
+
+            if sync.events:
+                seqs = [e.seq for e in sync.events]
+                known = set(
+                    session.exec(
+                        select(AuditEventRow.seq).where(
+                            AuditEventRow.case_id == st.claim_id,
+                            AuditEventRow.seq.in_(seqs),  # type: ignore[attr-defined]
+                        )
+                    ).all()
+                )
+                for e in sync.events:
+                    if e.seq not in known:
+                        session.add(
+                            AuditEventRow(
+                                case_id=st.claim_id,
+                                seq=e.seq,
+                                kind=e.kind,
+                                actor=e.actor,
+                                at=e.at,
+                                data=e.data,
+                            )
+                        )
+            for item in sync.open_items:
+                existing = session.get(WorkItemRow, item.key)
+                if existing is None:
+                    session.add(
+                        WorkItemRow(
+                            key=item.key,
+                            case_id=st.claim_id,
+                            kind=item.kind,
+                            role=item.role,
+                            level=item.level,
+                            assignee=item.assignee,
+                            title=item.title,
+                            priority=item.priority,
+                            due_at=item.due_at,
+                            opened_at=row.updated_at,
+                        )
+                    )
+            for key in sync.close_items:
+                existing = session.get(WorkItemRow, key)
+                if existing is not None and existing.state == "open":
+                    existing.state = "done"
+                    existing.closed_at = row.updated_at
+                    session.add(existing)
+            session.commit()

@@ -1,0 +1,144 @@
+"""Rule lookups: the snapshot a claim runs under, and staff for authority checks."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from temporalio import activity
+
+from models.catalog import AUTHORITY_LIMITS, CHECKLISTS, CN_DEADLINES, COMMON_MATERIALS, TRIAGE
+from models.records import LoadRulesRequest, StaffInfo
+from models.rules import (
+    Clause,
+    DeadlineRules,
+    PolicyTerms,
+    RulesSnapshot,
+    TriageRules,
+    Usage,
+)
+from models.tables import ClaimRow, ClauseRow, PaymentRow, PolicyRow, StaffRow, WatchListRow
+
+RULES_VERSION = "CN-2025.1"
+
+
+def policy_year_start(start: date, on: date) -> date:
+    """The anniversary of `start` on or before `on` (limits and deductibles reset yearly)."""
+    year = on.year
+    try:
+        anniversary = start.replace(year=year)
+    except ValueError:  # 29 February
+        anniversary = date(year, 3, 1)
+    if anniversary > on:
+        try:
+            anniversary = start.replace(year=year - 1)
+        except ValueError:
+            anniversary = date(year - 1, 3, 1)
+    return max(anniversary, start)
+
+
+class RulesActivities:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _policy(self, session: Session, policy_no: str) -> PolicyTerms | None:
+        row = session.get(PolicyRow, policy_no)
+        if row is None:
+            return None
+        clauses = session.exec(
+            select(ClauseRow).where(ClauseRow.product_code == row.product_code)
+        ).all()
+        terms = dict(row.terms)
+        return PolicyTerms(
+            policy_no=row.policy_no,
+            line=row.line,
+            product_code=row.product_code,
+            insured_name=row.insured_name,
+            insured_id_no=row.insured_id_no,
+            start_date=row.start_date,
+            end_date=row.end_date,
+            status=row.status,  # type: ignore[arg-type]
+            clauses=[
+                Clause(
+                    id=c.clause_id,
+                    kind=c.kind,  # type: ignore[arg-type]
+                    title_zh=c.title_zh,
+                    title_en=c.title_en,
+                    text_zh=c.text_zh,
+                    text_en=c.text_en,
+                )
+                for c in sorted(clauses, key=lambda c: c.clause_id)
+            ],
+            **terms,
+        )
+
+    @activity.defn(name="load_rules")
+    def load_rules(self, req: LoadRulesRequest) -> RulesSnapshot:
+        with Session(self.engine) as session:
+            policy = self._policy(session, req.policy_no)
+            usage = Usage()
+            prior = 0
+            watch = session.get(WatchListRow, req.claimant_id_no) is not None
+            if policy is not None:
+                year_start = policy_year_start(policy.start_date, req.occurred_on)
+                since = datetime.combine(year_start, time.min, tzinfo=UTC)
+                paid, deducted = session.exec(
+                    select(
+                        func.coalesce(func.sum(PaymentRow.amount), 0),
+                        func.coalesce(func.sum(PaymentRow.deductible_applied), 0),
+                    ).where(
+                        PaymentRow.policy_no == policy.policy_no,
+                        PaymentRow.paid_at >= since,
+                        PaymentRow.claim_id != req.claim_id,
+                    )
+                ).one()
+                usage = Usage(paid_this_year=Decimal(paid), deductible_used=Decimal(deducted))
+                window = datetime.combine(
+                    req.occurred_on - timedelta(days=365), time.min, tzinfo=UTC
+                )
+                prior = session.exec(
+                    select(func.count())
+                    .select_from(ClaimRow)
+                    .where(
+                        ClaimRow.insured_id_no == policy.insured_id_no,
+                        ClaimRow.claim_id != req.claim_id,
+                        ClaimRow.reported_at >= window,
+                        ClaimRow.stage != "NOT_ACCEPTED",
+                        ClaimRow.stage != "WITHDRAWN",
+                    )
+                ).one()
+        return RulesSnapshot(
+            version=RULES_VERSION,
+            policy=policy,
+            common_materials=list(COMMON_MATERIALS),
+            checklist=list(CHECKLISTS.get((req.line, req.incident_type), ())),
+            held_materials=[],
+            authority_limits=dict(AUTHORITY_LIMITS),
+            triage=TriageRules(**TRIAGE),
+            deadlines=DeadlineRules(
+                **{
+                    **CN_DEADLINES,
+                    "materials_reminder_days": list(CN_DEADLINES["materials_reminder_days"]),
+                }
+            ),
+            usage=usage,
+            prior_claims_12m=int(prior),
+            watch_list_hit=watch,
+        )
+
+    @activity.defn(name="get_staff")
+    def get_staff(self, staff_id: str) -> StaffInfo | None:
+        with Session(self.engine) as session:
+            row = session.get(StaffRow, staff_id)
+            if row is None:
+                return None
+            return StaffInfo(
+                staff_id=row.staff_id,
+                name=row.name,
+                level=row.level,
+                roles=list(row.roles),
+                active=row.active,
+            )

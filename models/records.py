@@ -1,0 +1,93 @@
+"""Payloads of the activities: what the workflow asks the database, letters and payments for."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from models.status import ClaimStatus
+
+
+class LoadRulesRequest(BaseModel):
+    claim_id: str
+    policy_no: str
+    line: str
+    incident_type: str
+    claimant_id_no: str
+    occurred_on: date
+
+
+class StaffInfo(BaseModel):
+    staff_id: str
+    name: str
+    level: int
+    roles: list[str]
+    active: bool = True
+
+
+class AuditEventIn(BaseModel):
+    seq: int
+    kind: str
+    actor: str
+    at: datetime
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class WorkItemIn(BaseModel):
+    key: str
+    kind: str
+    role: str
+    level: int = 0
+    assignee: str | None = None
+    due_at: datetime | None = None
+    priority: int = 0
+    title: str = ""
+
+
+class ClaimSync(BaseModel):
+    """One write per state change: the projection, new audit events, work items opened/closed."""
+
+    status: ClaimStatus
+    insured_id_no: str | None = None
+    events: list[AuditEventIn] = Field(default_factory=list)
+    open_items: list[WorkItemIn] = Field(default_factory=list)
+    close_items: list[str] = Field(default_factory=list)
+
+
+class LetterRequest(BaseModel):
+    letter_id: str
+    case_id: str
+    kind: str
+    language: str = "zh-CN"
+    recipient: str
+    channel: str
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class LetterRecord(BaseModel):
+    letter_id: str
+    kind: str
+    path: str
+    sha256: str
+    sent_at: datetime
+
+
+class PaymentRequest(BaseModel):
+    claim_id: str
+    seq: int
+    amount: Decimal
+    payee: str
+    account_ref: str
+    policy_no: str
+    deductible_applied: Decimal = Decimal("0")
+
+
+class PaymentRecord(BaseModel):
+    idempotency_key: str
+    seq: int
+    amount: Decimal
+    reference: str
+    paid_at: datetime

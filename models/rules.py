@@ -1,0 +1,128 @@
+"""The rules a case runs under, copied into the workflow at its start, and the results of
+the pure rule functions (coverage, triage, adjustment)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Clause(BaseModel):
+    id: str
+    kind: Literal["coverage", "exclusion", "waiting_period", "general"]
+    title_zh: str
+    title_en: str
+    text_zh: str
+    text_en: str
+
+
+class PolicyTerms(BaseModel):
+    policy_no: str
+    line: str
+    product_code: str
+    insured_name: str
+    insured_id_no: str
+    start_date: date
+    end_date: date
+    status: Literal["in_force", "lapsed", "cancelled"] = "in_force"
+    sum_insured: Decimal
+    deductible: Decimal = Decimal("0")
+    ratio: Decimal = Decimal("1")
+    annual_limit: Decimal | None = None
+    waiting_period_days: int = 0
+    vehicle_value: Decimal | None = None
+    value_at_risk: Decimal | None = None
+    accident_medical_deductible: Decimal = Decimal("100")
+    accident_medical_ratio: Decimal = Decimal("1")
+    accident_medical_share: Decimal = Decimal("0.1")
+    clauses: list[Clause] = Field(default_factory=list)
+
+    def clause(self, clause_id: str) -> Clause | None:
+        return next((c for c in self.clauses if c.id == clause_id), None)
+
+    def clause_of_kind(self, kind: str) -> Clause | None:
+        return next((c for c in self.clauses if c.kind == kind), None)
+
+
+class Usage(BaseModel):
+    """What the policy has already used this policy year (for limits and deductibles)."""
+
+    paid_this_year: Decimal = Decimal("0")
+    deductible_used: Decimal = Decimal("0")
+
+
+class TriageRules(BaseModel):
+    new_policy_days: int = 90
+    amount_share_of_sum_insured: Decimal = Decimal("0.5")
+    amount_absolute: Decimal = Decimal("100000")
+    claims_in_12_months: int = 3
+    late_report_days: int = 30
+    stp_max_amount: Decimal = Decimal("5000")
+
+
+class DeadlineRules(BaseModel):
+    profile: str = "CN"
+    determination_days: int = 30
+    payment_days: int = 10
+    denial_notice_days: int = 3
+    appeal_days: int = 30
+    materials_reminder_days: list[int] = Field(default_factory=lambda: [15, 30])
+    materials_suspension_days: int = 60
+    approval_task_days: int = 3
+    adjust_task_days: int = 3
+
+
+class RulesSnapshot(BaseModel):
+    """Loaded once by an activity at the start of a case; the case keeps it for its life."""
+
+    version: str
+    policy: PolicyTerms | None = None
+    common_materials: list[str]
+    checklist: list[str]
+    held_materials: list[str] = Field(default_factory=list)
+    authority_limits: dict[int, Decimal]
+    triage: TriageRules = Field(default_factory=TriageRules)
+    deadlines: DeadlineRules = Field(default_factory=DeadlineRules)
+    usage: Usage = Field(default_factory=Usage)
+    prior_claims_12m: int = 0
+    watch_list_hit: bool = False
+
+    @property
+    def required_materials(self) -> list[str]:
+        held = set(self.held_materials)
+        wanted = [*self.common_materials, *self.checklist]
+        return [kind for kind in dict.fromkeys(wanted) if kind not in held]
+
+
+class CoverageResult(BaseModel):
+    accepted: bool
+    reason_code: str | None = None
+    reason_zh: str | None = None
+    reason_en: str | None = None
+    clause_id: str | None = None
+
+
+class Flag(BaseModel):
+    code: str
+    effect: Literal["investigate", "flag", "panel"]
+    reason: str
+
+
+class AdjustmentLine(BaseModel):
+    """One step of the computation, printed in the decision letter."""
+
+    label_zh: str
+    label_en: str
+    amount: Decimal
+    formula: str = ""
+
+
+class AdjustmentResult(BaseModel):
+    lines: list[AdjustmentLine]
+    payable: Decimal
+    deductible_applied: Decimal = Decimal("0")
+    adjuster: str = "system"
+    note: str = ""

@@ -1,0 +1,120 @@
+"""What the `status` query returns, and the small records a claim keeps in its state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+from models.rules import AdjustmentResult, Flag
+
+STAGES = (
+    "REPORTED",
+    "ACCEPTED",
+    "NOT_ACCEPTED",
+    "AWAITING_MATERIALS",
+    "SUSPENDED",
+    "UNDER_REVIEW",
+    "INVESTIGATING",
+    "ADJUSTING",
+    "PENDING_APPROVAL",
+    "APPROVED",
+    "DENIED",
+    "RETURNED",
+    "PAYING",
+    "PAID",
+    "DENIAL_NOTIFIED",
+    "APPEALED",
+    "REOPENED",
+    "WITHDRAWN",
+    "CLOSED",
+)
+
+
+class ApprovalRecord(BaseModel):
+    level: int
+    approver: str
+    decision: str
+    at: datetime
+    note: str = ""
+    clause: str | None = None
+
+
+class RefusedDecision(BaseModel):
+    approver: str
+    decision: str
+    at: datetime
+    reason: str
+    via: str
+
+
+class DeadlineView(BaseModel):
+    name: str
+    started_at: datetime
+    due_at: datetime
+    days_left: int
+    status: str = "running"
+
+
+class TaskView(BaseModel):
+    key: str
+    kind: str
+    role: str
+    assignee: str | None = None
+    due_at: datetime | None = None
+
+
+class StageChange(BaseModel):
+    stage: str
+    at: datetime
+
+
+class PaymentView(BaseModel):
+    seq: int
+    amount: Decimal
+    reference: str
+    paid_at: datetime
+
+
+class ClaimStatus(BaseModel):
+    claim_id: str
+    stage: str
+    line: str
+    incident_type: str
+    policy_no: str
+    claimant_name: str
+    channel: str
+    reported_at: datetime
+    amount_claimed: Decimal
+    reserve: Decimal | None = None
+    payable_amount: Decimal | None = None
+    missing_materials: list[str] = Field(default_factory=list)
+    received_materials: list[str] = Field(default_factory=list)
+    document_rounds: int = 0
+    pending_approval_level: int | None = None
+    approval_chain: list[int] = Field(default_factory=list)
+    approvals: list[ApprovalRecord] = Field(default_factory=list)
+    refused_decisions: list[RefusedDecision] = Field(default_factory=list)
+    deadlines: list[DeadlineView] = Field(default_factory=list)
+    open_tasks: list[TaskView] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list)
+    straight_through: bool = False
+    adjustment: AdjustmentResult | None = None
+    denial_clause: str | None = None
+    denial_reason: str | None = None
+    not_accepted_reason: str | None = None
+    letters: list[str] = Field(default_factory=list)
+    payments: list[PaymentView] = Field(default_factory=list)
+    history: list[StageChange] = Field(default_factory=list)
+    rules_version: str | None = None
+
+
+class ApprovalState(BaseModel):
+    """What the `decide` and `adjust` updates return."""
+
+    claim_id: str
+    stage: str
+    pending_approval_level: int | None
+    approvals: list[ApprovalRecord]
+    payable_amount: Decimal | None = None

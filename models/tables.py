@@ -1,0 +1,139 @@
+"""The read model (sqlmodel tables). Only activities and the CLI touch these; they never
+cross into a workflow (table classes skip validation)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+MONEY = Numeric(16, 2)
+
+
+class PolicyRow(SQLModel, table=True):
+    __tablename__ = "policies"
+
+    policy_no: str = Field(primary_key=True)
+    line: str = Field(index=True)
+    product_code: str
+    insured_name: str
+    insured_id_no: str = Field(index=True)
+    start_date: date
+    end_date: date
+    status: str = "in_force"
+    terms: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ClauseRow(SQLModel, table=True):
+    __tablename__ = "clauses"
+
+    product_code: str = Field(primary_key=True)
+    clause_id: str = Field(primary_key=True)
+    kind: str
+    title_zh: str
+    title_en: str
+    text_zh: str
+    text_en: str
+
+
+class StaffRow(SQLModel, table=True):
+    __tablename__ = "staff"
+
+    staff_id: str = Field(primary_key=True)
+    name: str
+    level: int = 0
+    roles: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+
+
+class WatchListRow(SQLModel, table=True):
+    __tablename__ = "watch_list"
+
+    id_no: str = Field(primary_key=True)
+    reason: str = ""
+
+
+class ClaimRow(SQLModel, table=True):
+    __tablename__ = "claims"
+    __table_args__ = (Index("ix_claims_stage_reported", "stage", "reported_at"),)
+
+    claim_id: str = Field(primary_key=True)
+    stage: str = Field(index=True)
+    line: str = Field(index=True)
+    incident_type: str
+    policy_no: str = Field(index=True)
+    insured_id_no: str | None = Field(default=None, index=True)
+    claimant_name: str
+    channel: str
+    reported_at: datetime = Field(index=True)
+    occurred_at: datetime | None = None
+    amount_claimed: Decimal = Field(sa_type=MONEY)
+    payable_amount: Decimal | None = Field(default=None, sa_type=MONEY)
+    pending_level: int | None = None
+    straight_through: bool = False
+    updated_at: datetime
+    closed_at: datetime | None = None
+    status: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class WorkItemRow(SQLModel, table=True):
+    __tablename__ = "work_items"
+    __table_args__ = (Index("ix_work_items_open_due", "state", "due_at"),)
+
+    key: str = Field(primary_key=True)
+    case_id: str = Field(index=True)
+    kind: str
+    role: str
+    level: int = 0
+    assignee: str | None = Field(default=None, index=True)
+    title: str = ""
+    priority: int = 0
+    due_at: datetime | None = None
+    state: str = "open"
+    opened_at: datetime
+    closed_at: datetime | None = None
+
+
+class LetterRow(SQLModel, table=True):
+    __tablename__ = "letters"
+
+    letter_id: str = Field(primary_key=True)
+    case_id: str = Field(index=True)
+    kind: str
+    language: str
+    channel: str
+    recipient: str
+    sent_at: datetime
+    sha256: str
+    path: str
+    body: str
+
+
+class PaymentRow(SQLModel, table=True):
+    __tablename__ = "payments"
+
+    idempotency_key: str = Field(primary_key=True)
+    claim_id: str = Field(index=True)
+    seq: int
+    policy_no: str = Field(index=True)
+    amount: Decimal = Field(sa_type=MONEY)
+    deductible_applied: Decimal = Field(default=Decimal("0"), sa_type=MONEY)
+    payee: str
+    account_ref: str
+    reference: str
+    paid_at: datetime
+
+
+class AuditEventRow(SQLModel, table=True):
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_audit_case_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(index=True)
+    seq: int
+    kind: str = Field(index=True)
+    actor: str
+    at: datetime
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,64 @@
+"""One typed settings object, read from the environment, shared by the worker, CLI and tests."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    temporal_address: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMPORAL_ADDRESS", "temporal_address"),
+        description="host:port of an existing Temporal server; unset runs the embedded one",
+    )
+    namespace: str = Field(
+        default="default", validation_alias=AliasChoices("CLAIMS_NAMESPACE", "namespace")
+    )
+    task_queue: str = Field(
+        default="claims", validation_alias=AliasChoices("CLAIMS_TASK_QUEUE", "task_queue")
+    )
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CLAIMS_DATABASE_URL", "database_url"),
+        description="SQLAlchemy URL of the read model; unset means a SQLite file in the data folder",
+    )
+    data_dir: Path = Field(
+        default=Path("data"), validation_alias=AliasChoices("CLAIMS_DATA_DIR", "data_dir")
+    )
+    temporal_port: int = Field(
+        default=7233, validation_alias=AliasChoices("CLAIMS_TEMPORAL_PORT", "temporal_port")
+    )
+    ui_port: int = Field(default=8233, validation_alias=AliasChoices("CLAIMS_UI_PORT", "ui_port"))
+    http_port: int = Field(
+        default=7243, validation_alias=AliasChoices("CLAIMS_HTTP_PORT", "http_port")
+    )
+
+    @property
+    def embedded(self) -> bool:
+        """True when no Temporal server was named, so the engine runs its own."""
+        return not self.temporal_address
+
+    @property
+    def address(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'claims.db').resolve()}"
+
+    @property
+    def letters_dir(self) -> Path:
+        return self.data_dir / "letters"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

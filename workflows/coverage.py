@@ -1,0 +1,81 @@
+"""Acceptance and coverage check (受理 / 核对保单), DOMAIN §2.2: a pure function of the report,
+the policy terms in the rules snapshot and the time of the check."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from models.claim import ClaimReport
+from models.rules import CoverageResult, RulesSnapshot
+
+
+def _refuse(code: str, zh: str, en: str, clause_id: str | None = None) -> CoverageResult:
+    return CoverageResult(
+        accepted=False, reason_code=code, reason_zh=zh, reason_en=en, clause_id=clause_id
+    )
+
+
+def insured_id_of(report: ClaimReport) -> str:
+    """The insured named by the report: the claimant, unless a beneficiary reports for them."""
+    return str(report.details.get("insured_id_no") or report.claimant.id_no)
+
+
+def is_illness(report: ClaimReport) -> bool:
+    return report.line == "medical" and report.details.get("cause", "illness") != "accident"
+
+
+def check_coverage(report: ClaimReport, rules: RulesSnapshot, now: datetime) -> CoverageResult:
+    policy = rules.policy
+    if policy is None:
+        return _refuse(
+            "POLICY_NOT_FOUND",
+            f"未查询到保单 {report.policy_no}。",
+            f"No policy {report.policy_no} was found.",
+        )
+    if policy.line != report.line:
+        return _refuse(
+            "LINE_NOT_COVERED",
+            f"保单 {policy.policy_no} 不承保该类保险责任（{report.line}）。",
+            f"Policy {policy.policy_no} does not cover the {report.line} line.",
+        )
+    if policy.status != "in_force":
+        status_zh = {"lapsed": "已失效", "cancelled": "已退保"}.get(policy.status, policy.status)
+        return _refuse(
+            "POLICY_NOT_IN_FORCE",
+            f"保单 {policy.policy_no} {status_zh}，出险时不在保险责任有效状态。",
+            f"Policy {policy.policy_no} is {policy.status}, not in force.",
+        )
+    if insured_id_of(report) != policy.insured_id_no:
+        return _refuse(
+            "IDENTITY_MISMATCH",
+            "报案人/被保险人身份信息与保单记载不一致。",
+            "The insured's identity does not match the policy.",
+        )
+    occurred_on = report.occurred_at.date()
+    if occurred_on < policy.start_date or occurred_on > policy.end_date:
+        clause = policy.clause_of_kind("coverage")
+        return _refuse(
+            "OUTSIDE_POLICY_PERIOD",
+            f"出险日期 {occurred_on} 不在保险期间 {policy.start_date} 至 {policy.end_date} 内。",
+            f"The incident on {occurred_on} is outside the policy period "
+            f"{policy.start_date} to {policy.end_date}.",
+            clause.id if clause else None,
+        )
+    if report.occurred_at > now:
+        return _refuse(
+            "OCCURRED_IN_FUTURE",
+            "出险时间晚于报案受理时间，无法受理。",
+            "The incident time is later than the time of the report.",
+        )
+    if is_illness(report) and policy.waiting_period_days:
+        waiting_ends = policy.start_date + timedelta(days=policy.waiting_period_days)
+        if occurred_on < waiting_ends:
+            clause = policy.clause_of_kind("waiting_period")
+            return _refuse(
+                "WAITING_PERIOD",
+                f"疾病发生在等待期（{policy.waiting_period_days} 天，至 {waiting_ends}）内。",
+                f"The illness began within the {policy.waiting_period_days}-day waiting period "
+                f"(until {waiting_ends}).",
+                clause.id if clause else None,
+            )
+    return CoverageResult(accepted=True)
