@@ -1,0 +1,125 @@
+"""Client helpers shared by the worker, the CLI and tests: connect with the pydantic data
+converter, register search attributes, start a claim idempotently."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import (
+    SearchAttributeIndexedValueType,
+    SearchAttributeKey,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from models.claim import ClaimReport
+from settings import Settings
+from workflows import search
+
+_CLI_TYPE = {
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.INT: "Int",
+    SearchAttributeIndexedValueType.DATETIME: "Datetime",
+    SearchAttributeIndexedValueType.TEXT: "Text",
+    SearchAttributeIndexedValueType.BOOL: "Bool",
+    SearchAttributeIndexedValueType.DOUBLE: "Double",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+}
+
+
+def search_attribute_flags(keys: tuple[SearchAttributeKey, ...] = search.ALL) -> list[str]:
+    """`--search-attribute Name=Type` arguments for `temporal server start-dev`."""
+    flags: list[str] = []
+    for key in keys:
+        flags += ["--search-attribute", f"{key.name}={_CLI_TYPE[key.indexed_value_type]}"]
+    return flags
+
+
+async def connect(settings: Settings, address: str | None = None) -> Client:
+    return await Client.connect(
+        address or settings.address,
+        namespace=settings.namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
+    """Register the engine's search attributes the server lacks; returns the names added.
+
+    The time-skipping test server cannot list search attributes, only add them: there each
+    one is added and "already exists" is taken as done.
+    """
+    wanted = {k.name: IndexedValueType.ValueType(k.indexed_value_type) for k in search.ALL}
+    try:
+        existing = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+        known = set(existing.custom_attributes) | set(existing.system_attributes)
+    except RPCError as err:
+        if err.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+        known = set()
+    added: list[str] = []
+    for name, kind in wanted.items():
+        if name in known:
+            continue
+        try:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(namespace=namespace, search_attributes={name: kind})
+            )
+            added.append(name)
+        except RPCError as err:
+            if err.status != RPCStatusCode.ALREADY_EXISTS:
+                raise
+    return added
+
+
+def new_claim_id() -> str:
+    return f"CLM-{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
+
+
+def claim_workflow_id(claim_id: str) -> str:
+    return f"claim-{claim_id}"
+
+
+async def start_claim(
+    client: Client, report: ClaimReport, task_queue: str
+) -> tuple[WorkflowHandle, bool]:
+    """Start the claim's workflow; the same claim id twice is the same claim.
+
+    Returns the handle and whether this call started it. A running claim is returned as it is
+    (conflict policy USE_EXISTING); a finished one is never started again (REJECT_DUPLICATE).
+    """
+    if not report.claim_id:
+        report = report.model_copy(update={"claim_id": new_claim_id()})
+    assert report.claim_id
+    workflow_id = claim_workflow_id(report.claim_id)
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        await handle.describe()
+        return handle, False
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    try:
+        await client.start_workflow(
+            "ClaimWorkflow",
+            report,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+    except WorkflowAlreadyStartedError:
+        return handle, False
+    return handle, True

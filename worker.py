@@ -1,0 +1,95 @@
+"""The worker: builds its clients once, registers the workflows and activities, runs.
+
+`python worker.py` runs a worker alone against TEMPORAL_ADDRESS (default 127.0.0.1:7233).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.letters import LetterActivities
+from activities.payments import PaymentActivities, PaymentRail
+from activities.records import RecordActivities
+from activities.rules import RulesActivities
+from client import connect, ensure_search_attributes
+from database import engine_for
+from settings import Settings, get_settings
+from workflows.claim import ClaimWorkflow
+
+WORKFLOWS = [ClaimWorkflow]
+log = logging.getLogger("claims.worker")
+
+
+def build_activities(
+    settings: Settings, engine: Engine, rail: PaymentRail | None = None
+) -> list[object]:
+    rules = RulesActivities(engine)
+    records = RecordActivities(engine)
+    letters = LetterActivities(engine, settings.letters_dir)
+    payments = PaymentActivities(engine, rail)
+    return [
+        rules.load_rules,
+        rules.get_staff,
+        records.sync_claim,
+        letters.send_letter,
+        payments.pay_claim,
+    ]
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    rail: PaymentRail | None = None,
+    task_queue: str | None = None,
+    activities: list[object] | None = None,
+) -> Worker:
+    engine = engine or engine_for(settings.db_url)
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=activities
+        if activities is not None
+        else build_activities(settings, engine, rail),
+        activity_executor=ThreadPoolExecutor(max_workers=32),
+        max_concurrent_activities=32,
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    client = await connect(settings)
+    added = await ensure_search_attributes(client, settings.namespace)
+    if added:
+        log.info("registered search attributes: %s", ", ".join(added))
+    worker = build_worker(client, settings)
+    log.info(
+        "worker on %s namespace=%s task_queue=%s",
+        settings.address,
+        settings.namespace,
+        settings.task_queue,
+    )
+    if stop is None:
+        await worker.run()
+        return
+    async with worker:
+        await stop.wait()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        asyncio.run(run_worker(get_settings()))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
