@@ -6,6 +6,7 @@ its snapshot, so a running case keeps the rules it started with.
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from decimal import Decimal
 
 LINES = ("medical", "auto", "property", "accident")
@@ -164,3 +165,6 @@ REGULATOR_HOTLINE = "12378"
 COMPANY_HOTLINE = "95500"
 
 COMPANY_NAME = {"zh-CN": "华安示范保险股份有限公司", "en": "Hua'an Demo Insurance Co., Ltd."}
+
+# Calendar days are counted in the insurer's time zone (China Standard Time).
+BUSINESS_TZ = timezone(timedelta(hours=8))

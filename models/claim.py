@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -20,7 +20,7 @@ assert set(CLAIM_CHANNELS) == set(Channel.__args__)  # type: ignore[attr-defined
 def _money(value: Decimal) -> Decimal:
     if value < 0:
         raise ValueError("amounts cannot be negative")
-    return value.quantize(Decimal("0.01"))
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 class Claimant(BaseModel):

@@ -484,11 +484,6 @@ def test_system_adjustment_is_recorded_as_made_by_the_system():
 # Rounding of reported amounts: DOMAIN says amounts round half-up to 0.01.
 
 
-@pytest.mark.xfail(
-    reason="models.claim._money quantizes reported amounts with the default context rounding "
-    "(ROUND_HALF_EVEN), not half-up: 100.005 becomes 100.00",
-    strict=True,
-)
 @pytest.mark.parametrize("field", ["amount_claimed", "item_amount"])
 def test_reported_amounts_round_half_up(field):
     if field == "amount_claimed":

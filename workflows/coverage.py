@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from models.catalog import BUSINESS_TZ
 from models.claim import ClaimReport
 from models.rules import CoverageResult, RulesSnapshot
 
@@ -51,7 +52,7 @@ def check_coverage(report: ClaimReport, rules: RulesSnapshot, now: datetime) -> 
             "报案人/被保险人身份信息与保单记载不一致。",
             "The insured's identity does not match the policy.",
         )
-    occurred_on = report.occurred_at.date()
+    occurred_on = report.occurred_at.astimezone(BUSINESS_TZ).date()
     if occurred_on < policy.start_date or occurred_on > policy.end_date:
         clause = policy.clause_of_kind("coverage")
         return _refuse(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from models.catalog import INCIDENT_DOCUMENTS
+from models.catalog import BUSINESS_TZ, INCIDENT_DOCUMENTS
 from models.claim import ClaimReport, Material
 from models.rules import Flag, RulesSnapshot
 
@@ -28,8 +28,10 @@ def triage(
     occurred = report.occurred_at
     reported = report.reported_at or occurred
     policy = rules.policy
+    occurred_on = occurred.astimezone(BUSINESS_TZ).date()
+    late_days = (reported.astimezone(BUSINESS_TZ).date() - occurred_on).days
 
-    if policy is not None and (occurred.date() - policy.start_date).days < t.new_policy_days:
+    if policy is not None and (occurred_on - policy.start_date).days < t.new_policy_days:
         flags.append(
             Flag(
                 code="R01",
@@ -56,19 +58,19 @@ def triage(
                 reason=f"{rules.prior_claims_12m + 1} claims by the insured in 12 months",
             )
         )
-    if (reported - occurred).days > t.late_report_days:
+    if late_days > t.late_report_days:
         flags.append(
             Flag(
                 code="R04",
                 effect="flag",
-                reason=f"reported {(reported - occurred).days} days after the incident",
+                reason=f"reported {late_days} days after the incident",
             )
         )
     early_docs = sorted(
         {
             m.kind
             for m in materials
-            if m.kind in INCIDENT_DOCUMENTS and m.issued_on and m.issued_on < occurred.date()
+            if m.kind in INCIDENT_DOCUMENTS and m.issued_on and m.issued_on < occurred_on
         }
     )
     if occurred > reported or early_docs:
