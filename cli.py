@@ -1,0 +1,80 @@
+"""The `claims` command: back-office staff act on claims through Temporal messages and read
+the read model. Errors are one line and exit code 1."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import typer
+
+from commands import claim, demo, letters
+from commands.common import handle_errors, settings
+from commands.tasks import tasks
+
+
+class _App(typer.Typer):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # The Temporal client's native runtime can abort the interpreter while it finalizes
+        # after a command that used it; the command's work and output are complete by then,
+        # so end the process directly with the command's own exit code.
+        code: Any = 0
+        try:
+            super().__call__(*args, **kwargs)
+        except SystemExit as exc:
+            code = exc.code
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code if isinstance(code, int) else (0 if code is None else 1))
+
+
+app = _App(
+    help="Claims engine: every claim a durable Temporal workflow.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(claim.app, name="claim")
+app.add_typer(letters.app, name="letter")
+app.add_typer(demo.app, name="demo")
+app.command("tasks")(tasks)
+
+
+@app.command("show")
+def show(claim_id: str, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Show one claim (same as `claims claim show`).
+
+    Example: claims show CLM-20261123-0001
+    """
+    claim.show(claim_id, as_json)
+
+
+@app.command("run")
+@handle_errors
+def run_engine() -> None:
+    """Run the engine: the embedded Temporal server (unless TEMPORAL_ADDRESS is set), the Web
+    UI and a worker; loads the demo data on first start. Ctrl-C stops it cleanly.
+
+    Example: claims run
+    """
+    from engine import run_engine as _run
+
+    logging.basicConfig(level=logging.WARNING)
+    _run(settings(), announce=typer.echo)
+
+
+@app.command("worker")
+@handle_errors
+def run_worker() -> None:
+    """Run a worker alone against TEMPORAL_ADDRESS (registers missing search attributes).
+
+    Example: TEMPORAL_ADDRESS=temporal:7233 claims worker
+    """
+    import worker
+
+    worker.main()
+
+
+if __name__ == "__main__":
+    app()

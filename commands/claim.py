@@ -1,0 +1,410 @@
+"""`claims claim ...`: report, show, list and act on claims."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlmodel import Session, col, select
+
+from client import start_claim
+from commands.common import (
+    UserError,
+    console,
+    db,
+    handle_errors,
+    money,
+    print_json,
+    run,
+    settings,
+    temporal,
+    when,
+)
+from models.claim import Adjustment, ClaimReport, Decision, Material, MaterialsSubmission
+from models.status import ClaimStatus
+from models.tables import ClaimRow, LetterRow
+from workflows.approval import level_name
+from workflows.claim import ClaimWorkflow
+
+app = typer.Typer(help="Report claims, look at them and act on them.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+AsOpt = Annotated[str, typer.Option("--as", help="Staff id of the person acting.")]
+NoteOpt = Annotated[str, typer.Option("--note", help="Note kept with the decision.")]
+
+
+def _pairs(values: list[str], what: str) -> list[tuple[str, str]]:
+    out = []
+    for v in values:
+        if "=" not in v:
+            raise UserError(f"{what} must look like kind=ref, got {v!r}")
+        k, r = v.split("=", 1)
+        out.append((k.strip(), r.strip()))
+    return out
+
+
+def _report_from_options(**o: Any) -> dict[str, Any]:
+    missing = [
+        n
+        for n in ("policy", "line", "incident", "name", "id_no", "phone", "occurred_at", "amount")
+        if not o.get(n)
+    ]
+    if missing:
+        flags = ", ".join("--" + m.replace("_", "-") for m in missing)
+        raise UserError(f"give a JSON file or the options {flags}")
+    items = []
+    for raw in o["item"] or []:
+        parts = raw.split(":")
+        if len(parts) != 3:
+            raise UserError(f"--item must look like category:description:amount, got {raw!r}")
+        items.append({"category": parts[0], "description": parts[1], "amount": parts[2]})
+    return {
+        "claim_id": o["claim_id"],
+        "policy_no": o["policy"],
+        "line": o["line"],
+        "incident_type": o["incident"],
+        "channel": o["channel"],
+        "claimant": {
+            "name": o["name"],
+            "id_no": o["id_no"],
+            "phone": o["phone"],
+            "email": o["email"],
+            "language": o["language"],
+        },
+        "occurred_at": o["occurred_at"],
+        "location": o["location"] or "",
+        "description": o["description"] or "",
+        "amount_claimed": o["amount"],
+        "items": items,
+        "materials": [{"kind": k, "ref": r} for k, r in _pairs(o["material"] or [], "--material")],
+    }
+
+
+@app.command("submit")
+@handle_errors
+def submit(
+    file: Annotated[
+        Path | None, typer.Argument(help="A ClaimReport as JSON ('-' for stdin).")
+    ] = None,
+    claim_id: Annotated[
+        str | None, typer.Option(help="Your claim id; the same id twice is one claim.")
+    ] = None,
+    policy: Annotated[str | None, typer.Option(help="Policy number.")] = None,
+    line: Annotated[str | None, typer.Option(help="medical | auto | property | accident")] = None,
+    incident: Annotated[str | None, typer.Option(help="Incident type for the line.")] = None,
+    channel: Annotated[str, typer.Option(help="Reporting channel.")] = "phone",
+    name: Annotated[str | None, typer.Option(help="Claimant's name.")] = None,
+    id_no: Annotated[str | None, typer.Option(help="Claimant's id number.")] = None,
+    phone: Annotated[str | None, typer.Option(help="Claimant's phone.")] = None,
+    email: Annotated[str | None, typer.Option(help="Claimant's email.")] = None,
+    language: Annotated[str, typer.Option(help="Letters in zh-CN or en.")] = "zh-CN",
+    occurred_at: Annotated[str | None, typer.Option(help="ISO 8601 with offset.")] = None,
+    amount: Annotated[str | None, typer.Option(help="Amount claimed, e.g. 1800.00")] = None,
+    item: Annotated[list[str] | None, typer.Option(help="category:description:amount")] = None,
+    material: Annotated[list[str] | None, typer.Option(help="kind=ref, repeatable")] = None,
+    location: Annotated[str | None, typer.Option()] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Report a claim from a JSON file or from options.
+
+    Example: claims claim submit claim.json
+    """
+    if file is not None:
+        text = (
+            typer.get_text_stream("stdin").read() if str(file) == "-" else file.read_text("utf-8")
+        )
+        data = json.loads(text)
+    else:
+        data = _report_from_options(**locals())
+    report = ClaimReport.model_validate(data)
+
+    async def go() -> tuple[str, bool]:
+        client = await temporal()
+        handle, started = await start_claim(client, report, settings().task_queue)
+        return handle.id.removeprefix("claim-"), started
+
+    claim_id_, started = run(go())
+    if as_json:
+        print_json({"claim_id": claim_id_, "workflow_id": f"claim-{claim_id_}", "started": started})
+    elif started:
+        typer.echo(f"claim {claim_id_} reported (workflow claim-{claim_id_})")
+    else:
+        typer.echo(f"claim {claim_id_} already exists (workflow claim-{claim_id_})")
+
+
+def load_status(claim_id: str) -> ClaimStatus:
+    """From the read model; a claim not yet projected is asked for through Temporal."""
+    with Session(db()) as s:
+        row = s.get(ClaimRow, claim_id)
+        if row is not None and row.status:
+            return ClaimStatus.model_validate(row.status)
+
+    async def ask() -> ClaimStatus:
+        client = await temporal()
+        handle = client.get_workflow_handle_for(ClaimWorkflow.run, f"claim-{claim_id}")
+        return await handle.query(ClaimWorkflow.status)
+
+    try:
+        return run(ask())
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"unknown claim {claim_id}") from exc
+
+
+@app.command("show")
+@handle_errors
+def show(claim_id: str, as_json: JsonOpt = False) -> None:
+    """Show one claim: stage, amounts, missing materials, deadlines, decisions, letters.
+
+    Example: claims claim show CLM-20261123-0001
+    """
+    st = load_status(claim_id)
+    if as_json:
+        print_json(st)
+        return
+    console.print(f"[bold]Claim {st.claim_id}[/bold]  stage [bold]{st.stage}[/bold]")
+    console.print(
+        f"policy {st.policy_no}  {st.line}/{st.incident_type}  claimant {st.claimant_name}  "
+        f"channel {st.channel}  reported {when(st.reported_at)}"
+    )
+    console.print(
+        f"claimed {money(st.amount_claimed)}  payable {money(st.payable_amount)}  "
+        f"reserve {money(st.reserve)}" + ("  [fast track]" if st.straight_through else "")
+    )
+    if st.pending_approval_level:
+        chain = " -> ".join(level_name(lv) for lv in st.approval_chain)
+        console.print(f"awaiting {level_name(st.pending_approval_level)} approval (chain {chain})")
+    if st.missing_materials:
+        console.print("missing materials: " + ", ".join(st.missing_materials))
+    if st.flags:
+        console.print("risk flags: " + "; ".join(f"{f.code} {f.reason}" for f in st.flags))
+    if st.not_accepted_reason:
+        console.print(f"not accepted: {st.not_accepted_reason}")
+    if st.denial_clause:
+        console.print(f"denied under clause {st.denial_clause}: {st.denial_reason or ''}")
+
+    if st.deadlines:
+        t = Table(title="Deadlines", title_justify="left")
+        for c in ("clock", "started", "due", "days left", "status"):
+            t.add_column(c)
+        for d in st.deadlines:
+            t.add_row(d.name, when(d.started_at), when(d.due_at), str(d.days_left), d.status)
+        console.print(t)
+    if st.open_tasks:
+        t = Table(title="Open tasks", title_justify="left")
+        for c in ("task", "who", "due"):
+            t.add_column(c)
+        for task in st.open_tasks:
+            t.add_row(task.kind, task.assignee or task.role, when(task.due_at))
+        console.print(t)
+    if st.adjustment:
+        t = Table(title=f"Adjustment (by {st.adjustment.adjuster})", title_justify="left")
+        t.add_column("step")
+        t.add_column("amount", justify="right")
+        t.add_column("how")
+        for ln in st.adjustment.lines:
+            t.add_row(ln.label_en, money(ln.amount), ln.formula)
+        console.print(t)
+    if st.approvals or st.refused_decisions:
+        t = Table(title="Decisions", title_justify="left")
+        for c in ("at", "level", "who", "decision", "note"):
+            t.add_column(c)
+        for a in st.approvals:
+            lvl = "SYSTEM" if a.level == 0 else level_name(a.level)
+            t.add_row(when(a.at), lvl, a.approver, a.decision, a.clause or a.note)
+        for r in st.refused_decisions:
+            t.add_row(when(r.at), "-", r.approver, f"{r.decision} (refused)", r.reason)
+        console.print(t)
+    if st.payments:
+        t = Table(title="Payments", title_justify="left")
+        for c in ("seq", "amount", "reference", "paid"):
+            t.add_column(c)
+        for p in st.payments:
+            t.add_row(str(p.seq), money(p.amount), p.reference, when(p.paid_at))
+        console.print(t)
+    with Session(db()) as s:
+        rows = s.exec(
+            select(LetterRow).where(LetterRow.case_id == claim_id).order_by(col(LetterRow.sent_at))
+        ).all()
+    if rows:
+        t = Table(title="Letters", title_justify="left")
+        for c in ("letter", "kind", "sent", "sha256"):
+            t.add_column(c)
+        for r in rows:
+            t.add_row(r.letter_id, r.kind, when(r.sent_at), r.sha256[:12])
+        console.print(t)
+    console.print("history: " + " -> ".join(h.stage for h in st.history))
+
+
+@app.command("list")
+@handle_errors
+def list_claims(
+    stage: Annotated[
+        str | None, typer.Option(help="Only this stage, e.g. PENDING_APPROVAL.")
+    ] = None,
+    line: Annotated[str | None, typer.Option(help="Only this line.")] = None,
+    policy: Annotated[str | None, typer.Option(help="Only this policy number.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List claims from the read model, newest first.
+
+    Example: claims claim list --stage PENDING_APPROVAL
+    """
+    q = select(ClaimRow)
+    if stage:
+        q = q.where(ClaimRow.stage == stage.upper())
+    if line:
+        q = q.where(ClaimRow.line == line)
+    if policy:
+        q = q.where(ClaimRow.policy_no == policy)
+    q = q.order_by(col(ClaimRow.reported_at).desc()).limit(limit)
+    with Session(db()) as s:
+        rows = s.exec(q).all()
+    if as_json:
+        print_json(
+            [
+                {
+                    "claim_id": r.claim_id,
+                    "stage": r.stage,
+                    "line": r.line,
+                    "incident_type": r.incident_type,
+                    "policy_no": r.policy_no,
+                    "claimant_name": r.claimant_name,
+                    "reported_at": r.reported_at,
+                    "amount_claimed": r.amount_claimed,
+                    "payable_amount": r.payable_amount,
+                    "pending_approval_level": r.pending_level,
+                }
+                for r in rows
+            ]
+        )
+        return
+    t = Table()
+    for c in ("claim", "stage", "line", "policy", "claimant", "claimed", "payable", "reported"):
+        t.add_column(c, justify="right" if c in ("claimed", "payable") else "left")
+    for r in rows:
+        t.add_row(
+            r.claim_id,
+            r.stage,
+            f"{r.line}/{r.incident_type}",
+            r.policy_no,
+            r.claimant_name,
+            money(r.amount_claimed),
+            money(r.payable_amount),
+            when(r.reported_at),
+        )
+    console.print(t)
+    typer.echo(f"{len(rows)} claim(s)")
+
+
+@app.command("materials")
+@handle_errors
+def add_materials(
+    claim_id: str,
+    materials: Annotated[list[str], typer.Argument(help="kind=ref pairs, e.g. invoices=scan-17")],
+    by: Annotated[str | None, typer.Option("--by", help="Who brought them.")] = None,
+) -> None:
+    """Add materials to a claim (signal submit_materials).
+
+    Example: claims claim materials CLM-1 invoices=scan-17 expense_list=scan-18
+    """
+    sub = MaterialsSubmission(
+        materials=[Material(kind=k, ref=r) for k, r in _pairs(materials, "material")],
+        submitted_by=by,
+    )
+
+    async def go() -> None:
+        client = await temporal()
+        handle = client.get_workflow_handle_for(ClaimWorkflow.run, f"claim-{claim_id}")
+        await handle.signal(ClaimWorkflow.submit_materials, sub)
+
+    run(go())
+    typer.echo(f"claim {claim_id}: received {', '.join(m.kind for m in sub.materials)}")
+
+
+def _decide(claim_id: str, decision: Decision, as_json: bool) -> None:
+    async def go():  # type: ignore[no-untyped-def]
+        client = await temporal()
+        handle = client.get_workflow_handle_for(ClaimWorkflow.run, f"claim-{claim_id}")
+        return await handle.execute_update(ClaimWorkflow.decide, decision)
+
+    state = run(go())
+    if as_json:
+        print_json(state)
+        return
+    nxt = (
+        f"next: {level_name(state.pending_approval_level)} approval"
+        if state.pending_approval_level
+        else "approval chain complete"
+    )
+    typer.echo(f"claim {claim_id}: {decision.decision} by {decision.approver} recorded; {nxt}")
+
+
+@app.command("approve")
+@handle_errors
+def approve(claim_id: str, as_: AsOpt, note: NoteOpt = "", as_json: JsonOpt = False) -> None:
+    """Approve at the pending level as a named person.
+
+    Example: claims claim approve CLM-1 --as adj1
+    """
+    _decide(claim_id, Decision(approver=as_, decision="approve", note=note), as_json)
+
+
+@app.command("reject")
+@handle_errors
+def reject(
+    claim_id: str,
+    as_: AsOpt,
+    clause: Annotated[str, typer.Option(help="Clause id of the product the denial rests on.")],
+    note: NoteOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Deny the claim under a clause of the product (L2 or above).
+
+    Example: claims claim reject CLM-1 --as sup1 --clause MED-2.2 --note "既往症"
+    """
+    _decide(claim_id, Decision(approver=as_, decision="reject", clause=clause, note=note), as_json)
+
+
+@app.command("return")
+@handle_errors
+def return_(claim_id: str, as_: AsOpt, note: NoteOpt = "", as_json: JsonOpt = False) -> None:
+    """Send the claim back to adjustment with a note; the approval chain restarts.
+
+    Example: claims claim return CLM-1 --as sup1 --note "核减自费药"
+    """
+    _decide(claim_id, Decision(approver=as_, decision="return", note=note), as_json)
+
+
+@app.command("adjust")
+@handle_errors
+def adjust(
+    claim_id: str,
+    as_: AsOpt,
+    amount: Annotated[str | None, typer.Option(help="The payable amount you set.")] = None,
+    note: NoteOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-adjust a returned claim (update adjust), optionally setting the payable amount.
+
+    Example: claims claim adjust CLM-1 --as adj2 --amount 5500 --note "核减不合理费用"
+    """
+    adj = Adjustment(adjuster=as_, note=note, amount=Decimal(amount) if amount else None)
+
+    async def go():  # type: ignore[no-untyped-def]
+        client = await temporal()
+        handle = client.get_workflow_handle_for(ClaimWorkflow.run, f"claim-{claim_id}")
+        return await handle.execute_update(ClaimWorkflow.adjust_update, adj)
+
+    state = run(go())
+    if as_json:
+        print_json(state)
+    else:
+        typer.echo(f"claim {claim_id}: adjusted by {as_}, payable {money(state.payable_amount)}")

@@ -1,0 +1,136 @@
+"""What every command shares: settings, the Temporal client, output, and turning errors into
+one clear line with exit code 1."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import re
+import sys
+from collections.abc import Callable, Coroutine
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from client import connect
+from database import engine_for
+from settings import Settings, get_settings
+
+# Tables stay readable when piped (rich would otherwise assume 80 columns).
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+T = TypeVar("T")
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed as one line."""
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def db():  # type: ignore[no-untyped-def]
+    return engine_for(settings().db_url)
+
+
+async def temporal() -> Client:
+    s = settings()
+    try:
+        return await asyncio.wait_for(connect(s), timeout=10)
+    except Exception as exc:  # noqa: BLE001 - any failure to connect is the same to the user
+        raise UserError(
+            f"cannot reach Temporal at {s.address}: is the engine running (claims run)?"
+        ) from exc
+
+
+def validation_message(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "input"
+    msg = first.get("msg", "invalid")
+    extra = f" ({err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"invalid {where}: {msg}{extra}"
+
+
+def one_line(exc: BaseException) -> str:
+    if isinstance(exc, UserError):
+        return str(exc)
+    if isinstance(exc, ValidationError):
+        return validation_message(exc)
+    if isinstance(exc, WorkflowUpdateFailedError):
+        cause = exc.cause
+        return f"refused: {cause.message if isinstance(cause, ApplicationError) else cause}"
+    if isinstance(exc, ApplicationError):
+        return f"refused: {exc.message}"
+    if isinstance(exc, RPCError):
+        if exc.status == RPCStatusCode.NOT_FOUND and "already completed" in exc.message:
+            return "the case is finished; it takes no more messages"
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            found = re.search(r"for ID: (claim|complaint)-(\S+)", exc.message)
+            if found:
+                return f"unknown {found.group(1)} {found.group(2)}"
+            return f"not found: {exc.message}"
+        return f"Temporal error: {exc.message}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"bad JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    if isinstance(exc, FileNotFoundError):
+        return f"no such file: {exc.filename}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def handle_errors(fn: Callable[..., T]) -> Callable[..., T]:
+    """Every command: errors become one line on stderr and exit code 1, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the boundary where errors become messages
+            typer.echo(f"error: {one_line(exc)}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def print_json(value: Any) -> None:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=_default))
+
+
+def money(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{Decimal(str(value)):,.2f}"
+
+
+def when(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        from datetime import datetime
+
+        value = datetime.fromisoformat(value)
+    return value.strftime("%Y-%m-%d %H:%M")

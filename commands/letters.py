@@ -1,0 +1,63 @@
+"""`claims letter ...`: the letters a case produced, as sent."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlmodel import Session, col, select
+
+from commands.common import UserError, console, db, handle_errors, print_json, when
+from models.tables import LetterRow
+
+app = typer.Typer(help="Read the letters sent on a case.", no_args_is_help=True)
+
+
+@app.command("show")
+@handle_errors
+def show(
+    letter_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Print a letter as it was sent.
+
+    Example: claims letter show CLM-1-decision-1
+    """
+    with Session(db()) as s:
+        row = s.get(LetterRow, letter_id)
+    if row is None:
+        raise UserError(f"unknown letter {letter_id}")
+    if as_json:
+        print_json(row.model_dump())
+        return
+    typer.echo(
+        f"# {row.kind} to {row.recipient} via {row.channel}, sent {when(row.sent_at)}, "
+        f"sha256 {row.sha256}\n# file {row.path}\n"
+    )
+    typer.echo(row.body)
+
+
+@app.command("list")
+@handle_errors
+def list_letters(
+    case_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List the letters of a case.
+
+    Example: claims letter list CLM-1
+    """
+    with Session(db()) as s:
+        rows = s.exec(
+            select(LetterRow).where(LetterRow.case_id == case_id).order_by(col(LetterRow.sent_at))
+        ).all()
+    if as_json:
+        print_json([r.model_dump(exclude={"body"}) for r in rows])
+        return
+    t = Table()
+    for c in ("letter", "kind", "language", "sent", "file"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(r.letter_id, r.kind, r.language, when(r.sent_at), r.path)
+    console.print(t)

@@ -1,0 +1,87 @@
+"""`claims tasks`: the work queue, soonest due first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlmodel import Session, col, select
+
+from commands.common import UserError, console, db, handle_errors, print_json, when
+from models.tables import ClaimRow, StaffRow, WorkItemRow
+
+
+def open_items(person: str | None, limit: int = 100) -> list[WorkItemRow]:
+    """Open work items for a person: those assigned to them, and the pooled items of a role
+    they hold (approvals at or below their level, minus cases they may not decide)."""
+    with Session(db()) as s:
+        q = select(WorkItemRow).where(WorkItemRow.state == "open")
+        if person is None:
+            q = q.where(WorkItemRow.role != "claimant")
+            q = q.order_by(col(WorkItemRow.priority).desc(), col(WorkItemRow.due_at)).limit(limit)
+            return list(s.exec(q).all())
+        staff = s.get(StaffRow, person)
+        if staff is None:
+            raise UserError(f"unknown person {person!r}")
+        mine = WorkItemRow.assignee == person
+        pooled = (
+            col(WorkItemRow.assignee).is_(None)
+            & (WorkItemRow.level <= staff.level)
+            & (WorkItemRow.level > 0)
+        )
+        q = (
+            select(WorkItemRow)
+            .where(WorkItemRow.state == "open", mine | pooled)
+            .order_by(col(WorkItemRow.priority).desc(), col(WorkItemRow.due_at))
+            .limit(limit * 2)
+        )
+        rows = list(s.exec(q).all())
+        # Recusal: nobody decides a case they adjusted or already approved.
+        ids = {r.case_id for r in rows if r.kind == "approve"}
+        excluded: set[str] = set()
+        if ids:
+            for claim in s.exec(select(ClaimRow).where(col(ClaimRow.claim_id).in_(ids))).all():
+                st = claim.status or {}
+                adjuster = (st.get("adjustment") or {}).get("adjuster")
+                approvers = {a.get("approver") for a in st.get("approvals", [])}
+                if person == adjuster or person in approvers:
+                    excluded.add(claim.claim_id)
+        return [r for r in rows if not (r.kind == "approve" and r.case_id in excluded)][:limit]
+
+
+def tasks(
+    person: Annotated[
+        str | None, typer.Option("--for", help="Staff id: only what this person may act on.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """The work queue: open tasks, soonest due first.
+
+    Example: claims tasks --for sup1
+    """
+    rows = handle_errors(open_items)(person, limit)
+    if as_json:
+        print_json(
+            [
+                {
+                    "key": r.key,
+                    "case_id": r.case_id,
+                    "kind": r.kind,
+                    "role": r.role,
+                    "assignee": r.assignee,
+                    "due_at": r.due_at,
+                    "priority": r.priority,
+                }
+                for r in rows
+            ]
+        )
+        return
+    t = Table()
+    for c in ("due", "case", "task", "role", "assignee"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(when(r.due_at), r.case_id, r.kind, r.role, r.assignee or "-")
+    console.print(t)
+    typer.echo(f"{len(rows)} open task(s)" + (f" for {person}" if person else ""))
