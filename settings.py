@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("CLAIMS_DATABASE_URL", "database_url"),
-        description="SQLAlchemy URL of the read model; unset means a SQLite file in the data folder",
+        description="SQLAlchemy URL of the read model; unset: SQLite in the data folder",
     )
     data_dir: Path = Field(
         default=Path("data"), validation_alias=AliasChoices("CLAIMS_DATA_DIR", "data_dir")

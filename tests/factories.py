@@ -13,8 +13,14 @@ CST = timezone(timedelta(hours=8))
 ZHANG = {"name": "张三", "id_no": "110101198001011234", "phone": "13800000000"}
 LI = {"name": "李四", "id_no": "110101195001011234", "phone": "13900000000"}
 
-ALL_MEDICAL = ["claim_form", "identity", "bank_account", "diagnosis_certificate", "invoices",
-               "expense_list"]
+ALL_MEDICAL = [
+    "claim_form",
+    "identity",
+    "bank_account",
+    "diagnosis_certificate",
+    "invoices",
+    "expense_list",
+]
 
 
 def materials(*kinds: str) -> list[Material]:

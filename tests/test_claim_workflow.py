@@ -56,7 +56,14 @@ async def test_fast_track_claim_is_paid_without_a_human(ts):
     ]
     stages = [h.stage for h in result.history]
     assert stages == [
-        "REPORTED", "ACCEPTED", "UNDER_REVIEW", "ADJUSTING", "APPROVED", "PAYING", "PAID", "CLOSED"
+        "REPORTED",
+        "ACCEPTED",
+        "UNDER_REVIEW",
+        "ADJUSTING",
+        "APPROVED",
+        "PAYING",
+        "PAID",
+        "CLOSED",
     ]
 
 
@@ -76,7 +83,11 @@ async def test_missing_materials_get_one_notice_then_the_claim_completes(ts):
     handle = await _start(ts, report)
     st = await wait_stage(ts.client, report.claim_id, "AWAITING_MATERIALS")
     assert st.missing_materials == [
-        "identity", "bank_account", "diagnosis_certificate", "invoices", "expense_list"
+        "identity",
+        "bank_account",
+        "diagnosis_certificate",
+        "invoices",
+        "expense_list",
     ]
     assert any(d.name == "determination" and d.status == "paused" for d in st.deadlines)
     notice = [r for r in letters(ts.engine, report.claim_id) if r.kind == "missing_materials"]
@@ -85,13 +96,17 @@ async def test_missing_materials_get_one_notice_then_the_claim_completes(ts):
         assert kind in notice[0].body
 
     # a partial submission brings no second notice
-    await handle.signal(ClaimWorkflow.submit_materials,
-                        MaterialsSubmission(materials=materials("identity", "bank_account")))
+    await handle.signal(
+        ClaimWorkflow.submit_materials,
+        MaterialsSubmission(materials=materials("identity", "bank_account")),
+    )
     st = await status(ts.client, report.claim_id)
     assert st.stage == "AWAITING_MATERIALS"
     await handle.signal(
         ClaimWorkflow.submit_materials,
-        MaterialsSubmission(materials=materials("diagnosis_certificate", "invoices", "expense_list")),
+        MaterialsSubmission(
+            materials=materials("diagnosis_certificate", "invoices", "expense_list")
+        ),
     )
     result = await handle.result()
     assert result.stage == "CLOSED"
@@ -149,7 +164,9 @@ async def test_approval_by_signal_for_systems_that_can_only_signal(ts):
     report = _human_report()
     handle = await _start(ts, report)
     await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
-    await handle.signal(ClaimWorkflow.decision_signal, Decision(approver="adj2", decision="approve"))
+    await handle.signal(
+        ClaimWorkflow.decision_signal, Decision(approver="adj2", decision="approve")
+    )
     result = await handle.result()
     assert result.stage == "CLOSED"
     assert result.approvals[0].approver == "adj2"
@@ -226,7 +243,9 @@ async def test_return_sends_the_claim_back_and_the_chain_restarts(ts):
         ("sup1", "maybe", None, "unknown decision 'maybe'"),
     ],
 )
-async def test_invalid_decisions_are_refused_and_change_nothing(ts, approver, decision, clause, reason):
+async def test_invalid_decisions_are_refused_and_change_nothing(
+    ts, approver, decision, clause, reason
+):
     report = _human_report()
     handle = await _start(ts, report)
     before = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
@@ -280,7 +299,12 @@ async def test_illness_in_the_waiting_period_is_not_accepted_with_the_clause(ts)
 
 async def test_english_letters_for_an_english_speaking_claimant(ts):
     report = medical_report(
-        claimant={"name": "John Smith", "id_no": "110101198001011234", "phone": "1", "language": "en"}
+        claimant={
+            "name": "John Smith",
+            "id_no": "110101198001011234",
+            "phone": "1",
+            "language": "en",
+        }
     )
     await (await _start(ts, report)).result()
     bodies = {r.kind: r.body for r in letters(ts.engine, report.claim_id)}

@@ -92,19 +92,42 @@ async def test_submit_approve_and_show_a_claim(cli_env, tmp_path):
 
 async def test_submit_from_options_and_add_materials(cli_env):
     r = await claims(
-        "claim", "submit", "--claim-id", "OPT-1-" + cli_env.task_queue[-6:],
-        "--policy", "P-MED-0001", "--line", "medical", "--incident", "outpatient",
-        "--name", "张三", "--id-no", "110101198001011234", "--phone", "13800000000",
-        "--occurred-at", (datetime.now(CST) - timedelta(days=2)).isoformat(), "--amount", "900",
-        "--material", "claim_form=scan-1",
+        "claim",
+        "submit",
+        "--claim-id",
+        "OPT-1-" + cli_env.task_queue[-6:],
+        "--policy",
+        "P-MED-0001",
+        "--line",
+        "medical",
+        "--incident",
+        "outpatient",
+        "--name",
+        "张三",
+        "--id-no",
+        "110101198001011234",
+        "--phone",
+        "13800000000",
+        "--occurred-at",
+        (datetime.now(CST) - timedelta(days=2)).isoformat(),
+        "--amount",
+        "900",
+        "--material",
+        "claim_form=scan-1",
     )
     assert r.exit_code == 0, r.output
     claim_id = "OPT-1-" + cli_env.task_queue[-6:]
     st = await wait_stage(cli_env.client, claim_id, "AWAITING_MATERIALS")
     assert "invoices" in st.missing_materials
     r = await claims(
-        "claim", "materials", claim_id, "identity=id-1", "bank_account=6222000011112222",
-        "diagnosis_certificate=d-1", "invoices=i-1", "expense_list=e-1",
+        "claim",
+        "materials",
+        claim_id,
+        "identity=id-1",
+        "bank_account=6222000011112222",
+        "diagnosis_certificate=d-1",
+        "invoices=i-1",
+        "expense_list=e-1",
     )
     assert r.exit_code == 0, r.output
     st = await wait_stage(cli_env.client, claim_id, "CLOSED")
@@ -116,7 +139,10 @@ async def test_submit_from_options_and_add_materials(cli_env):
     "args, message",
     [
         (["claim", "show", "NO-SUCH-CLAIM"], "error: unknown claim NO-SUCH-CLAIM"),
-        (["claim", "approve", "NO-SUCH-CLAIM", "--as", "adj1"], "error: unknown claim NO-SUCH-CLAIM"),
+        (
+            ["claim", "approve", "NO-SUCH-CLAIM", "--as", "adj1"],
+            "error: unknown claim NO-SUCH-CLAIM",
+        ),
         (["claim", "submit", "/no/such/file.json"], "error: no such file: /no/such/file.json"),
         (["claim", "submit", "--policy", "P-MED-0001"], "error: give a JSON file or the options"),
         (["claim", "materials", "X", "invoices"], "error: material must look like kind=ref"),
@@ -153,8 +179,9 @@ async def test_an_invalid_decision_is_refused_with_its_reason(cli_env, tmp_path)
     r = await claims("claim", "reject", claim_id, "--as", "adj1", "--clause", "MED-2.1")
     assert r.exit_code == 1
     assert r.output.strip() == "error: refused: a denial needs L2 or above; adj1 is L1"
-    r = await claims("claim", "reject", claim_id, "--as", "sup1", "--clause", "MED-2.1",
-                     "--note", "美容费用")
+    r = await claims(
+        "claim", "reject", claim_id, "--as", "sup1", "--clause", "MED-2.1", "--note", "美容费用"
+    )
     assert r.exit_code == 0, r.output
     st = await wait_stage(cli_env.client, claim_id, "DENIAL_NOTIFIED")
     assert st.denial_clause == "MED-2.1"

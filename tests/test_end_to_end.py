@@ -47,7 +47,10 @@ class Engine:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [CLAIMS, "run"], env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [CLAIMS, "run"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
         )
         deadline = time.monotonic() + 90
@@ -70,8 +73,7 @@ class Engine:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {**self.env, "TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}"}
-        return subprocess.run([CLAIMS, *args], env=env, capture_output=True, text=True,
-                              timeout=60)
+        return subprocess.run([CLAIMS, *args], env=env, capture_output=True, text=True, timeout=60)
 
     def show(self, claim_id: str) -> dict:
         r = self.cli("claim", "show", claim_id, "--json")
@@ -112,7 +114,9 @@ def test_claim_reported_approved_and_paid_through_the_real_engine(engine_proc, t
     assert any("demo data  loaded" in line for line in eng.output)
     recent = datetime.now(CST) - timedelta(days=3)
     report = medical_report(
-        occurred_at=recent, reported_at=None, amount_claimed=Decimal("8000.00"),
+        occurred_at=recent,
+        reported_at=None,
+        amount_claimed=Decimal("8000.00"),
         items=[{"category": "treatment", "description": "治疗费", "amount": "8000.00"}],
     )
     path = tmp_path / "claim.json"
@@ -139,7 +143,8 @@ def test_ctrl_c_and_restart_find_a_waiting_claim_where_it_was(engine_proc, tmp_p
     eng = engine_proc
     recent = datetime.now(CST) - timedelta(days=2)
     report = medical_report(
-        occurred_at=recent, reported_at=None,
+        occurred_at=recent,
+        reported_at=None,
         materials=[m.model_dump() for m in materials("claim_form", "identity")],
     )
     path = tmp_path / "claim.json"
