@@ -39,15 +39,20 @@ class RecordActivities:
                     amount_claimed=st.amount_claimed,
                     updated_at=now,
                 )
-            row.stage = st.stage
-            row.insured_id_no = sync.insured_id_no or row.insured_id_no
-            row.payable_amount = st.payable_amount
-            row.pending_level = st.pending_approval_level
-            row.straight_through = st.straight_through
-            row.status = st.model_dump(mode="json")
-            row.updated_at = st.history[-1].at if st.history else now
-            if st.stage in TERMINAL and row.closed_at is None:
-                row.closed_at = row.updated_at
+            # A late retry of an older sync must not roll the projection back: history only
+            # grows and the workflow numbers its syncs, so (history, version) orders them.
+            incoming = (len(st.history), sync.version)
+            if incoming >= (row.history_len, row.sync_version):
+                row.history_len, row.sync_version = incoming
+                row.stage = st.stage
+                row.insured_id_no = sync.insured_id_no or row.insured_id_no
+                row.payable_amount = st.payable_amount
+                row.pending_level = st.pending_approval_level
+                row.straight_through = st.straight_through
+                row.status = st.model_dump(mode="json")
+                row.updated_at = st.history[-1].at if st.history else now
+                if st.stage in TERMINAL and row.closed_at is None:
+                    row.closed_at = row.updated_at
             session.add(row)
 
             if sync.events:

@@ -40,6 +40,13 @@ def policy_year_start(start: date, on: date) -> date:
     return max(anniversary, start)
 
 
+def _year_later(d: date) -> date:
+    try:
+        return d.replace(year=d.year + 1)
+    except ValueError:  # 29 February
+        return date(d.year + 1, 3, 1)
+
+
 class RulesActivities:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -85,6 +92,8 @@ class RulesActivities:
             if policy is not None:
                 year_start = policy_year_start(policy.start_date, req.occurred_on)
                 since = datetime.combine(year_start, time.min, tzinfo=UTC)
+                next_year = policy_year_start(policy.start_date, _year_later(year_start))
+                until = datetime.combine(next_year, time.min, tzinfo=UTC)
                 paid, deducted = session.exec(
                     select(
                         func.coalesce(func.sum(PaymentRow.amount), 0),
@@ -92,6 +101,7 @@ class RulesActivities:
                     ).where(
                         PaymentRow.policy_no == policy.policy_no,
                         PaymentRow.paid_at >= since,
+                        PaymentRow.paid_at < until,
                         PaymentRow.claim_id != req.claim_id,
                     )
                 ).one()

@@ -51,6 +51,7 @@ class ClaimSync(BaseModel):
     """One write per state change: the projection, new audit events, work items opened/closed."""
 
     status: ClaimStatus
+    version: int = 0
     insured_id_no: str | None = None
     events: list[AuditEventIn] = Field(default_factory=list)
     open_items: list[WorkItemIn] = Field(default_factory=list)

@@ -75,6 +75,8 @@ class ClaimRow(SQLModel, table=True):
     straight_through: bool = False
     updated_at: datetime
     closed_at: datetime | None = None
+    history_len: int = 0
+    sync_version: int = 0
     status: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 

@@ -391,10 +391,6 @@ def test_a_replayed_opening_sync_does_not_reopen_a_closed_item(demo_db: Engine) 
     assert item.closed_at == T0 + timedelta(hours=2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync_claim overwrites the projection with whatever status arrives, even an older one",
-)
 def test_a_replayed_older_sync_does_not_roll_the_projection_back(demo_db: Engine) -> None:
     records = RecordActivities(demo_db)
     opening = ClaimSync(status=claim_status("C-1", "REPORTED", "PENDING_APPROVAL"))
@@ -633,10 +629,6 @@ def test_usage_ignores_payments_on_other_policies(demo_db: Engine) -> None:
     assert rules.usage.deductible_used == Decimal("0")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="load_rules bounds payments only by the start of the policy year, not its end",
-)
 def test_usage_of_a_past_policy_year_ignores_payments_made_in_a_later_year(
     demo_db: Engine,
 ) -> None:

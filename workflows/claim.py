@@ -96,6 +96,7 @@ class ClaimWorkflow:
         self.awaiting_adjustment = False
         self.appeal: dict[str, Any] | None = None
         self._seq = 0
+        self._sync_version = 0
         self._letter_counts: dict[str, int] = {}
         self._events: list[AuditEventIn] = []
         self._opened: list[WorkItemIn] = []
@@ -756,6 +757,7 @@ class ClaimWorkflow:
         """Write the projection, new audit events and work-item changes in one activity."""
         async with self._flush_lock:
             self._upsert_search_attributes()
+            self._sync_version += 1
             events, self._events = self._events, []
             opened, self._opened = self._opened, []
             closed, self._closed = self._closed, []
@@ -764,6 +766,7 @@ class ClaimWorkflow:
                 "sync_claim",
                 ClaimSync(
                     status=self.status(),
+                    version=self._sync_version,
                     insured_id_no=self.rules.policy.insured_id_no
                     if self.rules and self.rules.policy
                     else insured_id_of(self.report),
