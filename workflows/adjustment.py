@@ -51,15 +51,17 @@ def _medical_expenses(
     reimbursed = cents(after * ratio)
     payable = cents(min(limit, reimbursed))
     lines += [
-        _line("申请费用合计", "Expenses claimed", total, "sum of items"),
+        _line("申请费用合计", "Expenses claimed", total, f"Σ {len(items)}"),
         _line("不属保险责任费用（自费/美容）", "Not covered (self-paid, cosmetic)", -excluded),
         _line("合理费用", "Eligible expenses", eligible, f"{fmt(total)} - {fmt(excluded)}"),
-        _line("扣除免赔额", "Less deductible", -applied, f"deductible {fmt(deductible)}"),
+        _line(
+            "扣除免赔额", "Less deductible", -applied, f"min({fmt(eligible)}, {fmt(deductible)})"
+        ),
         _line(
             f"按给付比例 {ratio * 100:.0f}% 计算",
             f"At the reimbursement ratio of {ratio * 100:.0f}%",
             reimbursed,
-            f"{fmt(after)} x {ratio}",
+            f"{fmt(after)} × {ratio}",
         ),
         _line(
             "应赔付金额（以剩余保额为限）",
@@ -123,7 +125,7 @@ def _auto(report: ClaimReport, policy: PolicyTerms) -> AdjustmentResult:
                 "推定全损：车辆实际价值",
                 "Total loss: actual value of the vehicle",
                 base,
-                f"repair {fmt(repair)} >= 80% of {fmt(actual)}",
+                f"{fmt(repair)} ≥ 80% × {fmt(actual)}",
             ),
             _line("扣除残值", "Less salvage", -salvage),
             _line("扣除免赔额", "Less deductible", -deductible),
@@ -182,7 +184,7 @@ def _property(report: ClaimReport, policy: PolicyTerms) -> AdjustmentResult:
                 raise AdjustmentError("useful_life_years must be positive")
             depreciated = item.amount * (1 - age_d / life_d)
             value = max(depreciated, item.amount * Decimal("0.2"))
-            formula = f"{fmt(item.amount)} x (1 - {age_d}/{life_d}), floor 20%"
+            formula = f"max({fmt(item.amount)} × (1 - {age_d}/{life_d}), 20%)"
         value = cents(value)
         loss += value
         label = item.description or item.category
@@ -198,7 +200,7 @@ def _property(report: ClaimReport, policy: PolicyTerms) -> AdjustmentResult:
                 "不足额保险比例分摊",
                 "Under-insurance (average)",
                 loss,
-                f"x {fmt(si)} / {fmt(at_risk)}",
+                f"× {fmt(si)} / {fmt(at_risk)}",
             )
         )
     deductible = policy.deductible
@@ -244,7 +246,7 @@ def _accident(report: ClaimReport, policy: PolicyTerms) -> AdjustmentResult:
                 f"伤残等级 {grade} 级，给付比例 {share * 100:.0f}%",
                 f"Disability grade {grade}: {share * 100:.0f}% of the sum insured",
                 payable,
-                f"{fmt(si)} x {share * 100:.0f}%",
+                f"{fmt(si)} × {share * 100:.0f}%",
             ),
             _line("应赔付金额", "Payable", payable),
         ]
