@@ -49,6 +49,7 @@ class RecordActivities:
                 row.payable_amount = st.payable_amount
                 row.pending_level = st.pending_approval_level
                 row.straight_through = st.straight_through
+                row.priority = sync.priority
                 row.status = st.model_dump(mode="json")
                 row.updated_at = st.history[-1].at if st.history else now
                 if st.stage in TERMINAL and row.closed_at is None:
@@ -100,4 +101,15 @@ class RecordActivities:
                     existing.state = "done"
                     existing.closed_at = row.updated_at
                     session.add(existing)
+            if sync.priority:
+                # A breached case jumps the queue: all its open work moves to the top.
+                for item in session.exec(
+                    select(WorkItemRow).where(
+                        WorkItemRow.case_id == st.claim_id,
+                        WorkItemRow.state == "open",
+                        WorkItemRow.priority < sync.priority,
+                    )
+                ).all():
+                    item.priority = sync.priority
+                    session.add(item)
             session.commit()

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio import activity
 
+from models.calendars import CN_HOLIDAYS, CN_WORKDAYS
 from models.catalog import AUTHORITY_LIMITS, CHECKLISTS, CN_DEADLINES, COMMON_MATERIALS, TRIAGE
 from models.records import LoadRulesRequest, StaffInfo
 from models.rules import (
@@ -89,6 +90,11 @@ class RulesActivities:
             usage = Usage()
             prior = 0
             watch = session.get(WatchListRow, req.claimant_id_no) is not None
+            investigators = sorted(
+                row.staff_id
+                for row in session.exec(select(StaffRow).where(StaffRow.active == True)).all()  # noqa: E712
+                if "investigator" in (row.roles or [])
+            )
             if policy is not None:
                 year_start = policy_year_start(policy.start_date, req.occurred_on)
                 since = datetime.combine(year_start, time.min, tzinfo=UTC)
@@ -132,11 +138,14 @@ class RulesActivities:
                 **{
                     **CN_DEADLINES,
                     "materials_reminder_days": list(CN_DEADLINES["materials_reminder_days"]),
+                    "holidays": CN_HOLIDAYS,
+                    "workdays": CN_WORKDAYS,
                 }
             ),
             usage=usage,
             prior_claims_12m=int(prior),
             watch_list_hit=watch,
+            investigators=investigators,
         )
 
     @activity.defn(name="get_staff")

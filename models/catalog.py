@@ -152,6 +152,9 @@ TRIAGE = {
 # DOMAIN §2.3 / §3, profile CN: days
 CN_DEADLINES = {
     "determination_days": 30,
+    "advance_payment_days": 60,
+    "investigation_days": 10,
+    "appeal_review_days": 30,
     "payment_days": 10,
     "denial_notice_days": 3,
     "appeal_days": 30,

@@ -114,6 +114,40 @@ class Decision(BaseModel):
     decision: str
     note: str = ""
     clause: str | None = None
+    amount: Decimal | None = None  # a panel member's amend vote
+
+
+class Findings(BaseModel):
+    """Update `report_findings`: an investigator's findings on one investigation task."""
+
+    investigator: str
+    task: str
+    facts: str = Field(min_length=1)
+    fraud_suspected: bool = False
+    recommendation: Literal["pay", "deny", "reduce"] = "pay"
+    amount: Decimal | None = None
+    conclusive: bool = True
+
+
+class ConvenePanel(BaseModel):
+    """Update `convene_panel`: name the three members of the claim's panel (合议小组)."""
+
+    convener: str
+    members: list[str]
+
+
+class Appeal(BaseModel):
+    """Update `appeal`: the claimant appeals a denial (within 30 days of the notice)."""
+
+    by: str = "claimant"
+    reason: str = ""
+
+
+class Withdrawal(BaseModel):
+    """Update `withdraw`: the claimant withdraws the claim (before any payment)."""
+
+    by: str = "claimant"
+    reason: str = ""
 
 
 class Adjustment(BaseModel):

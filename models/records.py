@@ -56,6 +56,7 @@ class ClaimSync(BaseModel):
     events: list[AuditEventIn] = Field(default_factory=list)
     open_items: list[WorkItemIn] = Field(default_factory=list)
     close_items: list[str] = Field(default_factory=list)
+    priority: int = 0
 
 
 class LetterRequest(BaseModel):

@@ -65,7 +65,13 @@ class TriageRules(BaseModel):
 
 class DeadlineRules(BaseModel):
     profile: str = "CN"
+    utc_offset_hours: int = 8
+    holidays: list[date] = Field(default_factory=list)
+    workdays: list[date] = Field(default_factory=list)
     determination_days: int = 30
+    advance_payment_days: int = 60
+    investigation_days: int = 10
+    appeal_review_days: int = 30
     payment_days: int = 10
     denial_notice_days: int = 3
     appeal_days: int = 30
@@ -89,6 +95,7 @@ class RulesSnapshot(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     prior_claims_12m: int = 0
     watch_list_hit: bool = False
+    investigators: list[str] = Field(default_factory=list)
 
     @property
     def required_materials(self) -> list[str]:

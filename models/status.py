@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -55,6 +56,12 @@ class DeadlineView(BaseModel):
     due_at: datetime
     days_left: int
     status: str = "running"
+    days: int = 0
+    paused_days: int = 0
+    pauses: list[dict[str, Any]] = Field(default_factory=list)
+    extensions: list[dict[str, Any]] = Field(default_factory=list)
+    fired: list[str] = Field(default_factory=list)
+    stopped_at: datetime | None = None
 
 
 class TaskView(BaseModel):
@@ -75,6 +82,39 @@ class PaymentView(BaseModel):
     amount: Decimal
     reference: str
     paid_at: datetime
+
+
+class InvestigationView(BaseModel):
+    key: str
+    kind: str
+    investigator: str
+    due_at: datetime
+    done: bool = False
+    facts: str | None = None
+    fraud_suspected: bool | None = None
+    recommendation: str | None = None
+    amount: Decimal | None = None
+    conclusive: bool | None = None
+
+
+class VoteView(BaseModel):
+    member: str
+    vote: str
+    reason: str
+    at: datetime
+    amount: Decimal | None = None
+    clause: str | None = None
+
+
+class PanelView(BaseModel):
+    grounds: list[str]
+    convened_by: str = ""
+    convened_at: datetime | None = None
+    members: list[str] = Field(default_factory=list)
+    votes: list[VoteView] = Field(default_factory=list)
+    outcome: str | None = None
+    amount: Decimal | None = None
+    dissent: list[str] = Field(default_factory=list)
 
 
 class ClaimStatus(BaseModel):
@@ -108,6 +148,16 @@ class ClaimStatus(BaseModel):
     payments: list[PaymentView] = Field(default_factory=list)
     history: list[StageChange] = Field(default_factory=list)
     rules_version: str | None = None
+    investigations: list[InvestigationView] = Field(default_factory=list)
+    investigation_summary: str | None = None
+    panel: PanelView | None = None
+    breaches: list[str] = Field(default_factory=list)
+    priority: int = 0
+    appealed_at: datetime | None = None
+    appeal_reason: str | None = None
+    overturned: bool = False
+    withdrawn_reason: str | None = None
+    paid_total: Decimal = Decimal("0")
 
 
 class ApprovalState(BaseModel):

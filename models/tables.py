@@ -75,6 +75,7 @@ class ClaimRow(SQLModel, table=True):
     straight_through: bool = False
     updated_at: datetime
     closed_at: datetime | None = None
+    priority: int = Field(default=0, index=True)
     history_len: int = 0
     sync_version: int = 0
     status: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

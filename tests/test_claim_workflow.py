@@ -110,7 +110,7 @@ async def test_missing_materials_get_one_notice_then_the_claim_completes(ts):
     )
     result = await handle.result()
     assert result.stage == "CLOSED"
-    assert result.document_rounds == 1
+    assert result.document_rounds == 2  # the report, then one supplement
     assert letter_kinds(ts.engine, report.claim_id).count("missing_materials") == 1
 
 

@@ -159,5 +159,5 @@ def test_ctrl_c_and_restart_find_a_waiting_claim_where_it_was(engine_proc, tmp_p
     r = eng.cli("claim", "materials", report.claim_id, *rest)
     assert r.returncode == 0, r.stderr
     shown = eng.wait_stage(report.claim_id, "CLOSED")
-    assert shown["document_rounds"] == 1
+    assert shown["document_rounds"] == 2
     assert [a for _, a in eng.ledger(report.claim_id)] == [Decimal("1040.00")]
