@@ -3,6 +3,7 @@ database per test. Nothing here downloads anything: the servers come from PyPI w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -15,8 +16,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowInput
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 import demo
@@ -122,16 +124,52 @@ class Engine_:
         return self.settings.task_queue
 
 
+class _RecordStarts(Interceptor):
+    """Remembers every workflow a test starts, so the fixture can end them afterwards."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        ids = self.ids
+
+        class Outbound(OutboundInterceptor):
+            async def start_workflow(self, input: StartWorkflowInput):  # type: ignore[no-untyped-def]
+                ids.append(input.id)
+                return await super().start_workflow(input)
+
+        return Outbound(next)
+
+
+@asynccontextmanager
+async def per_test_client(env: WorkflowEnvironment) -> AsyncIterator[Client]:
+    """A client for one test. Its workflows are terminated afterwards: on the time-skipping
+    server a workflow left with a timer and no worker would stall time for later tests."""
+    recorder = _RecordStarts()
+    client = Client(
+        env.client.service_client,
+        namespace=env.client.namespace,
+        data_converter=pydantic_data_converter,
+        interceptors=[recorder],
+    )
+    try:
+        yield client
+    finally:
+        for workflow_id in recorder.ids:
+            with contextlib.suppress(RPCError):
+                await client.get_workflow_handle(workflow_id).terminate("test finished")
+
+
 @asynccontextmanager
 async def running_worker(
-    env: WorkflowEnvironment,
+    client: Client,
     settings: Settings,
     engine: Engine,
     rail: PaymentRail,
     activities: list[object] | None = None,
 ) -> AsyncIterator[None]:
     worker = build_worker(
-        env.client,
+        client,
         settings,
         engine=engine,
         activities=activities or build_activities(settings, engine, rail),
@@ -143,12 +181,12 @@ async def running_worker(
 @pytest.fixture
 async def ts(ts_env, settings, engine, rail) -> AsyncIterator[Engine_]:
     """A worker on the time-skipping server (for anything measured in days)."""
-    async with running_worker(ts_env, settings, engine, rail):
-        yield Engine_(ts_env.client, settings, engine, rail, ts_env)
+    async with per_test_client(ts_env) as client, running_worker(client, settings, engine, rail):
+        yield Engine_(client, settings, engine, rail, ts_env)
 
 
 @pytest.fixture
 async def dev(dev_env, settings, engine, rail) -> AsyncIterator[Engine_]:
     """A worker on the real dev server."""
-    async with running_worker(dev_env, settings, engine, rail):
-        yield Engine_(dev_env.client, settings, engine, rail, dev_env)
+    async with per_test_client(dev_env) as client, running_worker(client, settings, engine, rail):
+        yield Engine_(client, settings, engine, rail, dev_env)

@@ -447,6 +447,7 @@ class ClaimWorkflow:
         self.approvals = []
         self.panel = Panel(grounds=grounds) if PANEL in self.chain else None
         self.panel_view = None
+        self._sync_panel_view()
         self.round += 1
         self._to("PENDING_APPROVAL", SYSTEM, chain=[level_name(lv) for lv in self.chain])
         self._open_approval_task()
@@ -877,7 +878,7 @@ class ClaimWorkflow:
             reason = (
                 self._check_convene(req)
                 or (check_authority(convener, req.convener, PANEL, "approve"))
-                or check_panel_members(req.members, staff, self.recused)
+                or check_panel_members(req.members, staff, self._panel_recused())
             )
             if reason:
                 raise _refusal(reason)
@@ -1122,13 +1123,20 @@ class ClaimWorkflow:
         assert level is not None
         return check_authority(staff, d.approver, level, d.decision)
 
+    def _panel_recused(self) -> dict[str, str]:
+        """Who may not sit on the panel: the recused, and anyone who already approved."""
+        earlier = {
+            a.approver: "already approved this claim"
+            for a in self.approvals
+            if a.approver not in (SYSTEM, "panel")
+        }
+        return {**earlier, **self.recused}
+
     def _check_convene(self, req: ConvenePanel) -> str | None:
         if self.pending_level != PANEL or self.panel is None:
             return f"claim {self.claim_id} is {self.stage} and is not waiting for a panel"
         if self.panel.convened:
             return f"the panel of claim {self.claim_id} is already convened"
-        if req.convener in req.members:
-            return "the person convening the panel does not sit on it"
         return None
 
     def _check_findings(self, f: Findings) -> str | None:

@@ -84,6 +84,8 @@ def check_decision(
             return f"{approver} is not a member of this claim's panel"
         if any(v.member == approver for v in panel.votes):
             return f"{approver} has already voted on this panel"
+        if approver in approved_by:
+            return f"{approver} has already approved this claim and cannot vote on its panel"
         if decision not in PANEL_VOTES:
             return f"unknown panel vote {decision!r}: use approve, reject or amend"
         if decision == "amend" and (amount is None or amount < 0):
@@ -133,7 +135,9 @@ def check_panel_members(
         info = staff.get(m)
         if info is None:
             return f"unknown person {m!r}"
-        if not info.active or info.level < PANEL_MIN_LEVEL:
+        if not info.active:
+            return f"{m} is not active"
+        if info.level < PANEL_MIN_LEVEL:
             return f"{m} has authority L{info.level}; panel members are L2 or above"
         if m in recused:
             return f"{m} {recused[m]} and cannot sit on its panel"

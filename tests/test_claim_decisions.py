@@ -1,0 +1,296 @@
+"""Claim decisions in full on the time-skipping server: investigation, the panel, appeal,
+withdrawal, the statutory clocks and the advance payment."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlmodel import Session
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from client import start_claim
+from models.calendars import CN_HOLIDAYS, CN_WORKDAYS
+from models.claim import Appeal, ConvenePanel, Decision, Findings, MaterialsSubmission, Withdrawal
+from models.tables import StaffRow, WorkItemRow
+from tests.claimtools import handle_for, letter_kinds, letters, payments, status, wait_stage
+from tests.factories import CST, ZHANG, materials, medical_report
+from workflows.claim import ClaimWorkflow
+from workflows.clock import Calendar
+
+WATCHED_ID = "110101197001019999"  # on the demo watch list
+
+
+async def _start(ts, report):
+    _, started = await start_claim(ts.client, report, ts.task_queue)
+    assert started
+    return handle_for(ts.client, report.claim_id)
+
+
+def _human(amount: str = "8000.00", **kw):
+    return medical_report(
+        amount_claimed=Decimal(amount),
+        items=[{"category": "treatment", "description": "治疗费", "amount": amount}],
+        **kw,
+    )
+
+
+def _new_policy_claim(**kw):
+    # R01: within 90 days of the policy start (2025-01-01), after the 30-day waiting period
+    return _human(
+        occurred_at=datetime(2025, 3, 1, 9, 0, tzinfo=CST),
+        reported_at=datetime(2025, 3, 2, 9, 0, tzinfo=CST),
+        **kw,
+    )
+
+
+async def _decide(handle, approver, decision, **kw):
+    return await handle.execute_update(
+        ClaimWorkflow.decide, Decision(approver=approver, decision=decision, **kw)
+    )
+
+
+async def _refused(coro) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await coro
+    return err.value.cause.message
+
+
+def _add_staff(engine, staff_id, level, roles):
+    with Session(engine) as s:
+        s.merge(StaffRow(staff_id=staff_id, name=staff_id, level=level, roles=roles))
+        s.commit()
+
+
+async def test_a_new_policy_claim_is_investigated_and_the_investigator_cannot_approve(ts):
+    _add_staff(ts.engine, "inv2", 2, ["investigator", "supervisor"])
+    report = _new_policy_claim()
+    handle = await _start(ts, report)
+    st = await wait_stage(ts.client, report.claim_id, "INVESTIGATING")
+    assert [f.code for f in st.flags] == ["R01"]
+    assert [(v.kind, v.investigator) for v in st.investigations] == [("hospital_check", "inv1")]
+    assert [t.kind for t in st.open_tasks] == ["investigate"]
+    assert any(d.name == "investigation:hospital_check" and d.days == 10 for d in st.deadlines)
+    assert "investigation" in letter_kinds(ts.engine, report.claim_id)
+
+    msg = await _refused(handle.execute_update(
+        ClaimWorkflow.report_findings,
+        Findings(investigator="inv2", task="site_survey", facts="x"),
+    ))
+    assert "no investigation task 'site_survey'" in msg
+    await handle.execute_update(
+        ClaimWorkflow.report_findings,
+        Findings(investigator="inv2", task="hospital_check", facts="病历与发票一致，首诊在投保后",
+                 recommendation="pay"),
+    )
+    st = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
+    assert st.investigations[0].done and st.investigations[0].facts.startswith("病历")
+    assert st.investigation_summary == "all checks support payment"
+    msg = await _refused(_decide(handle, "inv2", "approve"))
+    assert msg == "inv2 investigated this claim and cannot decide it"
+    await _decide(handle, "adj1", "approve")
+    result = await handle.result()
+    assert result.stage == "CLOSED"
+    assert [p.amount for p in payments(ts.engine, report.claim_id)] == [Decimal("6000.00")]
+
+
+async def test_the_investigator_sees_the_task_in_the_work_queue(ts):
+    report = _new_policy_claim()
+    await _start(ts, report)
+    await wait_stage(ts.client, report.claim_id, "INVESTIGATING")
+    with Session(ts.engine) as s:
+        item = s.get(WorkItemRow, f"{report.claim_id}:investigate:hospital_check")
+    assert item is not None and item.assignee == "inv1" and item.state == "open"
+
+
+async def _watch_list_claim_to_panel(ts):
+    report = _human(
+        claimant={"name": "王五", "id_no": WATCHED_ID, "phone": "13700000000"},
+        details={"insured_id_no": ZHANG["id_no"]},
+    )
+    handle = await _start(ts, report)
+    st = await wait_stage(ts.client, report.claim_id, "INVESTIGATING")
+    assert "R07" in [f.code for f in st.flags]
+    await handle.execute_update(
+        ClaimWorkflow.report_findings,
+        Findings(investigator="inv1", task="background_check", facts="关系属实", recommendation="pay"),
+    )
+    st = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
+    assert st.approval_chain == [4]  # the panel decides a watch-list claim whatever the amount
+    return report, handle
+
+
+async def test_a_panel_decides_by_majority_and_records_the_dissent(ts):
+    report, handle = await _watch_list_claim_to_panel(ts)
+    msg = await _refused(_decide(handle, "sup1", "approve"))
+    assert "has not been convened" in msg
+    msg = await _refused(handle.execute_update(
+        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "adj1"])
+    ))
+    assert "adj1 has authority L1; panel members are L2 or above" in msg
+    msg = await _refused(handle.execute_update(
+        ClaimWorkflow.convene_panel, ConvenePanel(convener="adj1", members=["sup1", "sup2", "sup3"])
+    ))
+    assert "adj1 has authority L1" in msg
+    await handle.execute_update(
+        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"])
+    )
+    await _decide(handle, "sup1", "approve", note="关系证明齐全，依约赔付")
+    msg = await _refused(_decide(handle, "sup1", "approve"))
+    assert msg == "sup1 has already voted on this panel"
+    msg = await _refused(_decide(handle, "adj2", "approve"))
+    assert msg == "adj2 is not a member of this claim's panel"
+    # the same refusals by signal are recorded and ignored
+    await handle.signal(ClaimWorkflow.decision_signal, Decision(approver="adj2", decision="approve"))
+    await _decide(handle, "sup2", "approve", note="同意")
+    await _decide(handle, "sup3", "reject", clause="MED-2.2", note="疑似既往症，应拒赔")
+    result = await handle.result()
+    assert result.stage == "CLOSED"
+    assert result.panel.outcome == "approve"
+    assert result.panel.dissent == ["sup3"]
+    assert [r.reason for r in result.refused_decisions] == [
+        "adj2 is not a member of this claim's panel"
+    ]
+    record = next(r for r in letters(ts.engine, report.claim_id) if r.kind == "panel_record")
+    assert "sup3" in record.body and "疑似既往症" in record.body and "不同意见" in record.body
+    assert [p.amount for p in payments(ts.engine, report.claim_id)] == [Decimal("6000.00")]
+
+
+async def test_an_appeal_overturned_by_the_panel_then_pays(ts):
+    report = _human()
+    handle = await _start(ts, report)
+    await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
+    await _decide(handle, "sup1", "reject", clause="MED-2.2", note="既往症")
+    await wait_stage(ts.client, report.claim_id, "DENIAL_NOTIFIED")
+    await ts.env.sleep(timedelta(days=10))
+    await handle.execute_update(ClaimWorkflow.appeal_update, Appeal(reason="首诊在投保后，附新病历"))
+    st = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
+    assert st.approval_chain == [4] and st.panel.grounds == ["appeal"]
+    assert "appeal_received" in letter_kinds(ts.engine, report.claim_id)
+    msg = await _refused(handle.execute_update(
+        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"])
+    ))
+    assert msg == "sup1 took the decision under appeal and cannot sit on its panel"
+    await handle.execute_update(
+        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["mgr1", "sup2", "sup3"])
+    )
+    await _decide(handle, "mgr1", "approve", note="新病历证明首诊在投保后")
+    await _decide(handle, "sup2", "amend", amount=Decimal("5000"), note="部分费用不合理")
+    await _decide(handle, "sup3", "approve", note="同意赔付")
+    result = await handle.result()
+    assert result.overturned and result.stage == "CLOSED"
+    assert result.panel.dissent == ["sup2"]
+    assert [p.amount for p in payments(ts.engine, report.claim_id)] == [Decimal("6000.00")]
+    decision = next(r for r in letters(ts.engine, report.claim_id) if r.kind == "decision")
+    assert "复核" in decision.body
+
+
+async def test_an_appeal_after_30_days_is_refused_and_the_claim_closes(ts):
+    report = _human()
+    handle = await _start(ts, report)
+    await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
+    await _decide(handle, "sup1", "reject", clause="MED-2.1", note="美容项目")
+    await wait_stage(ts.client, report.claim_id, "DENIAL_NOTIFIED")
+    # 30 days, plus however far a weekend or holiday pushes the last day
+    await ts.env.sleep(timedelta(days=38))
+    result = await handle.result()
+    assert result.stage == "CLOSED"
+    with pytest.raises(RPCError):  # the case has ended: it takes no more messages
+        await handle.execute_update(ClaimWorkflow.appeal_update, Appeal(reason="太晚了"))
+
+
+async def test_a_withdrawn_claim_ends_with_a_letter_and_no_payment(ts):
+    report = _human()
+    handle = await _start(ts, report)
+    await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
+    await handle.execute_update(ClaimWorkflow.withdraw_update, Withdrawal(reason="已获其他保险赔付"))
+    result = await handle.result()
+    assert result.stage == "WITHDRAWN"
+    assert result.open_tasks == []
+    assert all(d.status != "running" for d in result.deadlines)
+    assert letter_kinds(ts.engine, report.claim_id)[-1] == "withdrawal"
+    assert payments(ts.engine, report.claim_id) == []
+    with Session(ts.engine) as s:
+        item = s.get(WorkItemRow, f"{report.claim_id}:approve:1:L1")
+    assert item.state == "done"
+
+
+async def test_the_determination_clock_pauses_for_materials_and_climbs_its_ladder(ts):
+    report = _human(materials=[m.model_dump() for m in materials("claim_form", "identity")])
+    handle = await _start(ts, report)
+    st = await wait_stage(ts.client, report.claim_id, "AWAITING_MATERIALS")
+    start = st.deadlines[0].started_at
+    await ts.env.sleep(timedelta(days=12))
+    await handle.signal(
+        ClaimWorkflow.submit_materials,
+        MaterialsSubmission(materials=materials(
+            "bank_account", "diagnosis_certificate", "invoices", "expense_list")),
+    )
+    st = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
+    clock = next(d for d in st.deadlines if d.name == "determination")
+    assert clock.paused_days == 12
+    assert clock.pauses[0]["reason"].startswith("awaiting materials")
+    cal = Calendar.of(CST, CN_HOLIDAYS, CN_WORKDAYS)
+    last_day = cal.next_working_day(start.astimezone(CST).date() + timedelta(days=42))
+    assert clock.due_at == cal.end_of(last_day)
+
+    def fired():
+        return next(d for d in st.deadlines if d.name == "determination").fired
+
+    await ts.env.sleep(timedelta(days=19))  # day 31: reminder falls on day 20 + 12 paused
+    st = await status(ts.client, report.claim_id)
+    assert fired() == []
+    await ts.env.sleep(timedelta(days=2))  # day 33
+    st = await status(ts.client, report.claim_id)
+    assert fired() == ["reminder"]
+    assert "reminder" in [t.kind for t in st.open_tasks]
+    await ts.env.sleep(timedelta(days=5))  # day 38: escalation at 25 + 12
+    st = await status(ts.client, report.claim_id)
+    assert fired() == ["reminder", "escalation"]
+    assert any(t.kind == "escalation" and t.role == "L2" for t in st.open_tasks)
+    assert st.breaches == []
+    await ts.env.sleep(cal.end_of(last_day) - start - timedelta(days=38) + timedelta(hours=1))
+    st = await status(ts.client, report.claim_id)
+    assert fired() == ["reminder", "escalation", "breach"]
+    assert st.breaches == ["determination"] and st.priority == 100
+    assert any(t.kind == "breach" and t.role == "L3" for t in st.open_tasks)
+    delay = [r for r in letters(ts.engine, report.claim_id) if r.kind == "delay"]
+    assert len(delay) == 1 and "第二十三条" in delay[0].body
+    with Session(ts.engine) as s:
+        item = s.get(WorkItemRow, f"{report.claim_id}:approve:1:L1")
+    assert item.priority == 100
+    await _decide(handle, "adj1", "approve")
+    result = await handle.result()
+    view = next(d for d in result.deadlines if d.name == "determination")
+    assert view.status == "breached"
+
+
+async def test_advance_payment_pays_the_determinable_part_once_then_the_balance(ts):
+    report = _new_policy_claim()
+    handle = await _start(ts, report)
+    await wait_stage(ts.client, report.claim_id, "INVESTIGATING")
+    await handle.execute_update(
+        ClaimWorkflow.report_findings,
+        Findings(investigator="inv1", task="hospital_check", facts="部分费用待核实",
+                 recommendation="reduce", amount=Decimal("4000")),
+    )
+    await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
+    await ts.env.sleep(timedelta(days=49))
+    assert payments(ts.engine, report.claim_id) == []
+    await ts.env.sleep(timedelta(days=2))  # day 51: the determinable part is paid at 5/6 of 60
+    paid = payments(ts.engine, report.claim_id)
+    assert [(p.seq, p.amount) for p in paid] == [(1, Decimal("4000.00"))]
+    assert "advance_payment" in letter_kinds(ts.engine, report.claim_id)
+    st = await status(ts.client, report.claim_id)
+    assert st.stage == "PENDING_APPROVAL" and st.paid_total == Decimal("4000.00")
+    msg = await _refused(handle.execute_update(ClaimWorkflow.withdraw_update, Withdrawal()))
+    assert "cannot be withdrawn once payment has begun" in msg
+    await _decide(handle, "adj1", "approve")
+    result = await handle.result()
+    paid = payments(ts.engine, report.claim_id)
+    assert sorted((p.seq, p.amount) for p in paid) == [(1, Decimal("4000.00")), (2, Decimal("2000.00"))]
+    assert sum(p.amount for p in paid) == result.payable_amount == Decimal("6000.00")
+    decision = next(r for r in letters(ts.engine, report.claim_id) if r.kind == "decision")
+    assert "4,000.00" in decision.body and "2,000.00" in decision.body
