@@ -3,6 +3,7 @@ database per test. Nothing here downloads anything: the servers come from PyPI w
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -60,8 +61,10 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of its own for each test (it starts in about 0.1 s): time is
+    global to that server, so one test's timers and activities can never hold up another's."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=TEST_SERVER_BIN,
         data_converter=pydantic_data_converter,
@@ -141,23 +144,32 @@ class _RecordStarts(Interceptor):
         return Outbound(next)
 
 
-@asynccontextmanager
-async def per_test_client(env: WorkflowEnvironment) -> AsyncIterator[Client]:
-    """A client for one test. Its workflows are terminated afterwards: on the time-skipping
-    server a workflow left with a timer and no worker would stall time for later tests."""
+async def end_workflows(client: Client, workflow_ids: list[str]) -> None:
+    """Let each workflow's activities in flight finish, then terminate it. On the time-skipping
+    server an activity still out when its workflow ends holds time still until it times out,
+    and a workflow left with a timer and no worker stalls time for later tests."""
+    for workflow_id in workflow_ids:
+        handle = client.get_workflow_handle(workflow_id)
+        for _ in range(100):
+            try:
+                described = await handle.describe()
+            except RPCError:
+                break
+            if not described.raw_description.pending_activities:
+                break
+            await asyncio.sleep(0.05)
+        with contextlib.suppress(RPCError):
+            await handle.terminate("test finished")
+
+
+def per_test_client(env: WorkflowEnvironment) -> tuple[Client, list[str]]:
+    """A client for one test that remembers the workflows it starts."""
     recorder = _RecordStarts()
-    client = Client(
-        env.client.service_client,
-        namespace=env.client.namespace,
-        data_converter=pydantic_data_converter,
-        interceptors=[recorder],
-    )
-    try:
-        yield client
-    finally:
-        for workflow_id in recorder.ids:
-            with contextlib.suppress(RPCError):
-                await client.get_workflow_handle(workflow_id).terminate("test finished")
+    config = env.client.config()
+    # Keep the environment's own interceptors: on the time-skipping server they let time
+    # skip while a test awaits a workflow's result.
+    config["interceptors"] = [*config["interceptors"], recorder]
+    return Client(**config), recorder.ids
 
 
 @asynccontextmanager
@@ -181,12 +193,14 @@ async def running_worker(
 @pytest.fixture
 async def ts(ts_env, settings, engine, rail) -> AsyncIterator[Engine_]:
     """A worker on the time-skipping server (for anything measured in days)."""
-    async with per_test_client(ts_env) as client, running_worker(client, settings, engine, rail):
-        yield Engine_(client, settings, engine, rail, ts_env)
+    async with running_worker(ts_env.client, settings, engine, rail):
+        yield Engine_(ts_env.client, settings, engine, rail, ts_env)
 
 
 @pytest.fixture
 async def dev(dev_env, settings, engine, rail) -> AsyncIterator[Engine_]:
     """A worker on the real dev server."""
-    async with per_test_client(dev_env) as client, running_worker(client, settings, engine, rail):
+    client, started = per_test_client(dev_env)
+    async with running_worker(client, settings, engine, rail):
         yield Engine_(client, settings, engine, rail, dev_env)
+        await end_workflows(client, started)

@@ -75,15 +75,21 @@ async def test_a_new_policy_claim_is_investigated_and_the_investigator_cannot_ap
     assert any(d.name == "investigation:hospital_check" and d.days == 10 for d in st.deadlines)
     assert "investigation" in letter_kinds(ts.engine, report.claim_id)
 
-    msg = await _refused(handle.execute_update(
-        ClaimWorkflow.report_findings,
-        Findings(investigator="inv2", task="site_survey", facts="x"),
-    ))
+    msg = await _refused(
+        handle.execute_update(
+            ClaimWorkflow.report_findings,
+            Findings(investigator="inv2", task="site_survey", facts="x"),
+        )
+    )
     assert "no investigation task 'site_survey'" in msg
     await handle.execute_update(
         ClaimWorkflow.report_findings,
-        Findings(investigator="inv2", task="hospital_check", facts="病历与发票一致，首诊在投保后",
-                 recommendation="pay"),
+        Findings(
+            investigator="inv2",
+            task="hospital_check",
+            facts="病历与发票一致，首诊在投保后",
+            recommendation="pay",
+        ),
     )
     st = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
     assert st.investigations[0].done and st.investigations[0].facts.startswith("病历")
@@ -115,7 +121,9 @@ async def _watch_list_claim_to_panel(ts):
     assert "R07" in [f.code for f in st.flags]
     await handle.execute_update(
         ClaimWorkflow.report_findings,
-        Findings(investigator="inv1", task="background_check", facts="关系属实", recommendation="pay"),
+        Findings(
+            investigator="inv1", task="background_check", facts="关系属实", recommendation="pay"
+        ),
     )
     st = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
     assert st.approval_chain == [4]  # the panel decides a watch-list claim whatever the amount
@@ -126,13 +134,19 @@ async def test_a_panel_decides_by_majority_and_records_the_dissent(ts):
     report, handle = await _watch_list_claim_to_panel(ts)
     msg = await _refused(_decide(handle, "sup1", "approve"))
     assert "has not been convened" in msg
-    msg = await _refused(handle.execute_update(
-        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "adj1"])
-    ))
+    msg = await _refused(
+        handle.execute_update(
+            ClaimWorkflow.convene_panel,
+            ConvenePanel(convener="mgr1", members=["sup1", "sup2", "adj1"]),
+        )
+    )
     assert "adj1 has authority L1; panel members are L2 or above" in msg
-    msg = await _refused(handle.execute_update(
-        ClaimWorkflow.convene_panel, ConvenePanel(convener="adj1", members=["sup1", "sup2", "sup3"])
-    ))
+    msg = await _refused(
+        handle.execute_update(
+            ClaimWorkflow.convene_panel,
+            ConvenePanel(convener="adj1", members=["sup1", "sup2", "sup3"]),
+        )
+    )
     assert "adj1 has authority L1" in msg
     await handle.execute_update(
         ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"])
@@ -143,7 +157,9 @@ async def test_a_panel_decides_by_majority_and_records_the_dissent(ts):
     msg = await _refused(_decide(handle, "adj2", "approve"))
     assert msg == "adj2 is not a member of this claim's panel"
     # the same refusals by signal are recorded and ignored
-    await handle.signal(ClaimWorkflow.decision_signal, Decision(approver="adj2", decision="approve"))
+    await handle.signal(
+        ClaimWorkflow.decision_signal, Decision(approver="adj2", decision="approve")
+    )
     await _decide(handle, "sup2", "approve", note="同意")
     await _decide(handle, "sup3", "reject", clause="MED-2.2", note="疑似既往症，应拒赔")
     result = await handle.result()
@@ -165,13 +181,18 @@ async def test_an_appeal_overturned_by_the_panel_then_pays(ts):
     await _decide(handle, "sup1", "reject", clause="MED-2.2", note="既往症")
     await wait_stage(ts.client, report.claim_id, "DENIAL_NOTIFIED")
     await ts.env.sleep(timedelta(days=10))
-    await handle.execute_update(ClaimWorkflow.appeal_update, Appeal(reason="首诊在投保后，附新病历"))
+    await handle.execute_update(
+        ClaimWorkflow.appeal_update, Appeal(reason="首诊在投保后，附新病历")
+    )
     st = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
     assert st.approval_chain == [4] and st.panel.grounds == ["appeal"]
     assert "appeal_received" in letter_kinds(ts.engine, report.claim_id)
-    msg = await _refused(handle.execute_update(
-        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"])
-    ))
+    msg = await _refused(
+        handle.execute_update(
+            ClaimWorkflow.convene_panel,
+            ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"]),
+        )
+    )
     assert msg == "sup1 took the decision under appeal and cannot sit on its panel"
     await handle.execute_update(
         ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["mgr1", "sup2", "sup3"])
@@ -205,7 +226,9 @@ async def test_a_withdrawn_claim_ends_with_a_letter_and_no_payment(ts):
     report = _human()
     handle = await _start(ts, report)
     await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
-    await handle.execute_update(ClaimWorkflow.withdraw_update, Withdrawal(reason="已获其他保险赔付"))
+    await handle.execute_update(
+        ClaimWorkflow.withdraw_update, Withdrawal(reason="已获其他保险赔付")
+    )
     result = await handle.result()
     assert result.stage == "WITHDRAWN"
     assert result.open_tasks == []
@@ -225,8 +248,9 @@ async def test_the_determination_clock_pauses_for_materials_and_climbs_its_ladde
     await ts.env.sleep(timedelta(days=12))
     await handle.signal(
         ClaimWorkflow.submit_materials,
-        MaterialsSubmission(materials=materials(
-            "bank_account", "diagnosis_certificate", "invoices", "expense_list")),
+        MaterialsSubmission(
+            materials=materials("bank_account", "diagnosis_certificate", "invoices", "expense_list")
+        ),
     )
     st = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
     clock = next(d for d in st.deadlines if d.name == "determination")
@@ -273,8 +297,13 @@ async def test_advance_payment_pays_the_determinable_part_once_then_the_balance(
     await wait_stage(ts.client, report.claim_id, "INVESTIGATING")
     await handle.execute_update(
         ClaimWorkflow.report_findings,
-        Findings(investigator="inv1", task="hospital_check", facts="部分费用待核实",
-                 recommendation="reduce", amount=Decimal("4000")),
+        Findings(
+            investigator="inv1",
+            task="hospital_check",
+            facts="部分费用待核实",
+            recommendation="reduce",
+            amount=Decimal("4000"),
+        ),
     )
     await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
     await ts.env.sleep(timedelta(days=49))
@@ -290,7 +319,10 @@ async def test_advance_payment_pays_the_determinable_part_once_then_the_balance(
     await _decide(handle, "adj1", "approve")
     result = await handle.result()
     paid = payments(ts.engine, report.claim_id)
-    assert sorted((p.seq, p.amount) for p in paid) == [(1, Decimal("4000.00")), (2, Decimal("2000.00"))]
+    assert sorted((p.seq, p.amount) for p in paid) == [
+        (1, Decimal("4000.00")),
+        (2, Decimal("2000.00")),
+    ]
     assert sum(p.amount for p in paid) == result.payable_amount == Decimal("6000.00")
     decision = next(r for r in letters(ts.engine, report.claim_id) if r.kind == "decision")
     assert "4,000.00" in decision.body and "2,000.00" in decision.body

@@ -1,0 +1,526 @@
+"""The messages a running claim takes (signals, updates, the status query) and the rules for
+who may decide what. Deterministic code only (see workflows/claim.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.policy import (
+        DB_RETRY,
+        DB_TIMEOUT,
+    )
+    from models.claim import (
+        Adjustment,
+        Appeal,
+        ConvenePanel,
+        Decision,
+        Findings,
+        MaterialsSubmission,
+        Withdrawal,
+    )
+    from models.records import (
+        StaffInfo,
+    )
+    from models.rules import AdjustmentResult
+    from models.status import (
+        ApprovalRecord,
+        ApprovalState,
+        ClaimStatus,
+        PanelView,
+        RefusedDecision,
+        VoteView,
+    )
+    from workflows.adjustment import manual_adjustment
+    from workflows.approval import PANEL, level_name
+    from workflows.decisions import (
+        Vote,
+        check_authority,
+        check_decision,
+        check_panel_members,
+        panel_outcome,
+    )
+    from workflows.investigation import (
+        RECOMMENDATIONS,
+        Finding,
+    )
+
+from workflows.claim_case import NO_WITHDRAWAL, SYSTEM, ClaimCase, _refusal
+
+
+class ClaimMessages(ClaimCase):
+    # ================================================================== messages
+
+    @workflow.signal(name="submit_materials")
+    def submit_materials(self, submission: MaterialsSubmission) -> None:
+        if self.report is None:
+            return
+        self._receive(submission.materials, submission.submitted_by or "claimant")
+
+    @workflow.update(name="decide")
+    async def decide(self, decision: Decision) -> ApprovalState:
+        async with self._decision_lock:
+            reason = self._check_decision(decision) or await self._check_authority(decision)
+            if reason:
+                raise _refusal(reason)
+            self._apply_decision(decision)
+            await self._flush()
+            return self.approval_state()
+
+    @decide.validator
+    def _validate_decide(self, decision: Decision) -> None:
+        reason = self._check_decision(decision)
+        if reason:
+            raise _refusal(reason)
+
+    @workflow.signal(name="decision")
+    async def decision_signal(self, decision: Decision) -> None:
+        async with self._decision_lock:
+            reason = self._check_decision(decision) or await self._check_authority(decision)
+            if reason:
+                self.refused.append(
+                    RefusedDecision(
+                        approver=decision.approver,
+                        decision=decision.decision,
+                        at=workflow.now(),
+                        reason=reason,
+                        via="signal",
+                    )
+                )
+                self._event("decision_refused", decision.approver, reason=reason, via="signal")
+                await self._flush()
+                return
+            self._apply_decision(decision)
+            await self._flush()
+
+    @workflow.update(name="convene_panel")
+    async def convene_panel(self, req: ConvenePanel) -> ApprovalState:
+        async with self._decision_lock:
+            reason = self._check_convene(req)
+            if reason:
+                raise _refusal(reason)
+            convener = await self._staff(req.convener)
+            staff = {m: await self._staff(m) for m in req.members}
+            reason = (
+                self._check_convene(req)
+                or (check_authority(convener, req.convener, PANEL, "approve"))
+                or check_panel_members(req.members, staff, self._panel_recused())
+            )
+            if reason:
+                raise _refusal(reason)
+            assert self.panel and self.rules
+            self.panel.members = list(req.members)
+            self.panel.convened_by = req.convener
+            self.panel.convened_at = workflow.now()
+            self._sync_panel_view()
+            self._close_task(self._approval_task_key(PANEL))
+            due = workflow.now() + timedelta(days=self.rules.deadlines.approval_task_days)
+            for m in req.members:
+                self._open_task(
+                    f"{self.claim_id}:panel:{self.round}:{m}",
+                    "panel_vote",
+                    "L2",
+                    due,
+                    assignee=m,
+                    level=2,
+                )
+            self._event(
+                "panel_convened", req.convener, members=req.members, grounds=self.panel.grounds
+            )
+            await self._flush()
+            return self.approval_state()
+
+    @convene_panel.validator
+    def _validate_convene(self, req: ConvenePanel) -> None:
+        reason = self._check_convene(req)
+        if reason:
+            raise _refusal(reason)
+
+    @workflow.update(name="report_findings")
+    async def report_findings(self, findings: Findings) -> ClaimStatus:
+        reason = self._check_findings(findings)
+        if reason:
+            raise _refusal(reason, "InvalidFindings")
+        staff = await self._staff(findings.investigator)
+        reason = self._check_findings(findings)
+        view = self.investigations.get(findings.task)
+        if not reason and staff is None:
+            reason = f"unknown person {findings.investigator!r}"
+        if (
+            not reason
+            and staff
+            and view
+            and findings.investigator != view.investigator
+            and ("investigator" not in staff.roles)
+        ):
+            reason = f"{findings.investigator} is not an investigator"
+        if reason:
+            raise _refusal(reason, "InvalidFindings")
+        assert view is not None
+        view.done = True
+        view.investigator = findings.investigator
+        view.facts = findings.facts
+        view.fraud_suspected = findings.fraud_suspected
+        view.recommendation = findings.recommendation
+        view.amount = findings.amount
+        view.conclusive = findings.conclusive
+        self.findings.append(
+            Finding(
+                task=findings.task,
+                investigator=findings.investigator,
+                facts=findings.facts,
+                fraud_suspected=findings.fraud_suspected,
+                recommendation=findings.recommendation,
+                amount=findings.amount,
+                conclusive=findings.conclusive,
+            )
+        )
+        self.recused[findings.investigator] = "investigated this claim"
+        self._close_task(view.key)
+        self._stop_clock(f"investigation:{findings.task}")
+        self._event(
+            "findings",
+            findings.investigator,
+            task=findings.task,
+            recommendation=findings.recommendation,
+            fraud=findings.fraud_suspected,
+            conclusive=findings.conclusive,
+            amount=str(findings.amount) if findings.amount is not None else None,
+        )
+        await self._flush()
+        return self.status()
+
+    @report_findings.validator
+    def _validate_findings(self, findings: Findings) -> None:
+        reason = self._check_findings(findings)
+        if reason:
+            raise _refusal(reason, "InvalidFindings")
+
+    @workflow.update(name="adjust")
+    async def adjust_update(self, adjustment: Adjustment) -> ApprovalState:
+        staff = await self._staff(adjustment.adjuster)
+        if staff is None:
+            raise _refusal(f"unknown person {adjustment.adjuster!r}")
+        if staff.level < 1 or not staff.active:
+            raise _refusal(f"{adjustment.adjuster} is not an adjuster (L1 or above)")
+        if not self.awaiting_adjustment:
+            raise _refusal(f"claim {self.claim_id} is not waiting for an adjustment")
+        if self.adjustment is None and adjustment.amount is None:
+            raise _refusal("this claim has no computed amount: give the amount")
+        base = self.adjustment or AdjustmentResult(lines=[], payable=Decimal("0"))
+        self.adjustment = manual_adjustment(
+            base, adjustment.adjuster, adjustment.note, adjustment.amount
+        )
+        self.awaiting_adjustment = False
+        return self.approval_state()
+
+    @adjust_update.validator
+    def _validate_adjust(self, adjustment: Adjustment) -> None:
+        if not self.awaiting_adjustment:
+            raise _refusal(
+                f"claim {self.claim_id} is {self.stage}; it is not waiting for an adjustment"
+            )
+
+    @workflow.update(name="appeal")
+    def appeal_update(self, appeal: Appeal) -> ClaimStatus:
+        self.appeal = appeal
+        self._event("appeal", appeal.by, reason=appeal.reason)
+        return self.status()
+
+    @appeal_update.validator
+    def _validate_appeal(self, appeal: Appeal) -> None:
+        if self.stage != "DENIAL_NOTIFIED" or "appeal" not in self.clocks:
+            raise _refusal(
+                f"claim {self.claim_id} is {self.stage}; only a denied claim can be appealed",
+                "InvalidAppeal",
+            )
+        if self.clocks["appeal"].stopped_at is not None or self.appeal is not None:
+            raise _refusal(
+                f"the appeal window of claim {self.claim_id} has closed", "InvalidAppeal"
+            )
+
+    @workflow.update(name="withdraw")
+    def withdraw_update(self, withdrawal: Withdrawal) -> ClaimStatus:
+        self.withdrawal = withdrawal
+        self._event("withdrawal_requested", withdrawal.by, reason=withdrawal.reason)
+        return self.status()
+
+    @withdraw_update.validator
+    def _validate_withdraw(self, withdrawal: Withdrawal) -> None:
+        if self.stage in NO_WITHDRAWAL or self._paying or self.payments:
+            raise _refusal(
+                f"claim {self.claim_id} is {self.stage}; a claim cannot be withdrawn once "
+                "payment has begun or the case has ended",
+                "InvalidWithdrawal",
+            )
+        if self.withdrawal is not None:
+            raise _refusal(f"claim {self.claim_id} is already being withdrawn", "InvalidWithdrawal")
+
+    @workflow.query(name="status")
+    def status(self) -> ClaimStatus:
+        report = self.report
+        assert report is not None
+        now = workflow.now()
+        return ClaimStatus(
+            claim_id=self.claim_id,
+            stage=self.stage,
+            line=report.line,
+            incident_type=report.incident_type,
+            policy_no=report.policy_no,
+            claimant_name=report.claimant.name,
+            channel=report.channel,
+            reported_at=report.reported_at or now,
+            amount_claimed=report.amount_claimed,
+            reserve=self.reserve,
+            payable_amount=self.adjustment.payable if self.adjustment else None,
+            missing_materials=self.missing,
+            received_materials=sorted(self.received),
+            document_rounds=self.document_rounds,
+            pending_approval_level=self.pending_level,
+            approval_chain=self.chain,
+            approvals=self.approvals,
+            refused_decisions=self.refused,
+            deadlines=[c.view(now) for c in self.clocks.values()],
+            open_tasks=list(self.tasks.values()),
+            flags=self.flags,
+            straight_through=self.stp,
+            adjustment=self.adjustment,
+            denial_clause=self.denial_clause,
+            denial_reason=self.denial_reason,
+            not_accepted_reason=self.not_accepted_reason,
+            letters=self.letters,
+            payments=self.payments,
+            history=self.history,
+            rules_version=self.rules.version if self.rules else None,
+            investigations=list(self.investigations.values()),
+            investigation_summary=self.investigation.summary if self.investigation else None,
+            panel=self.panel_view,
+            breaches=self.breaches,
+            priority=self.priority,
+            appealed_at=self.appealed_at,
+            appeal_reason=self.appeal.reason if self.appeal else None,
+            overturned=self.overturned,
+            withdrawn_reason=self.withdrawal.reason if self.withdrawal else None,
+            paid_total=self.paid_total,
+        )
+
+    def approval_state(self) -> ApprovalState:
+        return ApprovalState(
+            claim_id=self.claim_id,
+            stage=self.stage,
+            pending_approval_level=self.pending_level,
+            approvals=self.approvals,
+            payable_amount=self.adjustment.payable if self.adjustment else None,
+        )
+
+    # ================================================================== decisions
+
+    @property
+    def pending_level(self) -> int | None:
+        if self.stage != "PENDING_APPROVAL" or self.outcome is not None:
+            return None
+        done = len(self.approvals)
+        return self.chain[done] if done < len(self.chain) else None
+
+    def _check_decision(self, d: Decision) -> str | None:
+        """The checks that need no lookup; also run by the update's validator, so a refused
+        update leaves nothing in the history."""
+        policy = self.rules.policy if self.rules else None
+        return check_decision(
+            claim_id=self.claim_id,
+            stage=self.stage,
+            pending_level=self.pending_level,
+            decision=d.decision,
+            approver=d.approver,
+            approved_by=[a.approver for a in self.approvals],
+            recused=self.recused,
+            clause=d.clause,
+            clause_ids=[c.id for c in policy.clauses] if policy else [],
+            amount=d.amount,
+            panel=self.panel,
+        )
+
+    async def _check_authority(self, d: Decision) -> str | None:
+        staff = await self._staff(d.approver)
+        again = self._check_decision(d)  # the chain may have moved on during the lookup
+        if again:
+            return again
+        level = self.pending_level
+        assert level is not None
+        return check_authority(staff, d.approver, level, d.decision)
+
+    def _panel_recused(self) -> dict[str, str]:
+        """Who may not sit on the panel: the recused, and anyone who already approved."""
+        earlier = {
+            a.approver: "already approved this claim"
+            for a in self.approvals
+            if a.approver not in (SYSTEM, "panel")
+        }
+        return {**earlier, **self.recused}
+
+    def _check_convene(self, req: ConvenePanel) -> str | None:
+        if self.pending_level != PANEL or self.panel is None:
+            return f"claim {self.claim_id} is {self.stage} and is not waiting for a panel"
+        if self.panel.convened:
+            return f"the panel of claim {self.claim_id} is already convened"
+        return None
+
+    def _check_findings(self, f: Findings) -> str | None:
+        if self.stage != "INVESTIGATING":
+            return f"claim {self.claim_id} is {self.stage}; findings are taken in INVESTIGATING"
+        view = self.investigations.get(f.task)
+        if view is None:
+            return f"no investigation task {f.task!r}; open: " + ", ".join(
+                k for k, v in self.investigations.items() if not v.done
+            )
+        if view.done:
+            return f"the {f.task} findings are already in"
+        if f.recommendation not in RECOMMENDATIONS:
+            return f"unknown recommendation {f.recommendation!r}"
+        if f.recommendation == "reduce" and f.amount is None:
+            return "a reduce recommendation needs the amount"
+        return None
+
+    async def _staff(self, staff_id: str) -> StaffInfo | None:
+        return await workflow.execute_activity(
+            "get_staff",
+            staff_id,
+            result_type=StaffInfo | None,  # type: ignore[arg-type]
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+
+    def _apply_decision(self, d: Decision) -> None:
+        level = self.pending_level
+        assert level is not None
+        if level == PANEL:
+            self._apply_vote(d)
+            return
+        self._close_task(self._approval_task_key(level))
+        self.approvals.append(
+            ApprovalRecord(
+                level=level,
+                approver=d.approver,
+                decision=d.decision,
+                at=workflow.now(),
+                note=d.note,
+                clause=d.clause,
+            )
+        )
+        self._event(
+            "decision",
+            d.approver,
+            level=level_name(level),
+            decision=d.decision,
+            note=d.note,
+            clause=d.clause,
+        )
+        if d.decision == "approve":
+            if len(self.approvals) == len(self.chain):
+                self.outcome = "approved"
+            else:
+                self._open_approval_task()
+        elif d.decision == "reject":
+            self.denial_clause = d.clause
+            self.denial_reason = d.note
+            self.outcome = "denied"
+        else:
+            self.outcome = "returned"
+
+    def _apply_vote(self, d: Decision) -> None:
+        assert self.panel is not None and self.adjustment is not None
+        self.panel.votes.append(
+            Vote(
+                member=d.approver,
+                vote=d.decision,
+                reason=d.note,
+                at=workflow.now(),
+                amount=d.amount,
+                clause=d.clause,
+            )
+        )
+        self._close_task(f"{self.claim_id}:panel:{self.round}:{d.approver}")
+        self._event(
+            "panel_vote",
+            d.approver,
+            vote=d.decision,
+            note=d.note,
+            clause=d.clause,
+            amount=str(d.amount) if d.amount is not None else None,
+        )
+        self._sync_panel_view()
+        if not self.panel.complete:
+            return
+        result = panel_outcome(self.panel.votes, self.adjustment.payable)
+        assert self.panel_view is not None
+        self.panel_view.outcome = result.outcome
+        self.panel_view.amount = result.amount
+        self.panel_view.dissent = [v.member for v in result.dissent]
+        self.approvals.append(
+            ApprovalRecord(
+                level=PANEL,
+                approver="panel",
+                decision=result.outcome,
+                at=workflow.now(),
+                note="; ".join(v.reason for v in result.majority),
+                clause=result.clause,
+            )
+        )
+        self._event(
+            "panel_decided",
+            "panel",
+            outcome=result.outcome,
+            amount=str(result.amount) if result.amount is not None else None,
+            dissent=[v.member for v in result.dissent],
+        )
+        if result.outcome == "reject":
+            self.denial_clause = result.clause
+            self.denial_reason = "; ".join(v.reason for v in result.majority)
+            self.outcome = "denied"
+            return
+        if result.outcome == "amend" and result.amount != self.adjustment.payable:
+            self.adjustment = manual_adjustment(
+                self.adjustment, "panel", "amount set by the panel", result.amount
+            )
+        self.outcome = "approved"
+
+    def _sync_panel_view(self) -> None:
+        p = self.panel
+        if p is None:
+            return
+        self.panel_view = PanelView(
+            grounds=p.grounds,
+            convened_by=p.convened_by,
+            convened_at=p.convened_at,
+            members=p.members,
+            votes=[
+                VoteView(
+                    member=v.member,
+                    vote=v.vote,
+                    reason=v.reason,
+                    at=v.at,
+                    amount=v.amount,
+                    clause=v.clause,
+                )
+                for v in p.votes
+            ],
+        )
+
+    def _approval_task_key(self, level: int) -> str:
+        return f"{self.claim_id}:approve:{self.round}:{level_name(level)}"
+
+    def _open_approval_task(self) -> None:
+        assert self.rules
+        level = self.pending_level
+        if level is None:
+            return
+        due = workflow.now() + timedelta(days=self.rules.deadlines.approval_task_days)
+        if level == PANEL:
+            self._open_task(self._approval_task_key(level), "convene_panel", "L3", due, level=3)
+        else:
+            self._open_task(
+                self._approval_task_key(level), "approve", level_name(level), due, level=level
+            )

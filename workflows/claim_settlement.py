@@ -1,0 +1,272 @@
+"""How a decided claim ends: decision letter and payment (with the advance payment of the
+determinable part), denial and appeal, withdrawal. Deterministic code only."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.policy import (
+        PAYMENT_RETRY,
+        PAYMENT_TIMEOUT,
+    )
+    from models.records import (
+        PaymentRecord,
+        PaymentRequest,
+    )
+    from models.status import (
+        PaymentView,
+    )
+    from workflows.clock import Clock
+
+from workflows.claim_case import SYSTEM, UNDECIDED
+from workflows.claim_messages import ClaimMessages
+
+
+class ClaimSettlement(ClaimMessages):
+    async def _settle(self, after_appeal: bool = False) -> None:
+        """Decision letter, then pay the balance exactly once (10 days, art. 23)."""
+        assert self.report and self.rules and self.adjustment
+        self._stop_clock("determination")
+        self._stop_clock("advance_payment")
+        self._stop_clock("appeal_review")
+        payable = self.adjustment.payable
+        async with self._payment_lock:
+            balance = max(Decimal("0"), payable - self.paid_total)
+            if self.paid_total > payable:
+                self._event("overpaid", SYSTEM, paid=str(self.paid_total), payable=str(payable))
+            self._start_clock("payment", self.rules.deadlines.payment_days, owner="L2")
+            await self._letter(
+                "decision",
+                line=self.report.line,
+                incident_type=self.report.incident_type,
+                lines=[line.model_dump(mode="json") for line in self.adjustment.lines],
+                payable=str(payable),
+                approvals=[
+                    {
+                        "level": self._level_label(a.level),
+                        "approver": a.approver,
+                        "at": a.at.isoformat(),
+                    }
+                    for a in self.approvals
+                ],
+                straight_through=self.stp,
+                payment_days=self.rules.deadlines.payment_days,
+                payment_due=self._due_date("payment"),
+                account_ref=self._account(),
+                advance_paid=str(self.paid_total),
+                balance=str(balance),
+                after_appeal=after_appeal,
+            )
+            if balance > 0:
+                self._to("PAYING", SYSTEM, amount=str(balance))
+                await self._flush()
+                paid = await self._pay(balance)
+                self._to("PAID", SYSTEM, amount=str(paid.amount), reference=paid.reference)
+                await self._letter(
+                    "payment",
+                    amount=str(paid.amount),
+                    account_ref=self._account(),
+                    reference=paid.reference,
+                    paid_at=paid.paid_at.isoformat(),
+                    seq=paid.seq,
+                )
+            self._stop_clock("payment")
+        self.reserve = Decimal("0")
+
+    async def _pay(self, amount: Decimal) -> PaymentRecord:
+        """One ledger row per claim and payment sequence; a retry never pays twice."""
+        assert self.report and self.adjustment
+        self._paying = True
+        seq = len(self.payments) + 1
+        paid = await workflow.execute_activity(
+            "pay_claim",
+            PaymentRequest(
+                claim_id=self.claim_id,
+                seq=seq,
+                amount=amount,
+                payee=self.report.claimant.name,
+                account_ref=self._account(),
+                policy_no=self.report.policy_no,
+                deductible_applied=self.adjustment.deductible_applied if seq == 1 else Decimal("0"),
+            ),
+            result_type=PaymentRecord,
+            start_to_close_timeout=PAYMENT_TIMEOUT,
+            retry_policy=PAYMENT_RETRY,
+        )
+        self.payments.append(
+            PaymentView(
+                seq=paid.seq, amount=paid.amount, reference=paid.reference, paid_at=paid.paid_at
+            )
+        )
+        self._event("paid", SYSTEM, seq=paid.seq, amount=str(paid.amount), ref=paid.reference)
+        return paid
+
+    async def _advance_payment(self) -> None:
+        """At 60 days without a decision, pay the part that can be determined (art. 25)."""
+        self._stop_clock("advance_payment")
+        if self.stage not in UNDECIDED or self.payments or self.outcome is not None:
+            return
+        amount = self._determinable()
+        if amount <= 0:
+            self._event("advance_payment_none", SYSTEM, reason="no part can be determined yet")
+            await self._flush()
+            return
+        async with self._payment_lock:
+            if self.outcome is not None or self.payments:
+                return
+            paid = await self._pay(amount)
+            assert self.report and self.rules
+            await self._letter(
+                "advance_payment",
+                amount=str(paid.amount),
+                amount_claimed=str(self.report.amount_claimed),
+                account_ref=self._account(),
+                reference=paid.reference,
+                paid_at=paid.paid_at.isoformat(),
+                days=self.rules.deadlines.advance_payment_days,
+            )
+            self._paying = False
+            await self._flush()
+
+    def _determinable(self) -> Decimal:
+        """The lowest amount every assessment so far supports; nothing while the claim may
+        still be denied."""
+        if self.adjustment is None or self.awaiting_adjustment:
+            return Decimal("0")
+        if self.investigation and self.investigation.recommend_deny:
+            return Decimal("0")
+        if any(not v.done for v in self.investigations.values()):
+            return Decimal("0")
+        amounts = [self.adjustment.payable]
+        if self.investigation and self.investigation.cap is not None:
+            amounts.append(self.investigation.cap)
+        if self.panel:
+            amounts += [v.amount for v in self.panel.votes if v.amount is not None]
+            if any(v.vote == "reject" for v in self.panel.votes):
+                return Decimal("0")
+        return min(amounts)
+
+    async def _deny(self) -> bool:
+        """Denial notice within 3 days (Insurance Law art. 24); True if the claimant appeals
+        within the 30-day window."""
+        assert self.report and self.rules
+        d = self.rules.deadlines
+        self._stop_clock("determination")
+        self._stop_clock("advance_payment")
+        self._stop_clock("appeal_review")
+        self._start_clock("denial_notice", d.denial_notice_days, owner="L2")
+        now = workflow.now()
+        appeal_clock = Clock(
+            "appeal",
+            now,
+            d.appeal_days,
+            self._cal,
+            owner="claimant",
+            ladder=False,
+            customer_facing=False,
+        )
+        await self._letter(
+            "denial",
+            reason=self.denial_reason or "",
+            clause=self._clause_context(self.denial_clause),
+            decided_at=now.isoformat(),
+            appeal_days=d.appeal_days,
+            appeal_due=self.calendar_date(appeal_clock.due_at(now)),
+            approvals=[
+                {
+                    "level": self._level_label(a.level),
+                    "approver": a.approver,
+                    "at": a.at.isoformat(),
+                }
+                for a in self.approvals
+            ],
+        )
+        self._stop_clock("denial_notice")
+        self.reserve = Decimal("0")
+        self._to("DENIAL_NOTIFIED", SYSTEM)
+        if self.appealed_at is not None:
+            await self._flush()
+            return False  # a denial upheld on appeal is final inside the company
+        self.clocks["appeal"] = appeal_clock
+        self._clock_changed()
+        await self._flush()
+        appealed = await self._wait(lambda: self.appeal is not None, appeal_clock.due_at(now))
+        self._stop_clock("appeal")
+        return appealed
+
+    async def _review_appeal(self) -> None:
+        """The claim reopens for a panel review with the original file; those who took the
+        decision under appeal sit out."""
+        assert self.appeal and self.rules
+        self.appealed_at = workflow.now()
+        self._to("APPEALED", self.appeal.by, reason=self.appeal.reason)
+        clock = self._start_clock(
+            "appeal_review", self.rules.deadlines.appeal_review_days, owner="L3"
+        )
+        await self._letter(
+            "appeal_received",
+            appeal_reason=self.appeal.reason,
+            received_at=self.appealed_at.isoformat(),
+            review_days=self.rules.deadlines.appeal_review_days,
+            review_due=self.calendar_date(clock.due_at(self.appealed_at)),
+        )
+        for a in self.approvals:
+            if a.approver != SYSTEM:
+                self.recused.setdefault(a.approver, "took the decision under appeal")
+        self._to("REOPENED", SYSTEM)
+        self.outcome = None
+        self.denial_clause = None
+        self.denial_reason = None
+        await self._await_approval(["appeal"])
+        if self.outcome == "approved":
+            self.overturned = True
+            await self._settle(after_appeal=True)
+            return
+        self._stop_clock("appeal_review")
+        await self._letter(
+            "appeal_decision",
+            clause=self._clause_context(self.denial_clause),
+            reason=self.denial_reason or "",
+            decided_at=workflow.now().isoformat(),
+            votes=[
+                {"member": v.member, "vote": v.vote, "reason": v.reason}
+                for v in (self.panel.votes if self.panel else [])
+            ],
+        )
+        self._to("DENIAL_NOTIFIED", SYSTEM, upheld_on_appeal=True)
+
+    async def _withdraw(self) -> None:
+        assert self.withdrawal
+        self._stop_all_clocks()
+        for key in list(self.tasks):
+            self._close_task(key)
+        self.reserve = Decimal("0")
+        self._to("WITHDRAWN", self.withdrawal.by, reason=self.withdrawal.reason)
+        await self._letter(
+            "withdrawal",
+            reason=self.withdrawal.reason,
+            withdrawn_at=workflow.now().isoformat(),
+            by=self.withdrawal.by,
+        )
+        await self._flush()
+
+    async def _panel_record(self) -> None:
+        assert self.panel and self.panel_view
+        p, v = self.panel, self.panel_view
+        await self._letter(
+            "panel_record",
+            grounds=p.grounds,
+            convened_by=p.convened_by,
+            convened_at=p.convened_at.isoformat() if p.convened_at else "",
+            members=p.members,
+            votes=[x.model_dump(mode="json") for x in v.votes],
+            outcome=v.outcome,
+            amount=str(v.amount) if v.amount is not None else None,
+            dissent=[x.model_dump(mode="json") for x in v.votes if x.member in v.dissent],
+            decided_at=workflow.now().isoformat(),
+            payable_before=str(self.adjustment.payable) if self.adjustment else None,
+            recipient="claim file",
+        )
