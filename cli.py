@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from commands import claim, demo, letters
+from commands import claim, claim_actions, demo, letters, report
 from commands.common import handle_errors, settings
 from commands.tasks import tasks
 
@@ -38,6 +38,8 @@ app = _App(
 app.add_typer(claim.app, name="claim")
 app.add_typer(letters.app, name="letter")
 app.add_typer(demo.app, name="demo")
+app.add_typer(report.app, name="report")
+assert claim_actions.app is claim.app  # its commands join the `claim` sub-app
 app.command("tasks")(tasks)
 
 

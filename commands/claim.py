@@ -183,19 +183,72 @@ def show(claim_id: str, as_json: JsonOpt = False) -> None:
     if st.missing_materials:
         console.print("missing materials: " + ", ".join(st.missing_materials))
     if st.flags:
-        console.print("risk flags: " + "; ".join(f"{f.code} {f.reason}" for f in st.flags))
+        console.print(
+            "risk flags: " + "; ".join(f"{f.code} {f.reason}" for f in st.flags), markup=False
+        )
     if st.not_accepted_reason:
         console.print(f"not accepted: {st.not_accepted_reason}")
     if st.denial_clause:
-        console.print(f"denied under clause {st.denial_clause}: {st.denial_reason or ''}")
+        console.print(
+            f"denied under clause {st.denial_clause}: {st.denial_reason or ''}", markup=False
+        )
 
+    if st.breaches:
+        console.print("[bold]deadline breached:[/bold] " + ", ".join(st.breaches))
     if st.deadlines:
         t = Table(title="Deadlines", title_justify="left")
-        for c in ("clock", "started", "due", "days left", "status"):
+        for c in ("clock", "days", "started", "due", "days left", "paused", "why", "status"):
             t.add_column(c)
         for d in st.deadlines:
-            t.add_row(d.name, when(d.started_at), when(d.due_at), str(d.days_left), d.status)
+            why = "; ".join(p["reason"] for p in d.pauses)
+            ext = ", ".join(f"extended to {e['days']}: {e['reason']}" for e in d.extensions)
+            t.add_row(
+                d.name,
+                str(d.days),
+                when(d.started_at),
+                when(d.due_at),
+                str(d.days_left) if d.status in ("running", "paused", "overdue") else "-",
+                f"{d.paused_days} d" if d.paused_days else "-",
+                "; ".join(x for x in (why, ext) if x) or "-",
+                d.status + (f" ({', '.join(d.fired)})" if d.fired else ""),
+            )
         console.print(t)
+    if st.investigations:
+        t = Table(title="Investigation", title_justify="left")
+        for c in ("task", "investigator", "due", "finding", "recommendation"):
+            t.add_column(c)
+        for v in st.investigations:
+            rec = (
+                f"{v.recommendation}"
+                + (f" {money(v.amount)}" if v.amount is not None else "")
+                + (" (fraud suspected)" if v.fraud_suspected else "")
+                + (" (inconclusive)" if v.conclusive is False else "")
+                if v.done
+                else "-"
+            )
+            t.add_row(v.kind, v.investigator, when(v.due_at), v.facts or "open", rec)
+        console.print(t)
+        if st.investigation_summary:
+            console.print(f"investigation: {st.investigation_summary}")
+    if st.panel:
+        p = st.panel
+        console.print(
+            f"panel (grounds: {', '.join(p.grounds)}): "
+            + (
+                f"members {', '.join(p.members)}, convened by {p.convened_by}"
+                if p.members
+                else "not convened yet"
+            )
+        )
+        for v in p.votes:
+            amount = f" {money(v.amount)}" if v.amount is not None else ""
+            clause = f" under {v.clause}" if v.clause else ""
+            dissent = " (dissent)" if v.member in p.dissent else ""
+            console.print(
+                f"  {v.member}: {v.vote}{amount}{clause} - {v.reason}{dissent}", markup=False
+            )
+        if p.outcome:
+            console.print(f"  outcome: {p.outcome}" + (f" {money(p.amount)}" if p.amount else ""))
     if st.open_tasks:
         t = Table(title="Open tasks", title_justify="left")
         for c in ("task", "who", "due"):
@@ -329,13 +382,19 @@ def add_materials(
     typer.echo(f"claim {claim_id}: received {', '.join(m.kind for m in sub.materials)}")
 
 
-def _decide(claim_id: str, decision: Decision, as_json: bool) -> None:
-    async def go():  # type: ignore[no-untyped-def]
+def update_claim(claim_id: str, update: Any, payload: Any) -> Any:
+    """Send an update to a claim's workflow and return its result."""
+
+    async def go() -> Any:
         client = await temporal()
         handle = client.get_workflow_handle_for(ClaimWorkflow.run, f"claim-{claim_id}")
-        return await handle.execute_update(ClaimWorkflow.decide, decision)
+        return await handle.execute_update(update, payload)
 
-    state = run(go())
+    return run(go())
+
+
+def _decide(claim_id: str, decision: Decision, as_json: bool) -> None:
+    state = update_claim(claim_id, ClaimWorkflow.decide, decision)
     if as_json:
         print_json(state)
         return
@@ -397,13 +456,7 @@ def adjust(
     Example: claims claim adjust CLM-1 --as adj2 --amount 5500 --note "核减不合理费用"
     """
     adj = Adjustment(adjuster=as_, note=note, amount=Decimal(amount) if amount else None)
-
-    async def go():  # type: ignore[no-untyped-def]
-        client = await temporal()
-        handle = client.get_workflow_handle_for(ClaimWorkflow.run, f"claim-{claim_id}")
-        return await handle.execute_update(ClaimWorkflow.adjust_update, adj)
-
-    state = run(go())
+    state = update_claim(claim_id, ClaimWorkflow.adjust_update, adj)
     if as_json:
         print_json(state)
     else:

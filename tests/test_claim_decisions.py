@@ -326,3 +326,48 @@ async def test_advance_payment_pays_the_determinable_part_once_then_the_balance(
     assert sum(p.amount for p in paid) == result.payable_amount == Decimal("6000.00")
     decision = next(r for r in letters(ts.engine, report.claim_id) if r.kind == "decision")
     assert "4,000.00" in decision.body and "2,000.00" in decision.body
+
+
+async def test_an_inconclusive_investigation_sends_the_claim_to_the_panel(ts):
+    report = _new_policy_claim()
+    handle = await _start(ts, report)
+    await wait_stage(ts.client, report.claim_id, "INVESTIGATING")
+    await handle.execute_update(
+        ClaimWorkflow.report_findings,
+        Findings(
+            investigator="inv1", task="hospital_check", facts="医院拒绝提供病历", conclusive=False
+        ),
+    )
+    st = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
+    assert st.approval_chain == [4]
+    assert st.panel.grounds == ["inconclusive_investigation"]
+    assert st.open_tasks[0].kind == "convene_panel"
+
+
+@pytest.mark.parametrize(
+    "approver, vote, amount, reason",
+    [
+        ("adj2", "approve", None, "adj2 is not a member of this claim's panel"),
+        ("sup1", "approve", None, "sup1 has already voted on this panel"),
+        ("sup2", "amend", None, "an amend vote needs the amount the member would pay"),
+        ("sup2", "return", None, "unknown panel vote 'return': use approve, reject or amend"),
+        ("sup2", "reject", None, "a denial needs a clause id of the product"),
+    ],
+)
+async def test_panel_votes_are_refused_by_update_and_by_signal(ts, approver, vote, amount, reason):
+    report, handle = await _watch_list_claim_to_panel(ts)
+    await handle.execute_update(
+        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"])
+    )
+    await _decide(handle, "sup1", "approve", note="同意")
+    msg = await _refused(_decide(handle, approver, vote, amount=amount))
+    assert msg.startswith(reason)
+    await handle.signal(
+        ClaimWorkflow.decision_signal, Decision(approver=approver, decision=vote, amount=amount)
+    )
+    for _ in range(200):
+        st = await status(ts.client, report.claim_id)
+        if st.refused_decisions:
+            break
+    assert st.refused_decisions[0].reason.startswith(reason)
+    assert [v.member for v in st.panel.votes] == ["sup1"]

@@ -192,3 +192,93 @@ async def test_demo_load_is_idempotent(cli_env):
         r = await claims("demo", "load")
         assert r.exit_code == 0
         assert "4 policies" in r.output and "10 staff" in r.output
+
+
+async def test_investigation_panel_and_report_through_the_cli(cli_env, tmp_path):
+    # R01: within 90 days of the policy start -> a hospital check; then the claim is approved
+    claim_id, path = _report_file(
+        tmp_path,
+        occurred_at=datetime(2025, 3, 1, 9, 0, tzinfo=CST),
+        reported_at=datetime(2025, 3, 2, 9, 0, tzinfo=CST),
+    )
+    await claims("claim", "submit", str(path))
+    await wait_stage(cli_env.client, claim_id, "INVESTIGATING")
+    await asyncio.sleep(0.3)
+    r = await claims("tasks", "--for", "inv1", "--json")
+    assert [t["kind"] for t in json.loads(r.output) if t["case_id"] == claim_id] == ["investigate"]
+    r = await claims(
+        "claim",
+        "findings",
+        claim_id,
+        "--as",
+        "inv1",
+        "--task",
+        "hospital_check",
+        "--facts",
+        "病历属实",
+        "--recommend",
+        "maybe",
+    )
+    assert r.exit_code == 1 and "--recommend must be pay, deny or reduce" in r.output
+    r = await claims(
+        "claim",
+        "findings",
+        claim_id,
+        "--as",
+        "inv1",
+        "--task",
+        "hospital_check",
+        "--facts",
+        "病历属实，首诊在投保后",
+    )
+    assert r.exit_code == 0, r.output
+    assert "investigation complete" in r.output
+    await wait_stage(cli_env.client, claim_id, "PENDING_APPROVAL")
+    await asyncio.sleep(0.3)
+    r = await claims("claim", "show", claim_id)
+    assert "hospital_check" in r.output and "病历属实" in r.output and "determination" in r.output
+    r = await claims("claim", "vote", claim_id, "--as", "sup1", "amend", "--reason", "x")
+    assert r.exit_code == 1 and "amend is a panel vote" in r.output
+    await claims(
+        "claim", "reject", claim_id, "--as", "sup1", "--clause", "MED-2.2", "--note", "既往症"
+    )
+    await wait_stage(cli_env.client, claim_id, "DENIAL_NOTIFIED")
+    r = await claims("claim", "appeal", claim_id, "--reason", "首诊在投保后")
+    assert r.exit_code == 0, r.output
+    await wait_stage(cli_env.client, claim_id, "PENDING_APPROVAL")
+    r = await claims("claim", "panel", claim_id, "--as", "mgr1", "--members", "sup1,sup2,sup3")
+    assert r.exit_code == 1 and "took the decision under appeal" in r.output
+    r = await claims("claim", "panel", claim_id, "--as", "mgr1", "--members", "mgr1,sup2,sup3")
+    assert r.exit_code == 0, r.output
+    for member, vote in (("mgr1", "approve"), ("sup2", "approve"), ("sup3", "reject")):
+        extra = ["--clause", "MED-2.2"] if vote == "reject" else []
+        r = await claims(
+            "claim", "vote", claim_id, "--as", member, vote, "--reason", f"{member} 意见", *extra
+        )
+        assert r.exit_code == 0, r.output
+    await wait_stage(cli_env.client, claim_id, "CLOSED")
+    await asyncio.sleep(0.3)
+    r = await claims("claim", "show", claim_id)
+    assert (
+        "sup3: reject under MED-2.2 - sup3 意见 (dissent)" in r.output
+        and "outcome: approve" in r.output
+    )
+
+    r = await claims("report", "claims", "--json")
+    m = json.loads(r.output)
+    assert m["appeals"] == 1 and m["overturn_rate"] == 1.0
+    assert m["by_stage"]["CLOSED"] >= 1
+    r = await claims("report", "claims")
+    assert "statutory on-time rate" in r.output
+
+
+async def test_withdraw_through_the_cli(cli_env, tmp_path):
+    claim_id, path = _report_file(tmp_path)
+    await claims("claim", "submit", str(path))
+    await wait_stage(cli_env.client, claim_id, "PENDING_APPROVAL")
+    r = await claims("claim", "withdraw", claim_id, "--reason", "已获其他保险赔付")
+    assert r.exit_code == 0, r.output
+    st = await wait_stage(cli_env.client, claim_id, "WITHDRAWN")
+    assert st.withdrawn_reason == "已获其他保险赔付"
+    r = await claims("claim", "withdraw", claim_id)
+    assert r.exit_code == 1 and ("ended" in r.output or "finished" in r.output)

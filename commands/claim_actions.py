@@ -1,0 +1,146 @@
+"""`claims claim ...` steps beyond approval: investigation findings, the panel, appeal,
+withdrawal. Registered on the same `claim` sub-app."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+import typer
+
+from commands.claim import AsOpt, JsonOpt, app, update_claim
+from commands.common import UserError, handle_errors, money, print_json
+from models.claim import Appeal, ConvenePanel, Decision, Findings, Withdrawal
+from workflows.claim import ClaimWorkflow
+
+
+@app.command("findings")
+@handle_errors
+def findings(
+    claim_id: str,
+    as_: AsOpt,
+    task: Annotated[str, typer.Option(help="The investigation task, e.g. hospital_check.")],
+    facts: Annotated[str, typer.Option(help="What the investigation found.")],
+    recommend: Annotated[str, typer.Option(help="pay | deny | reduce")] = "pay",
+    amount: Annotated[str | None, typer.Option(help="With reduce: the amount to pay.")] = None,
+    fraud: Annotated[bool, typer.Option("--fraud", help="Fraud is suspected.")] = False,
+    inconclusive: Annotated[
+        bool, typer.Option("--inconclusive", help="The facts could not be established.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Report an investigation task's findings (update report_findings).
+
+    Example: claims claim findings CLM-1 --as inv1 --task hospital_check --facts "病历属实"
+    """
+    if recommend not in ("pay", "deny", "reduce"):
+        raise UserError(f"--recommend must be pay, deny or reduce, not {recommend!r}")
+    payload = Findings(
+        investigator=as_,
+        task=task,
+        facts=facts,
+        fraud_suspected=fraud,
+        recommendation=recommend,  # type: ignore[arg-type]
+        amount=Decimal(amount) if amount else None,
+        conclusive=not inconclusive,
+    )
+    st = update_claim(claim_id, ClaimWorkflow.report_findings, payload)
+    if as_json:
+        print_json(st)
+        return
+    left = [v.kind for v in st.investigations if not v.done]
+    tail = f"still open: {', '.join(left)}" if left else "investigation complete"
+    typer.echo(f"claim {claim_id}: {task} findings by {as_} recorded; {tail}")
+
+
+@app.command("panel")
+@handle_errors
+def convene(
+    claim_id: str,
+    as_: AsOpt,
+    members: Annotated[str, typer.Option(help="Three L2+ staff ids, comma separated.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Convene the claim's panel (合议小组) with three members.
+
+    Example: claims claim panel CLM-1 --as mgr1 --members sup1,sup2,sup3
+    """
+    names = [m.strip() for m in members.split(",") if m.strip()]
+    state = update_claim(
+        claim_id, ClaimWorkflow.convene_panel, ConvenePanel(convener=as_, members=names)
+    )
+    if as_json:
+        print_json(state)
+        return
+    typer.echo(f"claim {claim_id}: panel convened by {as_}: {', '.join(names)}")
+
+
+@app.command("vote")
+@handle_errors
+def vote(
+    claim_id: str,
+    as_: AsOpt,
+    decision: Annotated[str, typer.Argument(help="approve | reject | amend")],
+    reason: Annotated[str, typer.Option(help="The member's reason, kept in the panel record.")],
+    amount: Annotated[str | None, typer.Option(help="With amend: the amount to pay.")] = None,
+    clause: Annotated[str | None, typer.Option(help="With reject: the product clause.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Vote as a member of the claim's panel.
+
+    Example: claims claim vote CLM-1 --as sup2 amend --amount 5000 --reason "部分费用不合理"
+    """
+    payload = Decision(
+        approver=as_,
+        decision=decision,
+        note=reason,
+        clause=clause,
+        amount=Decimal(amount) if amount else None,
+    )
+    state = update_claim(claim_id, ClaimWorkflow.decide, payload)
+    if as_json:
+        print_json(state)
+        return
+    done = state.pending_approval_level is None
+    typer.echo(
+        f"claim {claim_id}: {as_} voted {decision}"
+        + ("; the panel has decided" if done else "; waiting for the other members")
+    )
+
+
+@app.command("appeal")
+@handle_errors
+def appeal(
+    claim_id: str,
+    reason: Annotated[str, typer.Option(help="Why the claimant disagrees.")] = "",
+    by: Annotated[str, typer.Option(help="Who lodges it (claimant, or a staff id).")] = "claimant",
+    as_json: JsonOpt = False,
+) -> None:
+    """Appeal a denial within 30 days of the notice: the claim reopens for a panel review.
+
+    Example: claims claim appeal CLM-1 --reason "首诊在投保后，附新病历"
+    """
+    st = update_claim(claim_id, ClaimWorkflow.appeal_update, Appeal(by=by, reason=reason))
+    if as_json:
+        print_json(st)
+        return
+    typer.echo(f"claim {claim_id}: appeal received; the claim goes to a panel review")
+
+
+@app.command("withdraw")
+@handle_errors
+def withdraw(
+    claim_id: str,
+    reason: Annotated[str, typer.Option(help="Why the claim is withdrawn.")] = "",
+    by: Annotated[str, typer.Option(help="Who asks (claimant, or a staff id).")] = "claimant",
+    as_json: JsonOpt = False,
+) -> None:
+    """Withdraw a claim before any payment; it ends with a confirmation letter.
+
+    Example: claims claim withdraw CLM-1 --reason "已获其他保险赔付"
+    """
+    st = update_claim(claim_id, ClaimWorkflow.withdraw_update, Withdrawal(by=by, reason=reason))
+    if as_json:
+        print_json(st)
+        return
+    typer.echo(f"claim {claim_id}: withdrawn (paid so far {money(st.paid_total)})")
