@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from commands import claim, claim_actions, demo, letters, report
+from commands import claim, claim_actions, complaint_report, demo, letters, report
 from commands.common import handle_errors, settings
 from commands.tasks import tasks
 
@@ -40,6 +40,7 @@ app.add_typer(letters.app, name="letter")
 app.add_typer(demo.app, name="demo")
 app.add_typer(report.app, name="report")
 assert claim_actions.app is claim.app  # its commands join the `claim` sub-app
+assert complaint_report.app is report.app  # `claims report complaints`
 app.command("tasks")(tasks)
 
 

@@ -140,3 +140,32 @@ class AuditEventRow(SQLModel, table=True):
     actor: str
     at: datetime
     data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ComplaintRow(SQLModel, table=True):
+    __tablename__ = "complaints"
+
+    complaint_id: str = Field(primary_key=True)
+    stage: str = Field(index=True)
+    channel: str
+    category: str | None = Field(default=None, index=True)
+    department: str | None = None
+    priority: str = Field(default="normal", index=True)
+    claim_id: str | None = Field(default=None, index=True)
+    policy_no: str | None = None
+    complainant_name: str
+    complainant_key: str | None = Field(default=None, index=True)
+    complainants: int = 1
+    handler: str | None = None
+    received_at: datetime = Field(index=True)
+    decided_at: datetime | None = None
+    closed_at: datetime | None = None
+    upheld: bool | None = None
+    satisfied: bool | None = None
+    extensions: int = 0
+    on_time: bool | None = None
+    outcome: str | None = None
+    updated_at: datetime
+    history_len: int = 0
+    sync_version: int = 0
+    status: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,245 @@
+"""The complaint report (ComplaintWorkflow's input), its messages and its status."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from models.status import DeadlineView, StageChange, TaskView
+
+ComplaintChannel = Literal[
+    "phone", "email", "wechat", "app", "web", "branch", "letter", "agent", "regulator"
+]
+Category = Literal[
+    "claim_decision",
+    "materials",
+    "payment_timeliness",
+    "service_attitude",
+    "amount_dispute",
+    "other",
+]
+CareReason = Literal["elderly", "seriously_ill", "disabled"]
+ResolutionKind = Literal["apology", "explanation", "re_review", "payment", "process_fix"]
+
+COMPLAINT_STAGES = (
+    "RECEIVED",
+    "REGISTERED",
+    "DECLINED",
+    "TRIAGED",
+    "INVESTIGATING",
+    "RESOLUTION_PROPOSED",
+    "DECIDED",
+    "EXECUTING",
+    "AWAITING_CLAIM_REVIEW",
+    "CALLBACK",
+    "REVIEW_OFFERED",
+    "UNDER_REVIEW",
+    "CLOSED",
+)
+
+
+class Complainant(BaseModel):
+    name: str = Field(min_length=1)
+    id_no: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    birth_date: date | None = None
+    special_care: bool | CareReason = False
+    language: Literal["zh-CN", "en"] = "zh-CN"
+
+
+class ComplaintReport(BaseModel):
+    """What a complainant brings (投诉受理). JSON, snake_case; the contract of DESIGN.md."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    complaint_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    channel: ComplaintChannel
+    complainant: Complainant
+    policy_no: str | None = None
+    claim_id: str | None = None
+    category: Category | None = None
+    matter: str = Field(min_length=1)
+    remedy_sought: str = ""
+    received_at: AwareDatetime | None = None
+    complainants: list[Complainant] = Field(default_factory=list)
+    media: bool = False
+    medical_emergency: bool = False
+
+    @model_validator(mode="after")
+    def _contactable(self) -> ComplaintReport:
+        c = self.complainant
+        if not (c.phone or c.email or self.channel in ("letter", "regulator", "branch")):
+            raise ValueError("a complainant needs a phone or an email to be answered")
+        return self
+
+
+class Assignment(BaseModel):
+    """Update `assign`: the coordinator sets the category (optional) and the handler."""
+
+    coordinator: str
+    handler: str
+    category: Category | None = None
+    note: str = ""
+
+
+class ComplaintFindings(BaseModel):
+    """Update `record_findings`: the handler's facts (调查与事实确认)."""
+
+    handler: str
+    findings: str = Field(min_length=1)
+    upheld: bool
+
+
+class Resolution(BaseModel):
+    """Update `propose_resolution`."""
+
+    handler: str
+    kinds: list[ResolutionKind] = Field(min_length=1)
+    description: str = Field(min_length=1)
+    basis: str = ""
+    reasons: str = ""
+    amount: Decimal | None = None
+
+    @field_validator("amount")
+    @classmethod
+    def _money(cls, v: Decimal | None) -> Decimal | None:
+        if v is None:
+            return None
+        if v <= 0:
+            raise ValueError("a payment must be positive")
+        return v.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    @model_validator(mode="after")
+    def _payment_has_amount(self) -> Resolution:
+        if ("payment" in self.kinds) != (self.amount is not None):
+            raise ValueError("a payment resolution needs an amount, and only it has one")
+        return self
+
+
+class ResolutionApproval(BaseModel):
+    """Update `approve_resolution`: the coordinator, then L3 above the handler's limit."""
+
+    approver: str
+    approve: bool = True
+    note: str = ""
+
+
+class ClockChange(BaseModel):
+    """Updates `extend`, `pause`, `resume`, `new_facts` on the complaint clock."""
+
+    by: str
+    reason: str = ""
+    days: int | None = None  # extend: the new total (30, then 60)
+
+
+class Execution(BaseModel):
+    """Update `execute`: the resolution has been carried out."""
+
+    by: str
+    note: str = ""
+
+
+class Callback(BaseModel):
+    """Update `callback`: one satisfaction callback attempt (满意度回访)."""
+
+    by: str
+    reached: bool
+    satisfied: bool | None = None
+    note: str = ""
+
+
+class ReviewRequest(BaseModel):
+    """Update `request_review`: a dissatisfied complainant asks the superior office."""
+
+    by: str = "complainant"
+    reason: str = ""
+
+
+class ReviewDecision(BaseModel):
+    """Update `review_decision`: the superior office (L3) decides the review."""
+
+    reviewer: str
+    upheld: bool
+    findings: str = Field(min_length=1)
+
+
+class CloseRequest(BaseModel):
+    by: str
+    note: str = ""
+
+
+class ComplaintLink(BaseModel):
+    """Signal `complaint_filed` to a claim, and what the claim keeps of it."""
+
+    complaint_id: str
+    category: str | None = None
+    received_at: datetime
+    escalate: bool = False
+
+
+class ClaimReviewRequest(BaseModel):
+    """Signal `reopen_for_review` to a claim: a complaint resolution asks for a re-review."""
+
+    complaint_id: str
+    reason: str = ""
+
+
+class ClaimReviewOutcome(BaseModel):
+    """Signal `claim_review_outcome` back to the complaint."""
+
+    claim_id: str
+    outcome: str  # upheld (decision stands) / overturned / amended
+    payable_amount: Decimal | None = None
+
+
+class CallbackView(BaseModel):
+    at: datetime
+    by: str
+    reached: bool
+    satisfied: bool | None = None
+    note: str = ""
+
+
+class ComplaintStatus(BaseModel):
+    complaint_id: str
+    stage: str
+    channel: str
+    complainant_name: str
+    complainants: int = 1
+    policy_no: str | None = None
+    claim_id: str | None = None
+    category: str | None = None
+    department: str | None = None
+    priority: str = "normal"
+    priority_reasons: list[str] = Field(default_factory=list)
+    special_care: bool = False
+    advisor: str | None = None
+    handler: str | None = None
+    coordinator: str | None = None
+    received_at: datetime
+    matter: str
+    remedy_sought: str = ""
+    decline_reason: str | None = None
+    findings: str | None = None
+    upheld: bool | None = None
+    resolution: dict[str, Any] | None = None
+    resolution_approvals: list[dict[str, Any]] = Field(default_factory=list)
+    executed: bool = False
+    claim_review: dict[str, Any] | None = None
+    callbacks: list[CallbackView] = Field(default_factory=list)
+    satisfied: bool | None = None
+    review: dict[str, Any] | None = None
+    extensions: int = 0
+    deadlines: list[DeadlineView] = Field(default_factory=list)
+    open_tasks: list[TaskView] = Field(default_factory=list)
+    letters: list[str] = Field(default_factory=list)
+    history: list[StageChange] = Field(default_factory=list)
+    breaches: list[str] = Field(default_factory=list)
+    decided_at: datetime | None = None
+    closed_at: datetime | None = None
+    outcome: str | None = None
+    repeat: bool = False

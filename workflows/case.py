@@ -1,0 +1,220 @@
+"""What every case (a claim, a complaint) shares: stages and audit events, work items, and the
+statutory clocks that run beside the process and climb their escalation ladder. Deterministic
+code only; a case class supplies `case_id`, `_letter` and `_flush`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from models.records import AuditEventIn, WorkItemIn
+    from models.status import StageChange, TaskView
+    from workflows.clock import Calendar, Clock
+
+SYSTEM = "system"
+TOP_PRIORITY = 100
+NEXT_LEVEL = {"L1": "L2", "L2": "L3", "L3": "L3"}
+
+
+class CaseBase:
+    """State and helpers; subclasses call `_init_case()` from their `__init__`."""
+
+    case_id: str
+    stage: str
+
+    def _init_case(self) -> None:
+        self.stage = "RECEIVED"
+        self.history: list[StageChange] = []
+        self.clocks: dict[str, Clock] = {}
+        self.tasks: dict[str, TaskView] = {}
+        self.breaches: list[str] = []
+        self.priority = 0
+        self.calendar: Calendar | None = None
+        self._finished = False
+        self._seq = 0
+        self._sync_version = 0
+        self._clock_version = 0
+        self._clock_tasks: dict[str, list[str]] = {}
+        self._events: list[AuditEventIn] = []
+        self._opened: list[WorkItemIn] = []
+        self._closed: list[str] = []
+
+    async def _letter(self, kind: str, recipient: str | None = None, **context: Any) -> None:
+        raise NotImplementedError
+
+    async def _flush(self) -> None:
+        raise NotImplementedError
+
+    # ================================================================== the clocks
+
+    async def _watch_clocks(self) -> None:
+        """Beside the process: fire each clock's reminder, escalation and breach on time."""
+        while not self._finished:
+            now = workflow.now()
+            upcoming = []
+            for clock in self.clocks.values():
+                step = clock.next_step(now)
+                if step is not None:
+                    upcoming.append(step[1])
+            version = self._clock_version
+
+            def changed(v: int = version) -> bool:
+                return self._finished or self._clock_version != v
+
+            if not upcoming:
+                await workflow.wait_condition(changed)
+                continue
+            at = min(upcoming)
+            if at > now and await self._wait(changed, at):
+                continue
+            await self._fire_due_steps()
+
+    async def _fire_due_steps(self) -> None:
+        now = workflow.now()
+        for name, clock in list(self.clocks.items()):
+            for step in clock.due_steps(now):
+                clock.fired.append(step)
+                if await self._clock_step(name, step):
+                    continue
+                await self._ladder_step(name, clock, step)
+        self._clock_changed()
+
+    async def _clock_step(self, name: str, step: str) -> bool:
+        """A case's own action for a ladder step; True if it replaces the standard one."""
+        return False
+
+    async def _ladder_step(self, name: str, clock: Clock, step: str) -> None:
+        due = clock.due_at(workflow.now())
+        self._event(f"clock_{step}", SYSTEM, clock=name, due_at=due.isoformat())
+        owner = clock.owner or "L1"
+        is_role = owner.startswith("L")
+        key = f"{self.case_id}:{name}:{step}"
+        if step == "reminder":
+            self._open_task(
+                key,
+                "reminder",
+                owner if is_role else "investigator",
+                due,
+                assignee=None if is_role else owner,
+                level=_level(owner),
+            )
+        elif step == "escalation":
+            role = NEXT_LEVEL.get(owner, "L2") if is_role else "L2"
+            self._open_task(key, "escalation", role, due, level=_level(role))
+        else:
+            if name not in self.breaches:
+                self.breaches.append(name)
+            self.priority = TOP_PRIORITY
+            self._open_task(key, "breach", "L3", due, level=3)
+            if clock.customer_facing:
+                await self._letter(
+                    "delay", clock=name, due_on=self.calendar_date(due), stage=self.stage
+                )
+        self._clock_tasks.setdefault(name, []).append(key)
+        await self._flush()
+
+    def _start_clock(self, name: str, days: int, owner: str, customer_facing: bool = True) -> Clock:
+        clock = Clock(
+            name, workflow.now(), days, self._cal, owner=owner, customer_facing=customer_facing
+        )
+        self.clocks[name] = clock
+        self._event(
+            "clock_started",
+            SYSTEM,
+            clock=name,
+            days=days,
+            due_at=clock.due_at(workflow.now()).isoformat(),
+        )
+        self._clock_changed()
+        return clock
+
+    def _stop_clock(self, name: str) -> None:
+        clock = self.clocks.get(name)
+        if clock is None or clock.stopped_at is not None:
+            return
+        clock.stop(workflow.now())
+        view = clock.view(workflow.now())
+        self._event("clock_stopped", SYSTEM, clock=name, status=view.status)
+        for key in self._clock_tasks.pop(name, []):
+            self._close_task(key)
+        self._clock_changed()
+
+    def _stop_all_clocks(self) -> None:
+        for name in list(self.clocks):
+            self._stop_clock(name)
+
+    def _clock(self, name: str) -> Clock:
+        return self.clocks[name]
+
+    def _clock_changed(self) -> None:
+        self._clock_version += 1
+
+    @property
+    def _cal(self) -> Calendar:
+        assert self.calendar is not None
+        return self.calendar
+
+    def _due_date(self, name: str) -> str:
+        return self.calendar_date(self.clocks[name].due_at(workflow.now()))
+
+    def calendar_date(self, due_at: datetime) -> str:
+        """The last day of a period (due_at is 24:00 of it), as an ISO date."""
+        return (due_at.astimezone(self._cal.tz) - timedelta(seconds=1)).date().isoformat()
+
+    # ================================================================== stages, events, tasks
+
+    def _to(self, stage: str, actor: str, /, **data: Any) -> None:
+        self.stage = stage
+        self.history.append(StageChange(stage=stage, at=workflow.now()))
+        self._event("stage", actor, stage=stage, **data)
+
+    def _event(self, kind: str, actor: str, /, **data: Any) -> None:
+        self._seq += 1
+        self._events.append(
+            AuditEventIn(seq=self._seq, kind=kind, actor=actor, at=workflow.now(), data=data)
+        )
+
+    def _open_task(
+        self,
+        key: str,
+        kind: str,
+        role: str,
+        due: datetime | None,
+        level: int = 0,
+        assignee: str | None = None,
+    ) -> None:
+        self.tasks[key] = TaskView(key=key, kind=kind, role=role, assignee=assignee, due_at=due)
+        self._opened.append(
+            WorkItemIn(
+                key=key,
+                kind=kind,
+                role=role,
+                level=level,
+                assignee=assignee,
+                due_at=due,
+                priority=self.priority,
+                title=f"{kind} {self.claim_id}",
+            )
+        )
+
+    def _close_task(self, key: str) -> None:
+        if self.tasks.pop(key, None) is not None:
+            self._closed.append(key)
+
+    async def _wait(self, condition: Any, until: datetime) -> bool:
+        """Wait for a condition until a point in time; False if the time came first."""
+        timeout = until - workflow.now()
+        if timeout <= timedelta(0):
+            return bool(condition())
+        try:
+            await workflow.wait_condition(condition, timeout=timeout)
+            return True
+        except TimeoutError:
+            return False
+
+
+def _level(role: str) -> int:
+    return int(role[1]) if role.startswith("L") and role[1:].isdigit() else 0
