@@ -23,6 +23,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.claim import ClaimReport
+from models.complaint import ComplaintReport
 from settings import Settings
 from workflows import search
 
@@ -114,6 +115,39 @@ async def start_claim(
     try:
         await client.start_workflow(
             "ClaimWorkflow",
+            report,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+    except WorkflowAlreadyStartedError:
+        return handle, False
+    return handle, True
+
+
+def new_complaint_id() -> str:
+    return f"CMP-{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
+
+
+async def start_complaint(
+    client: Client, report: ComplaintReport, task_queue: str
+) -> tuple[WorkflowHandle, bool]:
+    """Start the complaint's workflow; the same complaint id twice is the same complaint."""
+    if not report.complaint_id:
+        report = report.model_copy(update={"complaint_id": new_complaint_id()})
+    assert report.complaint_id
+    workflow_id = f"complaint-{report.complaint_id}"
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        await handle.describe()
+        return handle, False
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    try:
+        await client.start_workflow(
+            "ComplaintWorkflow",
             report,
             id=workflow_id,
             task_queue=task_queue,

@@ -203,6 +203,8 @@ STAFF = [
     ("cc1", "郑协调", 2, ["complaint_coordinator"]),
     ("h1", "冯专员", 1, ["complaint_handler"]),
     ("clerk1", "何受理", 0, ["intake"]),
+    ("h2", "褚专员", 1, ["complaint_handler"]),
+    ("adv1", "卫顾问", 1, ["special_care_advisor"]),
 ]
 
 WATCH_LIST = [("110101197001019999", "demo entry: suspected staged losses")]

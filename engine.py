@@ -155,7 +155,7 @@ def run_engine(settings: Settings, announce=print) -> None:  # type: ignore[no-u
     """Run until Ctrl-C: the server (unless TEMPORAL_ADDRESS names one) and a worker."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if load_demo_once(settings):
-        announce("demo data  loaded: 4 policies, 10 staff (first start)")
+        announce("demo data  loaded: 4 policies, 12 staff (first start)")
     proc = None
     if settings.embedded:
         proc = start_server(settings)

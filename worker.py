@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.complaints import ComplaintActivities
 from activities.letters import LetterActivities
 from activities.payments import PaymentActivities, PaymentRail
 from activities.records import RecordActivities
@@ -21,8 +22,9 @@ from client import connect, ensure_search_attributes
 from database import engine_for
 from settings import Settings, get_settings
 from workflows.claim import ClaimWorkflow
+from workflows.complaint import ComplaintWorkflow
 
-WORKFLOWS = [ClaimWorkflow]
+WORKFLOWS = [ClaimWorkflow, ComplaintWorkflow]
 log = logging.getLogger("claims.worker")
 
 
@@ -33,7 +35,10 @@ def build_activities(
     records = RecordActivities(engine)
     letters = LetterActivities(engine, settings.letters_dir)
     payments = PaymentActivities(engine, rail)
+    complaints = ComplaintActivities(engine)
     return [
+        complaints.load_complaint_rules,
+        complaints.sync_complaint,
         rules.load_rules,
         rules.get_staff,
         records.sync_claim,

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio import activity
 
-from models.records import ClaimSync
+from models.records import AuditEventIn, ClaimSync, WorkItemIn
 from models.tables import AuditEventRow, ClaimRow, WorkItemRow
 
 TERMINAL = {"CLOSED", "NOT_ACCEPTED", "WITHDRAWN"}
@@ -56,60 +56,82 @@ class RecordActivities:
                     row.closed_at = row.updated_at
             session.add(row)
 
-            if sync.events:
-                seqs = [e.seq for e in sync.events]
-                known = set(
-                    session.exec(
-                        select(AuditEventRow.seq).where(
-                            AuditEventRow.case_id == st.claim_id,
-                            AuditEventRow.seq.in_(seqs),  # type: ignore[attr-defined]
-                        )
-                    ).all()
-                )
-                for e in sync.events:
-                    if e.seq not in known:
-                        session.add(
-                            AuditEventRow(
-                                case_id=st.claim_id,
-                                seq=e.seq,
-                                kind=e.kind,
-                                actor=e.actor,
-                                at=e.at,
-                                data=e.data,
-                            )
-                        )
-            for item in sync.open_items:
-                existing = session.get(WorkItemRow, item.key)
-                if existing is None:
-                    session.add(
-                        WorkItemRow(
-                            key=item.key,
-                            case_id=st.claim_id,
-                            kind=item.kind,
-                            role=item.role,
-                            level=item.level,
-                            assignee=item.assignee,
-                            title=item.title,
-                            priority=item.priority,
-                            due_at=item.due_at,
-                            opened_at=row.updated_at,
-                        )
-                    )
-            for key in sync.close_items:
-                existing = session.get(WorkItemRow, key)
-                if existing is not None and existing.state == "open":
-                    existing.state = "done"
-                    existing.closed_at = row.updated_at
-                    session.add(existing)
-            if sync.priority:
-                # A breached case jumps the queue: all its open work moves to the top.
-                for item in session.exec(
-                    select(WorkItemRow).where(
-                        WorkItemRow.case_id == st.claim_id,
-                        WorkItemRow.state == "open",
-                        WorkItemRow.priority < sync.priority,
-                    )
-                ).all():
-                    item.priority = sync.priority
-                    session.add(item)
+            write_events_and_items(
+                session,
+                st.claim_id,
+                sync.events,
+                sync.open_items,
+                sync.close_items,
+                sync.priority,
+                row.updated_at,
+            )
             session.commit()
+
+
+def write_events_and_items(
+    session: Session,
+    case_id: str,
+    events: list[AuditEventIn],
+    open_items: list[WorkItemIn],
+    close_items: list[str],
+    priority: int,
+    at: datetime,
+) -> None:
+    """Append audit events (natural key: case and sequence), open and close work items, and
+    move a breached case's open work to the top of the queue. Safe to run twice."""
+    if events:
+        seqs = [e.seq for e in events]
+        known = set(
+            session.exec(
+                select(AuditEventRow.seq).where(
+                    AuditEventRow.case_id == case_id,
+                    AuditEventRow.seq.in_(seqs),  # type: ignore[attr-defined]
+                )
+            ).all()
+        )
+        for e in events:
+            if e.seq not in known:
+                session.add(
+                    AuditEventRow(
+                        case_id=case_id,
+                        seq=e.seq,
+                        kind=e.kind,
+                        actor=e.actor,
+                        at=e.at,
+                        data=e.data,
+                    )
+                )
+    for item in open_items:
+        existing = session.get(WorkItemRow, item.key)
+        if existing is None:
+            session.add(
+                WorkItemRow(
+                    key=item.key,
+                    case_id=case_id,
+                    kind=item.kind,
+                    role=item.role,
+                    level=item.level,
+                    assignee=item.assignee,
+                    title=item.title,
+                    priority=item.priority,
+                    due_at=item.due_at,
+                    opened_at=at,
+                )
+            )
+    for key in close_items:
+        existing = session.get(WorkItemRow, key)
+        if existing is not None and existing.state == "open":
+            existing.state = "done"
+            existing.closed_at = at
+            session.add(existing)
+    if priority:
+        # A breached case jumps the queue: all its open work moves to the top.
+        for item in session.exec(
+            select(WorkItemRow).where(
+                WorkItemRow.case_id == case_id,
+                WorkItemRow.state == "open",
+                WorkItemRow.priority < priority,
+            )
+        ).all():
+            item.priority = priority
+            session.add(item)

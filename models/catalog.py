@@ -155,6 +155,7 @@ CN_DEADLINES = {
     "advance_payment_days": 60,
     "investigation_days": 10,
     "appeal_review_days": 30,
+    "reopen_window_days": 90,
     "payment_days": 10,
     "denial_notice_days": 3,
     "appeal_days": 30,
@@ -171,3 +172,13 @@ COMPANY_NAME = {"zh-CN": "华安示范保险股份有限公司", "en": "Hua'an D
 
 # Calendar days are counted in the insurer's time zone (China Standard Time).
 BUSINESS_TZ = timezone(timedelta(hours=8))
+
+# DOMAIN §8.4: where each complaint category goes.
+COMPLAINT_DEPARTMENTS = {
+    "claim_decision": "claims_review",  # 核赔审查
+    "materials": "claims_documents",  # 资料审核
+    "payment_timeliness": "claims_payment",  # 赔付时效
+    "service_attitude": "customer_service",  # 服务态度
+    "amount_dispute": "claims_adjustment",  # 理算
+    "other": "customer_service",
+}

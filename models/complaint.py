@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from models.records import AuditEventIn, WorkItemIn
 from models.status import DeadlineView, StageChange, TaskView
 
 ComplaintChannel = Literal[
@@ -243,3 +244,46 @@ class ComplaintStatus(BaseModel):
     closed_at: datetime | None = None
     outcome: str | None = None
     repeat: bool = False
+
+
+class ComplaintRulesRequest(BaseModel):
+    complaint_id: str
+    policy_no: str | None = None
+    claim_id: str | None = None
+    complainant_key: str | None = None
+    received_on: date
+
+
+class ComplaintRules(BaseModel):
+    """Loaded once when a complaint is registered; the complaint keeps it for its life."""
+
+    version: str
+    utc_offset_hours: int = 8
+    holidays: list[date] = Field(default_factory=list)
+    workdays: list[date] = Field(default_factory=list)
+    decision_days: int = 15
+    first_extension_days: int = 30
+    second_extension_days: int = 60
+    special_care_days: int = 7
+    review_request_days: int = 30
+    review_decision_days: int = 30
+    callback_attempts: int = 3
+    group_size: int = 20
+    elderly_age: int = 65
+    handler_limit: Decimal = Decimal("5000")
+    departments: dict[str, str] = Field(default_factory=dict)
+    policy_known: bool | None = None
+    claim_known: bool | None = None
+    claim_people: dict[str, str] = Field(default_factory=dict)  # staff id -> role on the claim
+    repeat_count: int = 0  # earlier complaints by the same complainant in 12 months
+    advisors: list[str] = Field(default_factory=list)
+
+
+class ComplaintSync(BaseModel):
+    status: ComplaintStatus
+    version: int = 0
+    complainant_key: str | None = None
+    events: list[AuditEventIn] = Field(default_factory=list)
+    open_items: list[WorkItemIn] = Field(default_factory=list)
+    close_items: list[str] = Field(default_factory=list)
+    priority: int = 0

@@ -72,6 +72,7 @@ class DeadlineRules(BaseModel):
     advance_payment_days: int = 60
     investigation_days: int = 10
     appeal_review_days: int = 30
+    reopen_window_days: int = 90
     payment_days: int = 10
     denial_notice_days: int = 3
     appeal_days: int = 30

@@ -158,6 +158,7 @@ class ClaimStatus(BaseModel):
     overturned: bool = False
     withdrawn_reason: str | None = None
     paid_total: Decimal = Decimal("0")
+    complaints: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class ApprovalState(BaseModel):

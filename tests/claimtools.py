@@ -6,14 +6,36 @@ import asyncio
 from typing import Any
 
 from sqlmodel import Session, select
+from temporalio.client import WorkflowHandle
 
 from models.status import ClaimStatus
 from models.tables import LetterRow, PaymentRow
 from workflows.claim import ClaimWorkflow
 
+_TIME_SKIPPING: dict[int, Any] = {}
 
-def handle_for(client: Any, claim_id: str) -> Any:
-    return client.get_workflow_handle_for(ClaimWorkflow.run, f"claim-{claim_id}")
+
+def register_time_skipping(client: Any, env: Any) -> None:
+    """Handles made for this client let time skip while a test awaits their result (the SDK
+    does that only for handles returned by start_workflow)."""
+    _TIME_SKIPPING[id(client)] = env
+
+
+class _SkippingHandle(WorkflowHandle):
+    _env: Any
+
+    async def result(self, **kwargs: Any) -> Any:
+        async with self._env.time_skipping_unlocked():
+            return await super().result(**kwargs)
+
+
+def handle_for(client: Any, claim_id: str, prefix: str = "claim", run: Any = None) -> Any:
+    handle = client.get_workflow_handle_for(run or ClaimWorkflow.run, f"{prefix}-{claim_id}")
+    env = _TIME_SKIPPING.get(id(client))
+    if env is not None:
+        handle.__class__ = _SkippingHandle
+        handle._env = env
+    return handle
 
 
 async def status(client: Any, claim_id: str) -> ClaimStatus:

@@ -27,6 +27,7 @@ from activities.payments import PaymentRail
 from client import ensure_search_attributes
 from database import make_engine
 from settings import Settings
+from tests.claimtools import register_time_skipping
 from worker import build_activities, build_worker
 from workflows import search
 
@@ -193,6 +194,7 @@ async def running_worker(
 @pytest.fixture
 async def ts(ts_env, settings, engine, rail) -> AsyncIterator[Engine_]:
     """A worker on the time-skipping server (for anything measured in days)."""
+    register_time_skipping(ts_env.client, ts_env)
     async with running_worker(ts_env.client, settings, engine, rail):
         yield Engine_(ts_env.client, settings, engine, rail, ts_env)
 

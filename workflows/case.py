@@ -196,7 +196,7 @@ class CaseBase:
                 assignee=assignee,
                 due_at=due,
                 priority=self.priority,
-                title=f"{kind} {self.claim_id}",
+                title=f"{kind} {self.case_id}",
             )
         )
 

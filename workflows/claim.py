@@ -149,9 +149,12 @@ class ClaimWorkflow(ClaimSettlement):
                 await self._review_appeal()
         else:
             await self._settle()
+        if self.review_request is not None:  # a complaint asked during the appeal window
+            await self._complaint_review()
         self._stop_all_clocks()
         self._to("CLOSED", SYSTEM)
         await self._flush()
+        await self._reopen_window()
 
     async def _not_accepted(self, coverage: CoverageResult) -> None:
         assert self.report and self.rules

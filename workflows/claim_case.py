@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         Material,
         Withdrawal,
     )
+    from models.complaint import ClaimReviewRequest
     from models.records import (
         ClaimSync,
         LetterRecord,
@@ -97,6 +98,8 @@ class ClaimCase(CaseBase):
         self.appealed_at: datetime | None = None
         self.overturned = False
         self.withdrawal: Withdrawal | None = None
+        self.complaints: list[dict[str, Any]] = []
+        self.review_request: ClaimReviewRequest | None = None
         self._paying = False
         self._letter_counts: dict[str, int] = {}
         self._flush_lock = asyncio.Lock()

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         MaterialsSubmission,
         Withdrawal,
     )
+    from models.complaint import ClaimReviewRequest, ComplaintLink
     from models.records import (
         StaffInfo,
     )
@@ -36,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.adjustment import manual_adjustment
     from workflows.approval import PANEL, level_name
+    from workflows.case import NEXT_LEVEL, TOP_PRIORITY
     from workflows.decisions import (
         Vote,
         check_authority,
@@ -259,6 +261,42 @@ class ClaimMessages(ClaimCase):
         if self.withdrawal is not None:
             raise _refusal(f"claim {self.claim_id} is already being withdrawn", "InvalidWithdrawal")
 
+    @workflow.signal(name="complaint_filed")
+    async def complaint_filed(self, link: ComplaintLink) -> None:
+        """A complaint names this claim; a payment-timeliness one escalates it at once."""
+        self.complaints.append(
+            {
+                "complaint_id": link.complaint_id,
+                "category": link.category,
+                "received_at": link.received_at.isoformat(),
+                "escalated": False,
+            }
+        )
+        self._event(
+            "complaint_linked", SYSTEM, complaint_id=link.complaint_id, category=link.category
+        )
+        if link.escalate and self.stage not in ("CLOSED", "NOT_ACCEPTED", "WITHDRAWN"):
+            self.complaints[-1]["escalated"] = True
+            self.priority = TOP_PRIORITY
+            level = self.pending_level
+            role = NEXT_LEVEL.get(level_name(level), "L2") if level and level < 4 else "L3"
+            self._open_task(
+                f"{self.claim_id}:complaint:{link.complaint_id}",
+                "complaint_escalation",
+                role,
+                workflow.now() + timedelta(days=1),
+                level=int(role[1]),
+            )
+            self._event("escalated_by_complaint", SYSTEM, complaint_id=link.complaint_id, to=role)
+        await self._flush()
+
+    @workflow.signal(name="reopen_for_review")
+    def reopen_for_review(self, req: ClaimReviewRequest) -> None:
+        """A complaint resolution asks for a panel re-review of this claim (DOMAIN §9)."""
+        if self.review_request is None:
+            self.review_request = req
+            self._event("review_requested", f"complaint:{req.complaint_id}", reason=req.reason)
+
     @workflow.query(name="status")
     def status(self) -> ClaimStatus:
         report = self.report
@@ -305,6 +343,7 @@ class ClaimMessages(ClaimCase):
             overturned=self.overturned,
             withdrawn_reason=self.withdrawal.reason if self.withdrawal else None,
             paid_total=self.paid_total,
+            complaints=self.complaints,
         )
 
     def approval_state(self) -> ApprovalState:

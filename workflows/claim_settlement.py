@@ -3,6 +3,7 @@ determinable part), denial and appeal, withdrawal. Deterministic code only."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from temporalio import workflow
@@ -12,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
         PAYMENT_RETRY,
         PAYMENT_TIMEOUT,
     )
+    from models.complaint import ClaimReviewOutcome
     from models.records import (
         PaymentRecord,
         PaymentRequest,
@@ -200,9 +202,12 @@ class ClaimSettlement(ClaimMessages):
         self.clocks["appeal"] = appeal_clock
         self._clock_changed()
         await self._flush()
-        appealed = await self._wait(lambda: self.appeal is not None, appeal_clock.due_at(now))
+        appealed = await self._wait(
+            lambda: self.appeal is not None or self.review_request is not None,
+            appeal_clock.due_at(now),
+        )
         self._stop_clock("appeal")
-        return appealed
+        return appealed and self.appeal is not None
 
     async def _review_appeal(self) -> None:
         """The claim reopens for a panel review with the original file; those who took the
@@ -244,6 +249,67 @@ class ClaimSettlement(ClaimMessages):
             ],
         )
         self._to("DENIAL_NOTIFIED", SYSTEM, upheld_on_appeal=True)
+
+    async def _reopen_window(self) -> None:
+        """A closed claim stays reachable for a while: a complaint's re-review reopens it."""
+        assert self.rules
+        while True:
+            until = workflow.now() + timedelta(days=self.rules.deadlines.reopen_window_days)
+            if not await self._wait(lambda: self.review_request is not None, until):
+                return
+            await self._complaint_review()
+            self._stop_all_clocks()
+            self._to("CLOSED", SYSTEM)
+            await self._flush()
+
+    async def _complaint_review(self) -> None:
+        """A panel re-reviews the claim for a complaint; the complaint hears the outcome."""
+        req = self.review_request
+        assert req is not None and self.adjustment is not None
+        self.review_request = None
+        was_denied = self.denial_clause is not None
+        before = self.adjustment.payable
+        denial = (self.denial_clause, self.denial_reason)
+        self._to("REOPENED", f"complaint:{req.complaint_id}", reason=req.reason)
+        for a in self.approvals:
+            if a.approver not in (SYSTEM, "panel"):
+                self.recused.setdefault(a.approver, "took the decision under review")
+        self.outcome = None
+        await self._await_approval(["complaint_review"])
+        if self.outcome == "approved":
+            after = self.adjustment.payable
+            result = "overturned" if was_denied else ("amended" if after != before else "upheld")
+            if was_denied:
+                self.overturned = True
+            self.denial_clause = self.denial_reason = None
+            await self._settle(after_appeal=True)
+        else:
+            result = "upheld"
+            if was_denied:
+                await self._letter(
+                    "appeal_decision",
+                    clause=self._clause_context(self.denial_clause),
+                    reason=self.denial_reason or "",
+                    decided_at=workflow.now().isoformat(),
+                    votes=[],
+                )
+            else:  # the decision to pay stands; nothing is clawed back here
+                self.denial_clause, self.denial_reason = denial
+                self.outcome = "approved"
+        self._event("complaint_review_done", SYSTEM, complaint_id=req.complaint_id, outcome=result)
+        try:
+            await workflow.get_external_workflow_handle(f"complaint-{req.complaint_id}").signal(
+                "claim_review_outcome",
+                ClaimReviewOutcome(
+                    claim_id=self.claim_id,
+                    outcome=result,
+                    payable_amount=None if self.denial_clause else self.adjustment.payable,
+                ),
+            )
+        except Exception as exc:  # noqa: BLE001 - the complaint may have ended meanwhile
+            self._event(
+                "complaint_not_running", SYSTEM, complaint_id=req.complaint_id, detail=str(exc)
+            )
 
     async def _withdraw(self) -> None:
         assert self.withdrawal

@@ -9,4 +9,16 @@ CLAIM_LINE = SearchAttributeKey.for_keyword("ClaimLine")
 POLICY_NO = SearchAttributeKey.for_keyword("PolicyNo")
 PENDING_LEVEL = SearchAttributeKey.for_int("PendingApprovalLevel")
 
-ALL = (CLAIM_STAGE, CLAIM_LINE, POLICY_NO, PENDING_LEVEL)
+COMPLAINT_STAGE = SearchAttributeKey.for_keyword("ComplaintStage")
+COMPLAINT_CATEGORY = SearchAttributeKey.for_keyword("ComplaintCategory")
+COMPLAINT_PRIORITY = SearchAttributeKey.for_keyword("ComplaintPriority")
+
+ALL = (
+    CLAIM_STAGE,
+    CLAIM_LINE,
+    POLICY_NO,
+    PENDING_LEVEL,
+    COMPLAINT_STAGE,
+    COMPLAINT_CATEGORY,
+    COMPLAINT_PRIORITY,
+)

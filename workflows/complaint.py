@@ -1,0 +1,965 @@
+"""ComplaintWorkflow: one complaint, from intake to closing (DOMAIN §8, §9; seed 000).
+
+intake -> registration, acknowledgement with the decision deadline, preliminary check (or
+DECLINED with a letter) -> priority (urgent / high / normal; special care: a named advisor and
+a 7-day internal target) -> triage to a department and a handler (recusal) -> investigation ->
+resolution proposed, approved by the coordinator (and by L3 above the handler's limit) ->
+decision letter -> execution (a payment, or a claim re-review whose outcome it waits for) ->
+satisfaction callback -> CLOSED only when the resolution is executed and the callback recorded
+or three attempts failed (投诉不销号); a dissatisfied complainant may ask the superior office to
+review within 30 days, decided within 30 days.
+
+The complaint clock: 15 days, extension to 30 with a reason and a notice, to 60 only with L3
+approval and a notice; paused for external appraisal and mediation; restarted on new facts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    import pydantic
+
+    from activities.policy import (
+        DB_RETRY,
+        DB_TIMEOUT,
+        LETTER_TIMEOUT,
+        PAYMENT_RETRY,
+        PAYMENT_TIMEOUT,
+    )
+    from models.complaint import (
+        Assignment,
+        Callback,
+        CallbackView,
+        ClaimReviewOutcome,
+        ClaimReviewRequest,
+        ClockChange,
+        CloseRequest,
+        ComplaintFindings,
+        ComplaintLink,
+        ComplaintReport,
+        ComplaintRules,
+        ComplaintRulesRequest,
+        ComplaintStatus,
+        ComplaintSync,
+        Execution,
+        Resolution,
+        ResolutionApproval,
+        ReviewDecision,
+        ReviewRequest,
+    )
+    from models.records import LetterRecord, LetterRequest, PaymentRecord, PaymentRequest, StaffInfo
+    from workflows import search
+    from workflows.case import SYSTEM, TOP_PRIORITY, CaseBase
+    from workflows.clock import Calendar
+
+PAUSE_REASONS = ("external_appraisal", "mediation")
+BEFORE_DECISION = ("REGISTERED", "TRIAGED", "INVESTIGATING", "RESOLUTION_PROPOSED")
+
+
+def _refuse(message: str) -> ApplicationError:
+    return ApplicationError(message, type="InvalidComplaintStep", non_retryable=True)
+
+
+def _age(birth: date, on: date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+@workflow.defn(name="ComplaintWorkflow", failure_exception_types=[pydantic.ValidationError])
+class ComplaintWorkflow(CaseBase):
+    def __init__(self) -> None:
+        self._init_case()
+        self.report: ComplaintReport | None = None
+        self.rules: ComplaintRules | None = None
+        self.complaint_id = ""
+        self.category: str | None = None
+        self.department: str | None = None
+        self.priority_label = "normal"
+        self.priority_reasons: list[str] = []
+        self.special_care = False
+        self.advisor: str | None = None
+        self.coordinator: str | None = None
+        self.handler: str | None = None
+        self.decline_reason: str | None = None
+        self.findings: ComplaintFindings | None = None
+        self.resolution: Resolution | None = None
+        self.approvals: list[dict[str, Any]] = []
+        self.executed: Execution | None = None
+        self.claim_review: dict[str, Any] | None = None
+        self.review_outcome: ClaimReviewOutcome | None = None
+        self.callbacks: list[CallbackView] = []
+        self.review_request: ReviewRequest | None = None
+        self.review: ReviewDecision | None = None
+        self.close_request: CloseRequest | None = None
+        self.extensions = 0
+        self.decided_at: datetime | None = None
+        self.closed_at: datetime | None = None
+        self.letters: list[str] = []
+        self._letter_counts: dict[str, int] = {}
+        self._flush_lock = asyncio.Lock()
+        self._sa_stage: str | None = None
+
+    @property
+    def case_id(self) -> str:
+        return self.complaint_id
+
+    # ================================================================== the process
+
+    @workflow.run
+    async def run(self, report: ComplaintReport) -> ComplaintStatus:
+        self.report = report
+        self.complaint_id = report.complaint_id or workflow.info().workflow_id.removeprefix(
+            "complaint-"
+        )
+        if report.received_at is None:
+            report.received_at = workflow.info().start_time
+        self.category = report.category
+        watcher = asyncio.create_task(self._watch_clocks())
+        await self._process()
+        self._finished = True
+        await watcher
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status()
+
+    async def _process(self) -> None:
+        report = self.report
+        assert report is not None and report.received_at is not None
+        self._to("RECEIVED", report.channel, channel=report.channel)
+        rules = await workflow.execute_activity(
+            "load_complaint_rules",
+            ComplaintRulesRequest(
+                complaint_id=self.complaint_id,
+                policy_no=report.policy_no,
+                claim_id=report.claim_id,
+                complainant_key=self._complainant_key,
+                received_on=report.received_at.date(),
+            ),
+            result_type=ComplaintRules,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+        self.rules = rules
+        self.calendar = Calendar.of(
+            timezone(timedelta(hours=rules.utc_offset_hours)), rules.holidays, rules.workdays
+        )
+        if await self._declined():
+            return
+        self._register()
+        await self._letter(
+            "complaint_acknowledgement",
+            channel=report.channel,
+            received_at=report.received_at.isoformat(),
+            matter=report.matter,
+            remedy_sought=report.remedy_sought,
+            priority=self.priority_label,
+            decision_days=rules.decision_days,
+            decision_due=self._due_date("complaint"),
+            advisor=self.advisor,
+            internal_days=rules.special_care_days,
+            complainants=1 + len(report.complainants),
+        )
+        await self._flush()
+        await self._tell_claim()
+
+        # Triage (分流与责任划分)
+        self._open_task(
+            self._key("assign"), "assign_complaint", "coordinator", self._due("complaint"), level=2
+        )
+        await self._flush()
+        await workflow.wait_condition(lambda: self.handler is not None)
+        self._close_task(self._key("assign"))
+        self._to("INVESTIGATING", self.coordinator or SYSTEM, handler=self.handler)
+        self._open_task(
+            self._key("investigate"),
+            "investigate_complaint",
+            "handler",
+            self._due("complaint"),
+            assignee=self.handler,
+        )
+        await self._progress("assigned")
+
+        # Investigation and resolution
+        await workflow.wait_condition(lambda: self.findings is not None)
+        self._close_task(self._key("investigate"))
+        await self._progress("findings")
+        while True:
+            self._open_task(
+                self._key("propose"),
+                "propose_resolution",
+                "handler",
+                self._due("complaint"),
+                assignee=self.handler,
+            )
+            await self._flush()
+            await workflow.wait_condition(lambda: self.resolution is not None)
+            self._close_task(self._key("propose"))
+            self._to("RESOLUTION_PROPOSED", self.handler or SYSTEM)
+            self._open_approval_task()
+            await self._flush()
+            await workflow.wait_condition(
+                lambda: self.resolution is None or self._resolution_approved
+            )
+            if self.resolution is not None:
+                break
+        await self._decide()
+        await self._execute()
+        await self._callback()
+        self._to("CLOSED", SYSTEM, outcome=self.outcome)
+        self.closed_at = workflow.now()
+        self._stop_all_clocks()
+        for key in list(self.tasks):
+            self._close_task(key)
+        await self._flush()
+
+    async def _declined(self) -> bool:
+        """Preliminary check (初步核实): a complaint about a policy or claim this institution
+        does not hold is declined with a letter pointing to where it belongs."""
+        assert self.report and self.rules
+        r, rules = self.report, self.rules
+        reason = None
+        if r.policy_no and rules.policy_known is False and not rules.claim_known:
+            reason = (
+                f"保单 {r.policy_no} 非本公司承保，本公司无法受理该投诉。"
+                if self._zh
+                else f"Policy {r.policy_no} was not issued by us, so we cannot handle this."
+            )
+        elif r.claim_id and rules.claim_known is False and not rules.policy_known:
+            reason = (
+                f"未查询到理赔案件 {r.claim_id}，且未提供本公司保单。"
+                if self._zh
+                else f"We hold no claim {r.claim_id} and no policy of ours was named."
+            )
+        if reason is None:
+            return False
+        self.decline_reason = reason
+        self._to("DECLINED", SYSTEM, reason=reason)
+        await self._letter(
+            "complaint_declined", reason=reason, received_at=r.received_at.isoformat()
+        )
+        self.closed_at = workflow.now()
+        await self._flush()
+        return True
+
+    def _register(self) -> None:
+        """Registration, priority (DOMAIN §8.3) and the complaint clock."""
+        assert self.report and self.rules and self.report.received_at
+        r, rules = self.report, self.rules
+        self._to("REGISTERED", SYSTEM)
+        on = r.received_at.date()
+        reasons = []
+        if r.channel == "regulator":
+            reasons.append("forwarded by the regulator")
+        if r.media:
+            reasons.append("media attention")
+        if 1 + len(r.complainants) >= rules.group_size:
+            reasons.append(f"group of {1 + len(r.complainants)} complainants")
+        if r.medical_emergency:
+            reasons.append("medical emergency")
+        if reasons:
+            self.priority_label = "urgent"
+        care = []
+        for person in (r.complainant,):
+            if person.birth_date and _age(person.birth_date, on) >= rules.elderly_age:
+                care.append(f"aged {rules.elderly_age} or over")
+            if person.special_care:
+                care.append(
+                    person.special_care.replace("_", " ")
+                    if isinstance(person.special_care, str)
+                    else "special care"
+                )
+        high = list(care)
+        if rules.repeat_count:
+            high.append(f"repeat complaint ({rules.repeat_count} in 12 months)")
+        if high and self.priority_label == "normal":
+            self.priority_label = "high"
+        self.priority_reasons = reasons + high
+        self.special_care = bool(care)
+        self.priority = {"urgent": 50, "high": 20}.get(self.priority_label, 0)
+        self._start_clock("complaint", rules.decision_days, owner="L2")
+        if self.special_care:
+            self.advisor = rules.advisors[0] if rules.advisors else None
+            self._start_clock(
+                "special_care_target",
+                rules.special_care_days,
+                owner="L2",
+                customer_facing=False,
+            )
+        self._event(
+            "registered",
+            SYSTEM,
+            priority=self.priority_label,
+            reasons=self.priority_reasons,
+            advisor=self.advisor,
+        )
+
+    async def _tell_claim(self) -> None:
+        """A complaint that names a claim shows on it; a payment-timeliness complaint
+        escalates the claim at once (DOMAIN §9)."""
+        assert self.report and self.rules
+        if not (self.report.claim_id and self.rules.claim_known):
+            return
+        link = ComplaintLink(
+            complaint_id=self.complaint_id,
+            category=self.category,
+            received_at=self.report.received_at or workflow.now(),
+            escalate=self.category == "payment_timeliness",
+        )
+        try:
+            await workflow.get_external_workflow_handle(f"claim-{self.report.claim_id}").signal(
+                "complaint_filed", link
+            )
+            self._event(
+                "claim_notified", SYSTEM, claim_id=self.report.claim_id, escalate=link.escalate
+            )
+        except Exception as exc:  # noqa: BLE001 - a finished claim takes no signal
+            self._event("claim_not_running", SYSTEM, claim_id=self.report.claim_id, detail=str(exc))
+
+    @property
+    def _resolution_approved(self) -> bool:
+        if self.resolution is None:
+            return False
+        need = ["coordinator"]
+        if self._needs_l3:
+            need.append("L3")
+        done = [a["as"] for a in self.approvals if a["approve"]]
+        return all(n in done for n in need)
+
+    @property
+    def _needs_l3(self) -> bool:
+        assert self.rules
+        amount = self.resolution.amount if self.resolution else None
+        return amount is not None and amount > self.rules.handler_limit
+
+    def _open_approval_task(self) -> None:
+        done = [a["as"] for a in self.approvals if a["approve"]]
+        if "coordinator" not in done:
+            self._open_task(
+                self._key("approve:coordinator"),
+                "approve_resolution",
+                "coordinator",
+                self._due("complaint"),
+                level=2,
+            )
+        elif self._needs_l3:
+            self._open_task(
+                self._key("approve:L3"), "approve_resolution", "L3", self._due("complaint"), level=3
+            )
+
+    async def _decide(self) -> None:
+        assert self.resolution and self.findings
+        self.decided_at = workflow.now()
+        self._stop_clock("complaint")
+        self._stop_clock("special_care_target")
+        self._to("DECIDED", SYSTEM)
+        await self._letter(
+            "complaint_decision",
+            findings=self.findings.findings,
+            upheld=self.findings.upheld,
+            resolution={
+                "kinds": list(self.resolution.kinds),
+                "description": self.resolution.description,
+                "basis": self.resolution.basis,
+                "reasons": self.resolution.reasons,
+                "amount": str(self.resolution.amount) if self.resolution.amount else None,
+            },
+            decided_at=self.decided_at.isoformat(),
+        )
+        await self._flush()
+
+    async def _execute(self) -> None:
+        """Carry out the resolution: a claim re-review (and wait for its outcome), a payment
+        (exactly once), and the handler's confirmation that everything was done."""
+        assert self.resolution and self.report
+        self._to("EXECUTING", SYSTEM)
+        if "re_review" in self.resolution.kinds and self.report.claim_id:
+            await self._claim_re_review()
+        self._open_task(
+            self._key("execute"), "execute_resolution", "handler", None, assignee=self.handler
+        )
+        await self._flush()
+        await workflow.wait_condition(lambda: self.executed is not None)
+        self._close_task(self._key("execute"))
+        if self.resolution.amount:
+            paid = await workflow.execute_activity(
+                "pay_claim",
+                PaymentRequest(
+                    claim_id=self.complaint_id,
+                    seq=1,
+                    amount=self.resolution.amount,
+                    payee=self.report.complainant.name,
+                    account_ref=self.report.complainant.phone
+                    or self.report.complainant.email
+                    or "",
+                    policy_no=self.report.policy_no or "",
+                ),
+                result_type=PaymentRecord,
+                start_to_close_timeout=PAYMENT_TIMEOUT,
+                retry_policy=PAYMENT_RETRY,
+            )
+            self._event("paid", SYSTEM, amount=str(paid.amount), ref=paid.reference)
+        await self._progress("executed")
+
+    async def _claim_re_review(self) -> None:
+        assert self.report and self.resolution
+        claim_id = self.report.claim_id
+        self.claim_review = {"claim_id": claim_id, "requested_at": workflow.now(), "outcome": None}
+        try:
+            await workflow.get_external_workflow_handle(f"claim-{claim_id}").signal(
+                "reopen_for_review",
+                ClaimReviewRequest(
+                    complaint_id=self.complaint_id, reason=self.resolution.description
+                ),
+            )
+        except Exception as exc:  # noqa: BLE001 - the claim's reopen window has passed
+            self.claim_review["outcome"] = "not_possible"
+            self._event("claim_review_not_possible", SYSTEM, claim_id=claim_id, detail=str(exc))
+            return
+        self._to("AWAITING_CLAIM_REVIEW", SYSTEM, claim_id=claim_id)
+        await self._progress("claim_review")
+        await workflow.wait_condition(lambda: self.review_outcome is not None)
+        assert self.review_outcome
+        self.claim_review["outcome"] = self.review_outcome.outcome
+        self._to("EXECUTING", SYSTEM, claim_review=self.review_outcome.outcome)
+        self.claim_review["payable_amount"] = (
+            str(self.review_outcome.payable_amount)
+            if self.review_outcome.payable_amount is not None
+            else None
+        )
+
+    async def _callback(self) -> None:
+        """Satisfaction callback (满意度回访): the complaint closes only when it is recorded,
+        or three attempts failed and are documented."""
+        assert self.rules
+        self._to("CALLBACK", SYSTEM)
+        self._open_task(
+            self._key("callback"), "satisfaction_callback", "coordinator", None, level=2
+        )
+        await self._flush()
+        await workflow.wait_condition(lambda: self._callback_done)
+        self._close_task(self._key("callback"))
+        await self._letter(
+            "complaint_callback",
+            callbacks=[c.model_dump(mode="json") for c in self.callbacks],
+            outcome=self.outcome,
+            recipient="complaint file",
+        )
+        if self.outcome != "not_satisfied":
+            return
+        # Review by the superior office: asked for within 30 days, decided within 30 days.
+        self._to("REVIEW_OFFERED", SYSTEM)
+        await self._flush()
+        until = workflow.now() + timedelta(days=self.rules.review_request_days)
+        asked = await self._wait(
+            lambda: self.review_request is not None or self.close_request is not None, until
+        )
+        if not asked or self.review_request is None:
+            return
+        self._to("UNDER_REVIEW", self.review_request.by, reason=self.review_request.reason)
+        self._start_clock(
+            "review", self.rules.review_decision_days, owner="L3", customer_facing=False
+        )
+        self._open_task(self._key("review"), "review_complaint", "L3", self._due("review"), level=3)
+        await self._flush()
+        await workflow.wait_condition(lambda: self.review is not None)
+        assert self.review
+        self._stop_clock("review")
+        self._close_task(self._key("review"))
+        await self._letter(
+            "complaint_review_decision",
+            upheld=self.review.upheld,
+            findings=self.review.findings,
+            decided_at=workflow.now().isoformat(),
+            reviewer_level="L3",
+        )
+
+    @property
+    def _callback_done(self) -> bool:
+        assert self.rules
+        reached = any(c.reached and c.satisfied is not None for c in self.callbacks)
+        failed = sum(1 for c in self.callbacks if not c.reached)
+        return reached or failed >= self.rules.callback_attempts
+
+    @property
+    def outcome(self) -> str | None:
+        if self.stage == "DECLINED":
+            return "declined"
+        answered = [c for c in self.callbacks if c.reached and c.satisfied is not None]
+        if answered:
+            return "satisfied" if answered[-1].satisfied else "not_satisfied"
+        if self.rules and sum(1 for c in self.callbacks if not c.reached) >= (
+            self.rules.callback_attempts
+        ):
+            return "unreachable"
+        return None
+
+    async def _progress(self, step: str, detail: str = "", reason: str = "") -> None:
+        clock = self.clocks.get("complaint")
+        due = (
+            self._due_date("complaint") if clock is not None and clock.stopped_at is None else None
+        )
+        await self._letter(
+            "complaint_progress", step=step, detail=detail, reason=reason, decision_due=due
+        )
+        await self._flush()
+
+    # ================================================================== messages
+
+    @workflow.update(name="assign")
+    async def assign(self, a: Assignment) -> ComplaintStatus:
+        self._check_stage("assign", ("REGISTERED",))
+        coordinator = await self._staff(a.coordinator)
+        handler = await self._staff(a.handler)
+        self._check_stage("assign", ("REGISTERED",))
+        self._need_role(coordinator, a.coordinator, "complaint_coordinator")
+        if handler is None or not handler.active:
+            raise _refuse(f"unknown person {a.handler!r}")
+        if "complaint_handler" not in handler.roles and handler.level < 1:
+            raise _refuse(f"{a.handler} cannot handle complaints")
+        assert self.rules
+        role = self.rules.claim_people.get(a.handler)
+        if role:
+            raise _refuse(f"{a.handler} {role} complained about and must stand aside")
+        if a.category:
+            self.category = a.category
+        if self.category is None:
+            raise _refuse("give the complaint's category when assigning it")
+        self.coordinator = a.coordinator
+        self.handler = a.handler
+        self.department = self.rules.departments.get(self.category, "customer_service")
+        self._to(
+            "TRIAGED",
+            a.coordinator,
+            category=self.category,
+            department=self.department,
+            handler=a.handler,
+        )
+        return self.status()
+
+    @assign.validator
+    def _validate_assign(self, a: Assignment) -> None:
+        self._check_stage("assign", ("REGISTERED",))
+
+    @workflow.update(name="record_findings")
+    def record_findings(self, f: ComplaintFindings) -> ComplaintStatus:
+        self.findings = f
+        self._event("findings", f.handler, upheld=f.upheld)
+        return self.status()
+
+    @record_findings.validator
+    def _validate_findings(self, f: ComplaintFindings) -> None:
+        self._check_stage("record findings", ("INVESTIGATING",))
+        self._check_handler(f.handler)
+        if self.findings is not None:
+            raise _refuse("the findings are already recorded")
+
+    @workflow.update(name="propose_resolution")
+    def propose_resolution(self, r: Resolution) -> ComplaintStatus:
+        self.resolution = r
+        self.approvals = []
+        self._event(
+            "resolution_proposed",
+            r.handler,
+            kinds=list(r.kinds),
+            amount=str(r.amount) if r.amount else None,
+        )
+        return self.status()
+
+    @propose_resolution.validator
+    def _validate_resolution(self, r: Resolution) -> None:
+        self._check_stage("propose a resolution", ("INVESTIGATING", "RESOLUTION_PROPOSED"))
+        self._check_handler(r.handler)
+        if self.findings is None:
+            raise _refuse("record the findings before proposing a resolution")
+        if self.resolution is not None:
+            raise _refuse("a resolution is already waiting for approval")
+        if "re_review" in r.kinds and not (self.report and self.report.claim_id):
+            raise _refuse("a re-review needs a complaint about a claim")
+
+    @workflow.update(name="approve_resolution")
+    async def approve_resolution(self, a: ResolutionApproval) -> ComplaintStatus:
+        self._check_approval_stage()
+        staff = await self._staff(a.approver)
+        self._check_approval_stage()
+        done = [x["as"] for x in self.approvals if x["approve"]]
+        if "coordinator" not in done:
+            self._need_role(staff, a.approver, "complaint_coordinator")
+            acting_as = "coordinator"
+        else:
+            if staff is None or staff.level < 3:
+                raise _refuse(
+                    f"this resolution pays more than the handler's limit of "
+                    f"{self.rules.handler_limit if self.rules else ''}: it needs an L3 approval"
+                )
+            acting_as = "L3"
+        if a.approver == self.handler:
+            raise _refuse("the handler who proposed the resolution cannot approve it")
+        self.approvals.append(
+            {
+                "approver": a.approver,
+                "as": acting_as,
+                "approve": a.approve,
+                "note": a.note,
+                "at": workflow.now().isoformat(),
+            }
+        )
+        self._close_task(self._key(f"approve:{acting_as}"))
+        self._event(
+            "resolution_approval", a.approver, acting_as=acting_as, approve=a.approve, note=a.note
+        )
+        if not a.approve:
+            self.resolution = None  # back to the handler
+            self._to("INVESTIGATING", a.approver, returned=a.note)
+        elif not self._resolution_approved:
+            self._open_approval_task()
+        await self._flush()
+        return self.status()
+
+    @approve_resolution.validator
+    def _validate_approval(self, a: ResolutionApproval) -> None:
+        self._check_approval_stage()
+
+    @workflow.update(name="extend")
+    async def extend(self, c: ClockChange) -> ComplaintStatus:
+        self._check_stage("extend the time limit", BEFORE_DECISION)
+        assert self.rules
+        staff = await self._staff(c.by)
+        target = c.days or (
+            self.rules.first_extension_days
+            if self.extensions == 0
+            else self.rules.second_extension_days
+        )
+        allowed = (self.rules.first_extension_days, self.rules.second_extension_days)
+        if target not in allowed or target <= self.clocks["complaint"].total_days:
+            raise _refuse(
+                f"the complaint time limit extends to {allowed[0]}, then {allowed[1]} days"
+            )
+        if not c.reason:
+            raise _refuse("an extension needs its reason")
+        if staff is None:
+            raise _refuse(f"unknown person {c.by!r}")
+        if target == self.rules.second_extension_days and staff.level < 3:
+            raise _refuse(
+                f"a second extension to {target} days needs L3 approval; {c.by} is L{staff.level}"
+            )
+        if target == self.rules.first_extension_days and not (
+            "complaint_coordinator" in staff.roles or staff.level >= 3
+        ):
+            raise _refuse(f"{c.by} is not the complaint coordinator")
+        self.clocks["complaint"].extend(target, c.reason, workflow.now(), by=c.by)
+        self.clocks["complaint"].fired = []
+        self._clock_changed()
+        self.extensions += 1
+        self._event("extended", c.by, days=target, reason=c.reason)
+        await self._letter(
+            "complaint_extension",
+            days=target,
+            reason=c.reason,
+            decision_due=self._due_date("complaint"),
+            approved_by_manager=target == self.rules.second_extension_days,
+        )
+        await self._flush()
+        return self.status()
+
+    @extend.validator
+    def _validate_extend(self, c: ClockChange) -> None:
+        self._check_stage("extend the time limit", BEFORE_DECISION)
+
+    @workflow.update(name="pause")
+    async def pause(self, c: ClockChange) -> ComplaintStatus:
+        if c.reason not in PAUSE_REASONS:
+            raise _refuse("the complaint clock pauses only for external_appraisal or mediation")
+        clock = self.clocks["complaint"]
+        if clock.paused:
+            raise _refuse("the complaint clock is already paused")
+        clock.pause(c.reason, workflow.now())
+        self._clock_changed()
+        self._event("clock_paused", c.by, clock="complaint", reason=c.reason)
+        await self._progress("paused", reason=c.reason)
+        return self.status()
+
+    @pause.validator
+    def _validate_pause(self, c: ClockChange) -> None:
+        self._check_stage("pause the clock", BEFORE_DECISION)
+
+    @workflow.update(name="resume")
+    async def resume(self, c: ClockChange) -> ComplaintStatus:
+        clock = self.clocks["complaint"]
+        if not clock.paused:
+            raise _refuse("the complaint clock is not paused")
+        clock.resume(workflow.now())
+        self._clock_changed()
+        self._event("clock_resumed", c.by, clock="complaint")
+        await self._progress("resumed")
+        return self.status()
+
+    @resume.validator
+    def _validate_resume(self, c: ClockChange) -> None:
+        self._check_stage("resume the clock", BEFORE_DECISION)
+
+    @workflow.update(name="new_facts")
+    async def new_facts(self, c: ClockChange) -> ComplaintStatus:
+        """New facts restart the 15-day period (CBIRC 2020 rules)."""
+        assert self.rules
+        clock = self.clocks["complaint"]
+        clock.restart(workflow.now())
+        clock.days = self.rules.decision_days
+        clock.extensions = []
+        self._clock_changed()
+        self._event("clock_restarted", c.by, clock="complaint", facts=c.reason)
+        await self._progress("restarted", detail=c.reason)
+        return self.status()
+
+    @new_facts.validator
+    def _validate_new_facts(self, c: ClockChange) -> None:
+        self._check_stage("restart the clock", BEFORE_DECISION)
+        if not c.reason:
+            raise _refuse("say what the new facts are")
+
+    @workflow.update(name="execute")
+    def execute(self, e: Execution) -> ComplaintStatus:
+        self.executed = e
+        self._event("executed", e.by, note=e.note)
+        return self.status()
+
+    @execute.validator
+    def _validate_execute(self, e: Execution) -> None:
+        self._check_stage("record the execution", ("EXECUTING",))
+        if e.by not in (self.handler, self.coordinator):
+            raise _refuse(f"{e.by} is neither the handler nor the coordinator of this complaint")
+        if self.executed is not None:
+            raise _refuse("the execution is already recorded")
+
+    @workflow.update(name="callback")
+    def callback(self, c: Callback) -> ComplaintStatus:
+        self.callbacks.append(
+            CallbackView(
+                at=workflow.now(), by=c.by, reached=c.reached, satisfied=c.satisfied, note=c.note
+            )
+        )
+        self._event("callback", c.by, reached=c.reached, satisfied=c.satisfied)
+        return self.status()
+
+    @callback.validator
+    def _validate_callback(self, c: Callback) -> None:
+        self._check_stage("record a callback", ("CALLBACK",))
+        if c.reached and c.satisfied is None:
+            raise _refuse("a callback that reached the complainant records satisfied or not")
+        if not c.reached and not c.note:
+            raise _refuse("document a failed callback attempt (when, how, what happened)")
+
+    @workflow.update(name="request_review")
+    def request_review(self, r: ReviewRequest) -> ComplaintStatus:
+        self.review_request = r
+        return self.status()
+
+    @request_review.validator
+    def _validate_request_review(self, r: ReviewRequest) -> None:
+        self._check_stage("ask for a review", ("REVIEW_OFFERED",))
+
+    @workflow.update(name="review_decision")
+    async def review_decision(self, d: ReviewDecision) -> ComplaintStatus:
+        self._check_stage("decide the review", ("UNDER_REVIEW",))
+        staff = await self._staff(d.reviewer)
+        if staff is None or staff.level < 3:
+            raise _refuse("the review is decided by the superior office (L3)")
+        if d.reviewer in (self.handler, self.coordinator):
+            raise _refuse(f"{d.reviewer} handled this complaint and cannot review it")
+        self.review = d
+        self._event("review_decided", d.reviewer, upheld=d.upheld)
+        return self.status()
+
+    @review_decision.validator
+    def _validate_review(self, d: ReviewDecision) -> None:
+        self._check_stage("decide the review", ("UNDER_REVIEW",))
+
+    @workflow.update(name="close")
+    def close(self, c: CloseRequest) -> ComplaintStatus:
+        self.close_request = c
+        self._event("close_requested", c.by, note=c.note)
+        return self.status()
+
+    @close.validator
+    def _validate_close(self, c: CloseRequest) -> None:
+        # 投诉不销号: no complaint is closed without its resolution carried out and the
+        # satisfaction callback recorded (or three failed attempts documented).
+        if self.stage in ("CLOSED", "DECLINED"):
+            raise _refuse(f"complaint {self.complaint_id} is already closed")
+        if self.executed is None:
+            raise _refuse(
+                "no complaint is closed without resolution: the resolution has not been carried out"
+            )
+        if not self._callback_done:
+            raise _refuse(
+                "no complaint is closed without resolution: the satisfaction "
+                "callback is not recorded"
+            )
+        if self.stage != "REVIEW_OFFERED":
+            raise _refuse(f"complaint {self.complaint_id} is {self.stage} and closes by itself")
+
+    @workflow.signal(name="claim_review_outcome")
+    def claim_review_outcome(self, outcome: ClaimReviewOutcome) -> None:
+        self.review_outcome = outcome
+        self._event(
+            "claim_review_outcome", SYSTEM, outcome=outcome.outcome, claim_id=outcome.claim_id
+        )
+
+    @workflow.query(name="status")
+    def status(self) -> ComplaintStatus:
+        r = self.report
+        assert r is not None
+        now = workflow.now()
+        return ComplaintStatus(
+            complaint_id=self.complaint_id,
+            stage=self.stage,
+            channel=r.channel,
+            complainant_name=r.complainant.name,
+            complainants=1 + len(r.complainants),
+            policy_no=r.policy_no,
+            claim_id=r.claim_id,
+            category=self.category,
+            department=self.department,
+            priority=self.priority_label,
+            priority_reasons=self.priority_reasons,
+            special_care=self.special_care,
+            advisor=self.advisor,
+            handler=self.handler,
+            coordinator=self.coordinator,
+            received_at=r.received_at or now,
+            matter=r.matter,
+            remedy_sought=r.remedy_sought,
+            decline_reason=self.decline_reason,
+            findings=self.findings.findings if self.findings else None,
+            upheld=self.findings.upheld if self.findings else None,
+            resolution=self.resolution.model_dump(mode="json") if self.resolution else None,
+            resolution_approvals=self.approvals,
+            executed=self.executed is not None,
+            claim_review=self.claim_review,
+            callbacks=self.callbacks,
+            satisfied={"satisfied": True, "not_satisfied": False}.get(self.outcome or ""),
+            review=self.review.model_dump(mode="json") if self.review else None,
+            extensions=self.extensions,
+            deadlines=[c.view(now) for c in self.clocks.values()],
+            open_tasks=list(self.tasks.values()),
+            letters=self.letters,
+            history=self.history,
+            breaches=self.breaches,
+            decided_at=self.decided_at,
+            closed_at=self.closed_at,
+            outcome=self.outcome,
+            repeat=bool(self.rules and self.rules.repeat_count),
+        )
+
+    # ================================================================== helpers
+
+    def _check_stage(self, what: str, stages: tuple[str, ...]) -> None:
+        if self.stage not in stages:
+            raise _refuse(f"complaint {self.complaint_id} is {self.stage}; cannot {what} now")
+
+    def _check_approval_stage(self) -> None:
+        self._check_stage("approve a resolution", ("RESOLUTION_PROPOSED",))
+        if self._resolution_approved:
+            raise _refuse("the resolution is already approved")
+
+    def _check_handler(self, who: str) -> None:
+        if who != self.handler:
+            raise _refuse(f"{who} is not the handler of complaint {self.complaint_id}")
+
+    def _need_role(self, staff: StaffInfo | None, who: str, role: str) -> None:
+        if staff is None or not staff.active:
+            raise _refuse(f"unknown person {who!r}")
+        if role not in staff.roles:
+            raise _refuse(f"{who} is not a {role.replace('_', ' ')}")
+
+    async def _staff(self, staff_id: str) -> StaffInfo | None:
+        return await workflow.execute_activity(
+            "get_staff",
+            staff_id,
+            result_type=StaffInfo | None,  # type: ignore[arg-type]
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+
+    @property
+    def _complainant_key(self) -> str | None:
+        c = self.report.complainant if self.report else None
+        return (c.id_no or c.phone or c.email) if c else None
+
+    @property
+    def _zh(self) -> bool:
+        return self.report is None or self.report.complainant.language == "zh-CN"
+
+    def _key(self, what: str) -> str:
+        return f"{self.complaint_id}:{what}"
+
+    def _due(self, clock: str) -> datetime | None:
+        c = self.clocks.get(clock)
+        return c.due_at(workflow.now()) if c else None
+
+    async def _letter(self, kind: str, recipient: str | None = None, **context: Any) -> None:
+        assert self.report
+        n = self._letter_counts.get(kind, 0) + 1
+        self._letter_counts[kind] = n
+        letter_id = f"{self.complaint_id}-{kind}-{n}"
+        c = self.report.complainant
+        record = await workflow.execute_activity(
+            "send_letter",
+            LetterRequest(
+                letter_id=letter_id,
+                case_id=self.complaint_id,
+                kind=kind,
+                language=c.language,
+                recipient=recipient or f"{c.name} <{c.email or c.phone or 'post'}>",
+                channel="file"
+                if recipient
+                else ("email" if c.email else "sms" if c.phone else "post"),
+                context={
+                    "complaint_id": self.complaint_id,
+                    "complainant_name": c.name,
+                    "claim_id": self.report.claim_id,
+                    "policy_no": self.report.policy_no,
+                    **context,
+                },
+            ),
+            result_type=LetterRecord,
+            start_to_close_timeout=LETTER_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+        self.letters.append(letter_id)
+        self._event("letter", SYSTEM, kind=kind, letter_id=letter_id, sha256=record.sha256)
+
+    async def _flush(self) -> None:
+        async with self._flush_lock:
+            assert self.report
+            updates = []
+            if self._sa_stage is None:
+                updates.append(search.COMPLAINT_PRIORITY.value_set(self.priority_label))
+            if self.stage != self._sa_stage:
+                updates.append(search.COMPLAINT_STAGE.value_set(self.stage))
+                if self.category:
+                    updates.append(search.COMPLAINT_CATEGORY.value_set(self.category))
+                self._sa_stage = self.stage
+            if updates:
+                workflow.upsert_search_attributes(updates)
+            self._sync_version += 1
+            events, self._events = self._events, []
+            opened, self._opened = self._opened, []
+            closed, self._closed = self._closed, []
+            await workflow.execute_activity(
+                "sync_complaint",
+                ComplaintSync(
+                    status=self.status(),
+                    version=self._sync_version,
+                    complainant_key=self._complainant_key,
+                    events=events,
+                    open_items=opened,
+                    close_items=closed,
+                    priority=max(self.priority, TOP_PRIORITY if self.breaches else 0),
+                ),
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
+            )
