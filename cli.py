@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from commands import claim, claim_actions, complaint_report, demo, letters, report
+from commands import claim, claim_actions, complaint, complaint_report, demo, letters, report
 from commands.common import handle_errors, settings
 from commands.tasks import tasks
 
@@ -36,6 +36,7 @@ app = _App(
     pretty_exceptions_enable=False,
 )
 app.add_typer(claim.app, name="claim")
+app.add_typer(complaint.app, name="complaint")
 app.add_typer(letters.app, name="letter")
 app.add_typer(demo.app, name="demo")
 app.add_typer(report.app, name="report")

@@ -11,6 +11,9 @@ from sqlmodel import Session, col, select
 from commands.common import UserError, console, db, handle_errors, print_json, when
 from models.tables import ClaimRow, StaffRow, WorkItemRow
 
+# Pooled work that goes by role rather than authority level.
+POOLS = {"coordinator": "complaint_coordinator", "investigator": "investigator"}
+
 
 def open_items(person: str | None, limit: int = 100) -> list[WorkItemRow]:
     """Open work items for a person: those assigned to them, and the pooled items of a role
@@ -25,11 +28,14 @@ def open_items(person: str | None, limit: int = 100) -> list[WorkItemRow]:
         if staff is None:
             raise UserError(f"unknown person {person!r}")
         mine = WorkItemRow.assignee == person
-        pooled = (
-            col(WorkItemRow.assignee).is_(None)
+        roles = set(staff.roles or [])
+        by_level = (
+            col(WorkItemRow.role).startswith("L")
             & (WorkItemRow.level <= staff.level)
             & (WorkItemRow.level > 0)
         )
+        by_role = col(WorkItemRow.role).in_([r for r, needs in POOLS.items() if needs in roles])
+        pooled = col(WorkItemRow.assignee).is_(None) & (by_level | by_role)
         q = (
             select(WorkItemRow)
             .where(WorkItemRow.state == "open", mine | pooled)

@@ -1,0 +1,113 @@
+"""Complaints through the `claims` CLI on the dev server: file, route, decide, execute,
+call back and close; errors are one line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+from tests.test_cli import claims, cli_env  # noqa: F401  (the fixture)
+
+
+async def _show(cid: str) -> dict:
+    r = await claims("complaint", "show", cid, "--json")
+    return json.loads(r.output) if r.exit_code == 0 else {}
+
+
+async def _wait(cid: str, stage: str) -> dict:
+    st: dict = {}
+    for _ in range(200):
+        st = await _show(cid)
+        if st.get("stage") == stage:
+            return st
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{cid} stuck in {st.get('stage')}, wanted {stage}")
+
+
+async def test_a_complaint_from_filing_to_closing_through_the_cli(cli_env):  # noqa: F811
+    cid = f"CMP-CLI-{uuid.uuid4().hex[:6]}"
+    r = await claims(
+        "complaint",
+        "file",
+        "--complaint-id",
+        cid,
+        "--name",
+        "张三",
+        "--phone",
+        "13800000000",
+        "--policy",
+        "P-MED-0001",
+        "--category",
+        "service_attitude",
+        "--matter",
+        "客服电话长时间无人接听",
+        "--remedy",
+        "改进服务",
+    )
+    assert r.exit_code == 0, r.output
+    assert f"complaint {cid} filed" in r.output
+    await _wait(cid, "REGISTERED")
+    r = await claims("tasks", "--for", "cc1", "--json")
+    assert "assign_complaint" in [t["kind"] for t in json.loads(r.output) if t["case_id"] == cid]
+    r = await claims("tasks", "--for", "sup1", "--json")
+    assert [t for t in json.loads(r.output) if t["case_id"] == cid] == []
+    r = await claims("complaint", "assign", cid, "--as", "h1", "--handler", "h1")
+    assert r.exit_code == 1 and "h1 is not a complaint coordinator" in r.output
+    r = await claims("complaint", "assign", cid, "--as", "cc1", "--handler", "h1")
+    assert r.exit_code == 0, r.output
+    await _wait(cid, "INVESTIGATING")
+    r = await claims("complaint", "extend", cid, "--as", "cc1", "--reason", "需调取通话录音")
+    assert r.exit_code == 0, r.output
+    r = await claims("complaint", "extend", cid, "--as", "cc1", "--reason", "复杂")
+    assert r.exit_code == 1 and "needs L3 approval" in r.output
+    r = await claims(
+        "complaint", "findings", cid, "--as", "h1", "--facts", "高峰期坐席不足", "--upheld"
+    )
+    assert r.exit_code == 0, r.output
+    r = await claims(
+        "complaint",
+        "propose",
+        cid,
+        "--as",
+        "h1",
+        "--kind",
+        "apology",
+        "--kind",
+        "process_fix",
+        "--description",
+        "致歉并增加高峰坐席",
+    )
+    assert r.exit_code == 0, r.output
+    await _wait(cid, "RESOLUTION_PROPOSED")
+    r = await claims("complaint", "approve", cid, "--as", "cc1")
+    assert r.exit_code == 0, r.output
+    await _wait(cid, "EXECUTING")
+    r = await claims("complaint", "close", cid, "--as", "cc1")
+    assert r.exit_code == 1
+    assert r.output.startswith("error: refused: no complaint is closed without resolution")
+    r = await claims("complaint", "execute", cid, "--as", "h1", "--note", "已致歉，坐席已增加")
+    assert r.exit_code == 0, r.output
+    await _wait(cid, "CALLBACK")
+    r = await claims("complaint", "callback", cid, "--as", "cc1", "maybe")
+    assert r.exit_code == 1 and "satisfied, not-satisfied or no-answer" in r.output
+    r = await claims("complaint", "callback", cid, "--as", "cc1", "satisfied", "--note", "满意")
+    assert r.exit_code == 0, r.output
+    st = await _wait(cid, "CLOSED")
+    assert st["outcome"] == "satisfied" and st["extensions"] == 1
+    r = await claims("complaint", "show", cid)
+    assert "CLOSED" in r.output and "extended to 30" in r.output
+    r = await claims("complaint", "list", "--json")
+    assert cid in [c["complaint_id"] for c in json.loads(r.output)]
+    r = await claims("report", "complaints", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["complaints"] >= 1
+
+
+async def test_complaint_errors_are_one_line(cli_env):  # noqa: F811
+    r = await claims("complaint", "show", "NOPE")
+    assert r.exit_code == 1 and r.output.strip() == "error: unknown complaint NOPE"
+    r = await claims("complaint", "file", "--name", "x")
+    assert r.exit_code == 1 and "at least --name and --matter" in r.output
+    r = await claims("complaint", "assign", "NOPE", "--as", "cc1", "--handler", "h1")
+    assert r.exit_code == 1 and r.output.strip() == "error: unknown complaint NOPE"
