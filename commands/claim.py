@@ -26,7 +26,7 @@ from commands.common import (
 )
 from models.claim import Adjustment, ClaimReport, Decision, Material, MaterialsSubmission
 from models.status import ClaimStatus
-from models.tables import ClaimRow, LetterRow
+from models.tables import ClaimRow, ComplaintRow, LetterRow
 from workflows.approval import level_name
 from workflows.claim import ClaimWorkflow
 
@@ -285,6 +285,17 @@ def show(claim_id: str, as_json: JsonOpt = False) -> None:
         rows = s.exec(
             select(LetterRow).where(LetterRow.case_id == claim_id).order_by(col(LetterRow.sent_at))
         ).all()
+        complaints = s.exec(select(ComplaintRow).where(ComplaintRow.claim_id == claim_id)).all()
+    if complaints:
+        console.print(
+            "complaints: "
+            + "; ".join(
+                f"{c.complaint_id} {c.category or '-'} {c.stage}"
+                + (" (escalated the claim)" if c.category == "payment_timeliness" else "")
+                for c in complaints
+            ),
+            markup=False,
+        )
     if rows:
         t = Table(title="Letters", title_justify="left")
         for c in ("letter", "kind", "sent", "sha256"):

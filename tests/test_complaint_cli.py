@@ -111,3 +111,42 @@ async def test_complaint_errors_are_one_line(cli_env):  # noqa: F811
     assert r.exit_code == 1 and "at least --name and --matter" in r.output
     r = await claims("complaint", "assign", "NOPE", "--as", "cc1", "--handler", "h1")
     assert r.exit_code == 1 and r.output.strip() == "error: unknown complaint NOPE"
+
+
+async def test_a_claim_shows_the_complaint_about_it(cli_env, tmp_path):  # noqa: F811
+    from tests.claimtools import wait_stage
+    from tests.test_cli import _report_file
+
+    claim_id, path = _report_file(tmp_path)
+    await claims("claim", "submit", str(path))
+    await wait_stage(cli_env.client, claim_id, "PENDING_APPROVAL")
+    await asyncio.sleep(0.3)
+    cid = f"CMP-CLI-{uuid.uuid4().hex[:6]}"
+    r = await claims(
+        "complaint",
+        "file",
+        "--complaint-id",
+        cid,
+        "--name",
+        "张三",
+        "--phone",
+        "1",
+        "--claim",
+        claim_id,
+        "--category",
+        "payment_timeliness",
+        "--matter",
+        "赔款迟迟未到",
+    )
+    assert r.exit_code == 0, r.output
+    await _wait(cid, "REGISTERED")
+    for _ in range(100):
+        r = await claims("claim", "show", claim_id)
+        if cid in r.output:
+            break
+        await asyncio.sleep(0.1)
+    assert f"{cid} payment_timeliness REGISTERED (escalated the claim)" in r.output
+    r = await claims("tasks", "--for", "sup1", "--json")
+    esc = [t for t in json.loads(r.output) if t["case_id"] == claim_id]
+    assert "complaint_escalation" in [t["kind"] for t in esc]
+    assert all(t["priority"] == 100 for t in esc)
