@@ -48,8 +48,14 @@ async def test_a_complaint_from_filing_to_closing_through_the_cli(cli_env):  # n
     assert r.exit_code == 0, r.output
     assert f"complaint {cid} filed" in r.output
     await _wait(cid, "REGISTERED")
-    r = await claims("tasks", "--for", "cc1", "--json")
-    assert "assign_complaint" in [t["kind"] for t in json.loads(r.output) if t["case_id"] == cid]
+    kinds: list[str] = []
+    for _ in range(100):  # the work item is written right after the registration
+        r = await claims("tasks", "--for", "cc1", "--json")
+        kinds = [t["kind"] for t in json.loads(r.output) if t["case_id"] == cid]
+        if kinds:
+            break
+        await asyncio.sleep(0.1)
+    assert kinds == ["assign_complaint"]
     r = await claims("tasks", "--for", "sup1", "--json")
     assert [t for t in json.loads(r.output) if t["case_id"] == cid] == []
     r = await claims("complaint", "assign", cid, "--as", "h1", "--handler", "h1")
