@@ -9,6 +9,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from client import connect
 from database import engine_for
+from models.catalog import BUSINESS_TZ
 from settings import Settings, get_settings
 
 # Tables stay readable when piped (rich would otherwise assume 80 columns).
@@ -127,10 +129,11 @@ def money(value: Any) -> str:
 
 
 def when(value: Any) -> str:
+    """A time as people at the insurer read it: China Standard Time (naive values are UTC)."""
     if value is None:
         return "-"
     if isinstance(value, str):
-        from datetime import datetime
-
         value = datetime.fromisoformat(value)
-    return value.strftime("%Y-%m-%d %H:%M")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M")

@@ -200,7 +200,7 @@ def show(complaint_id: str, as_json: JsonOpt = False) -> None:
             d.name,
             str(d.days),
             when(d.due_at),
-            str(d.days_left),
+            str(d.days_left) if d.status in ("running", "paused", "overdue") else "-",
             f"{d.paused_days} d" if d.paused_days else "-",
             "; ".join(x for x in (why, ext) if x) or "-",
             d.status,
