@@ -10,7 +10,16 @@ from typing import Any
 
 import typer
 
-from commands import claim, claim_actions, complaint, complaint_report, demo, letters, report
+from commands import (
+    claim,
+    claim_actions,
+    complaint,
+    complaint_report,
+    demo,
+    events,
+    letters,
+    report,
+)
 from commands.common import handle_errors, settings
 from commands.tasks import tasks
 
@@ -43,6 +52,7 @@ app.add_typer(report.app, name="report")
 assert claim_actions.app is claim.app  # its commands join the `claim` sub-app
 assert complaint_report.app is report.app  # `claims report complaints`
 app.command("tasks")(tasks)
+app.command("events")(events.events)
 
 
 @app.command("show")

@@ -282,3 +282,20 @@ async def test_withdraw_through_the_cli(cli_env, tmp_path):
     assert st.withdrawn_reason == "已获其他保险赔付"
     r = await claims("claim", "withdraw", claim_id)
     assert r.exit_code == 1 and ("ended" in r.output or "finished" in r.output)
+
+
+async def test_events_are_an_ordered_feed_other_systems_can_follow(cli_env, tmp_path):
+    claim_id, path = _report_file(tmp_path)
+    await claims("claim", "submit", str(path))
+    await wait_stage(cli_env.client, claim_id, "PENDING_APPROVAL")
+    await asyncio.sleep(0.3)
+    r = await claims("events", "--since", "0")
+    assert r.exit_code == 0, r.output
+    lines = [json.loads(x) for x in r.output.splitlines()]
+    seqs = [e["seq"] for e in lines]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    mine = [e for e in lines if e["case_id"] == claim_id]
+    stages = [e["data"]["stage"] for e in mine if e["kind"] == "stage"]
+    assert stages[:3] == ["REPORTED", "ACCEPTED", "UNDER_REVIEW"]
+    r = await claims("events", "--since", str(seqs[-1]))
+    assert r.output.strip() == ""
