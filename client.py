@@ -104,7 +104,14 @@ async def start_claim(
     if not report.claim_id:
         report = report.model_copy(update={"claim_id": new_claim_id()})
     assert report.claim_id
-    workflow_id = claim_workflow_id(report.claim_id)
+    return await _start_case(
+        client, "ClaimWorkflow", claim_workflow_id(report.claim_id), report, task_queue
+    )
+
+
+async def _start_case(
+    client: Client, workflow_type: str, workflow_id: str, report: object, task_queue: str
+) -> tuple[WorkflowHandle, bool]:
     handle = client.get_workflow_handle(workflow_id)
     try:
         await handle.describe()
@@ -114,7 +121,7 @@ async def start_claim(
             raise
     try:
         await client.start_workflow(
-            "ClaimWorkflow",
+            workflow_type,
             report,
             id=workflow_id,
             task_queue=task_queue,
@@ -137,23 +144,6 @@ async def start_complaint(
     if not report.complaint_id:
         report = report.model_copy(update={"complaint_id": new_complaint_id()})
     assert report.complaint_id
-    workflow_id = f"complaint-{report.complaint_id}"
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        await handle.describe()
-        return handle, False
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-    try:
-        await client.start_workflow(
-            "ComplaintWorkflow",
-            report,
-            id=workflow_id,
-            task_queue=task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-    except WorkflowAlreadyStartedError:
-        return handle, False
-    return handle, True
+    return await _start_case(
+        client, "ComplaintWorkflow", f"complaint-{report.complaint_id}", report, task_queue
+    )
