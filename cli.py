@@ -19,6 +19,7 @@ from commands import (
     events,
     letters,
     report,
+    schema,
 )
 from commands.common import handle_errors, settings
 from commands.tasks import tasks
@@ -53,6 +54,7 @@ assert claim_actions.app is claim.app  # its commands join the `claim` sub-app
 assert complaint_report.app is report.app  # `claims report complaints`
 app.command("tasks")(tasks)
 app.command("events")(events.events)
+app.command("schema")(schema.schema)
 
 
 @app.command("show")
