@@ -11,6 +11,7 @@ from typing import Any
 import typer
 
 from commands import (
+    audit,
     claim,
     claim_actions,
     complaint,
@@ -47,6 +48,7 @@ app = _App(
 )
 app.add_typer(claim.app, name="claim")
 app.add_typer(complaint.app, name="complaint")
+app.add_typer(audit.app, name="audit")
 app.add_typer(letters.app, name="letter")
 app.add_typer(demo.app, name="demo")
 app.add_typer(report.app, name="report")

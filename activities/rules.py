@@ -90,6 +90,7 @@ class RulesActivities:
             usage = Usage()
             prior = 0
             watch = session.get(WatchListRow, req.claimant_id_no) is not None
+            earlier = session.get(ClaimRow, req.claim_id)
             investigators = sorted(
                 row.staff_id
                 for row in session.exec(select(StaffRow).where(StaffRow.active == True)).all()  # noqa: E712
@@ -146,6 +147,7 @@ class RulesActivities:
             prior_claims_12m=int(prior),
             watch_list_hit=watch,
             investigators=investigators,
+            previous_stage=earlier.stage if earlier is not None else None,
         )
 
     @activity.defn(name="get_staff")

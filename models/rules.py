@@ -97,6 +97,7 @@ class RulesSnapshot(BaseModel):
     prior_claims_12m: int = 0
     watch_list_hit: bool = False
     investigators: list[str] = Field(default_factory=list)
+    previous_stage: str | None = None  # the claim id already has records from an earlier run
 
     @property
     def required_materials(self) -> list[str]:

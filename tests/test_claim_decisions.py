@@ -3,6 +3,7 @@ withdrawal, the statutory clocks and the advance payment."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -371,3 +372,45 @@ async def test_panel_votes_are_refused_by_update_and_by_signal(ts, approver, vot
             break
     assert st.refused_decisions[0].reason.startswith(reason)
     assert [v.member for v in st.panel.votes] == ["sup1"]
+
+
+async def test_a_second_run_under_a_used_claim_id_writes_nothing(ts):
+    from temporalio.common import WorkflowIDReusePolicy
+
+    report = medical_report()
+    handle = await _start(ts, report)
+    await wait_stage(ts.client, report.claim_id, "CLOSED")
+    await handle.terminate("an operator ended the reopen window")
+    # a client that does not ask to reject duplicates starts the same claim id again
+    again = await ts.client.start_workflow(
+        ClaimWorkflow.run,
+        report,
+        id=f"claim-{report.claim_id}",
+        task_queue=ts.task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    )
+    result = await again.result()
+    assert result.stage == "NOT_ACCEPTED"
+    assert "was already reported and is CLOSED" in result.not_accepted_reason
+    assert len(payments(ts.engine, report.claim_id)) == 1
+    from models.tables import ClaimRow
+
+    with Session(ts.engine) as s:
+        assert s.get(ClaimRow, report.claim_id).stage == "CLOSED"
+
+
+async def test_a_withdrawal_waits_for_the_step_in_flight_then_ends_cleanly(dev):
+    ts = dev
+    reports = [_human() for _ in range(5)]
+    handles = [await _start(ts, r) for r in reports]
+    for h in handles:  # at once: the claims are mid-step (rules, letters, projection)
+        for _ in range(200):
+            try:
+                await h.execute_update(ClaimWorkflow.withdraw_update, Withdrawal(reason="撤案"))
+                break
+            except WorkflowUpdateFailedError as err:
+                assert "in the middle of a step; try again" in err.cause.message
+                await asyncio.sleep(0.05)
+    for r in reports:  # a withdrawn claim's workflow ends; query its final state
+        st = await wait_stage(ts.client, r.claim_id, "WITHDRAWN")
+        assert st.withdrawn_reason == "撤案"

@@ -58,18 +58,26 @@ from workflows.claim_settlement import ClaimSettlement
 class ClaimWorkflow(ClaimSettlement):
     """One claim: the process steps; messages, clocks and settlement come from the bases."""
 
-    # ================================================================== the process
-
-    @workflow.run
-    async def run(self, report: ClaimReport) -> ClaimStatus:
+    @workflow.init
+    def __init__(self, report: ClaimReport) -> None:
+        # The report is taken here, before any message is handled: an update or query that
+        # arrives with the first workflow task already sees the claim.
+        super().__init__()
         self.report = report
         self.claim_id = report.claim_id or workflow.info().workflow_id.removeprefix("claim-")
         if report.reported_at is None:
             report.reported_at = workflow.info().start_time
+
+    # ================================================================== the process
+
+    @workflow.run
+    async def run(self, report: ClaimReport) -> ClaimStatus:
         process = asyncio.create_task(self._process())
         watcher = asyncio.create_task(self._watch_clocks())
         await workflow.wait_condition(lambda: process.done() or self.withdrawal is not None)
         if not process.done():
+            # A withdrawal is only taken while the process waits for someone (see the
+            # update's validator), so cancelling it interrupts no activity.
             process.cancel()
             try:
                 await process
@@ -107,6 +115,16 @@ class ClaimWorkflow(ClaimSettlement):
             timezone(timedelta(hours=d.utc_offset_hours)), d.holidays, d.workdays
         )
         self._event("rules_loaded", SYSTEM, version=rules.version, profile=d.profile)
+        if rules.previous_stage is not None:
+            # A second run under a claim id that already has records (started by a client that
+            # did not ask to reject duplicates): one claim id is one claim. This run writes
+            # nothing, so the claim's records stay with the run that owns them.
+            self.not_accepted_reason = (
+                f"claim {self.claim_id} was already reported and is {rules.previous_stage}; "
+                "one claim id is one claim"
+            )
+            self._to("NOT_ACCEPTED", SYSTEM, reason="DUPLICATE")
+            return
 
         coverage = check_coverage(report, rules, workflow.now())
         if not coverage.accepted:
@@ -201,7 +219,7 @@ class ClaimWorkflow(ClaimSettlement):
         steps.append((d.materials_suspension_days, "suspend"))
         reminders = 0
         for days, step in steps:
-            if await self._wait(lambda: not self.missing, notice_at + timedelta(days=days)):
+            if await self._park(lambda: not self.missing, notice_at + timedelta(days=days)):
                 break
             if step == "reminder":
                 reminders += 1
@@ -223,7 +241,7 @@ class ClaimWorkflow(ClaimSettlement):
                 )
             await self._flush()
         else:
-            await workflow.wait_condition(lambda: not self.missing)
+            await self._park(lambda: not self.missing)
 
         self._clock("determination").resume(workflow.now())
         self._clock_changed()
@@ -263,7 +281,7 @@ class ClaimWorkflow(ClaimSettlement):
             determination_due=self._due_date("determination"),
         )
         await self._flush()
-        await workflow.wait_condition(lambda: all(v.done for v in self.investigations.values()))
+        await self._park(lambda: all(v.done for v in self.investigations.values()))
         self.investigation = weigh_findings(self.findings)
         self._event("investigation_complete", SYSTEM, summary=self.investigation.summary)
 
@@ -304,7 +322,7 @@ class ClaimWorkflow(ClaimSettlement):
             self._open_task(key, "adjust", "L1", due, level=1)
             self.awaiting_adjustment = True
             await self._flush()
-            await workflow.wait_condition(lambda: not self.awaiting_adjustment)
+            await self._park(lambda: not self.awaiting_adjustment)
             self._close_task(key)
         assert self.adjustment is not None
         if self.adjustment.adjuster != SYSTEM:
@@ -357,7 +375,7 @@ class ClaimWorkflow(ClaimSettlement):
         self._to("PENDING_APPROVAL", SYSTEM, chain=[level_name(lv) for lv in self.chain])
         self._open_approval_task()
         await self._flush()
-        await workflow.wait_condition(lambda: self.outcome is not None)
+        await self._park(lambda: self.outcome is not None)
         last = self.approvals[-1].approver if self.approvals else SYSTEM
         if self.outcome == "approved":
             self._to("APPROVED", last)

@@ -64,6 +64,18 @@ class ClaimCase(CaseBase):
     def case_id(self) -> str:
         return self.claim_id
 
+    async def _park(self, condition: Any, until: datetime | None = None) -> bool:
+        """The process waits for a person or a date: the only moments a withdrawal may stop
+        it (no activity of the process is then in flight)."""
+        self._parked = True
+        try:
+            if until is None:
+                await workflow.wait_condition(condition)
+                return True
+            return await self._wait(condition, until)
+        finally:
+            self._parked = False
+
     def __init__(self) -> None:
         self._init_case()
         self.report: ClaimReport | None = None
@@ -98,6 +110,7 @@ class ClaimCase(CaseBase):
         self.appealed_at: datetime | None = None
         self.overturned = False
         self.withdrawal: Withdrawal | None = None
+        self._parked = False  # the process waits for a person or a date, no step in flight
         self.complaints: list[dict[str, Any]] = []
         self.review_request: ClaimReviewRequest | None = None
         self._paying = False

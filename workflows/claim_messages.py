@@ -258,6 +258,11 @@ class ClaimMessages(ClaimCase):
                 "payment has begun or the case has ended",
                 "InvalidWithdrawal",
             )
+        if not self._parked:
+            raise _refusal(
+                f"claim {self.claim_id} is in the middle of a step; try again in a moment",
+                "InvalidWithdrawal",
+            )
         if self.withdrawal is not None:
             raise _refusal(f"claim {self.claim_id} is already being withdrawn", "InvalidWithdrawal")
 

@@ -202,7 +202,7 @@ class ClaimSettlement(ClaimMessages):
         self.clocks["appeal"] = appeal_clock
         self._clock_changed()
         await self._flush()
-        appealed = await self._wait(
+        appealed = await self._park(
             lambda: self.appeal is not None or self.review_request is not None,
             appeal_clock.due_at(now),
         )
@@ -255,7 +255,7 @@ class ClaimSettlement(ClaimMessages):
         assert self.rules
         while True:
             until = workflow.now() + timedelta(days=self.rules.deadlines.reopen_window_days)
-            if not await self._wait(lambda: self.review_request is not None, until):
+            if not await self._park(lambda: self.review_request is not None, until):
                 return
             await self._complaint_review()
             self._stop_all_clocks()

