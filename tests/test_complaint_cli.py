@@ -146,13 +146,19 @@ async def test_a_claim_shows_the_complaint_about_it(cli_env, tmp_path):  # noqa:
     )
     assert r.exit_code == 0, r.output
     await _wait(cid, "REGISTERED")
+    expected = f"{cid} payment_timeliness REGISTERED (escalated the claim)"
     for _ in range(100):
         r = await claims("claim", "show", claim_id)
-        if cid in r.output:
+        if expected in r.output:
             break
         await asyncio.sleep(0.1)
-    assert f"{cid} payment_timeliness REGISTERED (escalated the claim)" in r.output
-    r = await claims("tasks", "--for", "sup1", "--json")
-    esc = [t for t in json.loads(r.output) if t["case_id"] == claim_id]
+    assert expected in r.output
+    esc: list[dict] = []
+    for _ in range(100):
+        r = await claims("tasks", "--for", "sup1", "--json")
+        esc = [t for t in json.loads(r.output) if t["case_id"] == claim_id]
+        if "complaint_escalation" in [t["kind"] for t in esc]:
+            break
+        await asyncio.sleep(0.1)
     assert "complaint_escalation" in [t["kind"] for t in esc]
     assert all(t["priority"] == 100 for t in esc)
