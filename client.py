@@ -6,11 +6,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
 )
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
     SearchAttributeIndexedValueType,
@@ -114,7 +116,12 @@ async def _start_case(
 ) -> tuple[WorkflowHandle, bool]:
     handle = client.get_workflow_handle(workflow_id)
     try:
-        await handle.describe()
+        # The raw call: whether the case exists, without decoding its search attributes.
+        await client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+            )
+        )
         return handle, False
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:

@@ -12,6 +12,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from models.records import AuditEventIn, WorkItemIn
     from models.status import StageChange, TaskView
+    from workflows import search
     from workflows.clock import Calendar, Clock
 
 SYSTEM = "system"
@@ -44,6 +45,21 @@ class CaseBase:
 
     async def _letter(self, kind: str, recipient: str | None = None, **context: Any) -> None:
         raise NotImplementedError
+
+    def _next_due_update(self) -> list[Any]:
+        """The NextDueTime search attribute: the earliest due time of a running clock.
+
+        Added after cases were already open: behind a patch, so histories recorded before it
+        replay unchanged (see README, "Changing workflow code while cases are open")."""
+        if not workflow.patched("next-due-time"):
+            return []
+        now = workflow.now()
+        dues = [c.due_at(now) for c in self.clocks.values() if c.running]
+        due = min(dues) if dues else None
+        if due == getattr(self, "_sa_due", -1):
+            return []
+        self._sa_due = due
+        return [search.NEXT_DUE.value_set(due) if due else search.NEXT_DUE.value_unset()]
 
     async def _flush(self) -> None:
         raise NotImplementedError

@@ -234,5 +234,6 @@ class ClaimCase(CaseBase):
                 else search.PENDING_LEVEL.value_unset()
             )
             self._sa_level = level
+        updates += self._next_due_update()
         if updates:
             workflow.upsert_search_attributes(updates)

@@ -945,6 +945,7 @@ class ComplaintWorkflow(CaseBase):
                 if self.category:
                     updates.append(search.COMPLAINT_CATEGORY.value_set(self.category))
                 self._sa_stage = self.stage
+            updates += self._next_due_update()
             if updates:
                 workflow.upsert_search_attributes(updates)
             self._sync_version += 1

@@ -9,6 +9,7 @@ CLAIM_LINE = SearchAttributeKey.for_keyword("ClaimLine")
 POLICY_NO = SearchAttributeKey.for_keyword("PolicyNo")
 PENDING_LEVEL = SearchAttributeKey.for_int("PendingApprovalLevel")
 
+NEXT_DUE = SearchAttributeKey.for_datetime("NextDueTime")
 COMPLAINT_STAGE = SearchAttributeKey.for_keyword("ComplaintStage")
 COMPLAINT_CATEGORY = SearchAttributeKey.for_keyword("ComplaintCategory")
 COMPLAINT_PRIORITY = SearchAttributeKey.for_keyword("ComplaintPriority")
@@ -18,6 +19,7 @@ ALL = (
     CLAIM_LINE,
     POLICY_NO,
     PENDING_LEVEL,
+    NEXT_DUE,
     COMPLAINT_STAGE,
     COMPLAINT_CATEGORY,
     COMPLAINT_PRIORITY,
