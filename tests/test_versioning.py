@@ -41,3 +41,44 @@ async def test_new_cases_take_the_patched_branch_and_carry_next_due_time(dev):
     assert "next-due-time" in attrs["TemporalChangeVersion"]
     running = [d.due_at for d in st.deadlines if d.status == "running"]
     assert attrs["NextDueTime"] == min(running)
+
+
+async def test_a_case_started_before_the_change_completes_on_the_new_worker(dev_env, tmp_path):
+    """The old worker is this code with the patch switched off (what ran before the change);
+    the case moves to the new worker halfway and finishes there."""
+    from unittest import mock
+
+    import demo
+    from database import make_engine
+    from models.claim import Decision
+    from settings import Settings
+    from tests.claimtools import payments
+    from tests.conftest import RecordingRail, per_test_client, running_worker
+    from workflows.claim import ClaimWorkflow
+
+    settings = Settings(
+        temporal_address="x:1",
+        data_dir=tmp_path / "data",
+        task_queue=f"claims-versioning-{tmp_path.name}",
+    )
+    engine = make_engine(settings.db_url)
+    demo.load(engine)
+    client, _ = per_test_client(dev_env)
+    report = medical_report(
+        amount_claimed=Decimal("8000"), items=[{"category": "treatment", "amount": "8000"}]
+    )
+    with mock.patch("temporalio.workflow.patched", return_value=False):
+        async with running_worker(client, settings, engine, RecordingRail()):
+            await start_claim(client, report, settings.task_queue)
+            await wait_stage(client, report.claim_id, "PENDING_APPROVAL")
+    handle = handle_for(client, report.claim_id)
+    history = await handle.fetch_history()
+    assert "next-due-time" not in history.to_json()  # it ran as before the change
+    async with running_worker(client, settings, engine, RecordingRail()):
+        await handle.execute_update(
+            ClaimWorkflow.decide, Decision(approver="adj1", decision="approve")
+        )
+        st = await wait_stage(client, report.claim_id, "CLOSED")
+    assert st.payable_amount == Decimal("6000.00")
+    assert [p.amount for p in payments(engine, report.claim_id)] == [Decimal("6000.00")]
+    await handle.terminate("test finished")
