@@ -52,6 +52,8 @@ from models.complaint import (  # noqa: E402
     Execution,
     Resolution,
     ResolutionApproval,
+    ReviewDecision,
+    ReviewRequest,
 )
 from settings import Settings  # noqa: E402
 from tests.factories import CST, ZHANG, materials, medical_report  # noqa: E402
@@ -265,7 +267,114 @@ async def complaint_happy_path(client: Client, tq: str) -> str:
     return h.id
 
 
+def _complaint(complaint_id: str, **kw: Any) -> ComplaintReport:
+    data: dict[str, Any] = dict(
+        complaint_id=complaint_id,
+        channel="phone",
+        complainant={"name": "张三", "id_no": ZHANG["id_no"], "phone": "13800000000"},
+        policy_no="P-MED-0001",
+        category="service_attitude",
+        matter="理赔专员电话中态度恶劣",
+        remedy_sought="书面道歉",
+    )
+    data.update(kw)
+    return ComplaintReport.model_validate(data)
+
+
+async def _to_execution(
+    client: Client, tq: str, report: ComplaintReport, kinds: tuple[str, ...] = ("apology",)
+) -> Any:
+    await start_complaint(client, report, tq)
+    h = client.get_workflow_handle_for(ComplaintWorkflow.run, f"complaint-{report.complaint_id}")
+    st = ComplaintWorkflow.status
+    await _stage(h, st, "REGISTERED")
+    await h.execute_update(ComplaintWorkflow.assign, Assignment(coordinator="cc1", handler="h1"))
+    await _stage(h, st, "INVESTIGATING")
+    await h.execute_update(
+        ComplaintWorkflow.record_findings,
+        ComplaintFindings(handler="h1", findings="调查属实", upheld=True),
+    )
+    await h.execute_update(
+        ComplaintWorkflow.propose_resolution,
+        Resolution(handler="h1", kinds=list(kinds), description="处理方案"),  # type: ignore[arg-type]
+    )
+    await _stage(h, st, "RESOLUTION_PROPOSED")
+    await h.execute_update(ComplaintWorkflow.approve_resolution, ResolutionApproval(approver="cc1"))
+    return h
+
+
+async def complaint_declined(client: Client, tq: str) -> str:
+    report = _complaint("HIST-complaint-declined", policy_no="X-OTHER-1")
+    await start_complaint(client, report, tq)
+    h = client.get_workflow_handle_for(ComplaintWorkflow.run, f"complaint-{report.complaint_id}")
+    await h.result()
+    return h.id
+
+
+async def complaint_unreachable(client: Client, tq: str) -> str:
+    h = await _to_execution(client, tq, _complaint("HIST-complaint-unreachable"))
+    await _stage(h, ComplaintWorkflow.status, "EXECUTING")
+    await h.execute_update(ComplaintWorkflow.execute, Execution(by="h1"))
+    await _stage(h, ComplaintWorkflow.status, "CALLBACK")
+    for i in range(3):
+        await h.execute_update(
+            ComplaintWorkflow.callback,
+            Callback(by="cc1", reached=False, note=f"第{i + 1}次无人接听"),
+        )
+    await h.result()
+    return h.id
+
+
+async def complaint_review(client: Client, tq: str) -> str:
+    h = await _to_execution(client, tq, _complaint("HIST-complaint-review"))
+    st = ComplaintWorkflow.status
+    await _stage(h, st, "EXECUTING")
+    await h.execute_update(ComplaintWorkflow.execute, Execution(by="h1"))
+    await _stage(h, st, "CALLBACK")
+    await h.execute_update(
+        ComplaintWorkflow.callback, Callback(by="cc1", reached=True, satisfied=False, note="不满意")
+    )
+    await _stage(h, st, "REVIEW_OFFERED")
+    await h.execute_update(ComplaintWorkflow.request_review, ReviewRequest(reason="道歉不诚恳"))
+    await _stage(h, st, "UNDER_REVIEW")
+    await h.execute_update(
+        ComplaintWorkflow.review_decision,
+        ReviewDecision(reviewer="mgr1", upheld=True, findings="原处理适当"),
+    )
+    await h.result()
+    return h.id
+
+
+async def complaint_claim_re_review(client: Client, tq: str) -> str:
+    ch = await _claim(client, tq, _human("HIST-re-review"), "PENDING_APPROVAL")
+    await _decide(ch, "sup1", "reject", clause="MED-2.2", note="既往症")
+    await _stage(ch, ClaimWorkflow.status, "DENIAL_NOTIFIED")
+    await asyncio.sleep(0.5)
+    report = _complaint(
+        "HIST-complaint-re-review", claim_id="HIST-re-review", category="claim_decision"
+    )
+    h = await _to_execution(client, tq, report, kinds=("explanation", "re_review"))
+    await _stage(ch, ClaimWorkflow.status, "PENDING_APPROVAL")
+    await ch.execute_update(
+        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["mgr1", "sup2", "sup3"])
+    )
+    for member in ("mgr1", "sup2", "sup3"):
+        await _decide(ch, member, "approve", note="首诊在投保后")
+    await _stage(h, ComplaintWorkflow.status, "EXECUTING")
+    await h.execute_update(ComplaintWorkflow.execute, Execution(by="h1"))
+    await _stage(h, ComplaintWorkflow.status, "CALLBACK")
+    await h.execute_update(
+        ComplaintWorkflow.callback, Callback(by="cc1", reached=True, satisfied=True, note="满意")
+    )
+    await h.result()
+    return h.id
+
+
 PATHS: dict[str, Path_] = {
+    "complaint-declined": complaint_declined,
+    "complaint-unreachable": complaint_unreachable,
+    "complaint-review": complaint_review,
+    "complaint-claim-re-review": complaint_claim_re_review,
     "fast-track": fast_track,
     "human-approval": human_approval,
     "two-levels": two_levels,

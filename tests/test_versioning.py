@@ -4,6 +4,7 @@ recorded. Those histories still replay, and new cases carry the new search attri
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,15 +18,42 @@ from tests.factories import medical_report
 from worker import WORKFLOWS
 
 HISTORIES = Path(__file__).parent / "histories"
+# Recorded before NextDueTime was added; histories recorded since carry its patch marker.
+BEFORE_THE_PATCH = (
+    "fast-track",
+    "human-approval",
+    "two-levels",
+    "watch-list-panel",
+    "denial-appeal",
+    "missing-materials",
+    "investigation",
+    "withdrawal",
+    "complaint-happy-path",
+)
+
+
+def _patch_markers(history_json: str) -> list[dict]:
+    events = json.loads(history_json)["events"]
+    return [
+        e["markerRecordedEventAttributes"]
+        for e in events
+        if e.get("markerRecordedEventAttributes", {}).get("markerName") == "core_patch"
+    ]
+
+
+def test_histories_recorded_since_carry_the_patch_marker():
+    later = [p for p in HISTORIES.glob("*.json") if p.stem not in BEFORE_THE_PATCH]
+    assert later
+    for path in later:
+        assert _patch_markers(path.read_text(encoding="utf-8")), path.name
 
 
 async def test_histories_recorded_before_the_patch_still_replay():
-    files = sorted(HISTORIES.glob("*.json"))
-    assert files
+    files = [HISTORIES / f"{name}.json" for name in BEFORE_THE_PATCH]
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     for path in files:
         text = path.read_text(encoding="utf-8")
-        assert "next-due-time" not in text, f"{path.name} was recorded after the change"
+        assert not _patch_markers(text), f"{path.name} was recorded after the change"
         history = WorkflowHistory.from_json(f"recorded-{path.stem}", text)
         await replayer.replay_workflow(history)  # raises on any non-determinism
 
@@ -73,7 +101,7 @@ async def test_a_case_started_before_the_change_completes_on_the_new_worker(dev_
             await wait_stage(client, report.claim_id, "PENDING_APPROVAL")
     handle = handle_for(client, report.claim_id)
     history = await handle.fetch_history()
-    assert "next-due-time" not in history.to_json()  # it ran as before the change
+    assert not _patch_markers(history.to_json())  # it ran as before the change
     async with running_worker(client, settings, engine, RecordingRail()):
         await handle.execute_update(
             ClaimWorkflow.decide, Decision(approver="adj1", decision="approve")
