@@ -441,13 +441,68 @@ async def record(names: list[str], out: Path) -> list[Path]:
     return written
 
 
+async def record_suspension(out: Path) -> Path:
+    """Reminders at 15 and 30 days and suspension at 60 need time to pass: this path runs on
+    the time-skipping test server."""
+    from datetime import timedelta
+
+    from client import ensure_search_attributes
+
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    try:
+        await ensure_search_attributes(env.client, "default")
+        with tempfile.TemporaryDirectory() as tmp:
+            task_queue = "claims-histories-suspension"
+            settings = Settings(
+                temporal_address="127.0.0.1:0", data_dir=Path(tmp), task_queue=task_queue
+            )
+            engine = make_engine(settings.db_url)
+            demo.load(engine)
+            worker = build_worker(env.client, settings, engine=engine, task_queue=task_queue)
+            async with worker:
+                report = _human(
+                    "HIST-suspension",
+                    materials=[m.model_dump() for m in materials("claim_form", "identity")],
+                )
+                h = await _claim(env.client, task_queue, report, "AWAITING_MATERIALS")
+                await env.sleep(timedelta(days=61))
+                await _stage(h, ClaimWorkflow.status, "SUSPENDED")
+                rest = ("bank_account", "diagnosis_certificate", "invoices", "expense_list")
+                await h.signal(
+                    ClaimWorkflow.submit_materials,
+                    MaterialsSubmission(materials=materials(*rest)),
+                )
+                await _stage(h, ClaimWorkflow.status, "PENDING_APPROVAL")
+                await _decide(h, "adj1", "approve")
+                await _stage(h, ClaimWorkflow.status, "CLOSED")
+                await asyncio.sleep(0.5)
+                history = await h.fetch_history()
+                path = out / "suspension.json"
+                path.write_text(history.to_json() + "\n", encoding="utf-8")
+                print(f"suspension {h.id} {len(history.events)} events -> {path}")  # noqa: T201
+                await h.terminate("recording finished")
+            engine.dispose()
+    finally:
+        await env.shutdown()
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*", choices=sorted(PATHS), help="record these paths")
+    parser.add_argument(
+        "--only", nargs="*", choices=sorted([*PATHS, "suspension"]), help="record these paths"
+    )
     parser.add_argument("--out", type=Path, default=OUT, help="folder to write to")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    asyncio.run(record(args.only or list(PATHS), args.out))
+    names = args.only or [*PATHS, "suspension"]
+    if any(n != "suspension" for n in names):
+        asyncio.run(record([n for n in names if n != "suspension"], args.out))
+    if "suspension" in names:
+        asyncio.run(record_suspension(args.out))
 
 
 if __name__ == "__main__":
