@@ -3,10 +3,12 @@ withdrawal. Registered on the same `claim` sub-app."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Annotated
 
 import typer
+from temporalio.client import WorkflowUpdateFailedError
 
 from commands.claim import AsOpt, JsonOpt, app, update_claim
 from commands.common import UserError, handle_errors, money, print_json
@@ -139,7 +141,18 @@ def withdraw(
 
     Example: claims claim withdraw CLM-1 --reason "已获其他保险赔付"
     """
-    st = update_claim(claim_id, ClaimWorkflow.withdraw_update, Withdrawal(by=by, reason=reason))
+    payload = Withdrawal(by=by, reason=reason)
+    for attempt in range(50):
+        try:
+            st = update_claim(claim_id, ClaimWorkflow.withdraw_update, payload)
+            break
+        except WorkflowUpdateFailedError as err:
+            # The claim was mid-step (writing a letter or its record): a moment later it waits
+            # for someone again and takes the withdrawal.
+            busy = "in the middle of a step" in str(getattr(err.cause, "message", ""))
+            if not busy or attempt == 49:
+                raise
+            time.sleep(0.1)
     if as_json:
         print_json(st)
         return

@@ -28,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from temporalio.client import Client  # noqa: E402
+from temporalio.client import Client, WorkflowUpdateFailedError  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
@@ -218,7 +218,14 @@ async def investigation(client: Client, tq: str) -> str:
 
 async def withdrawal(client: Client, tq: str) -> str:
     h = await _claim(client, tq, _human("HIST-withdrawal"), "PENDING_APPROVAL")
-    await h.execute_update(ClaimWorkflow.withdraw_update, Withdrawal(reason="已获其他保险赔付"))
+    for _ in range(200):  # refused while the claim is mid-step; taken a moment later
+        try:
+            await h.execute_update(
+                ClaimWorkflow.withdraw_update, Withdrawal(reason="已获其他保险赔付")
+            )
+            break
+        except WorkflowUpdateFailedError:
+            await asyncio.sleep(0.05)
     return await _closed(h, "WITHDRAWN")
 
 
