@@ -71,7 +71,9 @@ def one_line(exc: BaseException) -> str:
     if isinstance(exc, ApplicationError):
         return f"refused: {exc.message}"
     if isinstance(exc, RPCError):
-        if exc.status == RPCStatusCode.NOT_FOUND and "already completed" in exc.message:
+        if exc.status == RPCStatusCode.NOT_FOUND and (
+            "already completed" in exc.message or "closing workflow" in exc.message
+        ):
             return "the case is finished; it takes no more messages"
         if exc.status == RPCStatusCode.NOT_FOUND:
             found = re.search(r"for ID: (claim|complaint)-(\S+)", exc.message)

@@ -258,13 +258,13 @@ class ClaimMessages(ClaimCase):
                 "payment has begun or the case has ended",
                 "InvalidWithdrawal",
             )
+        if self.withdrawal is not None:
+            raise _refusal(f"claim {self.claim_id} is already being withdrawn", "InvalidWithdrawal")
         if not self._parked:
             raise _refusal(
                 f"claim {self.claim_id} is in the middle of a step; try again in a moment",
                 "InvalidWithdrawal",
             )
-        if self.withdrawal is not None:
-            raise _refusal(f"claim {self.claim_id} is already being withdrawn", "InvalidWithdrawal")
 
     @workflow.signal(name="complaint_filed")
     async def complaint_filed(self, link: ComplaintLink) -> None:
