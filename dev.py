@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -51,11 +52,10 @@ def main() -> int:
     else:
         args = [str(BIN / "python"), "-m", "pytest", *rest]
     os.chdir(ROOT)
-    try:
-        return subprocess.call(args)
-    except KeyboardInterrupt:
-        return 130
-
+    # Ctrl-C reaches the whole foreground group, the engine included, which stops its worker
+    # and then its server; this launcher only waits for that to finish.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return subprocess.call(args)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -172,6 +172,8 @@ def run_engine(settings: Settings, announce=print) -> None:  # type: ignore[no-u
     try:
         asyncio.run(serve(settings, announce))
     finally:
+        # A second Ctrl-C must not leave the server running without its engine.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if proc is not None:
             announce("stopping   Temporal server ...")
             stop_server(proc)
