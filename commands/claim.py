@@ -16,6 +16,7 @@ from commands.common import (
     UserError,
     console,
     db,
+    deadline_table,
     handle_errors,
     money,
     print_json,
@@ -196,23 +197,7 @@ def show(claim_id: str, as_json: JsonOpt = False) -> None:
     if st.breaches:
         console.print("[bold]deadline breached:[/bold] " + ", ".join(st.breaches))
     if st.deadlines:
-        t = Table(title="Deadlines", title_justify="left")
-        for c in ("clock", "days", "started", "due", "days left", "paused", "why", "status"):
-            t.add_column(c)
-        for d in st.deadlines:
-            why = "; ".join(p["reason"] for p in d.pauses)
-            ext = ", ".join(f"extended to {e['days']}: {e['reason']}" for e in d.extensions)
-            t.add_row(
-                d.name,
-                str(d.days),
-                when(d.started_at),
-                when(d.due_at),
-                str(d.days_left) if d.status in ("running", "paused", "overdue") else "-",
-                f"{d.paused_days} d" if d.paused_days else "-",
-                "; ".join(x for x in (why, ext) if x) or "-",
-                d.status + (f" ({', '.join(d.fired)})" if d.fired else ""),
-            )
-        console.print(t)
+        console.print(deadline_table(st.deadlines))
     if st.investigations:
         t = Table(title="Investigation", title_justify="left")
         for c in ("task", "investigator", "due", "finding", "recommendation"):

@@ -139,3 +139,26 @@ def when(value: Any) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def deadline_table(deadlines: list[Any]) -> Any:
+    """Every clock of a case: due date, days left, paused days and why, ladder steps fired."""
+    from rich.table import Table
+
+    t = Table(title="Deadlines", title_justify="left")
+    for c in ("clock", "days", "started", "due", "days left", "paused", "why", "status"):
+        t.add_column(c)
+    for d in deadlines:
+        why = "; ".join(p["reason"] for p in d.pauses)
+        ext = ", ".join(f"extended to {e['days']}: {e['reason']}" for e in d.extensions)
+        t.add_row(
+            d.name,
+            str(d.days),
+            when(d.started_at),
+            when(d.due_at),
+            str(d.days_left) if d.status in ("running", "paused", "overdue") else "-",
+            f"{d.paused_days} d" if d.paused_days else "-",
+            "; ".join(x for x in (why, ext) if x) or "-",
+            d.status + (f" ({', '.join(d.fired)})" if d.fired else ""),
+        )
+    return t

@@ -15,6 +15,7 @@ from commands.common import (
     UserError,
     console,
     db,
+    deadline_table,
     handle_errors,
     print_json,
     run,
@@ -190,23 +191,8 @@ def show(complaint_id: str, as_json: JsonOpt = False) -> None:
             )
     if st.claim_review:
         p(f"claim re-review: {st.claim_review.get('outcome') or 'waiting for the panel'}")
-    t = Table(title="Deadlines", title_justify="left")
-    for c in ("clock", "days", "due", "days left", "paused", "why", "status"):
-        t.add_column(c)
-    for d in st.deadlines:
-        why = "; ".join(x["reason"] for x in d.pauses)
-        ext = ", ".join(f"extended to {e['days']}: {e['reason']}" for e in d.extensions)
-        t.add_row(
-            d.name,
-            str(d.days),
-            when(d.due_at),
-            str(d.days_left) if d.status in ("running", "paused", "overdue") else "-",
-            f"{d.paused_days} d" if d.paused_days else "-",
-            "; ".join(x for x in (why, ext) if x) or "-",
-            d.status,
-        )
     if st.deadlines:
-        p(t)
+        p(deadline_table(st.deadlines))
     for c in st.callbacks:
         outcome = ("satisfied" if c.satisfied else "not satisfied") if c.reached else "no answer"
         p(f"callback {when(c.at)} by {c.by}: {outcome} {c.note}", markup=False)

@@ -10,7 +10,8 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from models.records import AuditEventIn, WorkItemIn
+    from activities.policy import DB_RETRY, DB_TIMEOUT
+    from models.records import AuditEventIn, StaffInfo, WorkItemIn
     from models.status import StageChange, TaskView
     from workflows import search
     from workflows.clock import Calendar, Clock
@@ -63,6 +64,16 @@ class CaseBase:
 
     async def _flush(self) -> None:
         raise NotImplementedError
+
+    async def _staff(self, staff_id: str) -> StaffInfo | None:
+        """A staff member's level, roles and status, looked up when a message names them."""
+        return await workflow.execute_activity(
+            "get_staff",
+            staff_id,
+            result_type=StaffInfo | None,  # type: ignore[arg-type]
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
 
     # ================================================================== the clocks
 

@@ -9,10 +9,6 @@ from decimal import Decimal
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.policy import (
-        DB_RETRY,
-        DB_TIMEOUT,
-    )
     from models.claim import (
         Adjustment,
         Appeal,
@@ -23,9 +19,6 @@ with workflow.unsafe.imports_passed_through():
         Withdrawal,
     )
     from models.complaint import ClaimReviewRequest, ComplaintLink
-    from models.records import (
-        StaffInfo,
-    )
     from models.rules import AdjustmentResult
     from models.status import (
         ApprovalRecord,
@@ -427,15 +420,6 @@ class ClaimMessages(ClaimCase):
         if f.recommendation == "reduce" and f.amount is None:
             return "a reduce recommendation needs the amount"
         return None
-
-    async def _staff(self, staff_id: str) -> StaffInfo | None:
-        return await workflow.execute_activity(
-            "get_staff",
-            staff_id,
-            result_type=StaffInfo | None,  # type: ignore[arg-type]
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
-        )
 
     def _apply_decision(self, d: Decision) -> None:
         level = self.pending_level

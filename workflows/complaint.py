@@ -877,15 +877,6 @@ class ComplaintWorkflow(CaseBase):
         if role not in staff.roles:
             raise _refuse(f"{who} is not a {role.replace('_', ' ')}")
 
-    async def _staff(self, staff_id: str) -> StaffInfo | None:
-        return await workflow.execute_activity(
-            "get_staff",
-            staff_id,
-            result_type=StaffInfo | None,  # type: ignore[arg-type]
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
-        )
-
     @property
     def _complainant_key(self) -> str | None:
         c = self.report.complainant if self.report else None
