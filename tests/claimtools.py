@@ -66,6 +66,17 @@ def letter_kinds(engine: Any, claim_id: str) -> list[str]:
     return [r.kind for r in letters(engine, claim_id)]
 
 
+async def wait_letter(engine: Any, claim_id: str, kind: str, timeout: float = 20) -> list[str]:
+    """The letter kinds sent for a case once `kind` is among them (the letter activity may still
+    be running when the status already shows the new stage)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        kinds = letter_kinds(engine, claim_id)
+        if kind in kinds or asyncio.get_running_loop().time() > deadline:
+            return kinds
+        await asyncio.sleep(0.05)
+
+
 def payments(engine: Any, claim_id: str) -> list[PaymentRow]:
     with Session(engine) as s:
         return list(s.exec(select(PaymentRow).where(PaymentRow.claim_id == claim_id)).all())

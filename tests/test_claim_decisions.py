@@ -16,7 +16,15 @@ from client import start_claim
 from models.calendars import CN_HOLIDAYS, CN_WORKDAYS
 from models.claim import Appeal, ConvenePanel, Decision, Findings, MaterialsSubmission, Withdrawal
 from models.tables import StaffRow, WorkItemRow
-from tests.claimtools import handle_for, letter_kinds, letters, payments, status, wait_stage
+from tests.claimtools import (
+    handle_for,
+    letter_kinds,
+    letters,
+    payments,
+    status,
+    wait_letter,
+    wait_stage,
+)
 from tests.factories import CST, ZHANG, materials, medical_report
 from workflows.claim import ClaimWorkflow
 from workflows.clock import Calendar
@@ -85,7 +93,7 @@ async def test_a_new_policy_claim_is_investigated_and_the_investigator_cannot_ap
     assert [(v.kind, v.investigator) for v in st.investigations] == [("hospital_check", "inv1")]
     assert [t.kind for t in st.open_tasks] == ["investigate"]
     assert any(d.name == "investigation:hospital_check" and d.days == 10 for d in st.deadlines)
-    assert "investigation" in letter_kinds(ts.engine, report.claim_id)
+    assert "investigation" in await wait_letter(ts.engine, report.claim_id, "investigation")
 
     msg = await _refused(
         handle.execute_update(
@@ -118,8 +126,13 @@ async def test_the_investigator_sees_the_task_in_the_work_queue(ts):
     report = _new_policy_claim()
     await _start(ts, report)
     await wait_stage(ts.client, report.claim_id, "INVESTIGATING")
-    with Session(ts.engine) as s:
-        item = s.get(WorkItemRow, f"{report.claim_id}:investigate:hospital_check")
+    item = None
+    for _ in range(400):  # the projection is written just after the stage changes
+        with Session(ts.engine) as s:
+            item = s.get(WorkItemRow, f"{report.claim_id}:investigate:hospital_check")
+        if item is not None:
+            break
+        await asyncio.sleep(0.05)
     assert item is not None and item.assignee == "inv1" and item.state == "open"
 
 
@@ -198,7 +211,7 @@ async def test_an_appeal_overturned_by_the_panel_then_pays(ts):
     )
     st = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
     assert st.approval_chain == [4] and st.panel.grounds == ["appeal"]
-    assert "appeal_received" in letter_kinds(ts.engine, report.claim_id)
+    assert "appeal_received" in await wait_letter(ts.engine, report.claim_id, "appeal_received")
     msg = await _refused(
         handle.execute_update(
             ClaimWorkflow.convene_panel,
@@ -321,7 +334,7 @@ async def test_advance_payment_pays_the_determinable_part_once_then_the_balance(
     await ts.env.sleep(timedelta(days=2))  # day 51: the determinable part is paid at 5/6 of 60
     paid = payments(ts.engine, report.claim_id)
     assert [(p.seq, p.amount) for p in paid] == [(1, Decimal("4000.00"))]
-    assert "advance_payment" in letter_kinds(ts.engine, report.claim_id)
+    assert "advance_payment" in await wait_letter(ts.engine, report.claim_id, "advance_payment")
     st = await status(ts.client, report.claim_id)
     assert st.stage == "PENDING_APPROVAL" and st.paid_total == Decimal("4000.00")
     msg = await _refused(handle.execute_update(ClaimWorkflow.withdraw_update, Withdrawal()))

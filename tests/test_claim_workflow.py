@@ -12,7 +12,15 @@ from temporalio.exceptions import ApplicationError
 from client import start_claim
 from models.claim import Adjustment, Decision, MaterialsSubmission
 from models.status import ClaimStatus
-from tests.claimtools import handle_for, letter_kinds, letters, payments, status, wait_stage
+from tests.claimtools import (
+    handle_for,
+    letter_kinds,
+    letters,
+    payments,
+    status,
+    wait_letter,
+    wait_stage,
+)
 from tests.factories import CST, materials, medical_report
 from workflows.claim import ClaimWorkflow
 
@@ -128,7 +136,7 @@ async def test_reminders_at_15_and_30_days_and_suspension_at_60(ts):
     await ts.env.sleep(timedelta(days=30))
     st = await status(ts.client, report.claim_id)
     assert st.stage == "SUSPENDED"
-    assert "suspension" in letter_kinds(ts.engine, report.claim_id)
+    assert "suspension" in await wait_letter(ts.engine, report.claim_id, "suspension")
     # a suspended claim resumes when the materials arrive
     await handle.signal(
         ClaimWorkflow.submit_materials,

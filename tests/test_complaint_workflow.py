@@ -25,7 +25,15 @@ from models.complaint import (
     ReviewDecision,
     ReviewRequest,
 )
-from tests.claimtools import handle_for, letter_kinds, letters, payments, status, wait_stage
+from tests.claimtools import (
+    handle_for,
+    letter_kinds,
+    letters,
+    payments,
+    status,
+    wait_letter,
+    wait_stage,
+)
 from tests.factories import ZHANG, medical_report
 from workflows.claim import ClaimWorkflow
 from workflows.complaint import ComplaintWorkflow
@@ -303,7 +311,9 @@ async def test_a_dissatisfied_complainant_gets_a_review_by_l3(ts):
     )
     result = await h.result()
     assert result.stage == "CLOSED" and result.review["upheld"] is True
-    assert "complaint_review_decision" in letter_kinds(ts.engine, report.complaint_id)
+    assert "complaint_review_decision" in await wait_letter(
+        ts.engine, report.complaint_id, "complaint_review_decision"
+    )
 
 
 async def test_a_payment_above_the_handlers_limit_needs_l3_and_pays_once(ts):
