@@ -9,10 +9,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio import activity
 
-from activities.records import write_events_and_items
+from activities.records import receipt, write_events_and_items
 from models.calendars import CN_HOLIDAYS, CN_WORKDAYS
 from models.catalog import COMPLAINT_DEPARTMENTS
 from models.complaint import ComplaintRules, ComplaintRulesRequest, ComplaintSync
+from models.records import SyncReceipt
 from models.tables import ClaimRow, ComplaintRow, PolicyRow, StaffRow
 
 RULES_VERSION = "CN-complaints-2020"
@@ -78,7 +79,7 @@ class ComplaintActivities:
         )
 
     @activity.defn(name="sync_complaint")
-    def sync_complaint(self, sync: ComplaintSync) -> None:
+    def sync_complaint(self, sync: ComplaintSync) -> SyncReceipt:
         """Upsert the complaint's projection, append audit events, open and close work items;
         idempotent, and a late retry never rolls the projection back."""
         st = sync.status
@@ -131,3 +132,4 @@ class ComplaintActivities:
                 row.updated_at,
             )
             session.commit()
+        return receipt(sync.version, st.history, sync.events)

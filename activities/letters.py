@@ -138,4 +138,6 @@ def _record(row: LetterRow) -> LetterRecord:
         path=row.path,
         sha256=row.sha256,
         sent_at=row.sent_at,
+        recipient=row.recipient,
+        channel=row.channel,
     )

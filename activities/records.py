@@ -8,7 +8,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio import activity
 
-from models.records import AuditEventIn, ClaimSync, WorkItemIn
+from models.records import AuditEventIn, ClaimSync, SyncReceipt, WorkItemIn
+from models.status import StageChange
 from models.tables import AuditEventRow, ClaimRow, WorkItemRow
 
 TERMINAL = {"CLOSED", "NOT_ACCEPTED", "WITHDRAWN"}
@@ -19,7 +20,7 @@ class RecordActivities:
         self.engine = engine
 
     @activity.defn(name="sync_claim")
-    def sync_claim(self, sync: ClaimSync) -> None:
+    def sync_claim(self, sync: ClaimSync) -> SyncReceipt:
         """Upsert the claim's projection, append new audit events (natural key: case id and
         sequence), open and close work items. Running it twice leaves the same rows."""
         st = sync.status
@@ -66,6 +67,11 @@ class RecordActivities:
                 row.updated_at,
             )
             session.commit()
+        return receipt(sync.version, st.history, sync.events)
+
+
+def receipt(version: int, history: list[StageChange], events: list[AuditEventIn]) -> SyncReceipt:
+    return SyncReceipt(version=version, history=history, events=events)
 
 
 def write_events_and_items(

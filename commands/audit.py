@@ -198,12 +198,13 @@ def replay(
     """Replay histories against the current workflow code; exit 1 if any does not.
 
     Examples: claims audit replay CLM-1; claims audit replay --dir tests/histories
+    (--dir includes its subfolders)
     """
     files = list(file or [])
     if folder is not None:
         if not folder.is_dir():
             raise UserError(f"no such folder: {folder}")
-        files += sorted(folder.glob("*.json"))
+        files += sorted(folder.rglob("*.json"))  # with subfolders (older code's histories)
     if not (case_ids or query or files):
         raise UserError("give case ids, --query, --file or --dir")
     results = run(_replay_all(list(case_ids or []), query, files))
@@ -370,14 +371,7 @@ def build_trail(history: WorkflowHistory) -> list[dict[str, Any]]:
             if name in ("sync_claim", "sync_complaint") and isinstance(arg, dict):
                 seen_stages = _sync_entries(ev, arg, seen_stages, trail, add)
             elif name == "send_letter" and isinstance(arg, dict):
-                add(
-                    ev,
-                    "letter",
-                    arg.get("kind", "letter"),
-                    summary=f"{arg.get('letter_id')} to {arg.get('recipient')} "
-                    f"via {arg.get('channel')}",
-                    letter_id=arg.get("letter_id"),
-                )
+                _letter_entry(ev, arg, add)
             elif name == "pay_claim" and isinstance(arg, dict):
                 add(
                     ev,
@@ -391,15 +385,9 @@ def build_trail(history: WorkflowHistory) -> list[dict[str, Any]]:
             name = activities.get(a.scheduled_event_id)
             if name in ("load_rules", "load_complaint_rules"):
                 results = decode_all(a.result.payloads)
-                rules = results[0] if results else None
-                version = rules.get("version") if isinstance(rules, dict) else None
-                add(
-                    ev,
-                    "rules",
-                    name,
-                    summary=f"rules snapshot{f' version {version}' if version else ''}",
-                    rules=rules,
-                )
+                _rules_entry(ev, name, results[0] if results else None, add)
+        elif t == EventType.EVENT_TYPE_MARKER_RECORDED:
+            seen_stages = _local_activity_entries(ev, seen_stages, trail, add)
         elif t in (
             EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
             EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
@@ -442,6 +430,53 @@ def build_trail(history: WorkflowHistory) -> list[dict[str, Any]]:
         elif t == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
             add(ev, "case", "timed out")
     return trail
+
+
+def _local_activity_entries(ev: HistoryEvent, seen: int, trail, add) -> int:  # type: ignore[no-untyped-def]
+    """A local activity's marker: its type is in the marker's data, its result beside it (its
+    input is not recorded, which is why projection writes return what they wrote)."""
+    a = ev.marker_recorded_event_attributes
+    if a.marker_name != "core_local_activity" or "data" not in a.details:
+        return seen
+    meta = (decode_all(a.details["data"].payloads) or [{}])[0]
+    name = meta.get("activity_type", "local activity") if isinstance(meta, dict) else ""
+    if a.HasField("failure"):
+        add(ev, "activity", name, outcome="failed", reason=_failure_message(a.failure))
+        return seen
+    results = decode_all(a.details["result"].payloads) if "result" in a.details else []
+    result = results[0] if results and isinstance(results[0], dict) else None
+    if result is None:
+        return seen
+    if name in ("sync_claim", "sync_complaint"):
+        shaped = {"status": {"history": result.get("history")}, "events": result.get("events")}
+        return _sync_entries(ev, shaped, seen, trail, add)
+    if name == "send_letter":
+        _letter_entry(ev, result, add)
+    elif name in ("load_rules", "load_complaint_rules"):
+        _rules_entry(ev, name, result, add)
+    return seen
+
+
+def _letter_entry(ev: HistoryEvent, letter: dict[str, Any], add) -> None:  # type: ignore[no-untyped-def]
+    add(
+        ev,
+        "letter",
+        letter.get("kind", "letter"),
+        summary=f"{letter.get('letter_id')} to {letter.get('recipient')} "
+        f"via {letter.get('channel')}",
+        letter_id=letter.get("letter_id"),
+    )
+
+
+def _rules_entry(ev: HistoryEvent, name: str, rules: Any, add) -> None:  # type: ignore[no-untyped-def]
+    version = rules.get("version") if isinstance(rules, dict) else None
+    add(
+        ev,
+        "rules",
+        name,
+        summary=f"rules snapshot{f' version {version}' if version else ''}",
+        rules=rules,
+    )
 
 
 def _sync_entries(ev: HistoryEvent, sync: dict[str, Any], seen: int, trail, add) -> int:  # type: ignore[no-untyped-def]

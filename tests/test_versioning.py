@@ -1,9 +1,15 @@
-"""A change to workflow code while cases are open, done as the README says: NextDueTime was
-added behind `workflow.patched("next-due-time")` after the histories in tests/histories were
-recorded. Those histories still replay, and new cases carry the new search attribute."""
+"""Changes to workflow code while cases are open, done as the README says.
+
+- NextDueTime was added behind `workflow.patched("next-due-time")`.
+- The projection, letters and rule lookups became local activities behind
+  `workflow.patched("local-records")`.
+
+Histories recorded before each change (tests/histories/before-local-records/) still replay;
+new cases take the new branches."""
 
 from __future__ import annotations
 
+import base64
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +24,8 @@ from tests.factories import medical_report
 from worker import WORKFLOWS
 
 HISTORIES = Path(__file__).parent / "histories"
+OLDER = HISTORIES / "before-local-records"
+RECORDS = ("load_rules", "load_complaint_rules", "send_letter", "sync_claim", "sync_complaint")
 # Recorded before NextDueTime was added; histories recorded since carry its patch marker.
 BEFORE_THE_PATCH = (
     "fast-track",
@@ -41,15 +49,53 @@ def _patch_markers(history_json: str) -> list[dict]:
     ]
 
 
-def test_histories_recorded_since_carry_the_patch_marker():
-    later = [p for p in HISTORIES.glob("*.json") if p.stem not in BEFORE_THE_PATCH]
-    assert later
+def _patch_ids(history_json: str) -> set[str]:
+    return {
+        json.loads(base64.b64decode(m["details"]["patch-data"]["payloads"][0]["data"]))["id"]
+        for m in _patch_markers(history_json)
+    }
+
+
+def _scheduled_activities(history_json: str) -> list[str]:
+    return [
+        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for e in json.loads(history_json)["events"]
+        if "activityTaskScheduledEventAttributes" in e
+    ]
+
+
+def test_histories_recorded_since_the_first_change_carry_its_marker():
+    later = [p for p in OLDER.glob("*.json") if p.stem not in BEFORE_THE_PATCH]
+    later += list(HISTORIES.glob("*.json"))
+    assert len(later) >= 15
     for path in later:
-        assert _patch_markers(path.read_text(encoding="utf-8")), path.name
+        assert "next-due-time" in _patch_ids(path.read_text(encoding="utf-8")), path.name
 
 
-async def test_histories_recorded_before_the_patch_still_replay():
-    files = [HISTORIES / f"{name}.json" for name in BEFORE_THE_PATCH]
+def test_current_histories_record_through_local_activities():
+    """Each record write, letter and rule lookup is one marker event now, not an activity's
+    three events plus a workflow task; only the payment stays a regular activity."""
+    for path in HISTORIES.glob("*.json"):
+        text = path.read_text(encoding="utf-8")
+        assert "local-records" in _patch_ids(text), path.name
+        assert not set(_scheduled_activities(text)) & set(RECORDS), path.name
+    for path in OLDER.glob("*.json"):
+        text = path.read_text(encoding="utf-8")
+        assert "local-records" not in _patch_ids(text), path.name
+        assert "send_letter" in _scheduled_activities(text) or "complaint" in path.stem
+
+
+async def test_histories_recorded_before_the_changes_still_replay():
+    files = sorted(OLDER.glob("*.json"))
+    assert {p.stem for p in files} >= set(BEFORE_THE_PATCH)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    for path in files:
+        history = WorkflowHistory.from_json(f"recorded-{path.stem}", path.read_text("utf-8"))
+        await replayer.replay_workflow(history)  # raises on any non-determinism
+
+
+async def test_histories_recorded_before_next_due_time_have_no_marker_and_replay():
+    files = [OLDER / f"{name}.json" for name in BEFORE_THE_PATCH]
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     for path in files:
         text = path.read_text(encoding="utf-8")

@@ -21,10 +21,6 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     import pydantic
 
-    from activities.policy import (
-        DB_RETRY,
-        DB_TIMEOUT,
-    )
     from models.claim import (
         ClaimReport,
     )
@@ -95,7 +91,7 @@ class ClaimWorkflow(ClaimSettlement):
         report = self.report
         assert report is not None
         self._to("REPORTED", report.channel, channel=report.channel)
-        rules = await workflow.execute_activity(
+        rules = await self._record_call(
             "load_rules",
             LoadRulesRequest(
                 claim_id=self.claim_id,
@@ -106,8 +102,6 @@ class ClaimWorkflow(ClaimSettlement):
                 occurred_on=report.occurred_at.date(),
             ),
             result_type=RulesSnapshot,
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
         )
         self.rules = rules
         d = rules.deadlines

@@ -14,8 +14,6 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.policy import (
-        DB_RETRY,
-        DB_TIMEOUT,
         LETTER_TIMEOUT,
     )
     from models.claim import (
@@ -166,7 +164,7 @@ class ClaimCase(CaseBase):
         self._letter_counts[kind] = n
         letter_id = f"{self.claim_id}-{kind}-{n}"
         claimant = self.report.claimant
-        record = await workflow.execute_activity(
+        record = await self._record_call(
             "send_letter",
             LetterRequest(
                 letter_id=letter_id,
@@ -183,8 +181,7 @@ class ClaimCase(CaseBase):
                 },
             ),
             result_type=LetterRecord,
-            start_to_close_timeout=LETTER_TIMEOUT,
-            retry_policy=DB_RETRY,
+            timeout=LETTER_TIMEOUT,
         )
         self.letters.append(letter_id)
         self._event("letter", SYSTEM, kind=kind, letter_id=letter_id, sha256=record.sha256)
@@ -198,7 +195,7 @@ class ClaimCase(CaseBase):
             opened, self._opened = self._opened, []
             closed, self._closed = self._closed, []
             assert self.report
-            await workflow.execute_activity(
+            await self._record_call(
                 "sync_claim",
                 ClaimSync(
                     status=self.status(),
@@ -211,8 +208,6 @@ class ClaimCase(CaseBase):
                     close_items=closed,
                     priority=self.priority,
                 ),
-                start_to_close_timeout=DB_TIMEOUT,
-                retry_policy=DB_RETRY,
             )
 
     def _upsert_search_attributes(self) -> None:

@@ -26,8 +26,6 @@ with workflow.unsafe.imports_passed_through():
     import pydantic
 
     from activities.policy import (
-        DB_RETRY,
-        DB_TIMEOUT,
         LETTER_TIMEOUT,
         PAYMENT_RETRY,
         PAYMENT_TIMEOUT,
@@ -132,7 +130,7 @@ class ComplaintWorkflow(CaseBase):
         report = self.report
         assert report is not None and report.received_at is not None
         self._to("RECEIVED", report.channel, channel=report.channel)
-        rules = await workflow.execute_activity(
+        rules = await self._record_call(
             "load_complaint_rules",
             ComplaintRulesRequest(
                 complaint_id=self.complaint_id,
@@ -142,8 +140,6 @@ class ComplaintWorkflow(CaseBase):
                 received_on=report.received_at.date(),
             ),
             result_type=ComplaintRules,
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
         )
         self.rules = rules
         self.calendar = Calendar.of(
@@ -899,7 +895,7 @@ class ComplaintWorkflow(CaseBase):
         self._letter_counts[kind] = n
         letter_id = f"{self.complaint_id}-{kind}-{n}"
         c = self.report.complainant
-        record = await workflow.execute_activity(
+        record = await self._record_call(
             "send_letter",
             LetterRequest(
                 letter_id=letter_id,
@@ -919,8 +915,7 @@ class ComplaintWorkflow(CaseBase):
                 },
             ),
             result_type=LetterRecord,
-            start_to_close_timeout=LETTER_TIMEOUT,
-            retry_policy=DB_RETRY,
+            timeout=LETTER_TIMEOUT,
         )
         self.letters.append(letter_id)
         self._event("letter", SYSTEM, kind=kind, letter_id=letter_id, sha256=record.sha256)
@@ -943,7 +938,7 @@ class ComplaintWorkflow(CaseBase):
             events, self._events = self._events, []
             opened, self._opened = self._opened, []
             closed, self._closed = self._closed, []
-            await workflow.execute_activity(
+            await self._record_call(
                 "sync_complaint",
                 ComplaintSync(
                     status=self.status(),
@@ -954,6 +949,4 @@ class ComplaintWorkflow(CaseBase):
                     close_items=closed,
                     priority=max(self.priority, TOP_PRIORITY if self.breaches else 0),
                 ),
-                start_to_close_timeout=DB_TIMEOUT,
-                retry_policy=DB_RETRY,
             )
