@@ -38,6 +38,20 @@ class Settings(BaseSettings):
     http_port: int = Field(
         default=7243, validation_alias=AliasChoices("CLAIMS_HTTP_PORT", "http_port")
     )
+    # A workflow task runs its local activities (record writes, letters) before it completes:
+    # with too many at once on a busy worker they miss the 10 s task timeout and run again.
+    workflow_task_slots: int = Field(
+        default=20,
+        ge=1,
+        validation_alias=AliasChoices("CLAIMS_WORKFLOW_TASK_SLOTS", "workflow_task_slots"),
+        description="workflow tasks one worker runs at once",
+    )
+    activity_slots: int = Field(
+        default=32,
+        ge=1,
+        validation_alias=AliasChoices("CLAIMS_ACTIVITY_SLOTS", "activity_slots"),
+        description="activities and, separately, local activities one worker runs at once",
+    )
 
     @property
     def embedded(self) -> bool:

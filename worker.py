@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from activities.complaints import ComplaintActivities
 from activities.letters import LetterActivities
@@ -55,6 +56,7 @@ def build_worker(
     rail: PaymentRail | None = None,
     task_queue: str | None = None,
     activities: list[object] | None = None,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     engine = engine or engine_for(settings.db_url)
     return Worker(
@@ -64,8 +66,12 @@ def build_worker(
         activities=activities
         if activities is not None
         else build_activities(settings, engine, rail),
-        activity_executor=ThreadPoolExecutor(max_workers=32),
-        max_concurrent_activities=32,
+        # activities and local activities share the thread pool
+        activity_executor=ThreadPoolExecutor(max_workers=2 * settings.activity_slots),
+        max_concurrent_activities=settings.activity_slots,
+        max_concurrent_local_activities=settings.activity_slots,
+        max_concurrent_workflow_tasks=settings.workflow_task_slots,
+        interceptors=interceptors,
     )
 
 

@@ -39,6 +39,7 @@ class RecordActivities:
                     reported_at=st.reported_at,
                     amount_claimed=st.amount_claimed,
                     updated_at=now,
+                    run_id=_run_id(),
                 )
             # A late retry of an older sync must not roll the projection back: history only
             # grows and the workflow numbers its syncs, so (history, version) orders them.
@@ -72,6 +73,10 @@ class RecordActivities:
 
 def receipt(version: int, history: list[StageChange], events: list[AuditEventIn]) -> SyncReceipt:
     return SyncReceipt(version=version, history=history, events=events)
+
+
+def _run_id() -> str | None:
+    return activity.info().workflow_run_id if activity.in_activity() else None
 
 
 def write_events_and_items(

@@ -26,6 +26,13 @@ from models.tables import ClaimRow, ClauseRow, PaymentRow, PolicyRow, StaffRow, 
 RULES_VERSION = "CN-2025.1"
 
 
+def _same_run(run_id: str | None) -> bool:
+    """Records this very workflow run wrote (the lookup ran again after a lost workflow task)."""
+    return (
+        run_id is not None and activity.in_activity() and activity.info().workflow_run_id == run_id
+    )
+
+
 def policy_year_start(start: date, on: date) -> date:
     """The anniversary of `start` on or before `on` (limits and deductibles reset yearly)."""
     year = on.year
@@ -147,7 +154,9 @@ class RulesActivities:
             prior_claims_12m=int(prior),
             watch_list_hit=watch,
             investigators=investigators,
-            previous_stage=earlier.stage if earlier is not None else None,
+            previous_stage=earlier.stage
+            if earlier is not None and not _same_run(earlier.run_id)
+            else None,
         )
 
     @activity.defn(name="get_staff")

@@ -78,6 +78,9 @@ class ClaimRow(SQLModel, table=True):
     priority: int = Field(default=0, index=True)
     history_len: int = 0
     sync_version: int = 0
+    # The workflow run that owns these records: a rule lookup repeated within that run (a local
+    # activity runs again when its workflow task is lost) is not a second report of the claim.
+    run_id: str | None = None
     status: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
