@@ -2,29 +2,60 @@
 
 The audit events table is the outbox: each row has a sequence number (`seq` in the output,
 the table's id) that only grows, written in the same transaction as the projection.
+
+On PostgreSQL two transactions can commit out of sequence order: a row with a lower seq may
+become visible after a higher one was already printed. The follower therefore remembers the
+gaps it has seen in the sequence and looks for them again for `--gap-wait` seconds (a gap left
+by a rolled-back transaction never fills). Such a late row is printed when it appears, with its
+own seq; consumers key on seq.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Annotated
 
 import typer
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from commands.common import db, handle_errors
 from models.tables import AuditEventRow
 
 
-def events_since(since: int, limit: int = 1000) -> list[AuditEventRow]:
+def events_since(since: int, limit: int = 1000, also: Iterable[int] = ()) -> list[AuditEventRow]:
+    """Rows after `since` in sequence order, and any of the ids in `also` that now exist."""
+    wanted = col(AuditEventRow.id) > since
+    extra = sorted(also)
+    if extra:
+        wanted = or_(wanted, col(AuditEventRow.id).in_(extra))
     with Session(db()) as s:
-        q = (
-            select(AuditEventRow)
-            .where(col(AuditEventRow.id) > since)
-            .order_by(col(AuditEventRow.id))
-            .limit(limit)
-        )
+        q = select(AuditEventRow).where(wanted).order_by(col(AuditEventRow.id)).limit(limit)
         return list(s.exec(q).all())
+
+
+class Follower:
+    """Reads the feed in batches and remembers gaps in the sequence for a while."""
+
+    def __init__(self, since: int, limit: int = 1000, gap_wait: float = 30.0) -> None:
+        self.last = since
+        self.limit = limit
+        self.gap_wait = gap_wait
+        self.gaps: dict[int, float] = {}  # missing seq -> when it was first missed
+
+    def poll(self, now: float | None = None) -> list[AuditEventRow]:
+        now = time.monotonic() if now is None else now
+        self.gaps = {g: t for g, t in self.gaps.items() if now - t < self.gap_wait}
+        batch = events_since(self.last, self.limit, self.gaps)
+        for e in batch:
+            assert e.id is not None
+            if e.id in self.gaps:
+                del self.gaps[e.id]
+                continue
+            for missing in range(self.last + 1, e.id):
+                self.gaps.setdefault(missing, now)
+            self.last = e.id
+        return batch
 
 
 def _line(e: AuditEventRow) -> str:
@@ -50,18 +81,20 @@ def events(
     limit: Annotated[int, typer.Option(help="At most this many per batch.")] = 1000,
     follow: Annotated[bool, typer.Option("--follow", help="Keep printing new events.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between looks with --follow.")] = 1.0,
+    gap_wait: Annotated[
+        float, typer.Option(help="Seconds to keep looking for a seq skipped in the sequence.")
+    ] = 30.0,
 ) -> None:
     """Print state changes as JSON lines, oldest first; resume with --since the last seq.
 
     Example: claims events --since 1200 --follow
     """
-    last = since
+    follower = Follower(since, limit, gap_wait)
     while True:
-        batch = events_since(last, limit)
+        batch = follower.poll()
         for e in batch:
             typer.echo(_line(e))
-            last = e.id or last
         if not follow:
             return
-        if not batch:
+        if len(batch) < limit:
             time.sleep(interval)

@@ -708,3 +708,45 @@ def test_a_known_staff_member_has_a_level_and_roles(demo_db: Engine) -> None:
 
 def test_an_unknown_person_is_not_staff(demo_db: Engine) -> None:
     assert RulesActivities(demo_db).get_staff("nobody") is None
+
+
+def _event_row(case_id: str, seq: int) -> AuditEventRow:
+    return AuditEventRow(
+        case_id=case_id, seq=seq, kind="stage", actor="system", at=datetime.now(UTC), data={}
+    )
+
+
+def test_the_event_feed_picks_up_a_row_committed_out_of_sequence_order(monkeypatch):
+    """On PostgreSQL a transaction that took a lower seq can commit after a higher one was
+    printed; the follower looks for the gap again and prints the late row once."""
+    from commands import events as feed
+
+    for engine in _postgres_engine():
+        monkeypatch.setattr(feed, "db", lambda engine=engine: engine)
+        follower = feed.Follower(since=0, gap_wait=30)
+        slow = Session(engine)
+        slow.add(_event_row("C-slow", 1))
+        slow.flush()  # takes its seq now, commits later
+        with Session(engine) as fast:
+            fast.add(_event_row("C-fast", 1))
+            fast.commit()
+        first = follower.poll(now=0)
+        assert [e.case_id for e in first] == ["C-fast"]
+        assert len(follower.gaps) == 1
+        slow.commit()
+        slow.close()
+        second = follower.poll(now=1)
+        assert [e.case_id for e in second] == ["C-slow"]
+        assert follower.poll(now=2) == [] and not follower.gaps
+        # a gap that never fills (a rolled-back transaction) is given up after gap_wait
+        lost = Session(engine)
+        lost.add(_event_row("C-lost", 1))
+        lost.flush()
+        lost.rollback()
+        lost.close()
+        with Session(engine) as later:
+            later.add(_event_row("C-later", 1))
+            later.commit()
+        assert [e.case_id for e in follower.poll(now=3)] == ["C-later"]
+        assert follower.gaps
+        assert follower.poll(now=40) == [] and not follower.gaps
