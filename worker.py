@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.complaints import ComplaintActivities
 from activities.letters import LetterActivities
@@ -26,6 +27,20 @@ from workflows.claim import ClaimWorkflow
 from workflows.complaint import ComplaintWorkflow
 
 WORKFLOWS = [ClaimWorkflow, ComplaintWorkflow]
+# Imported once, not again for every case: the sandbox would otherwise compile and execute
+# the workflow modules and re-apply the workflow definitions each time a case is created or
+# comes back into the cache (about four times the replay cost, measured with bench/run.py).
+# These modules are deterministic by construction; tests/test_workflow_code.py checks them
+# for clocks, randomness, I/O and module state, which the sandbox no longer catches there.
+PASSTHROUGH = ("workflows", "models", "activities.policy")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+
+
 log = logging.getLogger("claims.worker")
 
 
@@ -72,6 +87,7 @@ def build_worker(
         max_concurrent_local_activities=settings.activity_slots,
         max_concurrent_workflow_tasks=settings.workflow_task_slots,
         interceptors=interceptors,
+        workflow_runner=workflow_runner(),
     )
 
 

@@ -170,9 +170,13 @@ async def _export_many(query: str, out: Path) -> int:
 
 
 def replayer() -> Replayer:
-    from worker import WORKFLOWS
+    from worker import WORKFLOWS, workflow_runner
 
-    return Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    return Replayer(
+        workflows=WORKFLOWS,
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    )
 
 
 async def replay_one(history: WorkflowHistory) -> Exception | None:

@@ -6,7 +6,9 @@ the cent at the end of each line, never in between.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from types import MappingProxyType
 
 from models.catalog import NON_COVERED_MEDICAL
 from models.claim import ClaimReport, Item
@@ -152,14 +154,16 @@ def _auto(report: ClaimReport, policy: PolicyTerms) -> AdjustmentResult:
     return AdjustmentResult(lines=lines, payable=payable, deductible_applied=deductible)
 
 
-_PROPERTY_METHOD = {
-    "building": ("重置成本扣除折旧", "replacement cost less depreciation"),
-    "equipment": ("市场价值", "market value"),
-    "contents": ("市场价值", "market value"),
-    "stock": ("账面价值", "book value"),
-    "jewellery": ("专家评估价值", "expert appraisal"),
-    "art": ("专家评估价值", "expert appraisal"),
-}
+_PROPERTY_METHOD: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "building": ("重置成本扣除折旧", "replacement cost less depreciation"),
+        "equipment": ("市场价值", "market value"),
+        "contents": ("市场价值", "market value"),
+        "stock": ("账面价值", "book value"),
+        "jewellery": ("专家评估价值", "expert appraisal"),
+        "art": ("专家评估价值", "expert appraisal"),
+    }
+)
 
 
 def _property(report: ClaimReport, policy: PolicyTerms) -> AdjustmentResult:

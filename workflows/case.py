@@ -5,6 +5,7 @@ code only; a case class supplies `case_id`, `_letter` and `_flush`."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from temporalio import workflow
@@ -18,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
 
 SYSTEM = "system"
 TOP_PRIORITY = 100
-NEXT_LEVEL = {"L1": "L2", "L2": "L3", "L3": "L3"}
+NEXT_LEVEL = MappingProxyType({"L1": "L2", "L2": "L3", "L3": "L3"})
 
 
 class CaseBase:

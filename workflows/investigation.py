@@ -3,31 +3,35 @@ the findings mean for the decision. Pure functions."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 
 from models.rules import Flag
 
 # Which check looks into each flag, by line. R04 (late report) is only noted in the file.
-_BY_FLAG: dict[str, dict[str, tuple[str, ...]]] = {
-    "R01": {
-        "medical": ("hospital_check",),
-        "auto": ("site_survey",),
-        "property": ("site_survey",),
-        "accident": ("hospital_check",),
-    },
-    "R02": {
-        "medical": ("hospital_check",),
-        "auto": ("site_survey",),
-        "property": ("site_survey",),
-        "accident": ("hospital_check",),
-    },
-    "R03": {"*": ("background_check",)},
-    "R05": {"*": ("document_check",)},
-    "R06": {"*": ("hospital_check", "police_record")},
-    "R07": {"*": ("background_check",)},
-}
-_THEFT_OR_ROAD = {("auto", "theft"), ("property", "theft"), ("auto", "collision")}
+_BY_FLAG: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "R01": {
+            "medical": ("hospital_check",),
+            "auto": ("site_survey",),
+            "property": ("site_survey",),
+            "accident": ("hospital_check",),
+        },
+        "R02": {
+            "medical": ("hospital_check",),
+            "auto": ("site_survey",),
+            "property": ("site_survey",),
+            "accident": ("hospital_check",),
+        },
+        "R03": {"*": ("background_check",)},
+        "R05": {"*": ("document_check",)},
+        "R06": {"*": ("hospital_check", "police_record")},
+        "R07": {"*": ("background_check",)},
+    }
+)
+_THEFT_OR_ROAD = frozenset({("auto", "theft"), ("property", "theft"), ("auto", "collision")})
 
 TASK_KINDS = (
     "site_survey",
