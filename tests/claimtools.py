@@ -1,13 +1,18 @@
-"""Helpers for driving a claim in tests: wait for a stage, read letters and payments."""
+"""Helpers for driving a claim in tests: sign decisions, wait for a stage, read letters and
+payments."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, select
 from temporalio.client import WorkflowHandle
 
+import demo
+import signing
+from models.claim import Decision
 from models.status import ClaimStatus
 from models.tables import LetterRow, PaymentRow
 from workflows.claim import ClaimWorkflow
@@ -36,6 +41,26 @@ def handle_for(client: Any, claim_id: str, prefix: str = "claim", run: Any = Non
         handle.__class__ = _SkippingHandle
         handle._env = env
     return handle
+
+
+async def case_time(handle: Any) -> datetime:
+    """The case's clock: the time-skipping server's where time skips, else the wall clock."""
+    env = _TIME_SKIPPING.get(id(handle._client))
+    return await env.get_current_time() if env is not None else datetime.now(UTC)
+
+
+async def signed(handle: Any, message: Any, at: datetime | str | None = None) -> Any:
+    """The message signed by the person it names with their demo key (secret demo-<id>), at
+    the case's current time unless `at` is given."""
+    key = signing.parse_record(demo.demo_key_record(message.signer))[2]
+    case_id = handle.id.split("-", 1)[1]
+    return signing.sign(message, case_id, key, at or await case_time(handle))
+
+
+async def decide(handle: Any, approver: str, decision: str, **kw: Any) -> Any:
+    """A signed decision through update `decide`."""
+    msg = await signed(handle, Decision(approver=approver, decision=decision, **kw))
+    return await handle.execute_update(ClaimWorkflow.decide, msg)
 
 
 async def status(client: Any, claim_id: str) -> ClaimStatus:

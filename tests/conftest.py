@@ -92,7 +92,7 @@ def settings(data_dir: Path) -> Settings:
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
     eng = make_engine(settings.db_url)
-    demo.load(eng)
+    demo.load(eng, keys_file=settings.keys_file)
     yield eng
     eng.dispose()
 

@@ -24,7 +24,7 @@ import commands.audit
 from client import start_claim
 from models.claim import Decision
 from settings import get_settings
-from tests.claimtools import handle_for, wait_stage
+from tests.claimtools import handle_for, signed, wait_stage
 from tests.factories import medical_report
 from workflows.claim import ClaimWorkflow
 from workflows.complaint import ComplaintWorkflow
@@ -157,13 +157,16 @@ async def _approved_claim(dev) -> str:
     await wait_stage(dev.client, report.claim_id, "PENDING_APPROVAL")
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update(
-            ClaimWorkflow.decide, Decision(approver="nobody", decision="approve")
+            ClaimWorkflow.decide,
+            await signed(handle, Decision(approver="nobody", decision="approve")),
         )
     await handle.signal(
-        ClaimWorkflow.decision_signal, Decision(approver="nobody", decision="approve")
+        ClaimWorkflow.decision_signal,
+        await signed(handle, Decision(approver="nobody", decision="approve")),
     )
     await handle.execute_update(
-        ClaimWorkflow.decide, Decision(approver="adj1", decision="approve", note="同意赔付")
+        ClaimWorkflow.decide,
+        await signed(handle, Decision(approver="adj1", decision="approve", note="同意赔付")),
     )
     await wait_stage(dev.client, report.claim_id, "CLOSED")
     await asyncio.sleep(0.3)  # let the last projection write land in the history

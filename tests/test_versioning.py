@@ -19,7 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from client import start_claim
-from tests.claimtools import handle_for, wait_stage
+from tests.claimtools import handle_for, signed, wait_stage
 from tests.factories import medical_report
 from worker import WORKFLOWS
 
@@ -150,7 +150,8 @@ async def test_a_case_started_before_the_change_completes_on_the_new_worker(dev_
     assert not _patch_markers(history.to_json())  # it ran as before the change
     async with running_worker(client, settings, engine, RecordingRail()):
         await handle.execute_update(
-            ClaimWorkflow.decide, Decision(approver="adj1", decision="approve")
+            ClaimWorkflow.decide,
+            await signed(handle, Decision(approver="adj1", decision="approve")),
         )
         st = await wait_stage(client, report.claim_id, "CLOSED")
     assert st.payable_amount == Decimal("6000.00")
