@@ -4,6 +4,7 @@ payments."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,6 +56,22 @@ async def signed(handle: Any, message: Any, at: datetime | str | None = None) ->
     key = signing.parse_record(demo.demo_key_record(message.signer))[2]
     case_id = handle.id.split("-", 1)[1]
     return signing.sign(message, case_id, key, at or await case_time(handle))
+
+
+# What another system runs: derive the key from the secret, sign the canonical form.
+SIGN_SH = r"""
+KEY=$(openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt "pass:$SECRET" \
+        -kdfopt "hexsalt:$SALT" -kdfopt "iter:$ITERATIONS" PBKDF2 | tr -d ':' | tr 'A-F' 'a-f')
+printf '%s' "$CANONICAL" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$KEY" | sed 's/^.*= //'
+"""
+
+
+def openssl_sign(canonical: str, secret: str, salt: str, iterations: int) -> str:
+    """The hex signature of a canonical form, computed by `openssl` in the shell."""
+    env = {"SECRET": secret, "SALT": salt, "ITERATIONS": str(iterations), "CANONICAL": canonical}
+    r = subprocess.run(["bash", "-c", SIGN_SH], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
 
 
 async def decide(handle: Any, approver: str, decision: str, **kw: Any) -> Any:

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+import demo
 from client import start_claim
 from models.calendars import CN_HOLIDAYS, CN_WORKDAYS
 from models.claim import Appeal, ConvenePanel, Decision, Findings, MaterialsSubmission, Withdrawal
@@ -76,7 +77,10 @@ async def _refused(coro) -> str:
 
 def _add_staff(engine, staff_id, level, roles):
     with Session(engine) as s:
-        s.merge(StaffRow(staff_id=staff_id, name=staff_id, level=level, roles=roles))
+        key = demo.demo_key_record(staff_id)
+        s.merge(
+            StaffRow(staff_id=staff_id, name=staff_id, level=level, roles=roles, signing_key=key)
+        )
         s.commit()
 
 

@@ -456,3 +456,23 @@ async def test_the_complaint_clock_climbs_its_ladder_and_a_breach_sends_a_delay_
     assert st.breaches == ["complaint"]
     delay = next(r for r in letters(ts.engine, report.complaint_id) if r.kind == "delay")
     assert report.complaint_id in delay.body and "投诉" in delay.body
+
+
+async def test_complaint_decisions_need_their_signer_s_signature(ts):
+    report = complaint()
+    h = await start(ts, report)
+    await wait_cstage(ts, report.complaint_id, "REGISTERED")
+    await h.execute_update(ComplaintWorkflow.assign, Assignment(coordinator="cc1", handler="h1"))
+    await wait_cstage(ts, report.complaint_id, "INVESTIGATING")
+    findings = ComplaintFindings(handler="h1", findings="录音属实", upheld=True)
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await h.execute_update(ComplaintWorkflow.record_findings, findings)
+    assert err.value.cause.type == "BadSignature"
+    assert err.value.cause.message == "bad signature: the decision of h1 is not signed"
+    # signed by h2, then made to look like h1's
+    forged = await signed(h, ComplaintFindings(handler="h2", findings="录音属实", upheld=True))
+    forged = forged.model_copy(update={"handler": "h1"})
+    msg = await refused(h.execute_update(ComplaintWorkflow.record_findings, forged))
+    assert msg == "bad signature: it does not match this decision under h1's key"
+    st = await h.execute_update(ComplaintWorkflow.record_findings, await signed(h, findings))
+    assert st.findings == "录音属实" and st.upheld is True

@@ -145,8 +145,6 @@ class CaseBase:
         reason = self._signature_problem(msg)
         if reason or msg.signature is None:
             return reason
-        # Taken before the lookup: a copy of the message arriving meanwhile finds it used.
-        self._signatures.add(msg.signature.lower())
         verdict = await workflow.execute_activity(
             "verify_signature",
             SignatureCheck(
@@ -159,7 +157,15 @@ class CaseBase:
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=DB_RETRY,
         )
-        return None if verdict.valid else verdict.reason
+        if not verdict.valid:
+            return verdict.reason
+        # Looked at again after the lookup: a copy of the message may have been taken meanwhile.
+        # Only a valid signature is spent, so a tampered copy cannot use up the genuine one.
+        used = msg.signature.lower()
+        if used in self._signatures:
+            return "bad signature: this signature was already used on this case"
+        self._signatures.add(used)
+        return None
 
     def _refuse_bad_signature(self, msg: Signed) -> None:
         """For update validators: refuse what the message alone shows to be unusable."""
