@@ -23,7 +23,6 @@ from typer.testing import CliRunner
 import commands.audit
 from client import start_claim
 from models.claim import Decision
-from settings import get_settings
 from tests.claimtools import handle_for, signed, wait_stage
 from tests.factories import medical_report
 from workflows.claim import ClaimWorkflow
@@ -129,17 +128,6 @@ def test_the_trail_of_a_committed_history_shows_the_panel_and_the_rules():
 
 
 # =========================================================== the CLI, live
-
-
-@pytest.fixture
-def cli_env(dev, monkeypatch):
-    s = dev.settings
-    monkeypatch.setenv("TEMPORAL_ADDRESS", dev.env.client.service_client.config.target_host)
-    monkeypatch.setenv("CLAIMS_TASK_QUEUE", s.task_queue)
-    monkeypatch.setenv("CLAIMS_DATA_DIR", str(s.data_dir))
-    get_settings.cache_clear()
-    yield dev
-    get_settings.cache_clear()
 
 
 async def audit(*args: str):

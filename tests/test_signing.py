@@ -26,7 +26,6 @@ from client import start_claim
 from database import make_engine
 from models.claim import Decision
 from models.tables import AuditEventRow, StaffRow
-from settings import get_settings
 from tests.claimtools import openssl_sign, signed, status, wait_stage
 from tests.conftest import TEMPORAL_BIN
 from tests.factories import medical_report
@@ -117,18 +116,6 @@ def _staff_key(cli_env, staff_id: str) -> tuple[str, int]:
     row = next(s for s in json.loads(r.output) if s["staff_id"] == staff_id)
     assert row["has_key"]
     return row["salt"], row["iterations"]
-
-
-@pytest.fixture
-def cli_env(dev, monkeypatch):
-    s = dev.settings
-    monkeypatch.setenv("TEMPORAL_ADDRESS", dev.env.client.service_client.config.target_host)
-    monkeypatch.setenv("CLAIMS_TASK_QUEUE", s.task_queue)
-    monkeypatch.setenv("CLAIMS_DATA_DIR", str(s.data_dir))
-    monkeypatch.delenv("CLAIMS_STAFF_SECRET", raising=False)
-    get_settings.cache_clear()
-    yield dev
-    get_settings.cache_clear()
 
 
 async def test_a_decision_signed_with_openssl_is_taken_and_bad_ones_are_refused(cli_env):
