@@ -3,6 +3,7 @@
 - NextDueTime was added behind `workflow.patched("next-due-time")`.
 - The projection, letters and rule lookups became local activities behind
   `workflow.patched("local-records")`.
+- Staff decisions must be signed behind `workflow.patched("signed-decisions")`.
 
 Histories recorded before each change (tests/histories/before-local-records/) still replay;
 new cases take the new branches."""
@@ -19,7 +20,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from client import start_claim
-from tests.claimtools import handle_for, signed, wait_stage
+from tests.claimtools import handle_for, wait_stage
 from tests.factories import medical_report
 from worker import WORKFLOWS
 
@@ -149,9 +150,9 @@ async def test_a_case_started_before_the_change_completes_on_the_new_worker(dev_
     history = await handle.fetch_history()
     assert not _patch_markers(history.to_json())  # it ran as before the change
     async with running_worker(client, settings, engine, RecordingRail()):
+        # begun before decisions were signed, it takes an unsigned one as it did then
         await handle.execute_update(
-            ClaimWorkflow.decide,
-            await signed(handle, Decision(approver="adj1", decision="approve")),
+            ClaimWorkflow.decide, Decision(approver="adj1", decision="approve")
         )
         st = await wait_stage(client, report.claim_id, "CLOSED")
     assert st.payable_amount == Decimal("6000.00")

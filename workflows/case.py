@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.clock import Calendar, Clock
 
 SYSTEM = "system"
+USED = "bad signature: this signature was already used on this case"
 TOP_PRIORITY = 100
 NEXT_LEVEL = {"L1": "L2", "L2": "L3", "L3": "L3"}
 
@@ -136,7 +137,7 @@ class CaseBase:
                 f"the case's time {now.isoformat(timespec='seconds')}"
             )
         if msg.signature.lower() in self._signatures:
-            return "bad signature: this signature was already used on this case"
+            return USED
         return None
 
     async def _signature_refusal(self, msg: Signed) -> str | None:
@@ -145,7 +146,7 @@ class CaseBase:
         reason = self._signature_problem(msg)
         if reason or msg.signature is None:
             return reason
-        verdict = await workflow.execute_activity(
+        verdict = await self._record_call(
             "verify_signature",
             SignatureCheck(
                 staff_id=msg.signer,
@@ -154,8 +155,6 @@ class CaseBase:
                 signature=msg.signature,
             ),
             result_type=SignatureVerdict,
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
         )
         if not verdict.valid:
             return verdict.reason
@@ -163,7 +162,7 @@ class CaseBase:
         # Only a valid signature is spent, so a tampered copy cannot use up the genuine one.
         used = msg.signature.lower()
         if used in self._signatures:
-            return "bad signature: this signature was already used on this case"
+            return USED
         self._signatures.add(used)
         return None
 
