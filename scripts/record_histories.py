@@ -56,7 +56,7 @@ from models.complaint import (  # noqa: E402
     ReviewRequest,
 )
 from settings import Settings  # noqa: E402
-from tests.claimtools import signed  # noqa: E402
+from tests.claimtools import register_time_skipping, signed  # noqa: E402
 from tests.factories import CST, LI, ZHANG, materials, medical_report  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows import search  # noqa: E402
@@ -520,6 +520,7 @@ async def record_suspension(out: Path) -> Path:
     )
     try:
         await ensure_search_attributes(env.client, "default")
+        register_time_skipping(env.client, env)  # decisions are signed at the server's time
         with tempfile.TemporaryDirectory() as tmp:
             task_queue = "claims-histories-suspension"
             settings = Settings(
