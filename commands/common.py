@@ -68,7 +68,8 @@ def signed(message: Signed, case_id: str) -> Any:
         raise UserError(f"unknown person {who!r}")
     if not record:
         raise UserError(
-            f"{who} has no signing key: an administrator runs claims staff set-key {who}"
+            f"{who} has no signing key: an administrator runs claims staff set-key {who} "
+            "(for the demo staff: claims demo load)"
         )
     try:
         key = signing.key_from_secret(record, signing.secret_for(who, settings().keys_file))
