@@ -21,6 +21,7 @@ from commands import (
     letters,
     report,
     schema,
+    staff,
 )
 from commands.common import handle_errors, settings
 from commands.tasks import tasks
@@ -52,6 +53,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(letters.app, name="letter")
 app.add_typer(demo.app, name="demo")
 app.add_typer(report.app, name="report")
+app.add_typer(staff.app, name="staff")
 assert claim_actions.app is claim.app  # its commands join the `claim` sub-app
 assert complaint_report.app is report.app  # `claims report complaints`
 app.command("tasks")(tasks)

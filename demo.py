@@ -1,15 +1,20 @@
 """Demo policies, product clauses and staff, so a new user can try the engine at once.
 
 Loaded by `claims run` on first start and by `claims demo load`; loading twice changes nothing.
+Each demo staff member signs with the published secret `demo-<staff id>` (README "Signed
+decisions"): fine for trying the engine, never for real staff.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import hashlib
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+import signing
 from models.tables import ClauseRow, PolicyRow, StaffRow, WatchListRow
 
 START, END = date(2025, 1, 1), date(2027, 12, 31)
@@ -210,8 +215,21 @@ STAFF = [
 WATCH_LIST = [("110101197001019999", "demo entry: suspected staged losses")]
 
 
-def load(engine: Engine) -> dict[str, int]:
-    """Upsert the demo data; returns how many rows of each kind are now present."""
+def demo_secret(staff_id: str) -> str:
+    return f"demo-{staff_id}"
+
+
+def demo_key_record(staff_id: str) -> str:
+    """The stored key of a demo secret. The salt is fixed per person so that loading the demo
+    twice, or into many test databases, gives the same record (and derives it once)."""
+    salt = hashlib.sha256(f"claims-demo:{staff_id}".encode()).digest()[:16]
+    return signing.key_record(demo_secret(staff_id), salt)
+
+
+def load(engine: Engine, keys_file: Path | None = None) -> dict[str, int]:
+    """Upsert the demo data; returns how many rows of each kind are now present. A demo staff
+    member without a signing key gets the demo one; `keys_file` also receives the demo secrets
+    (keeping any secret already there) so that the CLI signs as them."""
     with Session(engine) as session:
         for p in POLICIES:
             name, id_no = p["insured"]
@@ -241,10 +259,25 @@ def load(engine: Engine) -> dict[str, int]:
                 )
             )
         for sid, name, level, roles in STAFF:
-            session.merge(StaffRow(staff_id=sid, name=name, level=level, roles=roles))
+            row = session.get(StaffRow, sid)
+            key, set_at = (row.signing_key, row.key_set_at) if row else (None, None)
+            if key is None:
+                key, set_at = demo_key_record(sid), datetime.now(UTC)
+            session.merge(
+                StaffRow(
+                    staff_id=sid,
+                    name=name,
+                    level=level,
+                    roles=roles,
+                    signing_key=key,
+                    key_set_at=set_at,
+                )
+            )
         for id_no, reason in WATCH_LIST:
             session.merge(WatchListRow(id_no=id_no, reason=reason))
         session.commit()
+    if keys_file is not None:
+        signing.save_keys(keys_file, {sid: demo_secret(sid) for sid, *_ in STAFF}, replace=False)
     return {
         "policies": len(POLICIES),
         "clauses": len(CLAUSES),

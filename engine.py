@@ -120,7 +120,7 @@ def load_demo_once(settings: Settings) -> bool:
     if marker.exists():
         return False
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    demo.load(engine_for(settings.db_url))
+    demo.load(engine_for(settings.db_url), keys_file=settings.keys_file)
     marker.write_text("demo data loaded\n")
     return True
 

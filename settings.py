@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     def letters_dir(self) -> Path:
         return self.data_dir / "letters"
 
+    @property
+    def keys_file(self) -> Path:
+        """Staff signing secrets the CLI signs with (README "Signed decisions")."""
+        return self.data_dir / "staff-keys.json"
+
 
 @lru_cache
 def get_settings() -> Settings:

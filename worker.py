@@ -20,6 +20,7 @@ from activities.letters import LetterActivities
 from activities.payments import PaymentActivities, PaymentRail
 from activities.records import RecordActivities
 from activities.rules import RulesActivities
+from activities.signatures import SignatureActivities
 from client import connect, ensure_search_attributes
 from database import engine_for
 from settings import Settings, get_settings
@@ -52,11 +53,13 @@ def build_activities(
     letters = LetterActivities(engine, settings.letters_dir)
     payments = PaymentActivities(engine, rail)
     complaints = ComplaintActivities(engine)
+    signatures = SignatureActivities(engine)
     return [
         complaints.load_complaint_rules,
         complaints.sync_complaint,
         rules.load_rules,
         rules.get_staff,
+        signatures.verify_signature,
         records.sync_claim,
         letters.send_letter,
         payments.pay_claim,

@@ -11,7 +11,7 @@ from temporalio import activity
 
 from activities.records import receipt, write_events_and_items
 from models.calendars import CN_HOLIDAYS, CN_WORKDAYS
-from models.catalog import COMPLAINT_DEPARTMENTS
+from models.catalog import COMPLAINT_DEPARTMENTS, SIGNATURE_WINDOW_MINUTES
 from models.complaint import ComplaintRules, ComplaintRulesRequest, ComplaintSync
 from models.records import SyncReceipt
 from models.tables import ClaimRow, ComplaintRow, PolicyRow, StaffRow
@@ -76,6 +76,7 @@ class ComplaintActivities:
             claim_people=claim_people(claim.status) if claim is not None else {},
             repeat_count=int(repeat),
             advisors=advisors,
+            signature_window_minutes=SIGNATURE_WINDOW_MINUTES,
         )
 
     @activity.defn(name="sync_complaint")

@@ -11,7 +11,14 @@ from sqlmodel import Session, select
 from temporalio import activity
 
 from models.calendars import CN_HOLIDAYS, CN_WORKDAYS
-from models.catalog import AUTHORITY_LIMITS, CHECKLISTS, CN_DEADLINES, COMMON_MATERIALS, TRIAGE
+from models.catalog import (
+    AUTHORITY_LIMITS,
+    CHECKLISTS,
+    CN_DEADLINES,
+    COMMON_MATERIALS,
+    SIGNATURE_WINDOW_MINUTES,
+    TRIAGE,
+)
 from models.records import LoadRulesRequest, StaffInfo
 from models.rules import (
     Clause,
@@ -157,6 +164,7 @@ class RulesActivities:
             previous_stage=earlier.stage
             if earlier is not None and not _same_run(earlier.run_id)
             else None,
+            signature_window_minutes=SIGNATURE_WINDOW_MINUTES,
         )
 
     @activity.defn(name="get_staff")

@@ -22,6 +22,7 @@ from commands.common import (
     print_json,
     run,
     settings,
+    signed,
     temporal,
     when,
 )
@@ -390,7 +391,7 @@ def update_claim(claim_id: str, update: Any, payload: Any) -> Any:
 
 
 def _decide(claim_id: str, decision: Decision, as_json: bool) -> None:
-    state = update_claim(claim_id, ClaimWorkflow.decide, decision)
+    state = update_claim(claim_id, ClaimWorkflow.decide, signed(decision, claim_id))
     if as_json:
         print_json(state)
         return

@@ -11,7 +11,7 @@ import typer
 from temporalio.client import WorkflowUpdateFailedError
 
 from commands.claim import AsOpt, JsonOpt, app, update_claim
-from commands.common import UserError, handle_errors, money, print_json
+from commands.common import UserError, handle_errors, money, print_json, signed
 from models.claim import Appeal, ConvenePanel, Decision, Findings, Withdrawal
 from workflows.claim import ClaimWorkflow
 
@@ -46,7 +46,7 @@ def findings(
         amount=Decimal(amount) if amount else None,
         conclusive=not inconclusive,
     )
-    st = update_claim(claim_id, ClaimWorkflow.report_findings, payload)
+    st = update_claim(claim_id, ClaimWorkflow.report_findings, signed(payload, claim_id))
     if as_json:
         print_json(st)
         return
@@ -99,7 +99,7 @@ def vote(
         clause=clause,
         amount=Decimal(amount) if amount else None,
     )
-    state = update_claim(claim_id, ClaimWorkflow.decide, payload)
+    state = update_claim(claim_id, ClaimWorkflow.decide, signed(payload, claim_id))
     if as_json:
         print_json(state)
         return

@@ -16,13 +16,17 @@ from typing import Any, TypeVar
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from sqlmodel import Session
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+import signing
 from client import connect
 from database import engine_for
 from models.catalog import BUSINESS_TZ
+from models.signature import Signed
+from models.tables import StaffRow
 from settings import Settings, get_settings
 
 # Tables stay readable when piped (rich would otherwise assume 80 columns).
@@ -50,6 +54,30 @@ async def temporal() -> Client:
         raise UserError(
             f"cannot reach Temporal at {s.address}: is the engine running (claims run)?"
         ) from exc
+
+
+def signed(message: Signed, case_id: str) -> Any:
+    """The decision signed with the acting person's key: their secret from CLAIMS_STAFF_SECRET
+    or the keys file, the salt and iterations from their key record (README "Signed
+    decisions")."""
+    who = message.signer
+    with Session(db()) as session:
+        row = session.get(StaffRow, who)
+        record = row.signing_key if row is not None else None
+    if row is None:
+        raise UserError(f"unknown person {who!r}")
+    if not record:
+        raise UserError(
+            f"{who} has no signing key: an administrator runs claims staff set-key {who} "
+            "(for the demo staff: claims demo load)"
+        )
+    try:
+        key = signing.key_from_secret(record, signing.secret_for(who, settings().keys_file))
+    except signing.SigningError as exc:
+        raise UserError(str(exc)) from None
+    if key != signing.parse_record(record)[2]:
+        raise UserError(f"the secret given for {who} does not match {who}'s signing key")
+    return signing.sign(message, case_id, key)
 
 
 def validation_message(err: ValidationError) -> str:

@@ -20,6 +20,7 @@ from commands.common import (
     print_json,
     run,
     settings,
+    signed,
     temporal,
     when,
 )
@@ -317,7 +318,7 @@ def findings(
     st = _update(
         complaint_id,
         ComplaintWorkflow.record_findings,
-        ComplaintFindings(handler=as_, findings=facts, upheld=upheld),
+        signed(ComplaintFindings(handler=as_, findings=facts, upheld=upheld), complaint_id),
     )
     _done(complaint_id, "findings recorded", st, as_json)
 
@@ -374,7 +375,7 @@ def approve(
     st = _update(
         complaint_id,
         ComplaintWorkflow.approve_resolution,
-        ResolutionApproval(approver=as_, approve=not reject, note=note),
+        signed(ResolutionApproval(approver=as_, approve=not reject, note=note), complaint_id),
     )
     _done(complaint_id, "sent back" if reject else f"approved by {as_}", st, as_json)
 
@@ -492,7 +493,7 @@ def review_decision(
     st = _update(
         complaint_id,
         ComplaintWorkflow.review_decision,
-        ReviewDecision(reviewer=as_, upheld=upheld, findings=findings),
+        signed(ReviewDecision(reviewer=as_, upheld=upheld, findings=findings), complaint_id),
     )
     _done(complaint_id, "review decided", st, as_json)
 

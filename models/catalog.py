@@ -165,6 +165,10 @@ CN_DEADLINES = {
     "adjust_task_days": 3,
 }
 
+# A signed decision is taken within this many minutes of its `signed_at`, either way: it bounds
+# how long a captured message could be replayed (README "Signed decisions").
+SIGNATURE_WINDOW_MINUTES = 10
+
 REGULATOR_HOTLINE = "12378"
 COMPANY_HOTLINE = "95500"
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.catalog import CLAIM_CHANNELS, INCIDENT_TYPES, ITEM_CATEGORIES, MATERIAL_KINDS
+from models.signature import Signed
 
 Line = Literal["medical", "auto", "property", "accident"]
 Channel = Literal["phone", "app", "web", "wechat", "branch", "agent", "api"]
@@ -103,7 +104,7 @@ class MaterialsSubmission(BaseModel):
     submitted_by: str | None = None
 
 
-class Decision(BaseModel):
+class Decision(Signed):
     """Update `decide` and signal `decision`.
 
     `decision` is a plain string so that a bad value sent as a signal can still be recorded
@@ -117,8 +118,10 @@ class Decision(BaseModel):
     amount: Decimal | None = None  # a panel member's amend vote
 
 
-class Findings(BaseModel):
+class Findings(Signed):
     """Update `report_findings`: an investigator's findings on one investigation task."""
+
+    signer_field: ClassVar[str] = "investigator"
 
     investigator: str
     task: str

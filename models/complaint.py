@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.records import AuditEventIn, WorkItemIn
+from models.signature import Signed
 from models.status import DeadlineView, StageChange, TaskView
 
 ComplaintChannel = Literal[
@@ -87,8 +88,10 @@ class Assignment(BaseModel):
     note: str = ""
 
 
-class ComplaintFindings(BaseModel):
+class ComplaintFindings(Signed):
     """Update `record_findings`: the handler's facts (调查与事实确认)."""
+
+    signer_field: ClassVar[str] = "handler"
 
     handler: str
     findings: str = Field(min_length=1)
@@ -121,7 +124,7 @@ class Resolution(BaseModel):
         return self
 
 
-class ResolutionApproval(BaseModel):
+class ResolutionApproval(Signed):
     """Update `approve_resolution`: the coordinator, then L3 above the handler's limit."""
 
     approver: str
@@ -160,8 +163,10 @@ class ReviewRequest(BaseModel):
     reason: str = ""
 
 
-class ReviewDecision(BaseModel):
+class ReviewDecision(Signed):
     """Update `review_decision`: the superior office (L3) decides the review."""
+
+    signer_field: ClassVar[str] = "reviewer"
 
     reviewer: str
     upheld: bool
@@ -277,6 +282,7 @@ class ComplaintRules(BaseModel):
     claim_people: dict[str, str] = Field(default_factory=dict)  # staff id -> role on the claim
     repeat_count: int = 0  # earlier complaints by the same complainant in 12 months
     advisors: list[str] = Field(default_factory=list)
+    signature_window_minutes: int = 10  # models.catalog.SIGNATURE_WINDOW_MINUTES
 
 
 class ComplaintSync(BaseModel):

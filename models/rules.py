@@ -98,6 +98,7 @@ class RulesSnapshot(BaseModel):
     watch_list_hit: bool = False
     investigators: list[str] = Field(default_factory=list)
     previous_stage: str | None = None  # the claim id already has records from an earlier run
+    signature_window_minutes: int = 10  # models.catalog.SIGNATURE_WINDOW_MINUTES
 
     @property
     def required_materials(self) -> list[str]:

@@ -46,6 +46,9 @@ class StaffRow(SQLModel, table=True):
     level: int = 0
     roles: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     active: bool = True
+    # The key derived from the person's signing secret, never the secret (signing.key_record).
+    signing_key: str | None = None
+    key_set_at: datetime | None = None
 
 
 class WatchListRow(SQLModel, table=True):

@@ -56,6 +56,7 @@ from models.complaint import (  # noqa: E402
     ReviewRequest,
 )
 from settings import Settings  # noqa: E402
+from tests.claimtools import register_time_skipping, signed  # noqa: E402
 from tests.factories import CST, LI, ZHANG, materials, medical_report  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows import search  # noqa: E402
@@ -105,7 +106,8 @@ async def _claim(client: Client, task_queue: str, report: ClaimReport, *stages: 
 
 async def _decide(handle: Any, approver: str, decision: str, **kw: Any) -> Any:
     return await handle.execute_update(
-        ClaimWorkflow.decide, Decision(approver=approver, decision=decision, **kw)
+        ClaimWorkflow.decide,
+        await signed(handle, Decision(approver=approver, decision=decision, **kw)),
     )
 
 
@@ -125,7 +127,10 @@ async def fast_track(client: Client, tq: str) -> str:
 async def human_approval(client: Client, tq: str) -> str:
     h = await _claim(client, tq, _human("HIST-human-approval"), "PENDING_APPROVAL")
     # a signal from someone who may not decide is recorded and ignored
-    await h.signal(ClaimWorkflow.decision_signal, Decision(approver="nobody", decision="approve"))
+    await h.signal(
+        ClaimWorkflow.decision_signal,
+        await signed(h, Decision(approver="nobody", decision="approve")),
+    )
     await _decide(h, "adj1", "approve", note="材料齐全，计算无误")
     return await _closed(h)
 
@@ -161,11 +166,14 @@ async def three_levels(client: Client, tq: str) -> str:
     for task in st.investigations:  # a large amount is checked before anyone approves it
         await h.execute_update(
             ClaimWorkflow.report_findings,
-            Findings(
-                investigator=task.investigator,
-                task=task.kind,
-                facts="伤残鉴定属实",
-                recommendation="pay",
+            await signed(
+                h,
+                Findings(
+                    investigator=task.investigator,
+                    task=task.kind,
+                    facts="伤残鉴定属实",
+                    recommendation="pay",
+                ),
             ),
         )
     await _stage(h, ClaimWorkflow.status, "PENDING_APPROVAL")
@@ -184,8 +192,11 @@ async def watch_list_panel(client: Client, tq: str) -> str:
     h = await _claim(client, tq, report, "INVESTIGATING")
     await h.execute_update(
         ClaimWorkflow.report_findings,
-        Findings(
-            investigator="inv1", task="background_check", facts="关系属实", recommendation="pay"
+        await signed(
+            h,
+            Findings(
+                investigator="inv1", task="background_check", facts="关系属实", recommendation="pay"
+            ),
         ),
     )
     await _stage(h, ClaimWorkflow.status, "PENDING_APPROVAL")
@@ -242,11 +253,14 @@ async def investigation(client: Client, tq: str) -> str:
     h = await _claim(client, tq, report, "INVESTIGATING")
     await h.execute_update(
         ClaimWorkflow.report_findings,
-        Findings(
-            investigator="inv1",
-            task="hospital_check",
-            facts="病历与发票一致，首诊在投保后",
-            recommendation="pay",
+        await signed(
+            h,
+            Findings(
+                investigator="inv1",
+                task="hospital_check",
+                facts="病历与发票一致，首诊在投保后",
+                recommendation="pay",
+            ),
         ),
     )
     await _stage(h, ClaimWorkflow.status, "PENDING_APPROVAL")
@@ -287,7 +301,9 @@ async def complaint_happy_path(client: Client, tq: str) -> str:
     await _stage(h, st, "INVESTIGATING")
     await h.execute_update(
         ComplaintWorkflow.record_findings,
-        ComplaintFindings(handler="h1", findings="通话录音证实服务用语不当", upheld=True),
+        await signed(
+            h, ComplaintFindings(handler="h1", findings="通话录音证实服务用语不当", upheld=True)
+        ),
     )
     await h.execute_update(
         ComplaintWorkflow.propose_resolution,
@@ -300,7 +316,9 @@ async def complaint_happy_path(client: Client, tq: str) -> str:
         ),
     )
     await _stage(h, st, "RESOLUTION_PROPOSED")
-    await h.execute_update(ComplaintWorkflow.approve_resolution, ResolutionApproval(approver="cc1"))
+    await h.execute_update(
+        ComplaintWorkflow.approve_resolution, await signed(h, ResolutionApproval(approver="cc1"))
+    )
     await _stage(h, st, "EXECUTING")
     await h.execute_update(ComplaintWorkflow.execute, Execution(by="h1", note="已电话及书面致歉"))
     await _stage(h, st, "CALLBACK")
@@ -337,14 +355,16 @@ async def _to_execution(
     await _stage(h, st, "INVESTIGATING")
     await h.execute_update(
         ComplaintWorkflow.record_findings,
-        ComplaintFindings(handler="h1", findings="调查属实", upheld=True),
+        await signed(h, ComplaintFindings(handler="h1", findings="调查属实", upheld=True)),
     )
     await h.execute_update(
         ComplaintWorkflow.propose_resolution,
         Resolution(handler="h1", kinds=list(kinds), description="处理方案"),  # type: ignore[arg-type]
     )
     await _stage(h, st, "RESOLUTION_PROPOSED")
-    await h.execute_update(ComplaintWorkflow.approve_resolution, ResolutionApproval(approver="cc1"))
+    await h.execute_update(
+        ComplaintWorkflow.approve_resolution, await signed(h, ResolutionApproval(approver="cc1"))
+    )
     return h
 
 
@@ -384,7 +404,7 @@ async def complaint_review(client: Client, tq: str) -> str:
     await _stage(h, st, "UNDER_REVIEW")
     await h.execute_update(
         ComplaintWorkflow.review_decision,
-        ReviewDecision(reviewer="mgr1", upheld=True, findings="原处理适当"),
+        await signed(h, ReviewDecision(reviewer="mgr1", upheld=True, findings="原处理适当")),
     )
     await h.result()
     return h.id
@@ -500,6 +520,7 @@ async def record_suspension(out: Path) -> Path:
     )
     try:
         await ensure_search_attributes(env.client, "default")
+        register_time_skipping(env.client, env)  # decisions are signed at the server's time
         with tempfile.TemporaryDirectory() as tmp:
             task_queue = "claims-histories-suspension"
             settings = Settings(

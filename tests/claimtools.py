@@ -1,13 +1,19 @@
-"""Helpers for driving a claim in tests: wait for a stage, read letters and payments."""
+"""Helpers for driving a claim in tests: sign decisions, wait for a stage, read letters and
+payments."""
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, select
 from temporalio.client import WorkflowHandle
 
+import demo
+import signing
+from models.claim import Decision
 from models.status import ClaimStatus
 from models.tables import LetterRow, PaymentRow
 from workflows.claim import ClaimWorkflow
@@ -36,6 +42,42 @@ def handle_for(client: Any, claim_id: str, prefix: str = "claim", run: Any = Non
         handle.__class__ = _SkippingHandle
         handle._env = env
     return handle
+
+
+async def case_time(handle: Any) -> datetime:
+    """The case's clock: the time-skipping server's where time skips, else the wall clock."""
+    env = _TIME_SKIPPING.get(id(handle._client))
+    return await env.get_current_time() if env is not None else datetime.now(UTC)
+
+
+async def signed(handle: Any, message: Any, at: datetime | str | None = None) -> Any:
+    """The message signed by the person it names with their demo key (secret demo-<id>), at
+    the case's current time unless `at` is given."""
+    key = signing.parse_record(demo.demo_key_record(message.signer))[2]
+    case_id = handle.id.split("-", 1)[1]
+    return signing.sign(message, case_id, key, at or await case_time(handle))
+
+
+# What another system runs: derive the key from the secret, sign the canonical form.
+SIGN_SH = r"""
+KEY=$(openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt "pass:$SECRET" \
+        -kdfopt "hexsalt:$SALT" -kdfopt "iter:$ITERATIONS" PBKDF2 | tr -d ':' | tr 'A-F' 'a-f')
+printf '%s' "$CANONICAL" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$KEY" | sed 's/^.*= //'
+"""
+
+
+def openssl_sign(canonical: str, secret: str, salt: str, iterations: int) -> str:
+    """The hex signature of a canonical form, computed by `openssl` in the shell."""
+    env = {"SECRET": secret, "SALT": salt, "ITERATIONS": str(iterations), "CANONICAL": canonical}
+    r = subprocess.run(["bash", "-c", SIGN_SH], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+async def decide(handle: Any, approver: str, decision: str, **kw: Any) -> Any:
+    """A signed decision through update `decide`."""
+    msg = await signed(handle, Decision(approver=approver, decision=decision, **kw))
+    return await handle.execute_update(ClaimWorkflow.decide, msg)
 
 
 async def status(client: Any, claim_id: str) -> ClaimStatus:

@@ -26,7 +26,7 @@ import demo
 from activities.payments import PaymentRail
 from client import ensure_search_attributes
 from database import make_engine
-from settings import Settings
+from settings import Settings, get_settings
 from tests.claimtools import register_time_skipping
 from worker import build_activities, build_worker
 from workflows import search
@@ -92,7 +92,7 @@ def settings(data_dir: Path) -> Settings:
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
     eng = make_engine(settings.db_url)
-    demo.load(eng)
+    demo.load(eng, keys_file=settings.keys_file)
     yield eng
     eng.dispose()
 
@@ -206,3 +206,17 @@ async def dev(dev_env, settings, engine, rail) -> AsyncIterator[Engine_]:
     async with running_worker(client, settings, engine, rail):
         yield Engine_(client, settings, engine, rail, dev_env)
         await end_workflows(client, started)
+
+
+@pytest.fixture
+def cli_env(dev, monkeypatch):
+    """The `claims` command in this process, pointed at the dev server, the test's task queue
+    and data folder (where the demo secrets it signs with are)."""
+    s = dev.settings
+    monkeypatch.setenv("TEMPORAL_ADDRESS", dev.env.client.service_client.config.target_host)
+    monkeypatch.setenv("CLAIMS_TASK_QUEUE", s.task_queue)
+    monkeypatch.setenv("CLAIMS_DATA_DIR", str(s.data_dir))
+    monkeypatch.delenv("CLAIMS_STAFF_SECRET", raising=False)
+    get_settings.cache_clear()
+    yield dev
+    get_settings.cache_clear()

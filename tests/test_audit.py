@@ -23,8 +23,7 @@ from typer.testing import CliRunner
 import commands.audit
 from client import start_claim
 from models.claim import Decision
-from settings import get_settings
-from tests.claimtools import handle_for, wait_stage
+from tests.claimtools import handle_for, signed, wait_stage
 from tests.factories import medical_report
 from workflows.claim import ClaimWorkflow
 from workflows.complaint import ComplaintWorkflow
@@ -131,17 +130,6 @@ def test_the_trail_of_a_committed_history_shows_the_panel_and_the_rules():
 # =========================================================== the CLI, live
 
 
-@pytest.fixture
-def cli_env(dev, monkeypatch):
-    s = dev.settings
-    monkeypatch.setenv("TEMPORAL_ADDRESS", dev.env.client.service_client.config.target_host)
-    monkeypatch.setenv("CLAIMS_TASK_QUEUE", s.task_queue)
-    monkeypatch.setenv("CLAIMS_DATA_DIR", str(s.data_dir))
-    get_settings.cache_clear()
-    yield dev
-    get_settings.cache_clear()
-
-
 async def audit(*args: str):
     return await asyncio.to_thread(runner.invoke, cli, ["audit", *args])
 
@@ -157,13 +145,16 @@ async def _approved_claim(dev) -> str:
     await wait_stage(dev.client, report.claim_id, "PENDING_APPROVAL")
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update(
-            ClaimWorkflow.decide, Decision(approver="nobody", decision="approve")
+            ClaimWorkflow.decide,
+            await signed(handle, Decision(approver="nobody", decision="approve")),
         )
     await handle.signal(
-        ClaimWorkflow.decision_signal, Decision(approver="nobody", decision="approve")
+        ClaimWorkflow.decision_signal,
+        await signed(handle, Decision(approver="nobody", decision="approve")),
     )
     await handle.execute_update(
-        ClaimWorkflow.decide, Decision(approver="adj1", decision="approve", note="同意赔付")
+        ClaimWorkflow.decide,
+        await signed(handle, Decision(approver="adj1", decision="approve", note="同意赔付")),
     )
     await wait_stage(dev.client, report.claim_id, "CLOSED")
     await asyncio.sleep(0.3)  # let the last projection write land in the history

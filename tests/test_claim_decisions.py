@@ -12,15 +12,18 @@ from sqlmodel import Session
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+import demo
 from client import start_claim
 from models.calendars import CN_HOLIDAYS, CN_WORKDAYS
 from models.claim import Appeal, ConvenePanel, Decision, Findings, MaterialsSubmission, Withdrawal
 from models.tables import StaffRow, WorkItemRow
 from tests.claimtools import (
+    decide,
     handle_for,
     letter_kinds,
     letters,
     payments,
+    signed,
     status,
     wait_letter,
     wait_stage,
@@ -55,12 +58,6 @@ def _new_policy_claim(**kw):
     )
 
 
-async def _decide(handle, approver, decision, **kw):
-    return await handle.execute_update(
-        ClaimWorkflow.decide, Decision(approver=approver, decision=decision, **kw)
-    )
-
-
 async def _withdraw_when_waiting(handle, withdrawal):
     """A withdrawal is refused while the claim is mid-step; a moment later it is taken."""
     for _ in range(200):
@@ -80,7 +77,10 @@ async def _refused(coro) -> str:
 
 def _add_staff(engine, staff_id, level, roles):
     with Session(engine) as s:
-        s.merge(StaffRow(staff_id=staff_id, name=staff_id, level=level, roles=roles))
+        key = demo.demo_key_record(staff_id)
+        s.merge(
+            StaffRow(staff_id=staff_id, name=staff_id, level=level, roles=roles, signing_key=key)
+        )
         s.commit()
 
 
@@ -98,25 +98,28 @@ async def test_a_new_policy_claim_is_investigated_and_the_investigator_cannot_ap
     msg = await _refused(
         handle.execute_update(
             ClaimWorkflow.report_findings,
-            Findings(investigator="inv2", task="site_survey", facts="x"),
+            await signed(handle, Findings(investigator="inv2", task="site_survey", facts="x")),
         )
     )
     assert "no investigation task 'site_survey'" in msg
     await handle.execute_update(
         ClaimWorkflow.report_findings,
-        Findings(
-            investigator="inv2",
-            task="hospital_check",
-            facts="病历与发票一致，首诊在投保后",
-            recommendation="pay",
+        await signed(
+            handle,
+            Findings(
+                investigator="inv2",
+                task="hospital_check",
+                facts="病历与发票一致，首诊在投保后",
+                recommendation="pay",
+            ),
         ),
     )
     st = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
     assert st.investigations[0].done and st.investigations[0].facts.startswith("病历")
     assert st.investigation_summary == "all checks support payment"
-    msg = await _refused(_decide(handle, "inv2", "approve"))
+    msg = await _refused(decide(handle, "inv2", "approve"))
     assert msg == "inv2 investigated this claim and cannot decide it"
-    await _decide(handle, "adj1", "approve")
+    await decide(handle, "adj1", "approve")
     result = await handle.result()
     assert result.stage == "CLOSED"
     assert [p.amount for p in payments(ts.engine, report.claim_id)] == [Decimal("6000.00")]
@@ -146,8 +149,11 @@ async def _watch_list_claim_to_panel(ts):
     assert "R07" in [f.code for f in st.flags]
     await handle.execute_update(
         ClaimWorkflow.report_findings,
-        Findings(
-            investigator="inv1", task="background_check", facts="关系属实", recommendation="pay"
+        await signed(
+            handle,
+            Findings(
+                investigator="inv1", task="background_check", facts="关系属实", recommendation="pay"
+            ),
         ),
     )
     st = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
@@ -157,7 +163,7 @@ async def _watch_list_claim_to_panel(ts):
 
 async def test_a_panel_decides_by_majority_and_records_the_dissent(ts):
     report, handle = await _watch_list_claim_to_panel(ts)
-    msg = await _refused(_decide(handle, "sup1", "approve"))
+    msg = await _refused(decide(handle, "sup1", "approve"))
     assert "has not been convened" in msg
     msg = await _refused(
         handle.execute_update(
@@ -176,17 +182,18 @@ async def test_a_panel_decides_by_majority_and_records_the_dissent(ts):
     await handle.execute_update(
         ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"])
     )
-    await _decide(handle, "sup1", "approve", note="关系证明齐全，依约赔付")
-    msg = await _refused(_decide(handle, "sup1", "approve"))
+    await decide(handle, "sup1", "approve", note="关系证明齐全，依约赔付")
+    msg = await _refused(decide(handle, "sup1", "approve"))
     assert msg == "sup1 has already voted on this panel"
-    msg = await _refused(_decide(handle, "adj2", "approve"))
+    msg = await _refused(decide(handle, "adj2", "approve"))
     assert msg == "adj2 is not a member of this claim's panel"
     # the same refusals by signal are recorded and ignored
     await handle.signal(
-        ClaimWorkflow.decision_signal, Decision(approver="adj2", decision="approve")
+        ClaimWorkflow.decision_signal,
+        await signed(handle, Decision(approver="adj2", decision="approve")),
     )
-    await _decide(handle, "sup2", "approve", note="同意")
-    await _decide(handle, "sup3", "reject", clause="MED-2.2", note="疑似既往症，应拒赔")
+    await decide(handle, "sup2", "approve", note="同意")
+    await decide(handle, "sup3", "reject", clause="MED-2.2", note="疑似既往症，应拒赔")
     result = await handle.result()
     assert result.stage == "CLOSED"
     assert result.panel.outcome == "approve"
@@ -203,7 +210,7 @@ async def test_an_appeal_overturned_by_the_panel_then_pays(ts):
     report = _human()
     handle = await _start(ts, report)
     await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
-    await _decide(handle, "sup1", "reject", clause="MED-2.2", note="既往症")
+    await decide(handle, "sup1", "reject", clause="MED-2.2", note="既往症")
     await wait_stage(ts.client, report.claim_id, "DENIAL_NOTIFIED")
     await ts.env.sleep(timedelta(days=10))
     await handle.execute_update(
@@ -222,9 +229,9 @@ async def test_an_appeal_overturned_by_the_panel_then_pays(ts):
     await handle.execute_update(
         ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["mgr1", "sup2", "sup3"])
     )
-    await _decide(handle, "mgr1", "approve", note="新病历证明首诊在投保后")
-    await _decide(handle, "sup2", "amend", amount=Decimal("5000"), note="部分费用不合理")
-    await _decide(handle, "sup3", "approve", note="同意赔付")
+    await decide(handle, "mgr1", "approve", note="新病历证明首诊在投保后")
+    await decide(handle, "sup2", "amend", amount=Decimal("5000"), note="部分费用不合理")
+    await decide(handle, "sup3", "approve", note="同意赔付")
     result = await handle.result()
     assert result.overturned and result.stage == "CLOSED"
     assert result.panel.dissent == ["sup2"]
@@ -237,7 +244,7 @@ async def test_an_appeal_after_30_days_is_refused_and_the_claim_closes(ts):
     report = _human()
     handle = await _start(ts, report)
     await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
-    await _decide(handle, "sup1", "reject", clause="MED-2.1", note="美容项目")
+    await decide(handle, "sup1", "reject", clause="MED-2.1", note="美容项目")
     await wait_stage(ts.client, report.claim_id, "DENIAL_NOTIFIED")
     # 30 days, plus however far a weekend or holiday pushes the last day
     await ts.env.sleep(timedelta(days=38))
@@ -308,7 +315,7 @@ async def test_the_determination_clock_pauses_for_materials_and_climbs_its_ladde
     with Session(ts.engine) as s:
         item = s.get(WorkItemRow, f"{report.claim_id}:approve:1:L1")
     assert item.priority == 100
-    await _decide(handle, "adj1", "approve")
+    await decide(handle, "adj1", "approve")
     result = await handle.result()
     view = next(d for d in result.deadlines if d.name == "determination")
     assert view.status == "breached"
@@ -320,12 +327,15 @@ async def test_advance_payment_pays_the_determinable_part_once_then_the_balance(
     await wait_stage(ts.client, report.claim_id, "INVESTIGATING")
     await handle.execute_update(
         ClaimWorkflow.report_findings,
-        Findings(
-            investigator="inv1",
-            task="hospital_check",
-            facts="部分费用待核实",
-            recommendation="reduce",
-            amount=Decimal("4000"),
+        await signed(
+            handle,
+            Findings(
+                investigator="inv1",
+                task="hospital_check",
+                facts="部分费用待核实",
+                recommendation="reduce",
+                amount=Decimal("4000"),
+            ),
         ),
     )
     await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
@@ -339,7 +349,7 @@ async def test_advance_payment_pays_the_determinable_part_once_then_the_balance(
     assert st.stage == "PENDING_APPROVAL" and st.paid_total == Decimal("4000.00")
     msg = await _refused(handle.execute_update(ClaimWorkflow.withdraw_update, Withdrawal()))
     assert "cannot be withdrawn once payment has begun" in msg
-    await _decide(handle, "adj1", "approve")
+    await decide(handle, "adj1", "approve")
     result = await handle.result()
     paid = payments(ts.engine, report.claim_id)
     assert sorted((p.seq, p.amount) for p in paid) == [
@@ -357,8 +367,14 @@ async def test_an_inconclusive_investigation_sends_the_claim_to_the_panel(ts):
     await wait_stage(ts.client, report.claim_id, "INVESTIGATING")
     await handle.execute_update(
         ClaimWorkflow.report_findings,
-        Findings(
-            investigator="inv1", task="hospital_check", facts="医院拒绝提供病历", conclusive=False
+        await signed(
+            handle,
+            Findings(
+                investigator="inv1",
+                task="hospital_check",
+                facts="医院拒绝提供病历",
+                conclusive=False,
+            ),
         ),
     )
     st = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
@@ -382,11 +398,12 @@ async def test_panel_votes_are_refused_by_update_and_by_signal(ts, approver, vot
     await handle.execute_update(
         ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"])
     )
-    await _decide(handle, "sup1", "approve", note="同意")
-    msg = await _refused(_decide(handle, approver, vote, amount=amount))
+    await decide(handle, "sup1", "approve", note="同意")
+    msg = await _refused(decide(handle, approver, vote, amount=amount))
     assert msg.startswith(reason)
     await handle.signal(
-        ClaimWorkflow.decision_signal, Decision(approver=approver, decision=vote, amount=amount)
+        ClaimWorkflow.decision_signal,
+        await signed(handle, Decision(approver=approver, decision=vote, amount=amount)),
     )
     for _ in range(200):
         st = await status(ts.client, report.claim_id)

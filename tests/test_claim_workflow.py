@@ -13,10 +13,12 @@ from client import start_claim
 from models.claim import Adjustment, Decision, MaterialsSubmission
 from models.status import ClaimStatus
 from tests.claimtools import (
+    decide,
     handle_for,
     letter_kinds,
     letters,
     payments,
+    signed,
     status,
     wait_letter,
     wait_stage,
@@ -37,12 +39,6 @@ def _human_report(amount: str = "8000.00", **kw):
         amount_claimed=Decimal(amount),
         items=[{"category": "treatment", "description": "治疗费", "amount": amount}],
         **kw,
-    )
-
-
-async def _decide(handle, approver, decision, **kw):
-    return await handle.execute_update(
-        ClaimWorkflow.decide, Decision(approver=approver, decision=decision, **kw)
     )
 
 
@@ -157,7 +153,7 @@ async def test_human_approval_by_an_adjuster_pays_once(ts):
     assert st.pending_approval_level == 1
     assert st.payable_amount == Decimal("6000.00")
     assert [t.kind for t in st.open_tasks] == ["approve"]
-    state = await _decide(handle, "adj1", "approve", note="材料齐全，计算无误")
+    state = await decide(handle, "adj1", "approve", note="材料齐全，计算无误")
     assert [(a.level, a.approver) for a in state.approvals] == [(1, "adj1")]
     assert state.pending_approval_level is None
     result = await handle.result()
@@ -173,7 +169,8 @@ async def test_approval_by_signal_for_systems_that_can_only_signal(ts):
     handle = await _start(ts, report)
     await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
     await handle.signal(
-        ClaimWorkflow.decision_signal, Decision(approver="adj2", decision="approve")
+        ClaimWorkflow.decision_signal,
+        await signed(handle, Decision(approver="adj2", decision="approve")),
     )
     result = await handle.result()
     assert result.stage == "CLOSED"
@@ -186,16 +183,16 @@ async def test_two_level_chain_needs_two_distinct_people(ts):
     handle = await _start(ts, report)
     st = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
     assert st.approval_chain == [1, 2]
-    await _decide(handle, "adj1", "approve")
+    await decide(handle, "adj1", "approve")
     st = await status(ts.client, report.claim_id)
     assert st.pending_approval_level == 2
     with pytest.raises(WorkflowUpdateFailedError) as err:
-        await _decide(handle, "adj2", "approve")
+        await decide(handle, "adj2", "approve")
     assert "needs a L2 decision" in str(err.value.cause)
     with pytest.raises(WorkflowUpdateFailedError) as err:
-        await _decide(handle, "adj1", "approve")
+        await decide(handle, "adj1", "approve")
     assert "already approved" in str(err.value.cause)
-    await _decide(handle, "sup1", "approve")
+    await decide(handle, "sup1", "approve")
     result = await handle.result()
     assert [(a.level, a.approver) for a in result.approvals] == [(1, "adj1"), (2, "sup1")]
     assert result.payable_amount == Decimal("23600.00")
@@ -205,7 +202,7 @@ async def test_reject_with_clause_sends_a_denial_letter(ts):
     report = _human_report()
     handle = await _start(ts, report)
     await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
-    await _decide(handle, "sup1", "reject", clause="MED-2.2", note="既往症未如实告知")
+    await decide(handle, "sup1", "reject", clause="MED-2.2", note="既往症未如实告知")
     st = await wait_stage(ts.client, report.claim_id, "DENIAL_NOTIFIED")
     assert st.denial_clause == "MED-2.2"
     denial = next(r for r in letters(ts.engine, report.claim_id) if r.kind == "denial")
@@ -221,7 +218,7 @@ async def test_return_sends_the_claim_back_and_the_chain_restarts(ts):
     report = _human_report()
     handle = await _start(ts, report)
     await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
-    await _decide(handle, "adj1", "return", note="请核减非必需费用")
+    await decide(handle, "adj1", "return", note="请核减非必需费用")
     st = await wait_stage(ts.client, report.claim_id, "ADJUSTING")
     assert [t.kind for t in st.open_tasks] == ["adjust"]
     await handle.execute_update(
@@ -231,9 +228,9 @@ async def test_return_sends_the_claim_back_and_the_chain_restarts(ts):
     st = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
     assert st.approvals == [] and st.pending_approval_level == 1
     with pytest.raises(WorkflowUpdateFailedError) as err:
-        await _decide(handle, "adj2", "approve")
+        await decide(handle, "adj2", "approve")
     assert "adjusted this claim" in str(err.value.cause)
-    await _decide(handle, "adj1", "approve")
+    await decide(handle, "adj1", "approve")
     result = await handle.result()
     assert result.payable_amount == Decimal("5500.00")
     assert [p.amount for p in payments(ts.engine, report.claim_id)] == [Decimal("5500.00")]
@@ -258,13 +255,14 @@ async def test_invalid_decisions_are_refused_and_change_nothing(
     handle = await _start(ts, report)
     before = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
     with pytest.raises(WorkflowUpdateFailedError) as err:
-        await _decide(handle, approver, decision, clause=clause)
+        await decide(handle, approver, decision, clause=clause)
     assert isinstance(err.value.cause, ApplicationError)
     assert err.value.cause.type == "InvalidDecision"
     assert reason in str(err.value.cause)
     # the same payload as a signal is recorded as refused and ignored
     await handle.signal(
-        ClaimWorkflow.decision_signal, Decision(approver=approver, decision=decision, clause=clause)
+        ClaimWorkflow.decision_signal,
+        await signed(handle, Decision(approver=approver, decision=decision, clause=clause)),
     )
     for _ in range(100):
         after = await status(ts.client, report.claim_id)
@@ -281,7 +279,7 @@ async def test_decision_in_the_wrong_stage_is_refused(ts):
     handle = await _start(ts, report)
     await wait_stage(ts.client, report.claim_id, "AWAITING_MATERIALS")
     with pytest.raises(WorkflowUpdateFailedError) as err:
-        await _decide(handle, "sup1", "approve")
+        await decide(handle, "sup1", "approve")
     assert "decisions are taken only in PENDING_APPROVAL" in str(err.value.cause)
 
 

@@ -16,22 +16,10 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from settings import get_settings
 from tests.claimtools import payments, wait_stage
 from tests.factories import CST, medical_report
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(dev, monkeypatch):
-    s = dev.settings
-    monkeypatch.setenv("TEMPORAL_ADDRESS", dev.env.client.service_client.config.target_host)
-    monkeypatch.setenv("CLAIMS_TASK_QUEUE", s.task_queue)
-    monkeypatch.setenv("CLAIMS_DATA_DIR", str(s.data_dir))
-    get_settings.cache_clear()
-    yield dev
-    get_settings.cache_clear()
 
 
 async def claims(*args: str):

@@ -7,7 +7,7 @@ import asyncio
 import json
 import uuid
 
-from tests.test_cli import claims, cli_env  # noqa: F401  (the fixture)
+from tests.test_cli import claims
 
 
 async def _show(cid: str) -> dict:
@@ -25,7 +25,7 @@ async def _wait(cid: str, stage: str) -> dict:
     raise AssertionError(f"{cid} stuck in {st.get('stage')}, wanted {stage}")
 
 
-async def test_a_complaint_from_filing_to_closing_through_the_cli(cli_env):  # noqa: F811
+async def test_a_complaint_from_filing_to_closing_through_the_cli(cli_env):
     cid = f"CMP-CLI-{uuid.uuid4().hex[:6]}"
     r = await claims(
         "complaint",
@@ -110,7 +110,7 @@ async def test_a_complaint_from_filing_to_closing_through_the_cli(cli_env):  # n
     assert json.loads(r.output)["complaints"] >= 1
 
 
-async def test_complaint_errors_are_one_line(cli_env):  # noqa: F811
+async def test_complaint_errors_are_one_line(cli_env):
     r = await claims("complaint", "show", "NOPE")
     assert r.exit_code == 1 and r.output.strip() == "error: unknown complaint NOPE"
     r = await claims("complaint", "file", "--name", "x")
@@ -119,7 +119,7 @@ async def test_complaint_errors_are_one_line(cli_env):  # noqa: F811
     assert r.exit_code == 1 and r.output.strip() == "error: unknown complaint NOPE"
 
 
-async def test_a_claim_shows_the_complaint_about_it(cli_env, tmp_path):  # noqa: F811
+async def test_a_claim_shows_the_complaint_about_it(cli_env, tmp_path):
     from tests.claimtools import wait_stage
     from tests.test_cli import _report_file
 

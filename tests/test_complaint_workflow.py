@@ -30,6 +30,7 @@ from tests.claimtools import (
     letter_kinds,
     letters,
     payments,
+    signed,
     status,
     wait_letter,
     wait_stage,
@@ -94,7 +95,9 @@ async def to_decided(ts, h, cid, amount=None, kinds=("apology", "explanation")):
     await wait_cstage(ts, cid, "INVESTIGATING")
     await h.execute_update(
         ComplaintWorkflow.record_findings,
-        ComplaintFindings(handler="h1", findings="通话录音证实服务用语不当", upheld=True),
+        await signed(
+            h, ComplaintFindings(handler="h1", findings="通话录音证实服务用语不当", upheld=True)
+        ),
     )
     await h.execute_update(
         ComplaintWorkflow.propose_resolution,
@@ -108,7 +111,9 @@ async def to_decided(ts, h, cid, amount=None, kinds=("apology", "explanation")):
         ),
     )
     await wait_cstage(ts, cid, "RESOLUTION_PROPOSED")
-    await h.execute_update(ComplaintWorkflow.approve_resolution, ResolutionApproval(approver="cc1"))
+    await h.execute_update(
+        ComplaintWorkflow.approve_resolution, await signed(h, ResolutionApproval(approver="cc1"))
+    )
 
 
 async def test_the_full_happy_path_closes_after_a_satisfied_callback(ts):
@@ -301,13 +306,13 @@ async def test_a_dissatisfied_complainant_gets_a_review_by_l3(ts):
     msg = await refused(
         h.execute_update(
             ComplaintWorkflow.review_decision,
-            ReviewDecision(reviewer="sup1", upheld=True, findings="x"),
+            await signed(h, ReviewDecision(reviewer="sup1", upheld=True, findings="x")),
         )
     )
     assert "superior office (L3)" in msg
     await h.execute_update(
         ComplaintWorkflow.review_decision,
-        ReviewDecision(reviewer="mgr1", upheld=True, findings="原处理适当"),
+        await signed(h, ReviewDecision(reviewer="mgr1", upheld=True, findings="原处理适当")),
     )
     result = await h.result()
     assert result.stage == "CLOSED" and result.review["upheld"] is True
@@ -324,22 +329,27 @@ async def test_a_payment_above_the_handlers_limit_needs_l3_and_pays_once(ts):
     await wait_cstage(ts, report.complaint_id, "INVESTIGATING")
     await h.execute_update(
         ComplaintWorkflow.record_findings,
-        ComplaintFindings(handler="h1", findings="理算漏计", upheld=True),
+        await signed(h, ComplaintFindings(handler="h1", findings="理算漏计", upheld=True)),
     )
     await h.execute_update(
         ComplaintWorkflow.propose_resolution,
         Resolution(handler="h1", kinds=["payment"], description="补付差额", amount=Decimal("8000")),
     )
     await wait_cstage(ts, report.complaint_id, "RESOLUTION_PROPOSED")
-    await h.execute_update(ComplaintWorkflow.approve_resolution, ResolutionApproval(approver="cc1"))
+    await h.execute_update(
+        ComplaintWorkflow.approve_resolution, await signed(h, ResolutionApproval(approver="cc1"))
+    )
     st = await cstatus(ts, report.complaint_id)
     assert st.stage == "RESOLUTION_PROPOSED"
     msg = await refused(
-        h.execute_update(ComplaintWorkflow.approve_resolution, ResolutionApproval(approver="sup1"))
+        h.execute_update(
+            ComplaintWorkflow.approve_resolution,
+            await signed(h, ResolutionApproval(approver="sup1")),
+        )
     )
     assert "needs an L3 approval" in msg
     await h.execute_update(
-        ComplaintWorkflow.approve_resolution, ResolutionApproval(approver="mgr1")
+        ComplaintWorkflow.approve_resolution, await signed(h, ResolutionApproval(approver="mgr1"))
     )
     await wait_cstage(ts, report.complaint_id, "EXECUTING")
     await h.execute_update(ComplaintWorkflow.execute, Execution(by="h1"))
@@ -362,7 +372,9 @@ async def test_recusal_nobody_who_decided_the_claim_handles_the_complaint(ts):
     claim, ch = await _claim(ts)
     await ch.execute_update(
         ClaimWorkflow.decide,
-        Decision(approver="sup1", decision="reject", clause="MED-2.2", note="既往症"),
+        await signed(
+            ch, Decision(approver="sup1", decision="reject", clause="MED-2.2", note="既往症")
+        ),
     )
     await wait_stage(ts.client, claim.claim_id, "DENIAL_NOTIFIED")
     await asyncio.sleep(0.3)
@@ -396,7 +408,9 @@ async def test_a_re_review_resolution_reopens_the_claim_and_waits_for_its_outcom
     claim, ch = await _claim(ts)
     await ch.execute_update(
         ClaimWorkflow.decide,
-        Decision(approver="sup1", decision="reject", clause="MED-2.2", note="既往症"),
+        await signed(
+            ch, Decision(approver="sup1", decision="reject", clause="MED-2.2", note="既往症")
+        ),
     )
     await wait_stage(ts.client, claim.claim_id, "DENIAL_NOTIFIED")
     await asyncio.sleep(0.3)
@@ -411,7 +425,8 @@ async def test_a_re_review_resolution_reopens_the_claim_and_waits_for_its_outcom
     )
     for m in ("mgr1", "sup2", "sup3"):
         await ch.execute_update(
-            ClaimWorkflow.decide, Decision(approver=m, decision="approve", note="首诊在投保后")
+            ClaimWorkflow.decide,
+            await signed(ch, Decision(approver=m, decision="approve", note="首诊在投保后")),
         )
     st = await wait_cstage(ts, report.complaint_id, "EXECUTING")
     assert st.claim_review["outcome"] == "overturned"
@@ -441,3 +456,23 @@ async def test_the_complaint_clock_climbs_its_ladder_and_a_breach_sends_a_delay_
     assert st.breaches == ["complaint"]
     delay = next(r for r in letters(ts.engine, report.complaint_id) if r.kind == "delay")
     assert report.complaint_id in delay.body and "投诉" in delay.body
+
+
+async def test_complaint_decisions_need_their_signer_s_signature(ts):
+    report = complaint()
+    h = await start(ts, report)
+    await wait_cstage(ts, report.complaint_id, "REGISTERED")
+    await h.execute_update(ComplaintWorkflow.assign, Assignment(coordinator="cc1", handler="h1"))
+    await wait_cstage(ts, report.complaint_id, "INVESTIGATING")
+    findings = ComplaintFindings(handler="h1", findings="录音属实", upheld=True)
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await h.execute_update(ComplaintWorkflow.record_findings, findings)
+    assert err.value.cause.type == "BadSignature"
+    assert err.value.cause.message == "bad signature: the decision of h1 is not signed"
+    # signed by h2, then made to look like h1's
+    forged = await signed(h, ComplaintFindings(handler="h2", findings="录音属实", upheld=True))
+    forged = forged.model_copy(update={"handler": "h1"})
+    msg = await refused(h.execute_update(ComplaintWorkflow.record_findings, forged))
+    assert msg == "bad signature: it does not match this decision under h1's key"
+    st = await h.execute_update(ComplaintWorkflow.record_findings, await signed(h, findings))
+    assert st.findings == "录音属实" and st.upheld is True

@@ -47,9 +47,12 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 import commands.schema
+import demo
+import signing
 from client import start_claim
 from models.claim import ClaimReport
 from settings import Settings
+from tests.claimtools import openssl_sign
 from tests.conftest import TEMPORAL_BIN, end_workflows, per_test_client, running_worker
 from tests.factories import ALL_MEDICAL, CST, ZHANG
 from workflows import search
@@ -222,9 +225,17 @@ async def test_a_claim_driven_with_the_temporal_cli_only(running):
     assert shown["pending_approval_level"] == 1
     assert not shown["missing_materials"]  # the CLI prints an empty list as null
 
+    # signed as README "Signed decisions" says, by openssl with adj1's demo secret
+    at = datetime.now(CST).replace(microsecond=0).isoformat()
+    canonical = (
+        f'{{"approver":"adj1","case_id":"{claim_id}","decision":"approve","signed_at":"{at}"}}'
+    )
+    _, salt, _ = signing.parse_record(demo.demo_key_record("adj1"))
+    sig = openssl_sign(canonical, "demo-adj1", salt.hex(), signing.ITERATIONS)
+    decision = {"approver": "adj1", "decision": "approve", "signed_at": at, "signature": sig}
     r = await running.temporal(
         "workflow", "update", "execute", "--workflow-id", wid, "--name", "decide",
-        "--input", json.dumps({"approver": "adj1", "decision": "approve"}), "-o", "json",
+        "--input", json.dumps(decision), "-o", "json",
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     approval = json.loads(r.stdout)["result"]

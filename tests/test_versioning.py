@@ -3,6 +3,8 @@
 - NextDueTime was added behind `workflow.patched("next-due-time")`.
 - The projection, letters and rule lookups became local activities behind
   `workflow.patched("local-records")`.
+- Staff decisions must be signed behind `workflow.patched("signed-decisions")`; the
+  histories in tests/histories/signed-decisions/ were recorded since.
 
 Histories recorded before each change (tests/histories/before-local-records/) still replay;
 new cases take the new branches."""
@@ -25,6 +27,7 @@ from worker import WORKFLOWS
 
 HISTORIES = Path(__file__).parent / "histories"
 OLDER = HISTORIES / "before-local-records"
+SIGNED = HISTORIES / "signed-decisions"  # recorded since decisions are signed
 RECORDS = ("load_rules", "load_complaint_rules", "send_letter", "sync_claim", "sync_complaint")
 # Recorded before NextDueTime was added; histories recorded since carry its patch marker.
 BEFORE_THE_PATCH = (
@@ -62,6 +65,27 @@ def _scheduled_activities(history_json: str) -> list[str]:
         for e in json.loads(history_json)["events"]
         if "activityTaskScheduledEventAttributes" in e
     ]
+
+
+def _local_activities(history_json: str) -> list[str]:
+    found = []
+    for e in json.loads(history_json)["events"]:
+        marker = e.get("markerRecordedEventAttributes", {})
+        if marker.get("markerName") == "core_local_activity":
+            data = marker["details"]["data"]["payloads"][0]["data"]
+            found.append(json.loads(base64.b64decode(data))["activity_type"])
+    return found
+
+
+def test_only_histories_recorded_since_signing_check_signatures():
+    signed = sorted(SIGNED.glob("*.json"))
+    assert {p.stem for p in signed} >= {"human-approval", "complaint-happy-path"}
+    for path in signed:
+        text = path.read_text(encoding="utf-8")
+        assert "signed-decisions" in _patch_ids(text), path.name
+        assert "verify_signature" in _local_activities(text), path.name
+    for path in [*HISTORIES.glob("*.json"), *OLDER.glob("*.json")]:
+        assert "signed-decisions" not in _patch_ids(path.read_text(encoding="utf-8")), path.name
 
 
 def test_histories_recorded_since_the_first_change_carry_its_marker():
@@ -149,6 +173,7 @@ async def test_a_case_started_before_the_change_completes_on_the_new_worker(dev_
     history = await handle.fetch_history()
     assert not _patch_markers(history.to_json())  # it ran as before the change
     async with running_worker(client, settings, engine, RecordingRail()):
+        # begun before decisions were signed, it takes an unsigned one as it did then
         await handle.execute_update(
             ClaimWorkflow.decide, Decision(approver="adj1", decision="approve")
         )

@@ -9,15 +9,19 @@ from types import MappingProxyType
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.policy import DB_RETRY, DB_TIMEOUT
+    from models.catalog import SIGNATURE_WINDOW_MINUTES
     from models.records import AuditEventIn, StaffInfo, WorkItemIn
+    from models.signature import SignatureCheck, SignatureVerdict, Signed
     from models.status import StageChange, TaskView
     from workflows import search
     from workflows.clock import Calendar, Clock
 
 SYSTEM = "system"
+USED = "bad signature: this signature was already used on this case"
 TOP_PRIORITY = 100
 NEXT_LEVEL = MappingProxyType({"L1": "L2", "L2": "L3", "L3": "L3"})
 
@@ -27,8 +31,13 @@ class CaseBase:
 
     case_id: str
     stage: str
+    rules: Any
 
     def _init_case(self) -> None:
+        # Cases that started before decisions were signed take them as they did then; every
+        # case started since requires a valid signature (README "Signed decisions").
+        self._signing = workflow.patched("signed-decisions")
+        self._signatures: set[str] = set()
         self.stage = "RECEIVED"
         self.history: list[StageChange] = []
         self.clocks: dict[str, Clock] = {}
@@ -102,6 +111,72 @@ class CaseBase:
             start_to_close_timeout=timeout,
             retry_policy=DB_RETRY,
         )
+
+    # ================================================================== signed decisions
+
+    def _signature_problem(self, msg: Signed) -> str | None:
+        """Why a decision's signature cannot be taken, from the message alone (no lookup, so
+        update validators run it too); None when it may go on to the key check."""
+        if msg.signature is None and msg.signed_at is None:
+            if not self._signing:
+                return None
+            return f"bad signature: the decision of {msg.signer} is not signed"
+        if not msg.signature or not msg.signed_at:
+            return "bad signature: a signed decision carries both signed_at and signature"
+        try:
+            at = datetime.fromisoformat(msg.signed_at)
+        except ValueError:
+            return f"bad signature: signed_at {msg.signed_at!r} is not an ISO 8601 time"
+        if at.tzinfo is None:
+            return f"bad signature: signed_at {msg.signed_at!r} has no UTC offset"
+        rules = getattr(self, "rules", None)
+        window = rules.signature_window_minutes if rules else SIGNATURE_WINDOW_MINUTES
+        now = workflow.now()
+        if abs(now - at) > timedelta(minutes=window):
+            return (
+                f"bad signature: signed at {msg.signed_at}, more than {window} minutes from "
+                f"the case's time {now.isoformat(timespec='seconds')}"
+            )
+        if msg.signature.lower() in self._signatures:
+            return USED
+        return None
+
+    async def _signature_refusal(self, msg: Signed) -> str | None:
+        """None when the decision is validly signed by the person it names (or the case
+        predates signing and the message is unsigned); otherwise the reason to refuse it."""
+        reason = self._signature_problem(msg)
+        if reason or msg.signature is None:
+            return reason
+        verdict = await self._record_call(
+            "verify_signature",
+            SignatureCheck(
+                staff_id=msg.signer,
+                case_id=self.case_id,
+                fields=msg.signed_fields(),
+                signature=msg.signature,
+            ),
+            result_type=SignatureVerdict,
+        )
+        if not verdict.valid:
+            return verdict.reason
+        # Looked at again after the lookup: a copy of the message may have been taken meanwhile.
+        # Only a valid signature is spent, so a tampered copy cannot use up the genuine one.
+        used = msg.signature.lower()
+        if used in self._signatures:
+            return USED
+        self._signatures.add(used)
+        return None
+
+    def _refuse_bad_signature(self, msg: Signed) -> None:
+        """For update validators: refuse what the message alone shows to be unusable."""
+        reason = self._signature_problem(msg)
+        if reason:
+            raise bad_signature(reason)
+
+    async def _require_signature(self, msg: Signed) -> None:
+        reason = await self._signature_refusal(msg)
+        if reason:
+            raise bad_signature(reason)
 
     # ================================================================== the clocks
 
@@ -269,6 +344,10 @@ class CaseBase:
             return True
         except TimeoutError:
             return False
+
+
+def bad_signature(reason: str) -> ApplicationError:
+    return ApplicationError(reason, type="BadSignature", non_retryable=True)
 
 
 def _level(role: str) -> int:

@@ -61,6 +61,10 @@ class ClaimMessages(ClaimCase):
             reason = self._check_decision(decision) or await self._check_authority(decision)
             if reason:
                 raise _refusal(reason)
+            await self._require_signature(decision)
+            reason = self._check_decision(decision)  # the chain may have moved on meanwhile
+            if reason:
+                raise _refusal(reason)
             self._apply_decision(decision)
             await self._flush()
             return self.approval_state()
@@ -70,11 +74,18 @@ class ClaimMessages(ClaimCase):
         reason = self._check_decision(decision)
         if reason:
             raise _refusal(reason)
+        self._refuse_bad_signature(decision)
 
     @workflow.signal(name="decision")
     async def decision_signal(self, decision: Decision) -> None:
         async with self._decision_lock:
-            reason = self._check_decision(decision) or await self._check_authority(decision)
+            reason = (
+                self._check_decision(decision)
+                or self._signature_problem(decision)
+                or await self._check_authority(decision)
+                or await self._signature_refusal(decision)
+                or self._check_decision(decision)
+            )
             if reason:
                 self.refused.append(
                     RefusedDecision(
@@ -154,6 +165,10 @@ class ClaimMessages(ClaimCase):
             reason = f"{findings.investigator} is not an investigator"
         if reason:
             raise _refusal(reason, "InvalidFindings")
+        await self._require_signature(findings)
+        reason = self._check_findings(findings)  # other findings may have come in meanwhile
+        if reason:
+            raise _refusal(reason, "InvalidFindings")
         assert view is not None
         view.done = True
         view.investigator = findings.investigator
@@ -193,6 +208,7 @@ class ClaimMessages(ClaimCase):
         reason = self._check_findings(findings)
         if reason:
             raise _refusal(reason, "InvalidFindings")
+        self._refuse_bad_signature(findings)
 
     @workflow.update(name="adjust")
     async def adjust_update(self, adjustment: Adjustment) -> ApprovalState:

@@ -543,13 +543,19 @@ class ComplaintWorkflow(CaseBase):
         self._check_stage("assign", ("REGISTERED",))
 
     @workflow.update(name="record_findings")
-    def record_findings(self, f: ComplaintFindings) -> ComplaintStatus:
+    async def record_findings(self, f: ComplaintFindings) -> ComplaintStatus:
+        await self._require_signature(f)
+        self._check_findings(f)  # again: other findings may have come in during the check
         self.findings = f
         self._event("findings", f.handler, upheld=f.upheld)
         return self.status()
 
     @record_findings.validator
     def _validate_findings(self, f: ComplaintFindings) -> None:
+        self._check_findings(f)
+        self._refuse_bad_signature(f)
+
+    def _check_findings(self, f: ComplaintFindings) -> None:
         self._check_stage("record findings", ("INVESTIGATING",))
         self._check_handler(f.handler)
         if self.findings is not None:
@@ -596,6 +602,10 @@ class ComplaintWorkflow(CaseBase):
             acting_as = "L3"
         if a.approver == self.handler:
             raise _refuse("the handler who proposed the resolution cannot approve it")
+        await self._require_signature(a)
+        self._check_approval_stage()
+        if acting_as == "coordinator" and any(x["as"] == acting_as for x in self.approvals):
+            raise _refuse("the coordinator's approval came in meanwhile; look again and retry")
         self.approvals.append(
             {
                 "approver": a.approver,
@@ -620,6 +630,7 @@ class ComplaintWorkflow(CaseBase):
     @approve_resolution.validator
     def _validate_approval(self, a: ResolutionApproval) -> None:
         self._check_approval_stage()
+        self._refuse_bad_signature(a)
 
     @workflow.update(name="extend")
     async def extend(self, c: ClockChange) -> ComplaintStatus:
@@ -767,6 +778,8 @@ class ComplaintWorkflow(CaseBase):
             raise _refuse("the review is decided by the superior office (L3)")
         if d.reviewer in (self.handler, self.coordinator):
             raise _refuse(f"{d.reviewer} handled this complaint and cannot review it")
+        await self._require_signature(d)
+        self._check_stage("decide the review", ("UNDER_REVIEW",))
         self.review = d
         self._event("review_decided", d.reviewer, upheld=d.upheld)
         return self.status()
@@ -774,6 +787,7 @@ class ComplaintWorkflow(CaseBase):
     @review_decision.validator
     def _validate_review(self, d: ReviewDecision) -> None:
         self._check_stage("decide the review", ("UNDER_REVIEW",))
+        self._refuse_bad_signature(d)
 
     @workflow.update(name="close")
     def close(self, c: CloseRequest) -> ComplaintStatus:

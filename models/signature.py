@@ -1,0 +1,43 @@
+"""Signed staff decisions: the two optional fields every decision message carries, and what
+the workflow asks the `verify_signature` activity."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+
+
+class Signed(BaseModel):
+    """A decision a staff member signs (README "Signed decisions"). Both fields are optional so
+    that payloads only grow; a case started under the signing rules refuses a message without
+    them."""
+
+    signer_field: ClassVar[str] = "approver"
+
+    signed_at: str | None = Field(
+        default=None, description="ISO 8601 time with offset when the decision was signed"
+    )
+    signature: str | None = Field(
+        default=None, description="hex HMAC-SHA256 of the canonical form under the signer's key"
+    )
+
+    @property
+    def signer(self) -> str:
+        return str(getattr(self, self.signer_field))
+
+    def signed_fields(self) -> dict[str, Any]:
+        """The fields as received (those the sender set), without the signature."""
+        return self.model_dump(mode="json", exclude_unset=True, exclude={"signature"})
+
+
+class SignatureCheck(BaseModel):
+    staff_id: str
+    case_id: str
+    fields: dict[str, Any]
+    signature: str
+
+
+class SignatureVerdict(BaseModel):
+    valid: bool
+    reason: str = ""
