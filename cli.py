@@ -14,6 +14,7 @@ from commands import (
     audit,
     claim,
     claim_actions,
+    codec,
     complaint,
     complaint_report,
     demo,
@@ -57,6 +58,8 @@ assert complaint_report.app is report.app  # `claims report complaints`
 app.command("tasks")(tasks)
 app.command("events")(events.events)
 app.command("schema")(schema.schema)
+app.command("codec-server")(codec.codec_server)
+app.command("new-key")(codec.new_key)
 
 
 @app.command("show")
