@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
@@ -40,8 +39,9 @@ def parse_keys(text: str) -> list[tuple[str, bytes]]:
     ordered ring; the first key is the active one. Keys are 16, 24 or 32 bytes (AES-128/192/256).
     """
     ring: list[tuple[str, bytes]] = []
-    for raw in re.split(r"[,\n]", text):
-        entry = raw.split("#", 1)[0].strip()
+    entries = [e for line in text.splitlines() for e in line.split("#", 1)[0].split(",")]
+    for raw in entries:
+        entry = raw.strip()
         if not entry:
             continue
         kid, sep, encoded = entry.partition(":")
@@ -151,18 +151,16 @@ def _payloads_in(message: Message) -> Iterator[Payload]:
     for field, value in message.ListFields():
         if field.message_type is None:
             continue
-        if field.label != FieldDescriptor.LABEL_REPEATED:
+        if isinstance(value, Message):
             values: Iterable[Any] = [value]
-        elif field.message_type.GetOptions().map_entry:
-            if field.message_type.fields_by_name["value"].message_type is None:
-                continue
+        elif hasattr(value, "values"):  # a map field
             values = value.values()
         else:
             values = value
         for item in values:
             if isinstance(item, Payload):
                 yield item
-            else:
+            elif isinstance(item, Message):
                 yield from _payloads_in(item)
 
 

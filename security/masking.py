@@ -41,6 +41,25 @@ def mask_phone(value: str | None) -> str | None:
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
+def mask_email(value: str | None) -> str | None:
+    """`zhangsan@example.com` -> `z*******@example.com`."""
+    if not value or "@" not in value:
+        return value
+    local, domain = value.split("@", 1)
+    return local[:1] + "*" * max(len(local) - 1, 1) + "@" + domain
+
+
+def mask_contact(value: str | None) -> str | None:
+    """An id number, a phone or an email, whichever it is, masked."""
+    if not value:
+        return value
+    if "@" in value:
+        return mask_email(value)
+    if _ID_NO.fullmatch(value):
+        return mask_id_no(value)
+    return mask_phone(value)
+
+
 def mask_text(text: str) -> str:
     """Every id number and mobile number inside free text, masked."""
     text = _ID_NO.sub(lambda m: mask_id_no(m.group(0)) or "", text)
