@@ -34,7 +34,7 @@ from commands.common import (
     temporal,
 )
 from security.codec import decode_in_place
-from security.masking import mask_text
+from security.masking import mask_data, mask_text
 
 app = typer.Typer(
     help="Auditors' tools: export, replay and read the history of a claim or complaint.",
@@ -326,7 +326,7 @@ def build_trail(history: WorkflowHistory) -> list[dict[str, Any]]:
             "outcome": more.pop("outcome", None),
             "reason": _masked(more.pop("reason", None)),
         }
-        entry.update(more)
+        entry.update(mask_data(more))
         trail.append(entry)
         return entry
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from typing import Any
 
 # Who may see a claimant's or complainant's id number and phone in full: those who verify
 # identity or call the person back (supervisors, managers, complaint coordinators, special-care
@@ -64,6 +65,17 @@ def mask_text(text: str) -> str:
     """Every id number and mobile number inside free text, masked."""
     text = _ID_NO.sub(lambda m: mask_id_no(m.group(0)) or "", text)
     return _MOBILE.sub(lambda m: mask_phone(m.group(0)) or "", text)
+
+
+def mask_data(value: Any) -> Any:
+    """Every string inside nested dicts and lists, masked as mask_text does."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: mask_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_data(v) for v in value]
+    return value
 
 
 def may_see_full(roles: Iterable[str], active: bool = True) -> bool:
