@@ -206,7 +206,7 @@ async def test_a_claims_raw_history_holds_no_personal_data_in_clear(dev):
         assert secret.encode() not in raw, secret
         assert json.dumps(secret).encode() not in raw, secret
     sealed = [p for e in history.events for p in _payloads_in(e) if p.metadata.get(KEY_ID)]
-    assert len(sealed) > 10
+    assert len(sealed) >= 5  # the input, rules, projections, letters, payment, result
     assert {p.metadata[KEY_ID] for p in sealed} == {b"test-1"}
     # the engine's own client reads it all back
     status = await handle_for(dev.client, claim_id).query(ClaimWorkflow.status)
