@@ -14,6 +14,7 @@ from commands import (
     audit,
     claim,
     claim_actions,
+    codec,
     complaint,
     complaint_report,
     demo,
@@ -23,7 +24,7 @@ from commands import (
     schema,
     staff,
 )
-from commands.common import handle_errors, settings
+from commands.common import FullOpt, ViewerOpt, handle_errors, settings
 from commands.tasks import tasks
 
 
@@ -59,15 +60,22 @@ assert complaint_report.app is report.app  # `claims report complaints`
 app.command("tasks")(tasks)
 app.command("events")(events.events)
 app.command("schema")(schema.schema)
+app.command("codec-server")(codec.codec_server)
+app.command("new-key")(codec.new_key)
 
 
 @app.command("show")
-def show(claim_id: str, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def show(
+    claim_id: str,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    full: FullOpt = False,
+    viewer: ViewerOpt = None,
+) -> None:
     """Show one claim (same as `claims claim show`).
 
     Example: claims show CLM-20261123-0001
     """
-    claim.show(claim_id, as_json)
+    claim.show(claim_id, as_json, full, viewer)
 
 
 @app.command("run")
@@ -79,8 +87,10 @@ def run_engine() -> None:
     Example: claims run
     """
     from engine import run_engine as _run
+    from security.masking import mask_logs
 
     logging.basicConfig(level=logging.WARNING)
+    mask_logs()  # id numbers and phones never reach the log in full
     _run(settings(), announce=typer.echo)
 
 

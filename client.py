@@ -1,8 +1,10 @@
 """Client helpers shared by the worker, the CLI and tests: connect with the pydantic data
-converter, register search attributes, start a claim idempotently."""
+converter (payloads encrypted when keys are configured), register search attributes, start a
+claim idempotently."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 
@@ -21,11 +23,13 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.claim import ClaimReport
 from models.complaint import ComplaintReport
+from security.codec import EncryptionCodec, key_ring
 from settings import Settings
 from workflows import search
 
@@ -48,11 +52,28 @@ def search_attribute_flags(keys: tuple[SearchAttributeKey, ...] = search.ALL) ->
     return flags
 
 
+def payload_codec(settings: Settings) -> EncryptionCodec | None:
+    """The encryption codec of the configured keys; None when no key is configured."""
+    ring = key_ring(settings.payload_keys, settings.key_file)
+    return EncryptionCodec(ring) if ring else None
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    """The engine's converter: pydantic JSON, encrypted when payload keys are configured.
+
+    The worker, the CLI, the audit tools and the benchmark all use this one.
+    """
+    codec = payload_codec(settings)
+    if codec is None:
+        return pydantic_data_converter
+    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+
+
 async def connect(settings: Settings, address: str | None = None) -> Client:
     return await Client.connect(
         address or settings.address,
         namespace=settings.namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
     )
 
 

@@ -57,5 +57,6 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     return subprocess.call(args)
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,6 +1,9 @@
 """The engine: the embedded Temporal dev server (SQLite file, WAL pragmas, Web UI), the worker,
 and the demo data on first start. Ctrl-C stops the worker, then the server; the next start
 finds every open case where it was, because the server keeps its history in the data folder.
+
+Payloads are encrypted: the first start creates a key file in the data folder unless keys are
+configured, and a codec server lets the Web UI show what the history holds.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import sys
 import time
 from pathlib import Path
 
-from client import connect, ensure_search_attributes, search_attribute_flags
+from client import connect, ensure_search_attributes, payload_codec, search_attribute_flags
 from database import engine_for
+from security.codec import create_key_file
+from security.codec_server import CodecServer, ui_origins
 from settings import Settings
 from worker import build_worker
 
@@ -37,8 +42,13 @@ def temporal_binary() -> str:
     return found
 
 
-def server_command(settings: Settings) -> list[str]:
+def codec_endpoint(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.codec_port}"
+
+
+def server_command(settings: Settings, codec: bool = False) -> list[str]:
     db = (settings.data_dir / "temporal.db").resolve()
+    ui_codec = ["--ui-codec-endpoint", codec_endpoint(settings)] if codec else []
     return [
         temporal_binary(),
         "server",
@@ -62,6 +72,7 @@ def server_command(settings: Settings) -> list[str]:
         "--namespace",
         settings.namespace,
         "--ui-disable-news-fetch",
+        *ui_codec,
         "--log-level",
         "error",
         *search_attribute_flags(),
@@ -74,7 +85,7 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def start_server(settings: Settings) -> subprocess.Popen[bytes]:
+def start_server(settings: Settings, codec: bool = False) -> subprocess.Popen[bytes]:
     if _port_open(settings.temporal_port):
         raise RuntimeError(
             f"port {settings.temporal_port} is already in use: another engine is running, or "
@@ -84,7 +95,10 @@ def start_server(settings: Settings) -> subprocess.Popen[bytes]:
     logfile = open(settings.data_dir / "temporal-server.log", "ab")  # noqa: SIM115
     # Its own session: Ctrl-C reaches the engine, which stops the worker before the server.
     proc = subprocess.Popen(
-        server_command(settings), stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True
+        server_command(settings, codec),
+        stdout=logfile,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while not _port_open(settings.temporal_port):
@@ -120,7 +134,7 @@ def load_demo_once(settings: Settings) -> bool:
     if marker.exists():
         return False
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    demo.load(engine_for(settings.db_url), keys_file=settings.keys_file)
+    demo.load(engine_for(settings.db_url), keys_file=settings.staff_keys_file)
     marker.write_text("demo data loaded\n")
     return True
 
@@ -151,14 +165,45 @@ async def serve(settings: Settings, announce=print) -> None:  # type: ignore[no-
         announce("stopping   worker (running activities finish first) ...")
 
 
+def ensure_key_file(settings: Settings) -> bool:
+    """The embedded engine encrypts too: a key file on first start unless keys are configured."""
+    if settings.payload_keys:
+        return False
+    return create_key_file(settings.key_file)
+
+
+def start_codec_server(settings: Settings) -> CodecServer | None:
+    """The codec server the Web UI calls to show encrypted payloads; None without keys."""
+    codec = payload_codec(settings)
+    if codec is None:
+        return None
+    if _port_open(settings.codec_port):
+        raise RuntimeError(
+            f"port {settings.codec_port} (codec server) is already in use: set CLAIMS_CODEC_PORT"
+        )
+    server = CodecServer(
+        ("127.0.0.1", settings.codec_port),
+        codec,
+        namespace=settings.namespace,
+        token=settings.codec_token,
+        origins=ui_origins([settings.ui_port]),
+    )
+    server.start()
+    return server
+
+
 def run_engine(settings: Settings, announce=print) -> None:  # type: ignore[no-untyped-def]
     """Run until Ctrl-C: the server (unless TEMPORAL_ADDRESS names one) and a worker."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if load_demo_once(settings):
         announce("demo data  loaded: 4 policies, 12 staff (first start)")
     proc = None
+    codec_server = None
     if settings.embedded:
-        proc = start_server(settings)
+        if ensure_key_file(settings):
+            announce(f"keys       created {settings.key_file} (payload encryption key)")
+        codec_server = start_codec_server(settings)
+        proc = start_server(settings, codec=codec_server is not None)
         announce(
             f"temporal   127.0.0.1:{settings.temporal_port} "
             f"(SQLite {settings.data_dir / 'temporal.db'}, WAL)"
@@ -167,6 +212,13 @@ def run_engine(settings: Settings, announce=print) -> None:  # type: ignore[no-u
         announce(f"http api   http://127.0.0.1:{settings.http_port}")
     else:
         announce(f"temporal   {settings.address} (existing server)")
+    codec = payload_codec(settings)
+    if codec is None:
+        announce("payloads   NOT encrypted: set CLAIMS_PAYLOAD_KEYS (see README, Personal data)")
+    else:
+        announce(f"payloads   encrypted (AES-GCM, active key {codec.active_kid})")
+    if codec_server is not None:
+        announce(f"codec      {codec_server.url} (the Web UI decodes through it)")
     announce(f"database   {settings.db_url}")
     announce(f"letters    {settings.letters_dir.resolve()}")
     try:
@@ -177,4 +229,7 @@ def run_engine(settings: Settings, announce=print) -> None:  # type: ignore[no-u
         if proc is not None:
             announce("stopping   Temporal server ...")
             stop_server(proc)
+        if codec_server is not None:
+            codec_server.shutdown()
+            codec_server.server_close()
         announce("stopped")

@@ -52,6 +52,26 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CLAIMS_ACTIVITY_SLOTS", "activity_slots"),
         description="activities and, separately, local activities one worker runs at once",
     )
+    payload_keys: str | None = Field(
+        default=None,
+        repr=False,
+        validation_alias=AliasChoices("CLAIMS_PAYLOAD_KEYS", "payload_keys"),
+        description="payload encryption keys `kid:base64key,...`; the first one encrypts",
+    )
+    payload_key_file: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CLAIMS_PAYLOAD_KEY_FILE", "payload_key_file"),
+        description="a file of `kid:base64key` lines; default `payload-keys` in the data folder",
+    )
+    codec_port: int = Field(
+        default=8234, validation_alias=AliasChoices("CLAIMS_CODEC_PORT", "codec_port")
+    )
+    codec_token: str | None = Field(
+        default=None,
+        repr=False,
+        validation_alias=AliasChoices("CLAIMS_CODEC_TOKEN", "codec_token"),
+        description="when set, the codec server asks for `Authorization: Bearer <token>`",
+    )
 
     @property
     def embedded(self) -> bool:
@@ -73,9 +93,13 @@ class Settings(BaseSettings):
         return self.data_dir / "letters"
 
     @property
-    def keys_file(self) -> Path:
+    def staff_keys_file(self) -> Path:
         """Staff signing secrets the CLI signs with (README "Signed decisions")."""
         return self.data_dir / "staff-keys.json"
+
+    @property
+    def key_file(self) -> Path:
+        return self.payload_key_file or self.data_dir / "payload-keys"
 
 
 @lru_cache

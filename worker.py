@@ -23,6 +23,7 @@ from activities.rules import RulesActivities
 from activities.signatures import SignatureActivities
 from client import connect, ensure_search_attributes
 from database import engine_for
+from security.masking import mask_logs
 from settings import Settings, get_settings
 from workflows.claim import ClaimWorkflow
 from workflows.complaint import ComplaintWorkflow
@@ -115,6 +116,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    mask_logs()  # id numbers and phones never reach the log in full
     try:
         asyncio.run(run_worker(get_settings()))
     except KeyboardInterrupt:

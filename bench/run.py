@@ -7,7 +7,8 @@
 2. latency: report-to-closed of one fast-track claim on an idle engine, p50 and p95;
 3. history size: events per case for each recorded path (tests/histories);
 4. replay: histories replayed per second.
-The server is the embedded dev server on a SQLite file with the WAL pragmas, as `claims run`.
+The server is the embedded dev server on a SQLite file with the WAL pragmas, as `claims run`,
+and payloads are encrypted as in production (a key made for the run).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
@@ -33,13 +33,17 @@ sys.path.insert(0, str(ROOT))
 
 import demo  # noqa: E402
 from bench.bare import BareSixActivities, noop  # noqa: E402
-from client import start_claim  # noqa: E402
+from client import data_converter, start_claim  # noqa: E402
 from database import make_engine  # noqa: E402
+from security.codec import new_key_entry  # noqa: E402
 from settings import Settings  # noqa: E402
 from tests.factories import medical_report  # noqa: E402
 from worker import WORKFLOWS, build_worker  # noqa: E402
 from workflows import search  # noqa: E402
 from workflows.claim import ClaimWorkflow  # noqa: E402
+
+# The production path: every payload sealed with AES-GCM.
+BENCH_KEYS = new_key_entry("bench")
 
 
 def _bench_policies(engine, n: int, offset: int = 0) -> None:  # type: ignore[no-untyped-def]
@@ -144,7 +148,8 @@ def history_sizes() -> dict[str, int]:
 async def replay_rate(rounds: int = 5) -> float:
     files = sorted((ROOT / "tests" / "histories").glob("*.json"))
     histories = [WorkflowHistory.from_json(f"h-{p.stem}", p.read_text()) for p in files]
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    converter = data_converter(Settings(payload_keys=BENCH_KEYS))
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter)
     t0 = time.perf_counter()
     for _ in range(rounds):
         for h in histories:
@@ -156,7 +161,7 @@ async def main(n: int, m: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter(Settings(payload_keys=BENCH_KEYS)),
             search_attributes=list(search.ALL),
             ui=False,
             dev_server_log_level="error",
@@ -174,6 +179,7 @@ async def main(n: int, m: int) -> None:
                 temporal_address="x:1",
                 data_dir=Path(tmp),
                 task_queue=f"bench-claims-{uuid.uuid4().hex[:6]}",
+                payload_keys=BENCH_KEYS,
             )
             engine = make_engine(settings.db_url)
             demo.load(engine)

@@ -1,6 +1,10 @@
 """`claims audit ...`: the auditors' tools. Export a case's Temporal history as JSON (the same
 format as `temporal workflow show --output json`), replay histories against the current
-workflow code, and read a history as a human timeline."""
+workflow code, and read a history as a human timeline.
+
+Histories hold personal data encrypted: an export stays encrypted as stored; replay and the
+trail decrypt with the configured payload keys (histories written before encryption, and plain
+payloads that integrators sent, read as they are)."""
 
 from __future__ import annotations
 
@@ -16,11 +20,21 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
-from commands.common import UserError, console, handle_errors, print_json, run, temporal
+from client import data_converter, payload_codec
+from commands.common import (
+    UserError,
+    console,
+    handle_errors,
+    print_json,
+    run,
+    settings,
+    temporal,
+)
+from security.codec import decode_in_place
+from security.masking import mask_data, mask_text
 
 app = typer.Typer(
     help="Auditors' tools: export, replay and read the history of a claim or complaint.",
@@ -97,9 +111,25 @@ def workflow_id_of(history: WorkflowHistory | list[HistoryEvent], fallback: str)
     return fallback
 
 
+def decrypted(history: WorkflowHistory) -> WorkflowHistory:
+    """A copy of the history with its payloads decrypted by the configured keys (as it is
+    when no key is configured: encrypted payloads then stay unreadable)."""
+    codec = payload_codec(settings())
+    if codec is None:
+        return history
+    events = []
+    for event in history.events:
+        copy = HistoryEvent()
+        copy.CopyFrom(event)
+        decode_in_place(codec, copy)
+        events.append(copy)
+    return WorkflowHistory(history.workflow_id, events)
+
+
 def load_file(path: Path) -> WorkflowHistory:
+    """A history file, decrypted; its workflow id from the case id in its start input."""
     text = path.read_text(encoding="utf-8")
-    history = WorkflowHistory.from_json(path.stem, text)
+    history = decrypted(WorkflowHistory.from_json(path.stem, text))
     return WorkflowHistory(workflow_id_of(history, path.stem), history.events)
 
 
@@ -174,7 +204,7 @@ def replayer() -> Replayer:
 
     return Replayer(
         workflows=WORKFLOWS,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings()),
         workflow_runner=workflow_runner(),
     )
 
@@ -276,6 +306,10 @@ def _failure_message(failure: Any) -> str:
     return failure.message or (failure.cause.message if failure.HasField("cause") else "")
 
 
+def _masked(text: str | None) -> str | None:
+    return mask_text(text) if text else text
+
+
 def build_trail(history: WorkflowHistory) -> list[dict[str, Any]]:
     """A human timeline from the history: messages, stages, letters, payments, timers, rules."""
     trail: list[dict[str, Any]] = []
@@ -291,11 +325,12 @@ def build_trail(history: WorkflowHistory) -> list[dict[str, Any]]:
             "kind": kind,
             "name": name,
             "who": more.pop("who", None),
-            "summary": more.pop("summary", ""),
+            # a trail is read by many: id numbers and phones in it are masked
+            "summary": mask_text(more.pop("summary", "")),
             "outcome": more.pop("outcome", None),
-            "reason": more.pop("reason", None),
+            "reason": _masked(more.pop("reason", None)),
         }
-        entry.update(more)
+        entry.update(mask_data(more))
         trail.append(entry)
         return entry
 
@@ -550,7 +585,7 @@ def trail(
     if case_id.endswith(".json") and path.is_file():
         history = load_file(path)
     else:
-        history = run(_fetch_one(case_id))
+        history = decrypted(run(_fetch_one(case_id)))
     entries = build_trail(history)
     if html is not None:
         html.parent.mkdir(parents=True, exist_ok=True)

@@ -13,11 +13,15 @@ from sqlmodel import Session, col, select
 
 from client import start_claim
 from commands.common import (
+    FullOpt,
     UserError,
+    ViewerOpt,
     console,
     db,
     deadline_table,
+    full_view_allowed,
     handle_errors,
+    identity,
     money,
     print_json,
     run,
@@ -161,20 +165,27 @@ def load_status(claim_id: str) -> ClaimStatus:
 
 @app.command("show")
 @handle_errors
-def show(claim_id: str, as_json: JsonOpt = False) -> None:
-    """Show one claim: stage, amounts, missing materials, deadlines, decisions, letters.
+def show(
+    claim_id: str, as_json: JsonOpt = False, full: FullOpt = False, viewer: ViewerOpt = None
+) -> None:
+    """Show one claim: stage, amounts, missing materials, deadlines, decisions, letters. The
+    claimant's id number and phone are masked unless `--full --as STAFF` with the right role.
 
-    Example: claims claim show CLM-20261123-0001
+    Example: claims claim show CLM-20261123-0001 --full --as sup1
     """
+    shown_in_full = full_view_allowed(viewer, full)
     st = load_status(claim_id)
+    id_no, phone = identity(st.claimant_id_no, st.claimant_phone, shown_in_full)
     if as_json:
-        print_json(st)
+        print_json(st.model_copy(update={"claimant_id_no": id_no, "claimant_phone": phone}))
         return
     console.print(f"[bold]Claim {st.claim_id}[/bold]  stage [bold]{st.stage}[/bold]")
     console.print(
         f"policy {st.policy_no}  {st.line}/{st.incident_type}  claimant {st.claimant_name}  "
-        f"channel {st.channel}  reported {when(st.reported_at)}"
+        f"channel {st.channel}  reported {when(st.reported_at)}",
+        markup=False,
     )
+    console.print(f"id {id_no or '-'}  phone {phone or '-'}", markup=False)
     console.print(
         f"claimed {money(st.amount_claimed)}  payable {money(st.payable_amount)}  "
         f"reserve {money(st.reserve)}" + ("  [fast track]" if st.straight_through else "")

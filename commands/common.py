@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -27,6 +27,7 @@ from database import engine_for
 from models.catalog import BUSINESS_TZ
 from models.signature import Signed
 from models.tables import StaffRow
+from security.masking import FULL_VIEW_ROLES, mask_id_no, mask_phone, may_see_full
 from settings import Settings, get_settings
 
 # Tables stay readable when piped (rich would otherwise assume 80 columns).
@@ -72,7 +73,7 @@ def signed(message: Signed, case_id: str) -> Any:
             "(for the demo staff: claims demo load)"
         )
     try:
-        key = signing.key_from_secret(record, signing.secret_for(who, settings().keys_file))
+        key = signing.key_from_secret(record, signing.secret_for(who, settings().staff_keys_file))
     except signing.SigningError as exc:
         raise UserError(str(exc)) from None
     if key != signing.parse_record(record)[2]:
@@ -190,3 +191,43 @@ def deadline_table(deadlines: list[Any]) -> Any:
             d.status + (f" ({', '.join(d.fired)})" if d.fired else ""),
         )
     return t
+
+
+def full_view_allowed(person: str | None, full: bool) -> bool:
+    """`--full --as STAFF`: id numbers and phones in full, for staff whose role allows it."""
+    if not full:
+        return False
+    if not person:
+        raise UserError("--full needs --as STAFF: the person who looks, checked against their role")
+    from sqlmodel import Session
+
+    with Session(db()) as s:
+        staff = s.get(StaffRow, person)
+    if staff is None:
+        raise UserError(f"unknown person {person!r}")
+    if not may_see_full(staff.roles or [], staff.active):
+        allowed = ", ".join(sorted(FULL_VIEW_ROLES))
+        raise UserError(
+            f"refused: {person} may not see id numbers and phones in full (roles: {allowed})"
+        )
+    return True
+
+
+def identity(id_no: str | None, phone: str | None, full: bool) -> tuple[str | None, str | None]:
+    """A person's id number and phone as a view shows them: masked unless `full`."""
+    if full:
+        return id_no, phone
+    return mask_id_no(id_no), mask_phone(phone)
+
+
+FullOpt = Annotated[
+    bool,
+    typer.Option(
+        "--full",
+        help="Show id number and phone in full (with --as; supervisors, managers, "
+        "complaint coordinators, special-care advisors, investigators).",
+    ),
+]
+ViewerOpt = Annotated[
+    str | None, typer.Option("--as", help="Staff id of the person looking (for --full).")
+]

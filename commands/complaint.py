@@ -12,11 +12,15 @@ from sqlmodel import Session, col, select
 
 from client import start_complaint
 from commands.common import (
+    FullOpt,
     UserError,
+    ViewerOpt,
     console,
     db,
     deadline_table,
+    full_view_allowed,
     handle_errors,
+    identity,
     print_json,
     run,
     settings,
@@ -147,14 +151,20 @@ def load(complaint_id: str) -> ComplaintStatus:
 
 @app.command("show")
 @handle_errors
-def show(complaint_id: str, as_json: JsonOpt = False) -> None:
+def show(
+    complaint_id: str, as_json: JsonOpt = False, full: FullOpt = False, viewer: ViewerOpt = None
+) -> None:
     """Show one complaint: stage, priority, handler, clock, resolution, callbacks, letters.
+    The complainant's id number and phone are masked unless `--full --as STAFF` with the
+    right role.
 
-    Example: claims complaint show CMP-20261123-0001
+    Example: claims complaint show CMP-20261123-0001 --full --as cc1
     """
+    shown_in_full = full_view_allowed(viewer, full)
     st = load(complaint_id)
+    id_no, phone = identity(st.complainant_id_no, st.complainant_phone, shown_in_full)
     if as_json:
-        print_json(st)
+        print_json(st.model_copy(update={"complainant_id_no": id_no, "complainant_phone": phone}))
         return
     p = console.print
     p(
@@ -167,6 +177,7 @@ def show(complaint_id: str, as_json: JsonOpt = False) -> None:
         + f"  channel {st.channel}  received {when(st.received_at)}",
         markup=False,
     )
+    p(f"id {id_no or '-'}  phone {phone or '-'}", markup=False)
     if st.priority_reasons:
         p("priority because: " + "; ".join(st.priority_reasons), markup=False)
     if st.claim_id or st.policy_no:

@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from commands.common import console, db, handle_errors, print_json
 from commands.report import _pct, _rate, app
 from models.tables import ClaimRow, ComplaintRow
+from security.masking import mask_contact
 
 # Months and quarters are counted on China Standard Time (the CN profile of DOMAIN §3). The
 # read model returns aware datetimes in UTC (sqlmodel's UTCDateTime), so a complaint received
@@ -329,6 +330,10 @@ def report_complaints(
     """
     rows, claims_count = _load()
     m = complaint_measures(rows, claims_count)
+    # a complainant's key is their id number, phone or email: the report shows it masked
+    m["repeat_complainant_keys"] = [
+        {**item, "key": mask_contact(item["key"])} for item in m["repeat_complainant_keys"]
+    ]
     written: list[Path] = []
     if csv_path is not None:
         csv_path.parent.mkdir(parents=True, exist_ok=True)

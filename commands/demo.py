@@ -18,7 +18,7 @@ def load() -> None:
 
     Example: claims demo load
     """
-    counts = demo.load(db(), keys_file=settings().keys_file)
+    counts = demo.load(db(), keys_file=settings().staff_keys_file)
     typer.echo(
         f"demo data loaded into {settings().db_url}: "
         + ", ".join(f"{n} {k}" for k, n in counts.items())

@@ -8,8 +8,19 @@ import typer
 from rich.table import Table
 from sqlmodel import Session, col, select
 
-from commands.common import UserError, console, db, handle_errors, print_json, when
+from commands.common import (
+    FullOpt,
+    UserError,
+    ViewerOpt,
+    console,
+    db,
+    full_view_allowed,
+    handle_errors,
+    print_json,
+    when,
+)
 from models.tables import LetterRow
+from security.masking import mask_text
 
 app = typer.Typer(help="Read the letters sent on a case.", no_args_is_help=True)
 
@@ -19,20 +30,24 @@ app = typer.Typer(help="Read the letters sent on a case.", no_args_is_help=True)
 def show(
     letter_id: str,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    full: FullOpt = False,
+    viewer: ViewerOpt = None,
 ) -> None:
-    """Print a letter as it was sent.
+    """Print a letter as it was sent; the recipient's phone is masked unless `--full --as`.
 
     Example: claims letter show CLM-1-decision-1
     """
+    shown_in_full = full_view_allowed(viewer, full)
     with Session(db()) as s:
         row = s.get(LetterRow, letter_id)
     if row is None:
         raise UserError(f"unknown letter {letter_id}")
+    recipient = row.recipient if shown_in_full else mask_text(row.recipient)
     if as_json:
-        print_json(row.model_dump())
+        print_json({**row.model_dump(), "recipient": recipient})
         return
     typer.echo(
-        f"# {row.kind} to {row.recipient} via {row.channel}, sent {when(row.sent_at)}, "
+        f"# {row.kind} to {recipient} via {row.channel}, sent {when(row.sent_at)}, "
         f"sha256 {row.sha256}\n# file {row.path}\n"
     )
     typer.echo(row.body)
@@ -53,7 +68,9 @@ def list_letters(
             select(LetterRow).where(LetterRow.case_id == case_id).order_by(col(LetterRow.sent_at))
         ).all()
     if as_json:
-        print_json([r.model_dump(exclude={"body"}) for r in rows])
+        print_json(
+            [{**r.model_dump(exclude={"body"}), "recipient": mask_text(r.recipient)} for r in rows]
+        )
         return
     t = Table()
     for c in ("letter", "kind", "language", "sent", "file"):

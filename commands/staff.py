@@ -106,5 +106,5 @@ def set_key(
     if not chosen:
         typer.echo(f"secret (shown once, give it to {staff_id}): {secret}")
     if save:
-        signing.save_keys(settings().keys_file, {staff_id: secret})
-        typer.echo(f"secret saved to {settings().keys_file}")
+        signing.save_keys(settings().staff_keys_file, {staff_id: secret})
+        typer.echo(f"secret saved to {settings().staff_keys_file}")

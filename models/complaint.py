@@ -215,6 +215,9 @@ class ComplaintStatus(BaseModel):
     stage: str
     channel: str
     complainant_name: str
+    # shown masked except to staff whose role allows the full view (security/masking.py)
+    complainant_id_no: str | None = None
+    complainant_phone: str | None = None
     complainants: int = 1
     policy_no: str | None = None
     claim_id: str | None = None

@@ -124,6 +124,9 @@ class ClaimStatus(BaseModel):
     incident_type: str
     policy_no: str
     claimant_name: str
+    # shown masked except to staff whose role allows the full view (security/masking.py)
+    claimant_id_no: str | None = None
+    claimant_phone: str | None = None
     channel: str
     reported_at: datetime
     amount_claimed: Decimal

@@ -1,5 +1,8 @@
 """One Temporal server of each kind per test session; a fresh task queue, data folder and
-database per test. Nothing here downloads anything: the servers come from PyPI wheels."""
+database per test. Nothing here downloads anything: the servers come from PyPI wheels.
+
+The suite runs the production path: payloads are encrypted with a key made for the session
+(CLAIMS_PAYLOAD_KEYS, which the CLI under test and the processes the tests start read too)."""
 
 from __future__ import annotations
 
@@ -18,14 +21,14 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowInput
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 import demo
 from activities.payments import PaymentRail
-from client import ensure_search_attributes
+from client import data_converter, ensure_search_attributes
 from database import make_engine
+from security.codec import new_key_entry
 from settings import Settings, get_settings
 from tests.claimtools import register_time_skipping
 from worker import build_activities, build_worker
@@ -46,6 +49,9 @@ def _binary(name: str) -> str:
 
 TEMPORAL_BIN = _binary("temporal")
 TEST_SERVER_BIN = _binary("temporal-test-server")
+TEST_PAYLOAD_KEYS = new_key_entry("test-1")
+os.environ["CLAIMS_PAYLOAD_KEYS"] = TEST_PAYLOAD_KEYS
+CONVERTER = data_converter(Settings(payload_keys=TEST_PAYLOAD_KEYS))
 PG_URL = os.environ.get("CLAIMS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -53,7 +59,7 @@ PG_URL = os.environ.get("CLAIMS_TEST_PG_URL", "postgresql+psycopg://postgres@127
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=TEMPORAL_BIN,
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         search_attributes=list(search.ALL),
         ui=False,
         dev_server_log_level="error",
@@ -68,7 +74,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     global to that server, so one test's timers and activities can never hold up another's."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=TEST_SERVER_BIN,
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
     )
     await ensure_search_attributes(env.client, "default")
     yield env
@@ -92,7 +98,7 @@ def settings(data_dir: Path) -> Settings:
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
     eng = make_engine(settings.db_url)
-    demo.load(eng, keys_file=settings.keys_file)
+    demo.load(eng, keys_file=settings.staff_keys_file)
     yield eng
     eng.dispose()
 

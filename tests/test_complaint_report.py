@@ -345,7 +345,7 @@ def test_cli_report_complaints(report_db, tmp_path):
     assert m["complaints"] == 3 and m["claims"] == 1
     assert m["complaints_per_1000_claims"] == 3000.0
     assert m["by_channel"] == {"phone": 1, "regulator": 1, "wechat": 1}
-    assert m["repeat_complainant_keys"] == [{"key": "110101199001011234", "complaints": 2}]
+    assert m["repeat_complainant_keys"] == [{"key": "110101********1234", "complaints": 2}]
     assert m["on_time_rate"] == 1.0 and m["extension_rate"] == round(1 / 3, 4)
     assert m["by_month"] == {"2026-11": 2, "2026-12": 1}
 

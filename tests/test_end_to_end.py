@@ -38,7 +38,10 @@ class Engine:
             "CLAIMS_TEMPORAL_PORT": str(self.port),
             "CLAIMS_UI_PORT": str(_free_port()),
             "CLAIMS_HTTP_PORT": str(_free_port()),
+            "CLAIMS_CODEC_PORT": str(_free_port()),
         }
+        # The engine makes its own key file on first start, as on a new machine.
+        self.env.pop("CLAIMS_PAYLOAD_KEYS", None)
         self.env.pop("TEMPORAL_ADDRESS", None)
         self.env.pop("CLAIMS_DATABASE_URL", None)
         self.data_dir = data_dir

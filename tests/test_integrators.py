@@ -18,6 +18,10 @@ this module runs, with HTTP=127.0.0.1:7243:
       -H 'Content-Type: application/json' \
       -d '{"input": [{"materials": [{"kind": "identity", "ref": "scan-1"}]}]}'
 
+Payloads are encrypted (the engine's production path): a plain JSON start or signal is read
+as it is, and the `temporal` CLI reads the engine's encrypted answers (query results, update
+results) through the codec server, `--codec-endpoint http://127.0.0.1:8234`.
+
 The first answers 200 `{"runId": "...", "started": true, ...}`; a taken id answers 409
 `{"code": 6, "message": "Workflow execution is already running. ..."}` (a closed claim:
 "Workflow execution already finished. ..."; without the reuse policy a closed claim's id would
@@ -42,18 +46,24 @@ import pytest
 import typer
 from sqlalchemy.engine import Engine
 from temporalio import workflow as temporal_workflow
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 import commands.schema
 import demo
 import signing
-from client import start_claim
+from client import payload_codec, start_claim
 from models.claim import ClaimReport
+from security.codec_server import CodecServer
 from settings import Settings
 from tests.claimtools import openssl_sign
-from tests.conftest import TEMPORAL_BIN, end_workflows, per_test_client, running_worker
+from tests.conftest import (
+    CONVERTER,
+    TEMPORAL_BIN,
+    end_workflows,
+    per_test_client,
+    running_worker,
+)
 from tests.factories import ALL_MEDICAL, CST, ZHANG
 from workflows import search
 from workflows.claim import ClaimWorkflow
@@ -67,25 +77,33 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, env: WorkflowEnvironment, http_port: int) -> None:
+    def __init__(self, env: WorkflowEnvironment, http_port: int, codec_url: str) -> None:
         self.env = env
         self.address = env.client.service_client.config.target_host
         self.http = f"http://127.0.0.1:{http_port}/api/v1/namespaces/default"
+        self.codec_url = codec_url
 
 
 @pytest.fixture(scope="module")
 async def server() -> AsyncIterator[Server]:
-    """A dev server of this module's own, with the HTTP API on a free port."""
+    """A dev server of this module's own, with the HTTP API on a free port, and a codec
+    server with the suite's payload keys."""
     http_port = _free_port()
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=TEMPORAL_BIN,
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         search_attributes=list(search.ALL),
         ui=False,
         dev_server_log_level="error",
         dev_server_extra_args=["--http-port", str(http_port)],
     )
-    yield Server(env, http_port)
+    codec = payload_codec(Settings())
+    assert codec is not None
+    codec_server = CodecServer(("127.0.0.1", 0), codec, namespace="default")
+    codec_server.start()
+    yield Server(env, http_port, codec_server.url)
+    codec_server.shutdown()
+    codec_server.server_close()
     await env.shutdown()
 
 
@@ -102,8 +120,12 @@ class Running:
         return self.settings.task_queue
 
     async def temporal(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """The `temporal` CLI against this server; in a thread, so the worker keeps running."""
-        cmd = [TEMPORAL_BIN, *args, "--address", self.server.address, "--namespace", "default"]
+        """The `temporal` CLI against this server, reading and writing payloads through the
+        codec server; in a thread, so the worker keeps running."""
+        cmd = [
+            TEMPORAL_BIN, *args, "--address", self.server.address, "--namespace", "default",
+            "--codec-endpoint", self.server.codec_url,
+        ]  # fmt: skip
         return await asyncio.to_thread(
             subprocess.run, cmd, capture_output=True, text=True, timeout=60
         )

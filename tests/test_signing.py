@@ -15,19 +15,20 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session, select
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from typer.testing import CliRunner
 
 import demo
 import signing
 from cli import app
-from client import start_claim
+from client import payload_codec, start_claim
 from database import make_engine
 from models.claim import Decision
 from models.tables import AuditEventRow, StaffRow
+from security.codec_server import CodecServer
+from settings import Settings
 from tests.claimtools import openssl_sign, signed, status, wait_stage
-from tests.conftest import TEMPORAL_BIN
+from tests.conftest import CONVERTER, TEMPORAL_BIN
 from tests.factories import medical_report
 from worker import WORKFLOWS
 from workflows.claim import ClaimWorkflow
@@ -96,9 +97,26 @@ def test_an_older_read_model_gains_the_key_columns(tmp_path):
 # ---- a decision signed in the shell, sent with the temporal CLI ------------------------------
 
 
+@pytest.fixture(scope="module")
+def codec_url():
+    """Results come back encrypted: the temporal CLI reads them through the codec server."""
+    codec = payload_codec(Settings())
+    assert codec is not None
+    server = CodecServer(("127.0.0.1", 0), codec, namespace="default")
+    server.start()
+    _CODEC["url"] = server.url
+    yield server.url
+    server.shutdown()
+    server.server_close()
+
+
+_CODEC: dict[str, str] = {}
+
+
 async def _temporal(dev, *args: str) -> subprocess.CompletedProcess[str]:
     address = dev.env.client.service_client.config.target_host
     cmd = [TEMPORAL_BIN, *args, "--address", address, "--namespace", "default"]
+    cmd += ["--codec-endpoint", _CODEC["url"]]
     return await asyncio.to_thread(subprocess.run, cmd, capture_output=True, text=True, timeout=60)
 
 
@@ -118,7 +136,7 @@ def _staff_key(cli_env, staff_id: str) -> tuple[str, int]:
     return row["salt"], row["iterations"]
 
 
-async def test_a_decision_signed_with_openssl_is_taken_and_bad_ones_are_refused(cli_env):
+async def test_a_decision_signed_with_openssl_is_taken_and_bad_ones_are_refused(cli_env, codec_url):
     dev = cli_env
     report = medical_report(
         amount_claimed=Decimal("8000"), items=[{"category": "treatment", "amount": "8000"}]
@@ -193,7 +211,7 @@ async def test_a_decision_signed_with_openssl_is_taken_and_bad_ones_are_refused(
 
     # the signed path replays like any other history
     history = await dev.client.get_workflow_handle(wid).fetch_history()
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=CONVERTER)
     await replayer.replay_workflow(history)
 
 
@@ -240,8 +258,8 @@ async def test_set_key_with_a_chosen_secret_saves_it_and_list_shows_who_has_a_ke
     r = await _claims("staff", "set-key", "sup1", "--secret", "correct horse battery", "--save")
     assert r.exit_code == 0, r.output
     assert "correct horse" not in r.output and "secret saved to" in r.output
-    assert signing.read_keys(dev.settings.keys_file)["sup1"] == "correct horse battery"
-    assert dev.settings.keys_file.stat().st_mode & 0o077 == 0
+    assert signing.read_keys(dev.settings.staff_keys_file)["sup1"] == "correct horse battery"
+    assert dev.settings.staff_keys_file.stat().st_mode & 0o077 == 0
     with Session(dev.engine) as s:
         row = s.get(StaffRow, "h2")
         row.signing_key = None

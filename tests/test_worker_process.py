@@ -11,14 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import demo
 from client import start_claim
 from database import make_engine
 from tests.claimtools import payments, wait_stage
-from tests.conftest import TEMPORAL_BIN
+from tests.conftest import CONVERTER, TEMPORAL_BIN
 from tests.factories import medical_report
 from workflows import search
 
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 async def test_worker_process_registers_search_attributes_and_runs_a_claim(tmp_path):
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=TEMPORAL_BIN,
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         ui=False,
         dev_server_log_level="error",
     )

@@ -323,6 +323,8 @@ class ClaimMessages(ClaimCase):
             incident_type=report.incident_type,
             policy_no=report.policy_no,
             claimant_name=report.claimant.name,
+            claimant_id_no=report.claimant.id_no,
+            claimant_phone=report.claimant.phone,
             channel=report.channel,
             reported_at=report.reported_at or now,
             amount_claimed=report.amount_claimed,

@@ -830,6 +830,8 @@ class ComplaintWorkflow(CaseBase):
             stage=self.stage,
             channel=r.channel,
             complainant_name=r.complainant.name,
+            complainant_id_no=r.complainant.id_no,
+            complainant_phone=r.complainant.phone,
             complainants=1 + len(r.complainants),
             policy_no=r.policy_no,
             claim_id=r.claim_id,
