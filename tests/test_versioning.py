@@ -3,11 +3,11 @@
 - NextDueTime was added behind `workflow.patched("next-due-time")`.
 - The projection, letters and rule lookups became local activities behind
   `workflow.patched("local-records")`.
-- Staff decisions must be signed behind `workflow.patched("signed-decisions")`; the
-  histories in tests/histories/signed-decisions/ were recorded since.
+- Staff decisions must be signed behind `workflow.patched("signed-decisions")`.
 
-Histories recorded before each change (tests/histories/before-local-records/) still replay;
-new cases take the new branches."""
+Histories recorded before each change (tests/histories/before-local-records/ and
+before-signed-decisions/) still replay; new cases take the new branches; the histories at the
+top of tests/histories/ are the current code's."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from worker import WORKFLOWS
 
 HISTORIES = Path(__file__).parent / "histories"
 OLDER = HISTORIES / "before-local-records"
-SIGNED = HISTORIES / "signed-decisions"  # recorded since decisions are signed
+LOCAL = HISTORIES / "before-signed-decisions"  # local activities, unsigned decisions
 RECORDS = ("load_rules", "load_complaint_rules", "send_letter", "sync_claim", "sync_complaint")
 # Recorded before NextDueTime was added; histories recorded since carry its patch marker.
 BEFORE_THE_PATCH = (
@@ -78,20 +78,21 @@ def _local_activities(history_json: str) -> list[str]:
 
 
 def test_only_histories_recorded_since_signing_check_signatures():
-    signed = sorted(SIGNED.glob("*.json"))
+    signed = sorted(HISTORIES.glob("*.json"))
     assert {p.stem for p in signed} >= {"human-approval", "complaint-happy-path"}
     for path in signed:
         text = path.read_text(encoding="utf-8")
         assert "signed-decisions" in _patch_ids(text), path.name
-        assert "verify_signature" in _local_activities(text), path.name
-    for path in [*HISTORIES.glob("*.json"), *OLDER.glob("*.json")]:
+        if path.stem in ("human-approval", "watch-list-panel", "complaint-happy-path"):
+            assert "verify_signature" in _local_activities(text), path.name
+    for path in [*LOCAL.glob("*.json"), *OLDER.glob("*.json")]:
         assert "signed-decisions" not in _patch_ids(path.read_text(encoding="utf-8")), path.name
 
 
 def test_histories_recorded_since_the_first_change_carry_its_marker():
     later = [p for p in OLDER.glob("*.json") if p.stem not in BEFORE_THE_PATCH]
-    later += list(HISTORIES.glob("*.json"))
-    assert len(later) >= 15
+    later += [*LOCAL.glob("*.json"), *HISTORIES.glob("*.json")]
+    assert len(later) >= 30
     for path in later:
         assert "next-due-time" in _patch_ids(path.read_text(encoding="utf-8")), path.name
 
@@ -99,7 +100,7 @@ def test_histories_recorded_since_the_first_change_carry_its_marker():
 def test_current_histories_record_through_local_activities():
     """Each record write, letter and rule lookup is one marker event now, not an activity's
     three events plus a workflow task; only the payment stays a regular activity."""
-    for path in HISTORIES.glob("*.json"):
+    for path in [*LOCAL.glob("*.json"), *HISTORIES.glob("*.json")]:
         text = path.read_text(encoding="utf-8")
         assert "local-records" in _patch_ids(text), path.name
         assert not set(_scheduled_activities(text)) & set(RECORDS), path.name
@@ -110,7 +111,7 @@ def test_current_histories_record_through_local_activities():
 
 
 async def test_histories_recorded_before_the_changes_still_replay():
-    files = sorted(OLDER.glob("*.json"))
+    files = sorted([*OLDER.glob("*.json"), *LOCAL.glob("*.json")])
     assert {p.stem for p in files} >= set(BEFORE_THE_PATCH)
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     for path in files:
