@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,15 +24,23 @@ from commands.common import (
     identity,
     money,
     print_json,
+    read_json,
     run,
     settings,
     signed,
     temporal,
     when,
 )
-from models.claim import Adjustment, ClaimReport, Decision, Material, MaterialsSubmission
+from models.claim import (
+    Adjustment,
+    ClaimReport,
+    Decision,
+    Material,
+    MaterialsSubmission,
+    impossible_dates,
+)
 from models.status import ClaimStatus
-from models.tables import ClaimRow, ComplaintRow, LetterRow
+from models.tables import ClaimRow, ComplaintRow, LetterRow, PolicyRow
 from workflows.approval import level_name
 from workflows.claim import ClaimWorkflow
 
@@ -120,14 +128,14 @@ def submit(
 
     Example: claims claim submit claim.json
     """
-    if file is not None:
-        text = (
-            typer.get_text_stream("stdin").read() if str(file) == "-" else file.read_text("utf-8")
-        )
-        data = json.loads(text)
-    else:
-        data = _report_from_options(**locals())
+    data = read_json(file) if file is not None else _report_from_options(**locals())
     report = ClaimReport.model_validate(data)
+    problem = impossible_dates(report, datetime.now(UTC))
+    if problem:
+        raise UserError(f"invalid report: {problem}")
+    with Session(db()) as s:
+        if s.get(PolicyRow, report.policy_no) is None:
+            raise UserError(f"invalid policy_no: no policy {report.policy_no} is on record")
 
     async def go() -> tuple[str, bool]:
         client = await temporal()

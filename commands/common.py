@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -27,6 +28,7 @@ from database import engine_for
 from models.catalog import BUSINESS_TZ
 from models.signature import Signed
 from models.tables import StaffRow
+from models.validation import validation_message
 from security.masking import FULL_VIEW_ROLES, mask_id_no, mask_phone, may_see_full
 from settings import Settings, get_settings
 
@@ -81,12 +83,21 @@ def signed(message: Signed, case_id: str) -> Any:
     return signing.sign(message, case_id, key)
 
 
-def validation_message(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ())) or "input"
-    msg = first.get("msg", "invalid")
-    extra = f" ({err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"invalid {where}: {msg}{extra}"
+def read_json(path: Path) -> Any:
+    """A JSON document from a file ('-' for stdin); a file that is not UTF-8 is one line."""
+    if str(path) == "-":
+        raw = typer.get_binary_stream("stdin").read()
+        path_name = "stdin"
+    else:
+        raw = path.read_bytes()
+        path_name = str(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise UserError(
+            f"{path_name} is not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})"
+        ) from None
+    return json.loads(text)
 
 
 def one_line(exc: BaseException) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +22,7 @@ from commands.common import (
     handle_errors,
     identity,
     print_json,
+    read_json,
     run,
     settings,
     signed,
@@ -41,6 +42,7 @@ from models.complaint import (
     ResolutionApproval,
     ReviewDecision,
     ReviewRequest,
+    impossible_dates,
 )
 from models.tables import ComplaintRow
 from workflows.complaint import ComplaintWorkflow
@@ -98,7 +100,7 @@ def file(
     Example: claims complaint file --name 张三 --phone 138 --matter "赔款迟迟未到账"
     """
     if path is not None:
-        data = json.loads(path.read_text("utf-8"))
+        data = read_json(path)
     else:
         if not (name and matter):
             raise UserError("give a JSON file or at least --name and --matter")
@@ -113,6 +115,9 @@ def file(
             "remedy_sought": remedy,
         }
     report = ComplaintReport.model_validate(data)
+    problem = impossible_dates(report, datetime.now(UTC))
+    if problem:
+        raise UserError(f"invalid report: {problem}")
 
     async def go() -> tuple[str, bool]:
         client = await temporal()

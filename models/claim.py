@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.catalog import CLAIM_CHANNELS, INCIDENT_TYPES, ITEM_CATEGORIES, MATERIAL_KINDS
 from models.signature import Signed
+from models.validation import MAX_AMOUNT, LongText, Money, Name, OneLine, in_future
 
 Line = Literal["medical", "auto", "property", "accident"]
 Channel = Literal["phone", "app", "web", "wechat", "branch", "agent", "api"]
@@ -18,17 +19,46 @@ Language = Literal["zh-CN", "en"]
 assert set(CLAIM_CHANNELS) == set(Channel.__args__)  # type: ignore[attr-defined]
 
 
-def _money(value: Decimal) -> Decimal:
-    if value < 0:
-        raise ValueError("amounts cannot be negative")
-    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+# Facts in `details` the formulas read: each must be a finite number in range.
+NUMERIC_DETAILS = (
+    "vehicle_value",
+    "repair_estimate",
+    "salvage_value",
+    "value_at_risk",
+    "age_years",
+    "useful_life_years",
+)
+
+
+def _detail_number(key: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
+        raise ValueError(f"details.{key} must be a decimal string, not {type(value).__name__}")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"details.{key} is not a number") from None
+    if not number.is_finite() or not 0 <= number < MAX_AMOUNT:
+        raise ValueError(f"details.{key} must be a number from 0 to below {MAX_AMOUNT:,}")
+
+
+def _check_details(details: dict[str, Any]) -> None:
+    for key in NUMERIC_DETAILS:
+        if details.get(key) is not None:
+            _detail_number(key, details[key])
+    # A grade outside 1-10 is the adjuster's to settle (AdjustmentError); one that is not a
+    # whole number would stop triage and the formula, so it is refused here.
+    grade = details.get("disability_grade")
+    if grade is not None:
+        text = str(grade).strip()
+        if isinstance(grade, bool | float) or not text.isdigit() or len(text) > 3:
+            raise ValueError("details.disability_grade must be a whole number (the grade, 1-10)")
 
 
 class Claimant(BaseModel):
-    name: str = Field(min_length=1)
-    id_no: str = Field(min_length=1)
-    phone: str = Field(min_length=1)
-    email: str | None = None
+    name: Name = Field(min_length=1)
+    id_no: Name = Field(min_length=1)
+    phone: Name = Field(min_length=1)
+    email: Name | None = None
     birth_date: date | None = None
     special_care: bool = False
     language: Language = "zh-CN"
@@ -36,7 +66,7 @@ class Claimant(BaseModel):
 
 class Material(BaseModel):
     kind: str
-    ref: str = Field(min_length=1)
+    ref: OneLine = Field(min_length=1)
     issued_on: date | None = None
 
     @field_validator("kind")
@@ -49,12 +79,10 @@ class Material(BaseModel):
 
 class Item(BaseModel):
     category: str
-    description: str = ""
-    amount: Decimal
-    age_years: Decimal | None = None
-    useful_life_years: Decimal | None = None
-
-    _amount = field_validator("amount")(_money)
+    description: OneLine = ""
+    amount: Money
+    age_years: Decimal | None = Field(default=None, ge=0, le=1000)
+    useful_life_years: Decimal | None = Field(default=None, ge=0, le=1000)
 
 
 class ClaimReport(BaseModel):
@@ -63,21 +91,19 @@ class ClaimReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     claim_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    policy_no: str = Field(min_length=1)
+    policy_no: Name = Field(min_length=1)
     line: Line
     incident_type: str
     channel: Channel = "api"
     claimant: Claimant
     occurred_at: AwareDatetime
     reported_at: AwareDatetime | None = None
-    location: str = ""
-    description: str = ""
-    amount_claimed: Decimal
-    items: list[Item] = Field(default_factory=list)
+    location: OneLine = ""
+    description: LongText = ""
+    amount_claimed: Money
+    items: list[Item] = Field(default_factory=list, max_length=500)
     details: dict[str, Any] = Field(default_factory=dict)
-    materials: list[Material] = Field(default_factory=list)
-
-    _amount = field_validator("amount_claimed")(_money)
+    materials: list[Material] = Field(default_factory=list, max_length=200)
 
     @model_validator(mode="after")
     def _codes_fit_the_line(self) -> ClaimReport:
@@ -94,14 +120,34 @@ class ClaimReport(BaseModel):
                     f"item category {item.category!r} is not one of {', '.join(allowed)} "
                     f"for line {self.line}"
                 )
+        # Items that do not add up to amount_claimed are taken as they are: the adjustment pays
+        # from the items (DOMAIN §6); the claimed figure sets the reserve and triage (R02).
+        _check_details(self.details)
         return self
+
+
+def impossible_dates(report: ClaimReport, now: datetime, occurred: bool = True) -> str | None:
+    """A date in the report that cannot have happened yet, as one line; None when all are fine.
+
+    The workflow leaves `occurred` to the coverage check (NOT_ACCEPTED with a letter, DOMAIN
+    §2.2); an incident reported before it occurred is a risk flag (R05), not an error."""
+    if occurred and in_future(report.occurred_at, now):
+        return "occurred_at is in the future"
+    if in_future(report.reported_at, now):
+        return "reported_at is in the future"
+    if in_future(report.claimant.birth_date, now):
+        return "claimant.birth_date is in the future"
+    for n, material in enumerate(report.materials):
+        if in_future(material.issued_on, now):
+            return f"materials.{n}.issued_on is in the future"
+    return None
 
 
 class MaterialsSubmission(BaseModel):
     """Signal `submit_materials`."""
 
-    materials: list[Material] = Field(min_length=1)
-    submitted_by: str | None = None
+    materials: list[Material] = Field(min_length=1, max_length=200)
+    submitted_by: Name | None = None
 
 
 class Decision(Signed):
@@ -111,11 +157,11 @@ class Decision(Signed):
     as refused rather than dropped by the converter.
     """
 
-    approver: str
-    decision: str
-    note: str = ""
-    clause: str | None = None
-    amount: Decimal | None = None  # a panel member's amend vote
+    approver: Name
+    decision: Name
+    note: LongText = ""
+    clause: Name | None = None
+    amount: Money | None = None  # a panel member's amend vote
 
 
 class Findings(Signed):
@@ -123,44 +169,39 @@ class Findings(Signed):
 
     signer_field: ClassVar[str] = "investigator"
 
-    investigator: str
-    task: str
-    facts: str = Field(min_length=1)
+    investigator: Name
+    task: Name
+    facts: LongText = Field(min_length=1)
     fraud_suspected: bool = False
     recommendation: Literal["pay", "deny", "reduce"] = "pay"
-    amount: Decimal | None = None
+    amount: Money | None = None
     conclusive: bool = True
 
 
 class ConvenePanel(BaseModel):
     """Update `convene_panel`: name the three members of the claim's panel (合议小组)."""
 
-    convener: str
-    members: list[str]
+    convener: Name
+    members: list[Name] = Field(max_length=10)
 
 
 class Appeal(BaseModel):
     """Update `appeal`: the claimant appeals a denial (within 30 days of the notice)."""
 
-    by: str = "claimant"
-    reason: str = ""
+    by: Name = "claimant"
+    reason: LongText = ""
 
 
 class Withdrawal(BaseModel):
     """Update `withdraw`: the claimant withdraws the claim (before any payment)."""
 
-    by: str = "claimant"
-    reason: str = ""
+    by: Name = "claimant"
+    reason: LongText = ""
 
 
 class Adjustment(BaseModel):
     """Update `adjust`: an adjuster re-adjusts a returned claim, optionally setting the amount."""
 
-    adjuster: str
-    note: str = ""
-    amount: Decimal | None = None
-
-    @field_validator("amount")
-    @classmethod
-    def _amount_money(cls, value: Decimal | None) -> Decimal | None:
-        return None if value is None else _money(value)
+    adjuster: Name
+    note: LongText = ""
+    amount: Money | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from models.records import AuditEventIn, WorkItemIn
 from models.signature import Signed
 from models.status import DeadlineView, StageChange, TaskView
+from models.validation import LongText, Money, Name, in_future
 
 ComplaintChannel = Literal[
     "phone", "email", "wechat", "app", "web", "branch", "letter", "agent", "regulator"
@@ -30,6 +31,7 @@ COMPLAINT_STAGES = (
     "RECEIVED",
     "REGISTERED",
     "DECLINED",
+    "NOT_ACCEPTED",  # the report could not be read; nothing was written
     "TRIAGED",
     "INVESTIGATING",
     "RESOLUTION_PROPOSED",
@@ -44,10 +46,10 @@ COMPLAINT_STAGES = (
 
 
 class Complainant(BaseModel):
-    name: str = Field(min_length=1)
-    id_no: str | None = None
-    phone: str | None = None
-    email: str | None = None
+    name: Name = Field(min_length=1)
+    id_no: Name | None = None
+    phone: Name | None = None
+    email: Name | None = None
     birth_date: date | None = None
     special_care: bool | CareReason = False
     language: Literal["zh-CN", "en"] = "zh-CN"
@@ -61,13 +63,13 @@ class ComplaintReport(BaseModel):
     complaint_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     channel: ComplaintChannel
     complainant: Complainant
-    policy_no: str | None = None
-    claim_id: str | None = None
+    policy_no: Name | None = None
+    claim_id: Name | None = None
     category: Category | None = None
-    matter: str = Field(min_length=1)
-    remedy_sought: str = ""
+    matter: LongText = Field(min_length=1)
+    remedy_sought: LongText = ""
     received_at: AwareDatetime | None = None
-    complainants: list[Complainant] = Field(default_factory=list)
+    complainants: list[Complainant] = Field(default_factory=list, max_length=1000)
     media: bool = False
     medical_emergency: bool = False
 
@@ -79,13 +81,25 @@ class ComplaintReport(BaseModel):
         return self
 
 
+def impossible_dates(report: ComplaintReport, now: datetime) -> str | None:
+    """A date in the report that cannot have happened yet, as one line; None when all are fine."""
+    if in_future(report.received_at, now):
+        return "received_at is in the future"
+    if in_future(report.complainant.birth_date, now):
+        return "complainant.birth_date is in the future"
+    for n, person in enumerate(report.complainants):
+        if in_future(person.birth_date, now):
+            return f"complainants.{n}.birth_date is in the future"
+    return None
+
+
 class Assignment(BaseModel):
     """Update `assign`: the coordinator sets the category (optional) and the handler."""
 
-    coordinator: str
-    handler: str
+    coordinator: Name
+    handler: Name
     category: Category | None = None
-    note: str = ""
+    note: LongText = ""
 
 
 class ComplaintFindings(Signed):
@@ -93,29 +107,27 @@ class ComplaintFindings(Signed):
 
     signer_field: ClassVar[str] = "handler"
 
-    handler: str
-    findings: str = Field(min_length=1)
+    handler: Name
+    findings: LongText = Field(min_length=1)
     upheld: bool
 
 
 class Resolution(BaseModel):
     """Update `propose_resolution`."""
 
-    handler: str
+    handler: Name
     kinds: list[ResolutionKind] = Field(min_length=1)
-    description: str = Field(min_length=1)
-    basis: str = ""
-    reasons: str = ""
-    amount: Decimal | None = None
+    description: LongText = Field(min_length=1)
+    basis: LongText = ""
+    reasons: LongText = ""
+    amount: Money | None = None
 
     @field_validator("amount")
     @classmethod
-    def _money(cls, v: Decimal | None) -> Decimal | None:
-        if v is None:
-            return None
-        if v <= 0:
+    def _positive(cls, v: Decimal | None) -> Decimal | None:
+        if v is not None and v <= 0:
             raise ValueError("a payment must be positive")
-        return v.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return v
 
     @model_validator(mode="after")
     def _payment_has_amount(self) -> Resolution:
@@ -127,40 +139,40 @@ class Resolution(BaseModel):
 class ResolutionApproval(Signed):
     """Update `approve_resolution`: the coordinator, then L3 above the handler's limit."""
 
-    approver: str
+    approver: Name
     approve: bool = True
-    note: str = ""
+    note: LongText = ""
 
 
 class ClockChange(BaseModel):
     """Updates `extend`, `pause`, `resume`, `new_facts` on the complaint clock."""
 
-    by: str
-    reason: str = ""
+    by: Name
+    reason: LongText = ""
     days: int | None = None  # extend: the new total (30, then 60)
 
 
 class Execution(BaseModel):
     """Update `execute`: the resolution has been carried out."""
 
-    by: str
-    note: str = ""
+    by: Name
+    note: LongText = ""
 
 
 class Callback(BaseModel):
     """Update `callback`: one satisfaction callback attempt (满意度回访)."""
 
-    by: str
+    by: Name
     reached: bool
     satisfied: bool | None = None
-    note: str = ""
+    note: LongText = ""
 
 
 class ReviewRequest(BaseModel):
     """Update `request_review`: a dissatisfied complainant asks the superior office."""
 
-    by: str = "complainant"
-    reason: str = ""
+    by: Name = "complainant"
+    reason: LongText = ""
 
 
 class ReviewDecision(Signed):
@@ -168,14 +180,14 @@ class ReviewDecision(Signed):
 
     signer_field: ClassVar[str] = "reviewer"
 
-    reviewer: str
+    reviewer: Name
     upheld: bool
-    findings: str = Field(min_length=1)
+    findings: LongText = Field(min_length=1)
 
 
 class CloseRequest(BaseModel):
-    by: str
-    note: str = ""
+    by: Name
+    note: LongText = ""
 
 
 class ComplaintLink(BaseModel):

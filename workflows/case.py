@@ -6,17 +6,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
+from temporalio.api.common.v1 import Payload
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    import pydantic
+
     from activities.policy import DB_RETRY, DB_TIMEOUT
     from models.catalog import SIGNATURE_WINDOW_MINUTES
     from models.records import AuditEventIn, StaffInfo, WorkItemIn
     from models.signature import SignatureCheck, SignatureVerdict, Signed
     from models.status import StageChange, TaskView
+    from models.validation import validation_message
     from workflows import search
     from workflows.clock import Calendar, Clock
 
@@ -24,6 +29,25 @@ SYSTEM = "system"
 USED = "bad signature: this signature was already used on this case"
 TOP_PRIORITY = 100
 NEXT_LEVEL = MappingProxyType({"L1": "L2", "L2": "L3", "L3": "L3"})
+INVALID_REPORT = "INVALID_REPORT"
+
+# The start input when a client sends none. The parameter's type is exactly RawValue (the SDK
+# hands over the payload undecoded only for that hint, not for `RawValue | None`).
+NO_REPORT = RawValue(Payload())
+
+Report = TypeVar("Report", bound=pydantic.BaseModel)
+
+
+def read_report(model: type[Report], raw: RawValue) -> tuple[Report | None, str | None]:
+    """The start input, decoded here rather than by the converter: a report that does not
+    decode would otherwise fail the workflow before it could say why. Decoding the JSON with
+    the model is what the pydantic converter does, so a good report reads the same."""
+    if not raw.payload.data or raw.payload.metadata.get("encoding") == b"binary/null":
+        return None, "no report was given"
+    try:
+        return model.model_validate_json(raw.payload.data), None
+    except pydantic.ValidationError as err:
+        return None, validation_message(err)
 
 
 class CaseBase:

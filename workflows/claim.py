@@ -17,12 +17,14 @@ import asyncio
 from datetime import timedelta, timezone
 
 from temporalio import workflow
+from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
     import pydantic
 
     from models.claim import (
         ClaimReport,
+        impossible_dates,
     )
     from models.records import (
         LoadRulesRequest,
@@ -46,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.triage import straight_through, triage
 
+from workflows.case import INVALID_REPORT, NO_REPORT, read_report
 from workflows.claim_case import SYSTEM
 from workflows.claim_settlement import ClaimSettlement
 
@@ -55,19 +58,26 @@ class ClaimWorkflow(ClaimSettlement):
     """One claim: the process steps; messages, clocks and settlement come from the bases."""
 
     @workflow.init
-    def __init__(self, report: ClaimReport) -> None:
+    def __init__(self, report: RawValue = NO_REPORT) -> None:
         # The report is taken here, before any message is handled: an update or query that
-        # arrives with the first workflow task already sees the claim.
+        # arrives with the first workflow task already sees the claim. It arrives raw (a
+        # ClaimReport as JSON) so that one which does not decode ends NOT_ACCEPTED with the
+        # reason instead of failing the workflow.
         super().__init__()
-        self.report = report
-        self.claim_id = report.claim_id or workflow.info().workflow_id.removeprefix("claim-")
-        if report.reported_at is None:
-            report.reported_at = workflow.info().start_time
+        self.report, self.invalid_report = read_report(ClaimReport, report)
+        self.claim_id = workflow.info().workflow_id.removeprefix("claim-")
+        if self.report is not None:
+            self.claim_id = self.report.claim_id or self.claim_id
+            if self.report.reported_at is None:
+                self.report.reported_at = workflow.info().start_time
 
     # ================================================================== the process
 
     @workflow.run
-    async def run(self, report: ClaimReport) -> ClaimStatus:
+    async def run(self, report: RawValue = NO_REPORT) -> ClaimStatus:
+        if self.invalid_report is not None:
+            self._refuse_report(self.invalid_report)
+            return self.status()
         process = asyncio.create_task(self._process())
         watcher = asyncio.create_task(self._watch_clocks())
         await workflow.wait_condition(lambda: process.done() or self.withdrawal is not None)
@@ -91,6 +101,10 @@ class ClaimWorkflow(ClaimSettlement):
         report = self.report
         assert report is not None
         self._to("REPORTED", report.channel, channel=report.channel)
+        problem = impossible_dates(report, workflow.now(), occurred=False)
+        if problem is not None and workflow.patched("refuse-impossible-dates"):
+            self._refuse_report(problem)
+            return
         rules = await self._record_call(
             "load_rules",
             LoadRulesRequest(
@@ -167,6 +181,12 @@ class ClaimWorkflow(ClaimSettlement):
         self._to("CLOSED", SYSTEM)
         await self._flush()
         await self._reopen_window()
+
+    def _refuse_report(self, problem: str) -> None:
+        """A report the engine cannot take: NOT_ACCEPTED with the reason, and nothing written
+        (no row, no letter: there may be no one to write to)."""
+        self.not_accepted_reason = f"the report cannot be accepted: {problem}"
+        self._to("NOT_ACCEPTED", SYSTEM, reason=INVALID_REPORT)
 
     async def _not_accepted(self, coverage: CoverageResult) -> None:
         assert self.report and self.rules

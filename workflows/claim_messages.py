@@ -314,20 +314,20 @@ class ClaimMessages(ClaimCase):
     @workflow.query(name="status")
     def status(self) -> ClaimStatus:
         report = self.report
-        assert report is not None
         now = workflow.now()
         return ClaimStatus(
             claim_id=self.claim_id,
             stage=self.stage,
-            line=report.line,
-            incident_type=report.incident_type,
-            policy_no=report.policy_no,
-            claimant_name=report.claimant.name,
-            claimant_id_no=report.claimant.id_no,
-            claimant_phone=report.claimant.phone,
-            channel=report.channel,
-            reported_at=report.reported_at or now,
-            amount_claimed=report.amount_claimed,
+            # A report that could not be read leaves these empty (stage NOT_ACCEPTED).
+            line=report.line if report else "",
+            incident_type=report.incident_type if report else "",
+            policy_no=report.policy_no if report else "",
+            claimant_name=report.claimant.name if report else "",
+            claimant_id_no=report.claimant.id_no if report else None,
+            claimant_phone=report.claimant.phone if report else None,
+            channel=report.channel if report else "",
+            reported_at=(report.reported_at if report else None) or workflow.info().start_time,
+            amount_claimed=report.amount_claimed if report else Decimal("0"),
             reserve=self.reserve,
             payable_amount=self.adjustment.payable if self.adjustment else None,
             missing_materials=self.missing,

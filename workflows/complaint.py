@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -50,10 +51,18 @@ with workflow.unsafe.imports_passed_through():
         ResolutionApproval,
         ReviewDecision,
         ReviewRequest,
+        impossible_dates,
     )
     from models.records import LetterRecord, LetterRequest, PaymentRecord, PaymentRequest, StaffInfo
     from workflows import search
-    from workflows.case import SYSTEM, TOP_PRIORITY, CaseBase
+    from workflows.case import (
+        INVALID_REPORT,
+        NO_REPORT,
+        SYSTEM,
+        TOP_PRIORITY,
+        CaseBase,
+        read_report,
+    )
     from workflows.clock import Calendar
 
 PAUSE_REASONS = ("external_appraisal", "mediation")
@@ -71,7 +80,7 @@ def _age(birth: date, on: date) -> int:
 @workflow.defn(name="ComplaintWorkflow", failure_exception_types=[pydantic.ValidationError])
 class ComplaintWorkflow(CaseBase):
     @workflow.init
-    def __init__(self, report: ComplaintReport) -> None:
+    def __init__(self, report: RawValue = NO_REPORT) -> None:
         self._init_case()
         self.report: ComplaintReport | None = None
         self.rules: ComplaintRules | None = None
@@ -102,14 +111,15 @@ class ComplaintWorkflow(CaseBase):
         self._letter_counts: dict[str, int] = {}
         self._flush_lock = asyncio.Lock()
         self._sa_stage: str | None = None
-        # The report is taken here, before any message is handled.
-        self.report = report
-        self.complaint_id = report.complaint_id or workflow.info().workflow_id.removeprefix(
-            "complaint-"
-        )
-        if report.received_at is None:
-            report.received_at = workflow.info().start_time
-        self.category = report.category
+        # The report is taken here, before any message is handled. It arrives raw (see
+        # ClaimWorkflow): one that does not decode ends NOT_ACCEPTED with the reason.
+        self.report, self.invalid_report = read_report(ComplaintReport, report)
+        self.complaint_id = workflow.info().workflow_id.removeprefix("complaint-")
+        if self.report is not None:
+            self.complaint_id = self.report.complaint_id or self.complaint_id
+            if self.report.received_at is None:
+                self.report.received_at = workflow.info().start_time
+            self.category = self.report.category
 
     @property
     def case_id(self) -> str:
@@ -118,7 +128,17 @@ class ComplaintWorkflow(CaseBase):
     # ================================================================== the process
 
     @workflow.run
-    async def run(self, report: ComplaintReport) -> ComplaintStatus:
+    async def run(self, report: RawValue = NO_REPORT) -> ComplaintStatus:
+        problem = self.invalid_report
+        if problem is None and self.report is not None:
+            problem = impossible_dates(self.report, workflow.now())
+            if problem is not None and not workflow.patched("refuse-impossible-dates"):
+                problem = None
+        if problem is not None:
+            # Nothing is written (no row, no letter); the reason is in the result and status.
+            self.decline_reason = f"the report cannot be accepted: {problem}"
+            self._to("NOT_ACCEPTED", SYSTEM, reason=INVALID_REPORT)
+            return self.status()
         watcher = asyncio.create_task(self._watch_clocks())
         await self._process()
         self._finished = True
@@ -823,8 +843,18 @@ class ComplaintWorkflow(CaseBase):
     @workflow.query(name="status")
     def status(self) -> ComplaintStatus:
         r = self.report
-        assert r is not None
         now = workflow.now()
+        if r is None:  # a report that could not be read (stage NOT_ACCEPTED)
+            return ComplaintStatus(
+                complaint_id=self.complaint_id,
+                stage=self.stage,
+                channel="",
+                complainant_name="",
+                received_at=workflow.info().start_time,
+                matter="",
+                decline_reason=self.decline_reason,
+                history=self.history,
+            )
         return ComplaintStatus(
             complaint_id=self.complaint_id,
             stage=self.stage,
