@@ -27,6 +27,7 @@ from temporalio.converter import DataConverter
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from models import claim, complaint
 from models.claim import ClaimReport
 from models.complaint import ComplaintReport
 from security.codec import EncryptionCodec, key_ring
@@ -108,6 +109,22 @@ async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
     return added
 
 
+class ReportRefused(ValueError):
+    """A report that parses but cannot be true (a date in the future); one line."""
+
+
+def check_dates(report: ClaimReport | ComplaintReport) -> None:
+    """Refuse, before anything starts, a report dated in the future (the sender's clock is
+    trusted to a few minutes). The workflow applies the same check with its own clock."""
+    now = datetime.now(UTC)
+    if isinstance(report, ClaimReport):
+        problem = claim.impossible_dates(report, now)
+    else:
+        problem = complaint.impossible_dates(report, now)
+    if problem:
+        raise ReportRefused(f"invalid report: {problem}")
+
+
 def new_claim_id() -> str:
     return f"CLM-{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
 
@@ -124,6 +141,7 @@ async def start_claim(
     Returns the handle and whether this call started it. A running claim is returned as it is
     (conflict policy USE_EXISTING); a finished one is never started again (REJECT_DUPLICATE).
     """
+    check_dates(report)
     if not report.claim_id:
         report = report.model_copy(update={"claim_id": new_claim_id()})
     assert report.claim_id
@@ -169,6 +187,7 @@ async def start_complaint(
     client: Client, report: ComplaintReport, task_queue: str
 ) -> tuple[WorkflowHandle, bool]:
     """Start the complaint's workflow; the same complaint id twice is the same complaint."""
+    check_dates(report)
     if not report.complaint_id:
         report = report.model_copy(update={"complaint_id": new_complaint_id()})
     assert report.complaint_id

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,7 +10,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session, col, select
 
-from client import start_claim
+from client import check_dates, start_claim
 from commands.common import (
     FullOpt,
     UserError,
@@ -37,7 +36,6 @@ from models.claim import (
     Decision,
     Material,
     MaterialsSubmission,
-    impossible_dates,
 )
 from models.status import ClaimStatus
 from models.tables import ClaimRow, ComplaintRow, LetterRow, PolicyRow
@@ -130,9 +128,7 @@ def submit(
     """
     data = read_json(file) if file is not None else _report_from_options(**locals())
     report = ClaimReport.model_validate(data)
-    problem = impossible_dates(report, datetime.now(UTC))
-    if problem:
-        raise UserError(f"invalid report: {problem}")
+    check_dates(report)
     with Session(db()) as s:
         if s.get(PolicyRow, report.policy_no) is None:
             raise UserError(f"invalid policy_no: no policy {report.policy_no} is on record")

@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 import signing
-from client import connect
+from client import ReportRefused, connect
 from database import engine_for
 from models.catalog import BUSINESS_TZ
 from models.signature import Signed
@@ -101,7 +101,7 @@ def read_json(path: Path) -> Any:
 
 
 def one_line(exc: BaseException) -> str:
-    if isinstance(exc, UserError):
+    if isinstance(exc, UserError | ReportRefused):
         return str(exc)
     if isinstance(exc, ValidationError):
         return validation_message(exc)

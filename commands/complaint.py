@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +9,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session, col, select
 
-from client import start_complaint
+from client import check_dates, start_complaint
 from commands.common import (
     FullOpt,
     UserError,
@@ -42,7 +41,6 @@ from models.complaint import (
     ResolutionApproval,
     ReviewDecision,
     ReviewRequest,
-    impossible_dates,
 )
 from models.tables import ComplaintRow
 from workflows.complaint import ComplaintWorkflow
@@ -115,9 +113,7 @@ def file(
             "remedy_sought": remedy,
         }
     report = ComplaintReport.model_validate(data)
-    problem = impossible_dates(report, datetime.now(UTC))
-    if problem:
-        raise UserError(f"invalid report: {problem}")
+    check_dates(report)
 
     async def go() -> tuple[str, bool]:
         client = await temporal()
