@@ -31,6 +31,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import RawValue
 from temporalio.service import RPCError, RPCStatusCode
 
+from client import ReportRefused, start_claim, start_complaint
 from models.claim import ClaimReport, impossible_dates
 from models.complaint import ComplaintReport
 from models.complaint import impossible_dates as complaint_impossible_dates
@@ -549,3 +550,16 @@ def test_reported_before_occurred_and_items_that_do_not_add_up_are_accepted():
     report = ClaimReport.model_validate(data)
     assert impossible_dates(report, datetime.now(UTC)) is None
     assert str(report.amount_claimed) == "1800.00"
+
+
+async def test_the_client_helpers_refuse_a_report_dated_in_the_future(dev):
+    report = medical_report(reported_at=datetime.now(UTC) + timedelta(days=2))
+    with pytest.raises(ReportRefused, match="^invalid report: reported_at is in the future$"):
+        await start_claim(dev.client, report, dev.task_queue)
+    assert await _not_started(dev.client, f"claim-{report.claim_id}")
+    complaint = ComplaintReport.model_validate(
+        dict(good_complaint(_short("C-F")), received_at=FUTURE)
+    )
+    with pytest.raises(ReportRefused, match="received_at is in the future"):
+        await start_complaint(dev.client, complaint, dev.task_queue)
+    assert await _not_started(dev.client, f"complaint-{complaint.complaint_id}")
