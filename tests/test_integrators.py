@@ -46,6 +46,7 @@ import pytest
 import typer
 from sqlalchemy.engine import Engine
 from temporalio import workflow as temporal_workflow
+from temporalio.common import RawValue
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
@@ -479,7 +480,10 @@ def test_d_schema_names_match_the_workflow_definitions(defn):
     """MODELS is written out for readers; this keeps it true to the workflows' handlers."""
     d = temporal_workflow._Definition.must_from_class(defn)
     name = d.name
-    expected = {f"{name}.input": d.arg_types[0], f"{name}.result": d.ret_type}
+    # The input arrives as a RawValue so that a bad report can end NOT_ACCEPTED; its JSON is
+    # the workflow's report model.
+    expected = {f"{name}.input": defn.report_model, f"{name}.result": d.ret_type}
+    assert d.arg_types[0] is RawValue
     for sig, s in d.signals.items():
         if sig is not None:
             expected[f"{name}.signal.{sig}"] = s.arg_types[0]

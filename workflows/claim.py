@@ -57,6 +57,8 @@ from workflows.claim_settlement import ClaimSettlement
 class ClaimWorkflow(ClaimSettlement):
     """One claim: the process steps; messages, clocks and settlement come from the bases."""
 
+    report_model = ClaimReport  # the start input's JSON (it arrives raw, see __init__)
+
     @workflow.init
     def __init__(self, report: RawValue = NO_REPORT) -> None:
         # The report is taken here, before any message is handled: an update or query that

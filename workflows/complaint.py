@@ -79,6 +79,8 @@ def _age(birth: date, on: date) -> int:
 
 @workflow.defn(name="ComplaintWorkflow", failure_exception_types=[pydantic.ValidationError])
 class ComplaintWorkflow(CaseBase):
+    report_model = ComplaintReport  # the start input's JSON (it arrives raw, see __init__)
+
     @workflow.init
     def __init__(self, report: RawValue = NO_REPORT) -> None:
         self._init_case()
