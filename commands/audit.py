@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
@@ -88,7 +89,10 @@ def decode(payload: Payload) -> Any:
     if encoding == "binary/null":
         return None
     if encoding.startswith("json"):
-        return json.loads(payload.data)
+        try:
+            return json.loads(payload.data)
+        except ValueError:  # a raw start that was not JSON (the case refused it)
+            return f"<{len(payload.data)} bytes that are not JSON>"
     return base64.b64encode(payload.data).decode()
 
 
@@ -191,7 +195,8 @@ async def _export_many(query: str, out: Path) -> int:
         task = progress.add_task("exporting", total=len(ids))
         for workflow_id in ids:
             history = await client.get_workflow_handle(workflow_id).fetch_history()
-            _write(history, out / f"{workflow_id}.json")
+            # Any client may choose a workflow id: keep it inside the folder.
+            _write(history, out / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', workflow_id)}.json")
             progress.advance(task)
     return len(ids)
 

@@ -32,6 +32,7 @@ from temporalio.common import RawValue
 from temporalio.service import RPCError, RPCStatusCode
 
 from client import ReportRefused, start_claim, start_complaint
+from commands.audit import build_trail, render_html
 from models.claim import ClaimReport, impossible_dates
 from models.complaint import ComplaintReport
 from models.complaint import impossible_dates as complaint_impossible_dates
@@ -381,6 +382,12 @@ async def _raw_starts_end_not_accepted(dev, kind: str) -> None:
         assert (case.flow or case.cli.removeprefix("invalid report: ")) in reason, (case.id, reason)
         assert "\n" not in reason and len(reason) < 600, (case.id, reason)
     await assert_no_workflow_task_failed(dev.client, [h.id for h in handles])
+    # The audit trail of a refused case reads whatever was sent, even bytes that are not JSON.
+    for case, handle in zip(cases, handles, strict=True):
+        if case.id in ("not-utf8", "not-json", "description-1mb", "matter-1mb"):
+            trail = build_trail(await handle.fetch_history())
+            assert trail[-1]["summary"] == "final stage NOT_ACCEPTED", case.id
+            assert "final stage NOT_ACCEPTED" in render_html(handle.id, trail)
     quiet = [ids[c.id] for c in cases if not c.written]
     assert _rows(dev.engine, ClaimRow if kind == "claim" else ComplaintRow, quiet) == []
     with Session(dev.engine) as s:
