@@ -8,8 +8,10 @@ import dataclasses
 import uuid
 from datetime import UTC, datetime
 
+import pydantic
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
@@ -23,13 +25,14 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadConverter
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models import claim, complaint
 from models.claim import ClaimReport
 from models.complaint import ComplaintReport
+from models.validation import validation_message
 from security.codec import EncryptionCodec, key_ring
 from settings import Settings
 from workflows import search
@@ -43,6 +46,29 @@ _CLI_TYPE = {
     SearchAttributeIndexedValueType.DOUBLE: "Double",
     SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
 }
+
+
+class OneLineFailures(DefaultFailureConverter):
+    """A message payload that does not validate is refused to its sender with one line that
+    names the field (`invalid decision: Field required`), not pydantic's multi-line report."""
+
+    def to_failure(
+        self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure
+    ) -> None:
+        super().to_failure(exception, payload_converter, failure)
+        if isinstance(exception, pydantic.ValidationError):
+            failure.message = validation_message(exception)
+
+
+def with_one_line_failures(client: Client) -> Client:
+    """The same client (payloads, codec, interceptors) whose failures read as one line: the
+    worker's, since it writes the refusals that callers see."""
+    config = client.config()
+    converter = config["data_converter"]
+    config["data_converter"] = dataclasses.replace(
+        converter, failure_converter_class=OneLineFailures
+    )
+    return Client(**config)
 
 
 def search_attribute_flags(keys: tuple[SearchAttributeKey, ...] = search.ALL) -> list[str]:

@@ -21,7 +21,7 @@ from activities.payments import PaymentActivities, PaymentRail
 from activities.records import RecordActivities
 from activities.rules import RulesActivities
 from activities.signatures import SignatureActivities
-from client import connect, ensure_search_attributes
+from client import connect, ensure_search_attributes, with_one_line_failures
 from database import engine_for
 from security.masking import mask_logs
 from settings import Settings, get_settings
@@ -79,7 +79,7 @@ def build_worker(
 ) -> Worker:
     engine = engine or engine_for(settings.db_url)
     return Worker(
-        client,
+        with_one_line_failures(client),
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         activities=activities
