@@ -41,9 +41,9 @@ from models.complaint import ComplaintReport
 from models.complaint import impossible_dates as complaint_impossible_dates
 from models.tables import ClaimRow, ComplaintRow, LetterRow
 from models.validation import validation_message
-from tests.claimtools import status, wait_letter, wait_stage
+from tests.claimtools import decide, status, wait_letter, wait_stage
 from tests.factories import medical_report
-from tests.test_cli import claims, cli_env  # noqa: F401  (the fixture)
+from tests.test_cli import claims
 from worker import WORKFLOWS
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -309,13 +309,13 @@ async def _not_started(client: Client, workflow_id: str) -> bool:
 
 
 @pytest.fixture
-def quick_cli(cli_env, monkeypatch):  # noqa: F811
+def quick_cli(cli_env, monkeypatch):
     """typer rebuilds the command tree on every call (0.4 s); sixty calls build it once."""
     monkeypatch.setattr(typer.testing, "_get_command", functools.cache(typer.testing._get_command))
     return cli_env
 
 
-async def _cli_refuses_all(cli_env, tmp_path: Path, kind: str) -> None:  # noqa: F811
+async def _cli_refuses_all(cli_env, tmp_path: Path, kind: str) -> None:
     cases, good, command = (
         (CLAIMS, good_claim, ["claim", "submit"])
         if kind == "claim"
@@ -479,7 +479,7 @@ async def test_malformed_signals_and_updates_change_nothing_on_a_running_claim(d
     await assert_no_workflow_task_failed(dev.client, [handle.id])
 
     # the case still works
-    await handle.execute_update("decide", {"approver": "adj1", "decision": "approve"})
+    await decide(handle, "adj1", "approve")
     await wait_stage(dev.client, report.claim_id, "CLOSED")
     await assert_no_workflow_task_failed(dev.client, [handle.id])
 
@@ -521,7 +521,7 @@ async def test_malformed_updates_change_nothing_on_a_running_complaint(dev):
 INJECTED = "{{ 7*7 }} {% for x in range(3) %}x{% endfor %} <script>alert(1)</script><b>粗</b>"
 
 
-async def test_template_syntax_and_html_in_free_text_come_out_literally(cli_env, tmp_path):  # noqa: F811
+async def test_template_syntax_and_html_in_free_text_come_out_literally(cli_env, tmp_path):
     data = good_claim(_short("INERT"))
     data["claimant"]["name"] = "张三 " + INJECTED
     data["description"] = "门诊 " + INJECTED
