@@ -18,7 +18,16 @@ from pydantic import (
 
 from models.catalog import CLAIM_CHANNELS, INCIDENT_TYPES, ITEM_CATEGORIES, MATERIAL_KINDS
 from models.signature import Signed
-from models.validation import MAX_AMOUNT, LongText, Money, Name, OneLine, in_future, strict
+from models.validation import (
+    MAX_AMOUNT,
+    LongText,
+    Money,
+    Name,
+    OneLine,
+    SignedAmount,
+    in_future,
+    strict,
+)
 
 Line = Literal["medical", "auto", "property", "accident"]
 Channel = Literal["phone", "app", "web", "wechat", "branch", "agent", "api"]
@@ -170,7 +179,7 @@ class Decision(Signed):
     decision: Name
     note: LongText = ""
     clause: Name | None = None
-    amount: Money | None = None  # a panel member's amend vote
+    amount: SignedAmount | None = None  # a panel member's amend vote
 
 
 class Findings(Signed):
@@ -183,7 +192,7 @@ class Findings(Signed):
     facts: LongText = Field(min_length=1)
     fraud_suspected: bool = False
     recommendation: Literal["pay", "deny", "reduce"] = "pay"
-    amount: Money | None = None
+    amount: SignedAmount | None = None
     conclusive: bool = True
 
 

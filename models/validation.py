@@ -85,6 +85,16 @@ def _money(value: Decimal, info: ValidationInfo) -> Decimal:
 Money = Annotated[Decimal, BeforeValidator(_no_float), AfterValidator(_money)]
 
 
+def _amount(value: Decimal, info: ValidationInfo) -> Decimal:
+    money(value)  # the same checks
+    return value
+
+
+# Checked like Money but kept as sent: a signed message's amount is signed as the sender wrote
+# it ("5500" stays "5500"), so rounding it here would break the signature.
+SignedAmount = Annotated[Decimal, BeforeValidator(_no_float), AfterValidator(_amount)]
+
+
 # Clocks of the sender and the engine differ a little; a date a day ahead is a time zone.
 CLOCK_SKEW = timedelta(minutes=5)
 
