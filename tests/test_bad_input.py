@@ -35,7 +35,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
 from client import ReportRefused, start_claim, start_complaint
-from commands.audit import build_trail, render_html
+from commands.audit import build_trail, decrypted, render_html
 from models.claim import ClaimReport, impossible_dates
 from models.complaint import ComplaintReport
 from models.complaint import impossible_dates as complaint_impossible_dates
@@ -398,7 +398,7 @@ async def _raw_starts_end_not_accepted(dev, kind: str) -> None:
     # The audit trail of a refused case reads whatever was sent, even bytes that are not JSON.
     for case, handle in zip(cases, handles, strict=True):
         if case.id in ("not-utf8", "not-json", "description-1mb", "matter-1mb"):
-            trail = build_trail(await handle.fetch_history())
+            trail = build_trail(decrypted(await handle.fetch_history()))
             assert trail[-1]["summary"] == "final stage NOT_ACCEPTED", case.id
             assert "final stage NOT_ACCEPTED" in render_html(handle.id, trail)
     quiet = [ids[c.id] for c in cases if not c.written]
