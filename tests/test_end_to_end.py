@@ -31,15 +31,8 @@ def _free_port() -> int:
 
 class Engine:
     def __init__(self, data_dir: Path) -> None:
-        self.port = _free_port()
-        self.env = {
-            **os.environ,
-            "CLAIMS_DATA_DIR": str(data_dir),
-            "CLAIMS_TEMPORAL_PORT": str(self.port),
-            "CLAIMS_UI_PORT": str(_free_port()),
-            "CLAIMS_HTTP_PORT": str(_free_port()),
-            "CLAIMS_CODEC_PORT": str(_free_port()),
-        }
+        self.env = {**os.environ, "CLAIMS_DATA_DIR": str(data_dir)}
+        self._pick_ports()
         # The engine makes its own key file on first start, as on a new machine.
         self.env.pop("CLAIMS_PAYLOAD_KEYS", None)
         self.env.pop("TEMPORAL_ADDRESS", None)
@@ -48,7 +41,27 @@ class Engine:
         self.proc: subprocess.Popen[str] | None = None
         self.output: list[str] = []
 
+    def _pick_ports(self) -> None:
+        self.port = _free_port()
+        self.env["CLAIMS_TEMPORAL_PORT"] = str(self.port)
+        for name in ("CLAIMS_UI_PORT", "CLAIMS_HTTP_PORT", "CLAIMS_CODEC_PORT"):
+            self.env[name] = str(_free_port())
+
     def start(self) -> None:
+        """Start `claims run`; a port taken by another process between choosing it and the
+        server binding it (other suites share this machine) means new ports and one more try."""
+        for attempt in range(3):
+            try:
+                return self._start_once()
+            except AssertionError:
+                log = self.data_dir / "temporal-server.log"
+                taken = log.exists() and "address already in use" in log.read_text()
+                if not taken or attempt == 2:
+                    raise
+                log.unlink()
+                self._pick_ports()
+
+    def _start_once(self) -> None:
         self.proc = subprocess.Popen(
             [CLAIMS, "run"],
             env=self.env,
