@@ -72,6 +72,18 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CLAIMS_CODEC_TOKEN", "codec_token"),
         description="when set, the codec server asks for `Authorization: Bearer <token>`",
     )
+    fault_rate: float = Field(
+        default=0.0,
+        ge=0.0,
+        lt=1.0,
+        validation_alias=AliasChoices("CLAIMS_FAULT_RATE", "fault_rate"),
+        description="testing aid: the share of activity calls that fail and are retried",
+    )
+    fault_seed: int | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CLAIMS_FAULT_SEED", "fault_seed"),
+        description="testing aid: makes the injected faults repeatable",
+    )
 
     @property
     def embedded(self) -> bool:

@@ -16,6 +16,7 @@ from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.complaints import ComplaintActivities
+from activities.faults import with_faults
 from activities.letters import LetterActivities
 from activities.payments import PaymentActivities, PaymentRail
 from activities.records import RecordActivities
@@ -55,7 +56,7 @@ def build_activities(
     payments = PaymentActivities(engine, rail)
     complaints = ComplaintActivities(engine)
     signatures = SignatureActivities(engine)
-    return [
+    activities: list[object] = [
         complaints.load_complaint_rules,
         complaints.sync_complaint,
         rules.load_rules,
@@ -65,6 +66,9 @@ def build_activities(
         letters.send_letter,
         payments.pay_claim,
     ]
+    # The fault switch (a testing aid, off unless CLAIMS_FAULT_RATE is set) wraps every
+    # activity registered here, local activities included.
+    return with_faults(activities, settings.fault_rate, settings.fault_seed)
 
 
 def build_worker(
@@ -101,6 +105,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     if added:
         log.info("registered search attributes: %s", ", ".join(added))
     worker = build_worker(client, settings)
+    if settings.fault_rate:
+        log.warning("fault switch on: %.0f %% of activity calls fail", 100 * settings.fault_rate)
     log.info(
         "worker on %s namespace=%s task_queue=%s",
         settings.address,

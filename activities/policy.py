@@ -6,9 +6,13 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
-DB_TIMEOUT = timedelta(seconds=30)
-LETTER_TIMEOUT = timedelta(seconds=60)
-PAYMENT_TIMEOUT = timedelta(minutes=2)
+# Temporal retries an activity whose worker died only when its start-to-close timeout expires,
+# so these bound how long a case stands still after a worker crash. Each call takes
+# milliseconds; an attempt that outlives its timeout is retried, which is safe because every
+# activity is idempotent (a payment on its key, which the rail honours).
+DB_TIMEOUT = timedelta(seconds=10)
+LETTER_TIMEOUT = timedelta(seconds=10)
+PAYMENT_TIMEOUT = timedelta(seconds=15)
 
 DB_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),

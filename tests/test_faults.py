@@ -1,0 +1,251 @@
+"""The engine survives faults. Each test ends the same way: every claim closed by its workflow,
+one payment row and one of each letter per claim (tests/faulttools.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from decimal import Decimal
+from types import SimpleNamespace
+
+from sqlmodel import Session, select
+from temporalio.api.enums.v1 import EventType
+
+from client import start_complaint
+from models.complaint import Callback, Execution
+from models.tables import AuditEventRow, LetterRow, PaymentRow
+from tests.claimtools import payments
+from tests.conftest import end_workflows, per_test_client, running_worker
+from tests.faulttools import (
+    assert_each_closed_and_paid_once,
+    count_paid,
+    fast_track_claims,
+    pollers,
+    start_all,
+    wait_all_closed,
+    wait_for,
+    worker_process,
+)
+from tests.test_complaint_workflow import chandle, complaint, to_decided, wait_cstage
+from workflows.complaint import ComplaintWorkflow
+
+
+def _address(env) -> str:  # type: ignore[no-untyped-def]
+    return env.client.service_client.config.target_host
+
+
+def _stop(proc) -> None:  # type: ignore[no-untyped-def]
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+async def _activity_identities(client, claim_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+    history = await client.get_workflow_handle(f"claim-{claim_id}").fetch_history()
+    return [
+        e.activity_task_started_event_attributes.identity
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+    ]
+
+
+async def test_two_worker_processes_share_the_claims(dev_env, settings, engine, tmp_path):
+    client, started = per_test_client(dev_env)
+    reports = fast_track_claims(engine, 40)
+    ids = [r.claim_id for r in reports]
+    workers = [
+        worker_process(
+            tmp_path / f"worker-{n}.log", _address(dev_env), settings.data_dir, settings.task_queue
+        )
+        for n in (1, 2)
+    ]
+    try:
+        polling = await wait_for(
+            "both workers to poll",
+            lambda: _two(pollers(client, settings.task_queue)),
+            timeout=60,
+        )
+        await start_all(client, reports, settings.task_queue)
+        await wait_all_closed(engine, ids, timeout=90)
+        await assert_each_closed_and_paid_once(client, engine, ids)
+
+        took: dict[str, int] = {}
+        for cid in ids:
+            for identity in await _activity_identities(client, cid):
+                took[identity] = took.get(identity, 0) + 1
+        assert set(took) == polling
+        assert {identity.split("@")[0] for identity in took} == {str(w.pid) for w in workers}
+        assert min(took.values()) >= 0.1 * sum(took.values()), took
+    finally:
+        for w in workers:
+            _stop(w)
+        await end_workflows(client, started)
+
+
+async def _two(polling):  # type: ignore[no-untyped-def]
+    found = await polling
+    return found if len(found) == 2 else None
+
+
+async def test_a_worker_killed_mid_payment_and_restarted_pays_every_claim_once(
+    dev_env, settings, engine, tmp_path
+):
+    client, started = per_test_client(dev_env)
+    reports = fast_track_claims(engine, 100)
+    ids = [r.claim_id for r in reports]
+    log = tmp_path / "worker.log"
+    first = worker_process(log, _address(dev_env), settings.data_dir, settings.task_queue)
+    second = None
+    try:
+        await wait_for("the worker to poll", lambda: pollers(client, settings.task_queue), 60)
+        await start_all(client, reports, settings.task_queue)
+        await wait_for("some payments", lambda: count_paid(engine, ids) >= 20, 60, every=0.02)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        paid_at_kill = count_paid(engine, ids)
+        assert paid_at_kill < len(ids)
+
+        second = worker_process(log, _address(dev_env), settings.data_dir, settings.task_queue)
+        await wait_all_closed(engine, ids, timeout=90)
+        await assert_each_closed_and_paid_once(client, engine, ids)
+    finally:
+        _stop(first)
+        if second is not None:
+            _stop(second)
+        await end_workflows(client, started)
+
+
+# ------------------------------------------------------------------ transient activity failures
+
+
+async def _complaint_to_closed(client, task_queue: str, id_no: str) -> str:  # type: ignore[no-untyped-def]
+    """A complaint upheld with an apology and a small payment, executed, called back, closed."""
+    report = complaint(complainant={"name": "张三", "id_no": id_no, "phone": "13800000000"})
+    cid = report.complaint_id
+    await start_complaint(client, report, task_queue)
+    case = SimpleNamespace(client=client)
+    h = chandle(case, cid)
+    await to_decided(case, h, cid, amount=Decimal("100.00"), kinds=("apology", "payment"))
+    await wait_cstage(case, cid, "EXECUTING", timeout=60)
+    await h.execute_update(ComplaintWorkflow.execute, Execution(by="h1", note="已致歉并补付"))
+    await wait_cstage(case, cid, "CALLBACK", timeout=60)
+    await h.execute_update(
+        ComplaintWorkflow.callback, Callback(by="cc1", reached=True, satisfied=True, note="满意")
+    )
+    return cid
+
+
+def _case_record(engine, case_id: str) -> tuple:  # type: ignore[no-untyped-def]
+    """What a case left in the read model: letter kinds, audit event kinds, payments."""
+    with Session(engine) as s:
+        letters = sorted(
+            r.kind for r in s.exec(select(LetterRow).where(LetterRow.case_id == case_id))
+        )
+        # as a multiset: a letter's event may land before or after a message that raced it
+        events = sorted(
+            r.kind for r in s.exec(select(AuditEventRow).where(AuditEventRow.case_id == case_id))
+        )
+        ledger = [
+            (p.seq, p.amount)
+            for p in s.exec(select(PaymentRow).where(PaymentRow.claim_id == case_id))
+        ]
+    return letters, events, ledger
+
+
+async def _failures(client, workflow_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The last failure each retried activity saw before the attempt that succeeded."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    return [
+        e.activity_task_started_event_attributes.last_failure.message
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+        and e.activity_task_started_event_attributes.attempt > 1
+    ]
+
+
+async def test_thirty_percent_of_activity_calls_failing_changes_nothing(
+    dev_env, settings, engine, rail
+):
+    client, started = per_test_client(dev_env)
+    faulty = settings.model_copy(
+        update={"task_queue": f"{settings.task_queue}-faulty", "fault_rate": 0.3, "fault_seed": 7}
+    )
+    reports = fast_track_claims(engine, 12)
+    ids = [r.claim_id for r in reports]
+    try:
+        async with (
+            running_worker(client, settings, engine, rail),
+            running_worker(client, faulty, engine, rail),
+        ):
+            await start_all(client, reports, faulty.task_queue)
+            clean_cid, faulty_cid = await asyncio.gather(
+                _complaint_to_closed(client, settings.task_queue, "110101198001010001"),
+                _complaint_to_closed(client, faulty.task_queue, "110101198001010002"),
+            )
+            clean, with_faults = await asyncio.gather(
+                chandle(SimpleNamespace(client=client), clean_cid).result(),
+                chandle(SimpleNamespace(client=client), faulty_cid).result(),
+            )
+            await wait_all_closed(engine, ids, timeout=90)
+            await assert_each_closed_and_paid_once(client, engine, ids)
+
+        assert (with_faults.stage, with_faults.outcome) == (clean.stage, clean.outcome)
+        assert (with_faults.stage, with_faults.outcome) == ("CLOSED", "satisfied")
+        assert _case_record(engine, faulty_cid) == _case_record(engine, clean_cid)
+        assert _case_record(engine, faulty_cid)[2] == [(1, Decimal("100.00"))]
+
+        seen = [
+            m
+            for wid in [*(f"claim-{i}" for i in ids), f"complaint-{faulty_cid}"]
+            for m in await _failures(client, wid)
+        ]
+        assert any("before the work" in m for m in seen), seen
+        assert any("after the work was done" in m for m in seen), seen
+        assert not await _failures(client, f"complaint-{clean_cid}")
+    finally:
+        await end_workflows(client, started)
+
+
+# ------------------------------------------------------------------ the payment rail
+
+
+class LostResponseRail:
+    """A rail that honours idempotency keys, whose first answer for each key is lost on the
+    way back: the money has moved, the caller sees a connection error."""
+
+    def __init__(self) -> None:
+        self.transfers: dict[str, tuple[Decimal, str, str]] = {}
+        self.calls: list[str] = []
+
+    def transfer(self, idempotency_key: str, amount: Decimal, account_ref: str, payee: str) -> str:
+        self.calls.append(idempotency_key)
+        first = idempotency_key not in self.transfers
+        self.transfers.setdefault(idempotency_key, (amount, account_ref, payee))
+        if first:
+            raise ConnectionError("connection reset while reading the rail's response")
+        return "RAIL-" + idempotency_key
+
+
+async def test_a_transfer_whose_response_is_lost_is_retried_and_paid_once(
+    dev_env, settings, engine
+):
+    client, started = per_test_client(dev_env)
+    rail = LostResponseRail()
+    reports = fast_track_claims(engine, 3)
+    ids = [r.claim_id for r in reports]
+    try:
+        async with running_worker(client, settings, engine, rail):
+            await start_all(client, reports, settings.task_queue)
+            await wait_all_closed(engine, ids, timeout=60)
+            await assert_each_closed_and_paid_once(client, engine, ids)
+        keys = [f"{cid}:pay:1" for cid in ids]
+        assert sorted(rail.transfers) == sorted(keys)
+        assert sorted(rail.calls) == sorted(keys * 2)
+        for cid in ids:
+            (row,) = payments(engine, cid)
+            assert row.reference == f"RAIL-{cid}:pay:1"
+            assert await _failures(client, f"claim-{cid}") == [
+                "connection reset while reading the rail's response"
+            ]
+    finally:
+        await end_workflows(client, started)
