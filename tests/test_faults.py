@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
+import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from types import SimpleNamespace
 
+import pytest
+from sqlalchemy import create_engine, make_url, text
 from sqlmodel import Session, select
 from temporalio.api.enums.v1 import EventType
 
-from client import start_complaint
+import demo
+from activities.policy import DB_RETRY, PAYMENT_RETRY
+from client import connect, start_complaint
+from database import make_engine
+from engine import start_server, stop_server
 from models.complaint import Callback, Execution
 from models.tables import AuditEventRow, LetterRow, PaymentRow
 from tests.claimtools import payments
-from tests.conftest import end_workflows, per_test_client, running_worker
+from tests.conftest import PG_URL, end_workflows, per_test_client, running_worker
 from tests.faulttools import (
     assert_each_closed_and_paid_once,
     count_paid,
@@ -249,3 +258,125 @@ async def test_a_transfer_whose_response_is_lost_is_retried_and_paid_once(
             ]
     finally:
         await end_workflows(client, started)
+
+
+# ------------------------------------------------------------------ the Temporal server restarts
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_the_embedded_server_restarted_on_its_file_finishes_every_claim(settings, tmp_path):
+    # The engine's own server: SQLite file, WAL pragmas, search attributes, fixed ports.
+    server = settings.model_copy(
+        update={
+            "temporal_address": None,
+            "temporal_port": _free_port(),
+            "ui_port": _free_port(),
+            "http_port": _free_port(),
+        }
+    )
+    db = make_engine(server.db_url)
+    demo.load(db)
+    reports = fast_track_claims(db, 30)
+    ids = [r.claim_id for r in reports]
+    proc = start_server(server)
+    worker = worker_process(
+        tmp_path / "worker.log", server.address, server.data_dir, server.task_queue
+    )
+    try:
+        client = await connect(server)
+        await wait_for("the worker to poll", lambda: pollers(client, server.task_queue), 60)
+        await start_all(client, reports, server.task_queue)
+        await wait_for("some payments", lambda: count_paid(db, ids) >= 5, 60, every=0.02)
+        stop_server(proc)
+        assert count_paid(db, ids) < len(ids)
+
+        proc = start_server(server)
+        await wait_all_closed(db, ids, timeout=90)
+        assert worker.poll() is None, "the worker gave up while the server was away"
+        await assert_each_closed_and_paid_once(client, db, ids)
+    finally:
+        _stop(worker)
+        stop_server(proc)
+        db.dispose()
+
+
+# ------------------------------------------------------------------ the read model goes away
+
+
+@pytest.fixture
+def scratch_pg() -> Iterator[tuple[str, str]]:
+    """A PostgreSQL database of its own: (its name, its URL)."""
+    name = f"faults_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield name, make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _pg_admin(sql: str) -> None:
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        admin.dispose()
+
+
+async def _retrying(client, workflow_ids: list[str]) -> int:  # type: ignore[no-untyped-def]
+    """How many of these workflows have an activity retrying after a failure."""
+    described = await asyncio.gather(
+        *[client.get_workflow_handle(w).describe() for w in workflow_ids]
+    )
+    return sum(
+        any(a.attempt > 1 and a.last_failure.message for a in d.raw_description.pending_activities)
+        for d in described
+    )
+
+
+async def test_the_read_model_unavailable_for_a_while_cases_wait_then_finish(
+    dev_env, settings, rail, scratch_pg
+):
+    # No attempt limit: a database outage makes cases wait, never fail.
+    assert DB_RETRY.maximum_attempts == 0 and PAYMENT_RETRY.maximum_attempts == 0
+    name, url = scratch_pg
+    db = make_engine(url)
+    demo.load(db)
+    client, started = per_test_client(dev_env)
+    reports = fast_track_claims(db, 30)
+    ids = [r.claim_id for r in reports]
+    try:
+        async with running_worker(client, settings, db, rail):
+            await start_all(client, reports, settings.task_queue)
+            await wait_for("a payment", lambda: count_paid(db, ids) >= 1, 60, every=0.02)
+            # The database refuses new sessions and drops the open ones.
+            _pg_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            _pg_admin(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            )
+            await wait_for(
+                "activities retrying on several claims",
+                lambda: _at_least(5, _retrying(client, [f"claim-{i}" for i in ids])),
+                60,
+                every=0.2,
+            )
+            _pg_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            await wait_all_closed(db, ids, timeout=90)
+            await assert_each_closed_and_paid_once(client, db, ids)
+    finally:
+        await end_workflows(client, started)
+        db.dispose()
+
+
+async def _at_least(n: int, count) -> bool:  # type: ignore[no-untyped-def]
+    return await count >= n
