@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import random
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 FAULT_TYPE = "InjectedFault"
+log = logging.getLogger("claims.faults")
 
 
 class FaultSwitch:
@@ -50,10 +52,9 @@ class FaultSwitch:
     @staticmethod
     def _raise(when: str) -> None:
         info = activity.info()
-        raise ApplicationError(
-            f"injected fault {when} in {info.activity_type} (attempt {info.attempt})",
-            type=FAULT_TYPE,
-        )
+        message = f"injected fault {when} in {info.activity_type} (attempt {info.attempt})"
+        log.warning("%s of %s", message, info.workflow_id)
+        raise ApplicationError(message, type=FAULT_TYPE)
 
     def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """The same activity (name, argument and result types) with faults injected."""

@@ -31,9 +31,12 @@ FAST_TRACK_LETTERS = ["acknowledgement", "decision", "payment"]
 FAST_TRACK_PAID = Decimal("1040.00")
 
 
-def fast_track_claims(engine: Engine, n: int, prefix: str = "F") -> list[ClaimReport]:
+def fast_track_claims(
+    engine: Engine, n: int, prefix: str = "F", fixed_ids: bool = False
+) -> list[ClaimReport]:
     """n fast-track claims, each on a policy and insured of its own: one insured claiming n
-    times would trip the frequency rule and send the claims to investigation."""
+    times would trip the frequency rule and send the claims to investigation. Fixed ids
+    (`<prefix>-00000`, ...) make seeded faults repeatable; each test needs its own prefix."""
     reports = []
     with Session(engine) as s:
         base = s.get(PolicyRow, "P-MED-0001")
@@ -45,7 +48,9 @@ def fast_track_claims(engine: Engine, n: int, prefix: str = "F") -> list[ClaimRe
             )
             reports.append(
                 medical_report(
-                    policy_no=policy_no, claimant={"name": "测试", "id_no": id_no, "phone": "1"}
+                    policy_no=policy_no,
+                    claimant={"name": "测试", "id_no": id_no, "phone": "1"},
+                    **({"claim_id": f"{prefix}-{i:05d}"} if fixed_ids else {}),
                 )
             )
         s.commit()
