@@ -6,9 +6,10 @@ from functools import lru_cache
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel, create_engine
+from sqlalchemy.schema import CreateIndex
+from sqlmodel import Session, SQLModel, col, create_engine, select
 
-import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from models.tables import ClaimRecusalRow, ClaimRow
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -31,8 +32,12 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    new_recusals = not inspect(engine).has_table(ClaimRecusalRow.__tablename__)
     SQLModel.metadata.create_all(engine)
     add_missing_columns(engine)
+    ensure_indexes(engine)
+    if new_recusals:
+        backfill_recusals(engine)
     return engine
 
 
@@ -60,6 +65,44 @@ def add_missing_columns(engine: Engine) -> list[str]:
                 )
                 added.append(f"{table.name}.{column.name}")
     return added
+
+
+def ensure_indexes(engine: Engine) -> list[str]:
+    """Create the indexes added since a read model was written (create_all only indexes the
+    tables it creates). Idempotent: CREATE INDEX IF NOT EXISTS on both backends."""
+    created: list[str] = []
+    with engine.begin() as conn:
+        existing = {
+            ix["name"]
+            for table in SQLModel.metadata.sorted_tables
+            for ix in inspect(conn).get_indexes(table.name)
+        }
+        for table in SQLModel.metadata.sorted_tables:
+            for index in table.indexes:
+                if index.name not in existing:
+                    conn.execute(CreateIndex(index, if_not_exists=True))
+                    created.append(str(index.name))
+    return created
+
+
+def backfill_recusals(engine: Engine) -> int:
+    """Fill the recusal table from the open claims' projections, once, when an earlier read
+    model gets the table; from then on each claim's projection keeps its own rows."""
+    added = 0
+    with Session(engine) as s:
+        for claim in s.exec(select(ClaimRow).where(col(ClaimRow.closed_at).is_(None))):
+            for staff_id in recused_staff(claim.status or {}):
+                s.add(ClaimRecusalRow(case_id=claim.claim_id, staff_id=staff_id))
+                added += 1
+        s.commit()
+    return added
+
+
+def recused_staff(status: dict) -> set[str]:
+    """Nobody decides a claim they adjusted or already approved in the current chain."""
+    adjuster = (status.get("adjustment") or {}).get("adjuster")
+    people = {a.get("approver") for a in status.get("approvals") or []}
+    return {p for p in people | {adjuster} if p}
 
 
 @lru_cache(maxsize=8)

@@ -80,15 +80,17 @@ def build_worker(
     task_queue: str | None = None,
     activities: list[object] | None = None,
     interceptors: Sequence[Interceptor] = (),
+    workflows: list[type] | None = None,
 ) -> Worker:
-    engine = engine or engine_for(settings.db_url)
+    """The engine's worker; `workflows` and `activities` replace the engine's own (tests, and
+    the benchmark's yardstick, which must run under exactly these settings)."""
     return Worker(
         with_one_line_failures(client),
         task_queue=task_queue or settings.task_queue,
-        workflows=WORKFLOWS,
+        workflows=workflows if workflows is not None else WORKFLOWS,
         activities=activities
         if activities is not None
-        else build_activities(settings, engine, rail),
+        else build_activities(settings, engine or engine_for(settings.db_url), rail),
         # activities and local activities share the thread pool
         activity_executor=ThreadPoolExecutor(max_workers=2 * settings.activity_slots),
         max_concurrent_activities=settings.activity_slots,

@@ -8,9 +8,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio import activity
 
+from database import recused_staff
 from models.records import AuditEventIn, ClaimSync, SyncReceipt, WorkItemIn
 from models.status import StageChange
-from models.tables import AuditEventRow, ClaimRow, WorkItemRow
+from models.tables import AuditEventRow, ClaimRecusalRow, ClaimRow, WorkItemRow
 
 TERMINAL = {"CLOSED", "NOT_ACCEPTED", "WITHDRAWN"}
 
@@ -56,6 +57,7 @@ class RecordActivities:
                 row.updated_at = st.history[-1].at if st.history else now
                 if st.stage in TERMINAL and row.closed_at is None:
                     row.closed_at = row.updated_at
+                write_recusals(session, st.claim_id, recused_staff(row.status))
             session.add(row)
 
             write_events_and_items(
@@ -77,6 +79,17 @@ def receipt(version: int, history: list[StageChange], events: list[AuditEventIn]
 
 def _run_id() -> str | None:
     return activity.info().workflow_run_id if activity.in_activity() else None
+
+
+def write_recusals(session: Session, claim_id: str, staff: set[str]) -> None:
+    """Make the claim's recusal rows the given set (the chain restarts after a return, so
+    earlier approvers may decide again)."""
+    rows = session.exec(select(ClaimRecusalRow).where(ClaimRecusalRow.case_id == claim_id)).all()
+    for r in rows:
+        if r.staff_id not in staff:
+            session.delete(r)
+    for staff_id in staff - {r.staff_id for r in rows}:
+        session.add(ClaimRecusalRow(case_id=claim_id, staff_id=staff_id))
 
 
 def write_events_and_items(

@@ -1,14 +1,17 @@
 """Measure the engine against Temporal itself on this machine and write docs/benchmarks.md.
 
-    .venv/bin/python -m bench.run [--claims 200] [--latency 30]
+    .venv/bin/python -m bench.run [--quick] [--claims 500] [--latency 50] [--memory-claims 5000]
 
-1. throughput: fast-track claims started at once, completed per second, against a bare
-   workflow of six no-op activities on the same server and worker settings; and the ratio;
-2. latency: report-to-closed of one fast-track claim on an idle engine, p50 and p95;
+1. throughput: fast-track claims started at once, completed (CLOSED in the read model) per
+   second, against a bare workflow of six no-op activities on the same server and worker
+   settings; and the ratio; with one worker process and with two;
+2. latency: report to paid and to closed of one fast-track claim on an idle engine, p50, p95;
 3. history size: events per case for each recorded path (tests/histories);
-4. replay: histories replayed per second.
-The server is the embedded dev server on a SQLite file with the WAL pragmas, as `claims run`,
-and payloads are encrypted as in production (a key made for the run).
+4. replay: histories replayed per second;
+5. read model: `claims tasks` and `claims claim list` p50 at 100,000 claims and 1,000,000
+   audit events, on SQLite and on PostgreSQL (a scratch schema, dropped afterwards);
+6. memory: resident memory of one worker process with 5,000 claims waiting for approval.
+The server is the embedded dev server on a SQLite file with the WAL pragmas, as `claims run`.
 """
 
 from __future__ import annotations
@@ -16,126 +19,36 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
+import os
 import sys
 import tempfile
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import demo  # noqa: E402
-from bench.bare import BareSixActivities, noop  # noqa: E402
-from client import data_converter, start_claim  # noqa: E402
+from bench import cases, readmodel  # noqa: E402
 from database import make_engine  # noqa: E402
-from security.codec import new_key_entry  # noqa: E402
-from settings import Settings  # noqa: E402
-from tests.factories import medical_report  # noqa: E402
-from worker import WORKFLOWS, build_worker  # noqa: E402
+from worker import WORKFLOWS  # noqa: E402
 from workflows import search  # noqa: E402
-from workflows.claim import ClaimWorkflow  # noqa: E402
 
-# The production path: every payload sealed with AES-GCM.
-BENCH_KEYS = new_key_entry("bench")
-
-
-def _bench_policies(engine, n: int, offset: int = 0) -> None:  # type: ignore[no-untyped-def]
-    """One policy and insured per claim: the same insured claiming 200 times would trip the
-    frequency rule (R03) and send every claim to investigation instead of the fast track."""
-    from sqlmodel import Session
-
-    from models.tables import PolicyRow
-
-    with Session(engine) as s:
-        base = s.get(PolicyRow, "P-MED-0001")
-        assert base is not None
-        for i in range(offset, offset + n):
-            s.merge(
-                PolicyRow(
-                    **{
-                        **base.model_dump(),
-                        "policy_no": f"P-BENCH-{i:05d}",
-                        "insured_id_no": f"B{i:017d}",
-                    }
-                )
-            )
-        s.commit()
-
-
-def _report(i: int):  # type: ignore[no-untyped-def]
-    return medical_report(
-        policy_no=f"P-BENCH-{i:05d}",
-        claimant={"name": "测试", "id_no": f"B{i:017d}", "phone": "1"},
-    )
-
-
-async def _until_closed(client: Client, claim_ids: list[str], timeout: float = 600) -> None:
-    pending = set(claim_ids)
-    deadline = time.monotonic() + timeout
-    while pending and time.monotonic() < deadline:
-        for cid in list(pending):
-            handle = client.get_workflow_handle_for(ClaimWorkflow.run, f"claim-{cid}")
-            try:
-                if (await handle.query(ClaimWorkflow.status)).stage == "CLOSED":
-                    pending.discard(cid)
-            except Exception:  # noqa: BLE001 - not started yet
-                pass
-        await asyncio.sleep(0.05)
-    if pending:
-        raise RuntimeError(f"{len(pending)} claims did not close")
-
-
-async def throughput(client: Client, settings: Settings, engine, n: int) -> dict:  # type: ignore[no-untyped-def]
-    queue = f"bench-bare-{uuid.uuid4().hex[:6]}"
-    async with Worker(
-        client,
-        task_queue=queue,
-        workflows=[BareSixActivities],
-        activities=[noop],
-        activity_executor=ThreadPoolExecutor(32),
-        max_concurrent_activities=32,
-    ):
-        t0 = time.perf_counter()
-        handles = await asyncio.gather(
-            *[
-                client.start_workflow(
-                    BareSixActivities.run, f"b{i}", id=f"bare-{uuid.uuid4()}", task_queue=queue
-                )
-                for i in range(n)
-            ]
-        )
-        await asyncio.gather(*[h.result() for h in handles])
-        bare = n / (time.perf_counter() - t0)
-    async with build_worker(client, settings, engine=engine):
-        reports = [_report(i) for i in range(n)]
-        t0 = time.perf_counter()
-        await asyncio.gather(*[start_claim(client, r, settings.task_queue) for r in reports])
-        await _until_closed(client, [r.claim_id for r in reports])
-        claims = n / (time.perf_counter() - t0)
-    return {"claims_per_s": claims, "bare_per_s": bare, "ratio": claims / bare}
-
-
-async def latency(client: Client, settings: Settings, engine, n: int) -> dict:  # type: ignore[no-untyped-def]
-    times = []
-    async with build_worker(client, settings, engine=engine):
-        for i in range(n):
-            r = _report(100_000 + i)
-            t0 = time.perf_counter()
-            await start_claim(client, r, settings.task_queue)
-            await _until_closed(client, [r.claim_id])
-            times.append(time.perf_counter() - t0)
-    times.sort()
-    return {
-        "p50_ms": statistics.median(times) * 1000,
-        "p95_ms": times[max(0, int(len(times) * 0.95) - 1)] * 1000,
-    }
+PG_URL = os.environ.get("CLAIMS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+QUICK = {
+    "claims": 100,
+    "latency": 10,
+    "memory_claims": 500,
+    "book_claims": 10_000,
+    "book_events": 100_000,
+    "repeat": 5,
+}
 
 
 def history_sizes() -> dict[str, int]:
@@ -148,8 +61,7 @@ def history_sizes() -> dict[str, int]:
 async def replay_rate(rounds: int = 5) -> float:
     files = sorted((ROOT / "tests" / "histories").glob("*.json"))
     histories = [WorkflowHistory.from_json(f"h-{p.stem}", p.read_text()) for p in files]
-    converter = data_converter(Settings(payload_keys=BENCH_KEYS))
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     t0 = time.perf_counter()
     for _ in range(rounds):
         for h in histories:
@@ -157,69 +69,183 @@ async def replay_rate(rounds: int = 5) -> float:
     return rounds * len(histories) / (time.perf_counter() - t0)
 
 
-async def main(n: int, m: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-            data_converter=data_converter(Settings(payload_keys=BENCH_KEYS)),
-            search_attributes=list(search.ALL),
-            ui=False,
-            dev_server_log_level="error",
-            dev_server_extra_args=[
-                "--db-filename",
-                f"{tmp}/temporal.db",
-                "--sqlite-pragma",
-                "journal_mode=wal",
-                "--sqlite-pragma",
-                "synchronous=normal",
-            ],
-        )
-        try:
-            settings = Settings(
-                temporal_address="x:1",
-                data_dir=Path(tmp),
-                task_queue=f"bench-claims-{uuid.uuid4().hex[:6]}",
-                payload_keys=BENCH_KEYS,
-            )
-            engine = make_engine(settings.db_url)
-            demo.load(engine)
-            _bench_policies(engine, n)
-            _bench_policies(engine, m, offset=100_000)
-            tp = await throughput(env.client, settings, engine, n)
-            lat = await latency(env.client, settings, engine, m)
-        finally:
-            await env.shutdown()
-    sizes = history_sizes()
-    rate = await replay_rate()
+async def engine_figures(a: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=list(search.ALL),
+        ui=False,
+        dev_server_log_level="error",
+        dev_server_extra_args=[
+            "--db-filename",
+            f"{tmp}/temporal.db",
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
+        ],
+    )
+    try:
+        url = f"sqlite:///{tmp / 'claims.db'}"
+        engine = make_engine(url)
+        demo.load(engine)
+        host = env.client.service_client.config.target_host
+        target = cases.Target(address=host, db_url=url, data_dir=tmp)
+        client, n, limit = env.client, a.claims, a.timeout
+        out: dict[str, Any] = {"throughput": {}}
+        for w in a.workers:
+            _log(f"throughput: {n} bare workflows, {w} worker process(es)")
+            bare = await cases.bare_rate(client, target, n, w, limit)
+            _log(f"throughput: {n} fast-track claims, {w} worker process(es)")
+            claims = await cases.claims_rate(client, target, engine, n, w, limit)
+            out["throughput"][w] = {"claims": claims, "bare": bare, "ratio": claims / bare}
+        _log(f"latency: {a.latency} claims one at a time")
+        out["latency"] = await cases.latency(client, target, engine, a.latency)
+        _log(f"memory: {a.memory_claims} claims to PENDING_APPROVAL")
+        out["memory"] = await cases.memory(client, target, engine, a.memory_claims, limit)
+        engine.dispose()
+        return out
+    finally:
+        await env.shutdown()
+
+
+def read_model_figures(a: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    out = {}
+    _log(f"read model: {a.book_claims} claims, {a.book_events} audit events on SQLite")
+    sqlite_url = f"sqlite:///{tmp / 'book.db'}"
+    out["SQLite"] = readmodel.measure(sqlite_url, a.book_claims, a.book_events, a.repeat)
+    if a.pg:
+        _log("read model: the same on PostgreSQL")
+        with readmodel.scratch_postgres(a.pg_url) as url:
+            out["PostgreSQL"] = readmodel.measure(url, a.book_claims, a.book_events, a.repeat)
+    return out
+
+
+def _log(msg: str) -> None:
+    sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {msg}\n")
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min) / {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
+def render(a: argparse.Namespace, e: dict[str, Any], rm: dict[str, Any], extra: dict) -> str:
+    n, lat, mem = a.claims, e["latency"], e["memory"]
     lines = [
         "# Benchmarks",
         "",
-        "`python -m bench.run` on this machine (2 cores), embedded dev server on SQLite (WAL).",
+        f"`python -m bench.run{' --quick' if a.quick else ''}` on this machine, embedded dev "
+        f"server on SQLite (WAL); {extra['load_before']} at the start, {extra['load_after']} "
+        f"at the end; {extra['minutes']:.1f} minutes. Workers are separate processes "
+        f"(32 activity threads, max_cached_workflows {mem['max_cached_workflows']}).",
         "",
         "| measure | figure |",
         "| --- | --- |",
-        f"| fast-track claims completed per second ({n} at once) | {tp['claims_per_s']:.1f} |",
-        f"| bare six-activity workflows per second ({n} at once) | {tp['bare_per_s']:.1f} |",
-        f"| ratio claims / bare (target >= 0.8) | {tp['ratio']:.2f} |",
-        f"| report-to-closed latency p50 / p95, idle engine ({m} claims) | "
-        f"{lat['p50_ms']:.0f} ms / {lat['p95_ms']:.0f} ms |",
-        f"| histories replayed per second | {rate:.1f} |",
+    ]
+    for w, t in e["throughput"].items():
+        lines += [
+            f"| fast-track claims completed per second ({n} at once, {w} worker(s)) "
+            f"| {t['claims']:.1f} |",
+            f"| bare six-activity workflows per second ({n} at once, {w} worker(s)) "
+            f"| {t['bare']:.1f} |",
+            f"| ratio claims / bare, {w} worker(s) (target >= 0.8) | {t['ratio']:.2f} |",
+        ]
+    lines += [
+        f"| report-to-paid latency p50 / p95, idle engine ({a.latency} claims) | "
+        f"{lat['paid_p50_ms']:.0f} ms / {lat['paid_p95_ms']:.0f} ms |",
+        f"| report-to-closed latency p50 / p95 | "
+        f"{lat['closed_p50_ms']:.0f} ms / {lat['closed_p95_ms']:.0f} ms |",
+        f"| worker RSS idle / with {mem['claims']} claims awaiting approval / peak "
+        f"(target <= 600 MB) | {mem['idle_mb']:.0f} / {mem['rss_mb']:.0f} / "
+        f"{mem['peak_mb']:.0f} MB |",
+        f"| time to bring {mem['claims']} claims to PENDING_APPROVAL | {mem['seconds']:.0f} s |",
+        f"| histories replayed per second | {extra['replay']:.1f} |",
         "",
+    ]
+    if rm:
+        first = next(iter(rm.values()))
+        counts = ", ".join(f"{v:,} {k}" for k, v in first["rows"].items())
+        backends = list(rm)
+        lines += [
+            f"Read model, p50 of {a.repeat} calls of the functions the CLI calls ({counts}; "
+            "target: `claims tasks` <= 50 ms on SQLite):",
+            "",
+            "| query | " + " | ".join(f"{b} ms" for b in backends) + " |",
+            "| --- |" + " --- |" * len(backends),
+            *[
+                f"| `{q}` | " + " | ".join(f"{rm[b]['p50_ms'][q]:.1f}" for b in backends) + " |"
+                for q in first["p50_ms"]
+            ],
+            "| bulk load of the rows, seconds | "
+            + " | ".join(f"{rm[b]['load_s']:.0f}" for b in backends)
+            + " |",
+            "",
+        ]
+    lines += [
         "History events per case (recorded paths; targets: fast track <= 40, three levels <= 150):",
         "",
         "| path | events |",
         "| --- | --- |",
-        *[f"| {k} | {v} |" for k, v in sizes.items()],
+        *[f"| {k} | {v} |" for k, v in extra["sizes"].items()],
         "",
     ]
-    text = "\n".join(lines)
-    (ROOT / "docs" / "benchmarks.md").write_text(text)
-    print(text)  # noqa: T201
+    return "\n".join(lines)
+
+
+async def main(a: argparse.Namespace) -> str:
+    t0 = time.perf_counter()
+    load_before = _load()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        e = await engine_figures(a, tmp)
+        rm = read_model_figures(a, tmp) if a.book_claims else {}
+    extra = {
+        "sizes": history_sizes(),
+        "replay": await replay_rate(),
+        "load_before": load_before,
+        "load_after": _load(),
+        "minutes": (time.perf_counter() - t0) / 60,
+    }
+    text = render(a, e, rm, extra)
+    if a.out:
+        Path(a.out).write_text(text)
+    return text
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="A smaller run: " + str(QUICK))
+    p.add_argument("--claims", type=int, help="Claims (and bare workflows) at once (500).")
+    p.add_argument("--latency", type=int, help="Claims timed one at a time (50).")
+    p.add_argument("--memory-claims", type=int, help="Claims waiting for approval (5000).")
+    p.add_argument("--book-claims", type=int, help="Read-model claims; 0 skips it (100000).")
+    p.add_argument("--book-events", type=int, help="Read-model audit events (1000000).")
+    p.add_argument("--repeat", type=int, help="Calls per read-model query (20).")
+    p.add_argument("--workers", default="1,2", help="Worker process counts to compare (1,2).")
+    p.add_argument("--timeout", type=float, default=900, help="Seconds any one phase may take.")
+    p.add_argument("--pg-url", default=PG_URL, help="PostgreSQL for the read-model figures.")
+    p.add_argument("--no-pg", dest="pg", action="store_false", help="SQLite only.")
+    p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="'' to skip.")
+    a = p.parse_args(argv)
+    defaults = (
+        QUICK
+        if a.quick
+        else {
+            "claims": 500,
+            "latency": 50,
+            "memory_claims": 5000,
+            "book_claims": 100_000,
+            "book_events": 1_000_000,
+            "repeat": 20,
+        }
+    )
+    for k, v in defaults.items():
+        if getattr(a, k) is None:
+            setattr(a, k, v)
+    a.workers = [int(w) for w in a.workers.split(",")]
+    return a
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--claims", type=int, default=200)
-    parser.add_argument("--latency", type=int, default=30)
-    args = parser.parse_args()
-    asyncio.run(main(args.claims, args.latency))
+    print(asyncio.run(main(parse())))  # noqa: T201

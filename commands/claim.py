@@ -307,6 +307,27 @@ def show(
     console.print("history: " + " -> ".join(h.stage for h in st.history))
 
 
+def claim_rows(
+    *,
+    stage: str | None = None,
+    line: str | None = None,
+    policy: str | None = None,
+    limit: int = 50,
+) -> list[ClaimRow]:
+    """Claims from the read model, newest first (each filter has an index ending in the report
+    time, so the newest rows are read first and the scan stops at the limit)."""
+    q = select(ClaimRow)
+    if stage:
+        q = q.where(ClaimRow.stage == stage.upper())
+    if line:
+        q = q.where(ClaimRow.line == line)
+    if policy:
+        q = q.where(ClaimRow.policy_no == policy)
+    q = q.order_by(col(ClaimRow.reported_at).desc()).limit(limit)
+    with Session(db()) as s:
+        return list(s.exec(q).all())
+
+
 @app.command("list")
 @handle_errors
 def list_claims(
@@ -322,16 +343,7 @@ def list_claims(
 
     Example: claims claim list --stage PENDING_APPROVAL
     """
-    q = select(ClaimRow)
-    if stage:
-        q = q.where(ClaimRow.stage == stage.upper())
-    if line:
-        q = q.where(ClaimRow.line == line)
-    if policy:
-        q = q.where(ClaimRow.policy_no == policy)
-    q = q.order_by(col(ClaimRow.reported_at).desc()).limit(limit)
-    with Session(db()) as s:
-        rows = s.exec(q).all()
+    rows = claim_rows(stage=stage, line=line, policy=policy, limit=limit)
     if as_json:
         print_json(
             [

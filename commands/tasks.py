@@ -6,10 +6,11 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import exists
 from sqlmodel import Session, col, select
 
 from commands.common import UserError, console, db, handle_errors, print_json, when
-from models.tables import ClaimRow, StaffRow, WorkItemRow
+from models.tables import ClaimRecusalRow, StaffRow, WorkItemRow
 
 # Pooled work that goes by role rather than authority level.
 POOLS = {"coordinator": "complaint_coordinator", "investigator": "investigator"}
@@ -36,24 +37,18 @@ def open_items(person: str | None, limit: int = 100) -> list[WorkItemRow]:
         )
         by_role = col(WorkItemRow.role).in_([r for r, needs in POOLS.items() if needs in roles])
         pooled = col(WorkItemRow.assignee).is_(None) & (by_level | by_role)
+        # Recusal: nobody decides a case they adjusted or already approved.
+        recused = exists().where(
+            ClaimRecusalRow.case_id == WorkItemRow.case_id, ClaimRecusalRow.staff_id == person
+        )
         q = (
             select(WorkItemRow)
             .where(WorkItemRow.state == "open", mine | pooled)
+            .where(~((WorkItemRow.kind == "approve") & recused))
             .order_by(col(WorkItemRow.priority).desc(), col(WorkItemRow.due_at))
-            .limit(limit * 2)
+            .limit(limit)
         )
-        rows = list(s.exec(q).all())
-        # Recusal: nobody decides a case they adjusted or already approved.
-        ids = {r.case_id for r in rows if r.kind == "approve"}
-        excluded: set[str] = set()
-        if ids:
-            for claim in s.exec(select(ClaimRow).where(col(ClaimRow.claim_id).in_(ids))).all():
-                st = claim.status or {}
-                adjuster = (st.get("adjustment") or {}).get("adjuster")
-                approvers = {a.get("approver") for a in st.get("approvals", [])}
-                if person == adjuster or person in approvers:
-                    excluded.add(claim.claim_id)
-        return [r for r in rows if not (r.kind == "approve" and r.case_id in excluded)][:limit]
+        return list(s.exec(q).all())
 
 
 def tasks(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 MONEY = Numeric(16, 2)
@@ -60,7 +60,11 @@ class WatchListRow(SQLModel, table=True):
 
 class ClaimRow(SQLModel, table=True):
     __tablename__ = "claims"
-    __table_args__ = (Index("ix_claims_stage_reported", "stage", "reported_at"),)
+    # `claims claim list` filters then takes the newest: each filter's index ends in the time.
+    __table_args__ = (
+        Index("ix_claims_stage_reported", "stage", "reported_at"),
+        Index("ix_claims_line_reported", "line", "reported_at"),
+    )
 
     claim_id: str = Field(primary_key=True)
     stage: str = Field(index=True)
@@ -89,7 +93,12 @@ class ClaimRow(SQLModel, table=True):
 
 class WorkItemRow(SQLModel, table=True):
     __tablename__ = "work_items"
-    __table_args__ = (Index("ix_work_items_open_due", "state", "due_at"),)
+    # `claims tasks` reads open items in queue order (priority first, then soonest due) and
+    # stops at its limit: the second index gives that order without sorting every open item.
+    __table_args__ = (
+        Index("ix_work_items_open_due", "state", "due_at"),
+        Index("ix_work_items_queue", "state", text("priority DESC"), "due_at"),
+    )
 
     key: str = Field(primary_key=True)
     case_id: str = Field(index=True)
@@ -103,6 +112,17 @@ class WorkItemRow(SQLModel, table=True):
     state: str = "open"
     opened_at: datetime
     closed_at: datetime | None = None
+
+
+class ClaimRecusalRow(SQLModel, table=True):
+    """Who may not decide a claim now: its adjuster and those who approved in the current
+    chain. Kept by the claim's projection so the work queue can leave those approvals out with
+    an index lookup instead of reading every claim's status."""
+
+    __tablename__ = "claim_recusals"
+
+    case_id: str = Field(primary_key=True)
+    staff_id: str = Field(primary_key=True)
 
 
 class LetterRow(SQLModel, table=True):

@@ -1,0 +1,293 @@
+"""The engine under load: throughput against the bare yardstick, latency, worker memory.
+
+Workers run as separate processes (bench/worker.py) so that their CPU and memory are theirs
+alone and the figure with two workers is real scale-out. Completion is read from the read
+model (claims) or counted by a visibility query (bare workflows), one cheap query every
+100 ms: asking each open case for its status would load the worker being measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from temporalio.client import Client
+
+from bench.bare import BareSixActivities
+from client import start_claim
+from models.claim import ClaimReport
+from models.tables import ClaimRow, PaymentRow, PolicyRow
+from tests.factories import medical_report
+
+ROOT = Path(__file__).resolve().parent.parent
+POLL = 0.1
+STARTS_IN_FLIGHT = 64
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the benchmark's workers point: the server, the read model, the data folder."""
+
+    address: str
+    db_url: str
+    data_dir: Path
+
+    def env(self, task_queue: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "TEMPORAL_ADDRESS": self.address,
+            "CLAIMS_TASK_QUEUE": task_queue,
+            "CLAIMS_DATABASE_URL": self.db_url,
+            "CLAIMS_DATA_DIR": str(self.data_dir),
+        }
+
+
+class WorkerProcess:
+    """`python -m bench.worker` as a child process; its memory read from /proc."""
+
+    def __init__(self, target: Target, task_queue: str, bare: bool = False) -> None:
+        self.args = [sys.executable, "-m", "bench.worker"] + (["--bare"] if bare else [])
+        self.env = target.env(task_queue)
+        self.proc: asyncio.subprocess.Process | None = None
+        self.config: dict[str, Any] = {}
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.args, cwd=ROOT, env=self.env, stdout=asyncio.subprocess.PIPE
+        )
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout=120)
+        if not line:
+            raise RuntimeError(f"benchmark worker exited with {await self.proc.wait()}")
+        self.config = json.loads(line)
+
+    def memory_mb(self) -> dict[str, float]:
+        """Resident memory now (VmRSS) and at its peak (VmHWM), in MB."""
+        assert self.proc is not None
+        fields = {}
+        for ln in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            name, _, value = ln.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                fields[name] = int(value.split()[0]) / 1024
+        return {"rss_mb": fields["VmRSS"], "peak_mb": fields["VmHWM"]}
+
+    async def stop(self) -> None:
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        self.proc.terminate()
+        try:
+            await asyncio.wait_for(self.proc.wait(), timeout=30)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+@asynccontextmanager
+async def workers(
+    target: Target, task_queue: str, count: int, bare: bool = False
+) -> AsyncIterator[list[WorkerProcess]]:
+    async with AsyncExitStack() as stack:
+        procs = [WorkerProcess(target, task_queue, bare) for _ in range(count)]
+        for p in procs:
+            stack.push_async_callback(p.stop)
+        await asyncio.gather(*(p.start() for p in procs))
+        yield procs
+
+
+# --------------------------------------------------------------------------------------------
+# Cases to run: one policy and insured per claim, so the frequency rule (R03) does not send
+# every claim of a batch to investigation.
+# --------------------------------------------------------------------------------------------
+
+
+def add_policies(engine: Engine, tag: str, n: int) -> None:
+    with Session(engine) as s:
+        base = s.get(PolicyRow, "P-MED-0001")
+        assert base is not None, "load the demo data first"
+        template = base.model_dump()
+    rows = [
+        {**template, "policy_no": f"P-{tag}-{i:05d}", "insured_id_no": _id_no(tag, i)}
+        for i in range(n)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(PolicyRow), rows)
+
+
+def _id_no(tag: str, i: int) -> str:
+    return f"B{zlib.crc32(tag.encode()) % 10**6:06d}{i:011d}"
+
+
+def report(tag: str, i: int, amount: str = "1800.00") -> ClaimReport:
+    """A fast-track medical claim; an amount above 5,000 stops it for human approval."""
+    return medical_report(
+        claim_id=f"{tag}-{i:05d}",
+        policy_no=f"P-{tag}-{i:05d}",
+        claimant={"name": "测试", "id_no": _id_no(tag, i), "phone": "1"},
+        amount_claimed=Decimal(amount),
+        items=[{"category": "treatment", "description": "诊疗费", "amount": amount}],
+    )
+
+
+def claims_at(engine: Engine, tag: str, stage: str) -> int:
+    with Session(engine) as s:
+        q = select(func.count()).where(
+            col(ClaimRow.claim_id).startswith(f"{tag}-"), ClaimRow.stage == stage
+        )
+        return s.exec(q).one()
+
+
+async def wait_until(
+    done: Callable[[], Awaitable[bool]], timeout: float, what: str, period: float = POLL
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not await done():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        await asyncio.sleep(period)
+
+
+async def start_all(client: Client, reports: list[ClaimReport], task_queue: str) -> None:
+    sem = asyncio.Semaphore(STARTS_IN_FLIGHT)
+
+    async def one(r: ClaimReport) -> None:
+        async with sem:
+            await start_claim(client, r, task_queue)
+
+    await asyncio.gather(*(one(r) for r in reports))
+
+
+# --------------------------------------------------------------------------------------------
+# Measures
+# --------------------------------------------------------------------------------------------
+
+
+async def claims_rate(
+    client: Client, target: Target, engine: Engine, n: int, worker_count: int, timeout: float
+) -> float:
+    """Fast-track claims per second: all started at once, first start to last CLOSED."""
+    tag = f"TP{worker_count}{uuid.uuid4().hex[:4].upper()}"
+    add_policies(engine, tag, n)
+    reports = [report(tag, i) for i in range(n)]
+    queue = f"bench-claims-{tag}"
+    async with workers(target, queue, worker_count):
+        t0 = time.perf_counter()
+        await start_all(client, reports, queue)
+
+        async def closed() -> bool:
+            return await asyncio.to_thread(claims_at, engine, tag, "CLOSED") >= n
+
+        await wait_until(closed, timeout, f"{n} claims to close")
+        return n / (time.perf_counter() - t0)
+
+
+async def bare_rate(
+    client: Client, target: Target, n: int, worker_count: int, timeout: float
+) -> float:
+    """Bare six-activity workflows per second, started and timed the same way."""
+    queue = f"bench-bare-{uuid.uuid4().hex[:8]}"
+    sem = asyncio.Semaphore(STARTS_IN_FLIGHT)
+
+    async def one(i: int) -> None:
+        async with sem:
+            await client.start_workflow(
+                BareSixActivities.run, f"b{i}", id=f"{queue}-{i}", task_queue=queue
+            )
+
+    async def completed() -> bool:
+        q = f"TaskQueue = '{queue}' AND ExecutionStatus = 'Completed'"
+        return (await client.count_workflows(q)).count >= n
+
+    async with workers(target, queue, worker_count, bare=True):
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(n)))
+        await wait_until(completed, timeout, f"{n} bare workflows to complete")
+        return n / (time.perf_counter() - t0)
+
+
+async def latency(client: Client, target: Target, engine: Engine, n: int) -> dict[str, float]:
+    """Report to paid (the ledger row) and to CLOSED, one claim at a time on an idle engine."""
+    tag = f"LAT{uuid.uuid4().hex[:4].upper()}"
+    add_policies(engine, tag, n)
+    queue = f"bench-latency-{tag}"
+    paid: list[float] = []
+    closed: list[float] = []
+
+    def look(claim_id: str) -> tuple[bool, bool]:
+        with Session(engine) as s:
+            row = s.get(ClaimRow, claim_id)
+            pay = s.exec(select(PaymentRow.claim_id).where(PaymentRow.claim_id == claim_id))
+            return pay.first() is not None, row is not None and row.stage == "CLOSED"
+
+    async with workers(target, queue, 1):
+        for i in range(n):
+            r = report(tag, i)
+            t0 = time.perf_counter()
+            await start_claim(client, r, queue)
+            t_paid = None
+            while True:
+                is_paid, is_closed = await asyncio.to_thread(look, r.claim_id)
+                now = time.perf_counter()
+                if is_paid and t_paid is None:
+                    t_paid = now - t0
+                if is_closed:
+                    paid.append(t_paid if t_paid is not None else now - t0)
+                    closed.append(now - t0)
+                    break
+                if now - t0 > 60:
+                    raise RuntimeError(f"claim {r.claim_id} did not close in 60 s")
+                await asyncio.sleep(0.01)
+    return {
+        "paid_p50_ms": statistics.median(paid) * 1000,
+        "paid_p95_ms": _p95(paid) * 1000,
+        "closed_p50_ms": statistics.median(closed) * 1000,
+        "closed_p95_ms": _p95(closed) * 1000,
+    }
+
+
+def _p95(xs: list[float]) -> float:
+    return sorted(xs)[max(0, round(len(xs) * 0.95) - 1)]
+
+
+async def memory(
+    client: Client, target: Target, engine: Engine, n: int, timeout: float
+) -> dict[str, Any]:
+    """Resident memory of one worker process with `n` claims waiting for approval."""
+    tag = f"MEM{uuid.uuid4().hex[:4].upper()}"
+    add_policies(engine, tag, n)
+    reports = [report(tag, i, amount="8000.00") for i in range(n)]
+    queue = f"bench-memory-{tag}"
+    async with workers(target, queue, 1) as (proc,):
+        idle = proc.memory_mb()
+        t0 = time.perf_counter()
+        await start_all(client, reports, queue)
+
+        async def waiting() -> bool:
+            return await asyncio.to_thread(claims_at, engine, tag, "PENDING_APPROVAL") >= n
+
+        await wait_until(waiting, timeout, f"{n} claims to wait for approval", period=0.5)
+        elapsed = time.perf_counter() - t0
+        await asyncio.sleep(2)  # let the last workflow tasks finish and the cache settle
+        loaded = proc.memory_mb()
+        return {
+            "claims": n,
+            "idle_mb": idle["rss_mb"],
+            "rss_mb": loaded["rss_mb"],
+            "peak_mb": loaded["peak_mb"],
+            "max_cached_workflows": proc.config["max_cached_workflows"],
+            "seconds": elapsed,
+        }

@@ -1,0 +1,38 @@
+"""One benchmark worker process: the engine's worker, or with --bare the yardstick workflow
+under the same worker settings. Configured by the engine's environment variables
+(TEMPORAL_ADDRESS, CLAIMS_TASK_QUEUE, CLAIMS_DATABASE_URL, CLAIMS_DATA_DIR). It prints one JSON
+line once it polls, then runs until SIGTERM; being a process of its own, its resident memory
+is its own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+
+from bench.bare import BareSixActivities, noop
+from client import connect
+from settings import get_settings
+from worker import build_worker
+
+
+async def main(bare: bool) -> None:
+    settings = get_settings()
+    client = await connect(settings)
+    worker = (
+        build_worker(client, settings, workflows=[BareSixActivities], activities=[noop])
+        if bare
+        else build_worker(client, settings)
+    )
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with worker:
+        ready = {"max_cached_workflows": worker.config()["max_cached_workflows"]}
+        sys.stdout.write(json.dumps(ready) + "\n")
+        sys.stdout.flush()
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main("--bare" in sys.argv[1:]))
