@@ -57,7 +57,9 @@ class RecordActivities:
                 row.updated_at = st.history[-1].at if st.history else now
                 if st.stage in TERMINAL and row.closed_at is None:
                     row.closed_at = row.updated_at
-                write_recusals(session, st.claim_id, recused_staff(row.status))
+                # Only an open claim can be decided: a finished one keeps no recusal rows.
+                recused = set() if st.stage in TERMINAL else recused_staff(row.status)
+                write_recusals(session, st.claim_id, recused)
             session.add(row)
 
             write_events_and_items(

@@ -142,9 +142,9 @@ def rows(claims: int, events_per_claim: int, seed: int = 7) -> Iterator[tuple[st
                 json.dumps(status),
             ),
         )
-        yield ("recusal", (cid, adjuster))
-        for a in approvers:
-            yield ("recusal", (cid, a))
+        if not closed:  # the projection keeps recusals for open claims only
+            for staff_id in dict.fromkeys([adjuster, *approvers]):
+                yield "recusal", (cid, staff_id)
         due = updated + timedelta(days=rnd.randint(1, 15))
         # A claim past adjustment was adjusted; a closed one approved; an open one waits on one
         # task.

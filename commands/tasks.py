@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import exists
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from commands.common import UserError, console, db, handle_errors, print_json, when
@@ -37,14 +37,17 @@ def open_items(person: str | None, limit: int = 100) -> list[WorkItemRow]:
         )
         by_role = col(WorkItemRow.role).in_([r for r, needs in POOLS.items() if needs in roles])
         pooled = col(WorkItemRow.assignee).is_(None) & (by_level | by_role)
-        # Recusal: nobody decides a case they adjusted or already approved.
-        recused = exists().where(
+        # Recusal: nobody decides a case they adjusted or already approved. An outer join on
+        # the recusal key (not NOT EXISTS, which PostgreSQL hashes over the whole table) keeps
+        # it to one index probe per item read, and the scan stops at the limit.
+        recusal = and_(
             ClaimRecusalRow.case_id == WorkItemRow.case_id, ClaimRecusalRow.staff_id == person
         )
         q = (
             select(WorkItemRow)
+            .outerjoin(ClaimRecusalRow, recusal)
             .where(WorkItemRow.state == "open", mine | pooled)
-            .where(~((WorkItemRow.kind == "approve") & recused))
+            .where(or_(WorkItemRow.kind != "approve", col(ClaimRecusalRow.case_id).is_(None)))
             .order_by(col(WorkItemRow.priority).desc(), col(WorkItemRow.due_at))
             .limit(limit)
         )
