@@ -225,8 +225,18 @@ def _insert_writer(raw: Any, kind: str, batch: list[tuple]) -> None:
     table, cols = TABLES[kind]
     marks = ", ".join("?" for _ in cols.split(","))
     cur = raw.cursor()
-    cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", batch)
+    cur.executemany(
+        f"INSERT INTO {table} ({cols}) VALUES ({marks})", [tuple(map(_sqlite, r)) for r in batch]
+    )
     cur.close()
+
+
+def _sqlite(value: Any) -> Any:
+    """A datetime as SQLAlchemy stores it in SQLite, so the rows sort and compare like the
+    engine's own."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
 
 
 def _copy_writer(raw: Any, kind: str, batch: list[tuple]) -> None:

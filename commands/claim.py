@@ -22,6 +22,7 @@ from commands.common import (
     handle_errors,
     identity,
     money,
+    newest,
     print_json,
     read_json,
     run,
@@ -316,16 +317,8 @@ def claim_rows(
 ) -> list[ClaimRow]:
     """Claims from the read model, newest first (each filter has an index ending in the report
     time, so the newest rows are read first and the scan stops at the limit)."""
-    q = select(ClaimRow)
-    if stage:
-        q = q.where(ClaimRow.stage == stage.upper())
-    if line:
-        q = q.where(ClaimRow.line == line)
-    if policy:
-        q = q.where(ClaimRow.policy_no == policy)
-    q = q.order_by(col(ClaimRow.reported_at).desc()).limit(limit)
-    with Session(db()) as s:
-        return list(s.exec(q).all())
+    stage = stage.upper() if stage else None
+    return newest(ClaimRow, ClaimRow.reported_at, limit, stage=stage, line=line, policy_no=policy)
 
 
 @app.command("list")

@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -47,6 +47,17 @@ def settings() -> Settings:
 
 def db():  # type: ignore[no-untyped-def]
     return engine_for(settings().db_url)
+
+
+def newest(table: type[T], at: Any, limit: int, **equal: Any) -> list[T]:
+    """Rows of a read-model table, newest first by `at`, whose columns equal the values given
+    (a None value is no filter)."""
+    q = select(table)
+    for name, value in equal.items():
+        if value is not None:
+            q = q.where(getattr(table, name) == value)
+    with Session(db()) as s:
+        return list(s.exec(q.order_by(col(at).desc()).limit(limit)).all())
 
 
 async def temporal() -> Client:

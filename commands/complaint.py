@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from client import check_dates, start_complaint
 from commands.common import (
@@ -20,6 +20,7 @@ from commands.common import (
     full_view_allowed,
     handle_errors,
     identity,
+    newest,
     print_json,
     read_json,
     run,
@@ -229,17 +230,15 @@ def list_complaints(
 
     Example: claims complaint list --priority urgent
     """
-    q = select(ComplaintRow)
-    if stage:
-        q = q.where(ComplaintRow.stage == stage.upper())
-    if category:
-        q = q.where(ComplaintRow.category == category)
-    if priority:
-        q = q.where(ComplaintRow.priority == priority)
-    if claim:
-        q = q.where(ComplaintRow.claim_id == claim)
-    with Session(db()) as s:
-        rows = s.exec(q.order_by(col(ComplaintRow.received_at).desc()).limit(limit)).all()
+    rows = newest(
+        ComplaintRow,
+        ComplaintRow.received_at,
+        limit,
+        stage=stage.upper() if stage else None,
+        category=category,
+        priority=priority,
+        claim_id=claim,
+    )
     if as_json:
         print_json(
             [

@@ -42,6 +42,7 @@ from models.records import (
 from models.status import ClaimStatus, StageChange
 from models.tables import (
     AuditEventRow,
+    ClaimRecusalRow,
     ClaimRow,
     ClauseRow,
     LetterRow,
@@ -277,6 +278,33 @@ def test_claim_projection_records_when_the_case_closed(demo_db: Engine) -> None:
     (row,) = all_rows(demo_db, ClaimRow)
     assert row.stage == "NOT_ACCEPTED"
     assert row.closed_at == T0 + timedelta(hours=1)
+
+
+def test_claim_projection_keeps_who_may_not_decide_the_claim(demo_db: Engine) -> None:
+    """The adjuster and this chain's approvers, written with the projection; a return restarts
+    the chain, and a finished claim keeps none."""
+    records = RecordActivities(demo_db)
+    adjustment = {"lines": [], "payable": "8000.00", "adjuster": "adj2"}
+    approval = {"level": 1, "approver": "adj1", "decision": "approve", "at": T0}
+    stages = ["REPORTED", "PENDING_APPROVAL"]
+
+    def recused() -> set[str]:
+        return {r.staff_id for r in all_rows(demo_db, ClaimRecusalRow)}
+
+    def sync(*more: str, **fields: Any) -> None:
+        stages.extend(more)
+        status = claim_status("C-1", *stages, adjustment=adjustment, **fields)
+        records.sync_claim(ClaimSync(status=status))
+        records.sync_claim(ClaimSync(status=status))  # retried
+
+    sync()
+    assert recused() == {"adj2"}
+    sync("PENDING_APPROVAL", approvals=[approval])
+    assert recused() == {"adj1", "adj2"}
+    sync("ADJUSTING", "PENDING_APPROVAL")  # returned: the chain starts again
+    assert recused() == {"adj2"}
+    sync("APPROVED", "PAID", "CLOSED", approvals=[approval])
+    assert recused() == set()
 
 
 def test_claim_projection_keeps_the_instant_a_claim_was_reported(demo_db: Engine) -> None:

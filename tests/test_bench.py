@@ -1,0 +1,185 @@
+"""The benchmark's own parts, small: the generated read model, the indexes the work queue and
+the claim list rely on, and one tiny run of the engine measures against the dev server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, inspect, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+import demo
+from activities.records import RecordActivities
+from bench import cases, readmodel
+from commands.claim import claim_rows
+from commands.tasks import open_items
+from database import engine_for, make_engine
+from models.records import ClaimSync
+from models.tables import AuditEventRow, ClaimRecusalRow, ClaimRow, StaffRow, WorkItemRow
+from settings import get_settings
+from tests.test_read_model import claim_status
+
+PG_URL = os.environ.get("CLAIMS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+CLAIMS = 2_000
+ADJ2 = {"lines": [], "payable": "1800.00", "adjuster": "adj2"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def book(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
+    """A generated read model of 2,000 claims, with the CLI's settings pointed at it."""
+    with _url(request.param, tmp_path) as url:
+        engine = make_engine(url)
+        readmodel.populate(engine, CLAIMS, 3 * CLAIMS)
+        monkeypatch.setenv("CLAIMS_DATABASE_URL", url)
+        get_settings.cache_clear()
+        try:
+            yield engine
+        finally:
+            get_settings.cache_clear()
+            engine_for(url).dispose()
+            engine.dispose()
+
+
+def _url(backend: str, tmp_path: Path) -> Any:
+    if backend == "postgresql":
+        return readmodel.scratch_postgres(PG_URL)
+    return nullcontext(f"sqlite:///{tmp_path / 'book.db'}")
+
+
+def test_the_generated_book_has_the_rows_asked_for(book: Engine) -> None:
+    with Session(book) as s:
+        assert s.exec(select(func.count()).select_from(ClaimRow)).one() == CLAIMS
+        assert s.exec(select(func.count()).select_from(AuditEventRow)).one() == 3 * CLAIMS
+        stages = dict(s.exec(select(ClaimRow.stage, func.count()).group_by(ClaimRow.stage)).all())
+        open_items_ = s.exec(
+            select(func.count()).select_from(WorkItemRow).where(WorkItemRow.state == "open")
+        ).one()
+    assert set(stages) == {s for s, _ in readmodel.STAGES}
+    waiting = sum(n for stage, n in stages.items() if stage in readmodel.WAITING_ON)
+    assert open_items_ == waiting
+
+
+@pytest.mark.parametrize("person", ["sup1", "adj1", "mgr1", "inv1"])
+def test_the_work_queue_leaves_out_exactly_the_recused_approvals(book: Engine, person: str) -> None:
+    """The queue as one query equals the rule worked out row by row in Python."""
+    with Session(book) as s:
+        staff = s.get(StaffRow, person)
+        assert staff is not None
+        items = s.exec(select(WorkItemRow).where(WorkItemRow.state == "open")).all()
+        recused = {
+            r.case_id
+            for r in s.exec(select(ClaimRecusalRow).where(ClaimRecusalRow.staff_id == person))
+        }
+
+    def mine(w: WorkItemRow) -> bool:
+        if w.assignee == person:
+            return True
+        pooled = w.role.startswith("L") and 0 < w.level <= staff.level
+        pooled |= w.role == "investigator" and "investigator" in staff.roles
+        return w.assignee is None and pooled
+
+    expected = sorted(
+        (w for w in items if mine(w) and not (w.kind == "approve" and w.case_id in recused)),
+        key=lambda w: (-w.priority, w.due_at),
+    )[:50]
+    assert expected, "the book gives everyone some work"
+    assert [w.key for w in open_items(person, limit=50)] == [w.key for w in expected]
+
+
+def _sql_of(engine: Engine, call: Callable[[], object]) -> tuple[str, Any]:
+    """The last statement a CLI function sent, with its parameters."""
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        seen.append((statement, parameters))
+
+    event.listen(Engine, "before_cursor_execute", capture)
+    try:
+        call()
+    finally:
+        event.remove(Engine, "before_cursor_execute", capture)
+    return seen[-1]
+
+
+@pytest.mark.parametrize(
+    ("call", "index"),
+    [
+        (lambda: open_items(None), "ix_work_items_queue"),
+        (lambda: open_items("sup1"), "ix_work_items_queue"),
+        (lambda: claim_rows(line="auto"), "ix_claims_line_reported"),
+        (lambda: claim_rows(stage="PENDING_APPROVAL"), "ix_claims_stage_reported"),
+    ],
+)
+def test_the_queue_and_the_claim_list_read_in_index_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: Callable[[], object], index: str
+) -> None:
+    """SQLite reads the rows in the order shown and stops at the limit: no sort of every
+    open item or every claim of a line."""
+    url = f"sqlite:///{tmp_path / 'book.db'}"
+    engine = make_engine(url)
+    readmodel.populate(engine, 500, 500)
+    monkeypatch.setenv("CLAIMS_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        statement, params = _sql_of(engine, call)
+        with engine.connect() as conn:
+            plan = " | ".join(
+                row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            )
+    finally:
+        get_settings.cache_clear()
+        engine_for(url).dispose()
+        engine.dispose()
+    assert index in plan
+    assert "TEMP B-TREE" not in plan
+
+
+def test_an_earlier_read_model_gets_the_new_indexes_and_its_recusals(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    RecordActivities(engine).sync_claim(
+        ClaimSync(status=claim_status("C-1", "REPORTED", "PENDING_APPROVAL", adjustment=ADJ2))
+    )
+    with engine.begin() as conn:  # as a read model written before both existed
+        conn.execute(text("DROP INDEX ix_work_items_queue"))
+        conn.execute(text("DROP TABLE claim_recusals"))
+    engine.dispose()
+
+    engine = make_engine(url)
+    indexes = {ix["name"] for ix in inspect(engine).get_indexes("work_items")}
+    with Session(engine) as s:
+        recusals = [(r.case_id, r.staff_id) for r in s.exec(select(ClaimRecusalRow))]
+    engine.dispose()
+    assert "ix_work_items_queue" in indexes
+    assert recusals == [("C-1", "adj2")]
+
+
+async def test_a_tiny_run_measures_throughput_and_memory(dev_env, tmp_path: Path) -> None:
+    """Worker processes against the dev server: bare and claim rates, and a worker's memory
+    with claims waiting for approval, each read from where the bench reads it."""
+    url = f"sqlite:///{tmp_path / 'claims.db'}"
+    engine = make_engine(url)
+    demo.load(engine)
+    client = dev_env.client
+    target = cases.Target(client.service_client.config.target_host, url, tmp_path)
+    try:
+        bare = await cases.bare_rate(client, target, 3, 1, timeout=60)
+        claims = await cases.claims_rate(client, target, engine, 3, 1, timeout=60)
+        mem = await cases.memory(client, target, engine, 2, timeout=60)
+    finally:
+        engine.dispose()
+        # The claims stay open (the reopening window, the approval): end them here.
+        async for wf in client.list_workflows("ExecutionStatus = 'Running'"):
+            if wf.task_queue.startswith("bench-"):
+                await client.get_workflow_handle(wf.id).terminate("benchmark test finished")
+    assert bare > 0 and claims > 0
+    assert mem["claims"] == 2 and mem["max_cached_workflows"] > 0
+    assert 20 < mem["idle_mb"] <= mem["peak_mb"] < 2000
