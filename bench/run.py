@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -247,5 +248,17 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return a
 
 
+async def interruptible(a: argparse.Namespace) -> str:
+    """SIGINT or SIGTERM cancels the run, so its worker processes and server are stopped."""
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
+    return await main(a)
+
+
 if __name__ == "__main__":
-    print(asyncio.run(main(parse())))  # noqa: T201
+    try:
+        print(asyncio.run(interruptible(parse())))  # noqa: T201
+    except asyncio.CancelledError:
+        sys.exit("benchmark interrupted")

@@ -26,7 +26,8 @@ async def main(bare: bool) -> None:
         else build_worker(client, settings)
     )
     stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    for sig in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C reaches the whole process group
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     async with worker:
         ready = {"max_cached_workflows": worker.config()["max_cached_workflows"]}
         sys.stdout.write(json.dumps(ready) + "\n")
