@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.schema import CreateIndex
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
@@ -92,9 +93,13 @@ def backfill_recusals(engine: Engine) -> int:
     with Session(engine) as s:
         for claim in s.exec(select(ClaimRow).where(col(ClaimRow.closed_at).is_(None))):
             for staff_id in recused_staff(claim.status or {}):
-                s.add(ClaimRecusalRow(case_id=claim.claim_id, staff_id=staff_id))
+                s.merge(ClaimRecusalRow(case_id=claim.claim_id, staff_id=staff_id))
                 added += 1
-        s.commit()
+        try:
+            s.commit()
+        except IntegrityError:  # another process (worker or CLI) filled it at the same time
+            s.rollback()
+            return 0
     return added
 
 
