@@ -151,13 +151,34 @@ def claims_at(engine: Engine, tag: str, stage: str) -> int:
         return s.exec(q).one()
 
 
-async def wait_until(
-    done: Callable[[], Awaitable[bool]], timeout: float, what: str, period: float = POLL
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not await done():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
+@dataclass
+class Run:
+    """How far a batch got: `done` of `total` by `seconds` after the first start (the time of
+    the last completion seen); `stalled` when nothing completed for the stall period."""
+
+    done: int
+    total: int
+    seconds: float
+    stalled: bool
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.seconds if self.seconds > 0 else 0.0
+
+
+async def until_done(
+    count: Callable[[], Awaitable[int]], total: int, t0: float, stall: float, period: float = POLL
+) -> Run:
+    """Poll `count` until it reaches `total`, or until it has not moved for `stall` seconds (a
+    wedged worker is a finding to report, not a reason to lose the rest of the run)."""
+    last, moved = -1, time.perf_counter()
+    while True:
+        done = await count()
+        now = time.perf_counter()
+        if done != last:
+            last, moved = done, now
+        if done >= total or now - moved > stall:
+            return Run(done, total, moved - t0, stalled=done < total)
         await asyncio.sleep(period)
 
 
@@ -177,28 +198,25 @@ async def start_all(client: Client, reports: list[ClaimReport], task_queue: str)
 
 
 async def claims_rate(
-    client: Client, target: Target, engine: Engine, n: int, worker_count: int, timeout: float
-) -> float:
-    """Fast-track claims per second: all started at once, first start to last CLOSED."""
+    client: Client, target: Target, engine: Engine, n: int, worker_count: int, stall: float
+) -> Run:
+    """Fast-track claims: all started at once, first start to last CLOSED."""
     tag = f"TP{worker_count}{uuid.uuid4().hex[:4].upper()}"
     add_policies(engine, tag, n)
     reports = [report(tag, i) for i in range(n)]
     queue = f"bench-claims-{tag}"
+
+    async def closed() -> int:
+        return await asyncio.to_thread(claims_at, engine, tag, "CLOSED")
+
     async with workers(target, queue, worker_count):
         t0 = time.perf_counter()
         await start_all(client, reports, queue)
-
-        async def closed() -> bool:
-            return await asyncio.to_thread(claims_at, engine, tag, "CLOSED") >= n
-
-        await wait_until(closed, timeout, f"{n} claims to close")
-        return n / (time.perf_counter() - t0)
+        return await until_done(closed, n, t0, stall)
 
 
-async def bare_rate(
-    client: Client, target: Target, n: int, worker_count: int, timeout: float
-) -> float:
-    """Bare six-activity workflows per second, started and timed the same way."""
+async def bare_rate(client: Client, target: Target, n: int, worker_count: int, stall: float) -> Run:
+    """Bare six-activity workflows, started and timed the same way."""
     queue = f"bench-bare-{uuid.uuid4().hex[:8]}"
     sem = asyncio.Semaphore(STARTS_IN_FLIGHT)
 
@@ -208,15 +226,14 @@ async def bare_rate(
                 BareSixActivities.run, f"b{i}", id=f"{queue}-{i}", task_queue=queue
             )
 
-    async def completed() -> bool:
+    async def completed() -> int:
         q = f"TaskQueue = '{queue}' AND ExecutionStatus = 'Completed'"
-        return (await client.count_workflows(q)).count >= n
+        return (await client.count_workflows(q)).count
 
     async with workers(target, queue, worker_count, bare=True):
         t0 = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(n)))
-        await wait_until(completed, timeout, f"{n} bare workflows to complete")
-        return n / (time.perf_counter() - t0)
+        return await until_done(completed, n, t0, stall)
 
 
 async def latency(client: Client, target: Target, engine: Engine, n: int) -> dict[str, float]:
@@ -264,30 +281,28 @@ def _p95(xs: list[float]) -> float:
 
 
 async def memory(
-    client: Client, target: Target, engine: Engine, n: int, timeout: float
+    client: Client, target: Target, engine: Engine, n: int, stall: float
 ) -> dict[str, Any]:
     """Resident memory of one worker process with `n` claims waiting for approval."""
     tag = f"MEM{uuid.uuid4().hex[:4].upper()}"
     add_policies(engine, tag, n)
     reports = [report(tag, i, amount="8000.00") for i in range(n)]
     queue = f"bench-memory-{tag}"
+
+    async def waiting() -> int:
+        return await asyncio.to_thread(claims_at, engine, tag, "PENDING_APPROVAL")
+
     async with workers(target, queue, 1) as (proc,):
         idle = proc.memory_mb()
         t0 = time.perf_counter()
         await start_all(client, reports, queue)
-
-        async def waiting() -> bool:
-            return await asyncio.to_thread(claims_at, engine, tag, "PENDING_APPROVAL") >= n
-
-        await wait_until(waiting, timeout, f"{n} claims to wait for approval", period=0.5)
-        elapsed = time.perf_counter() - t0
+        run = await until_done(waiting, n, t0, stall, period=0.5)
         await asyncio.sleep(2)  # let the last workflow tasks finish and the cache settle
         loaded = proc.memory_mb()
         return {
-            "claims": n,
+            "run": run,
             "idle_mb": idle["rss_mb"],
             "rss_mb": loaded["rss_mb"],
             "peak_mb": loaded["peak_mb"],
             "max_cached_workflows": proc.config["max_cached_workflows"],
-            "seconds": elapsed,
         }

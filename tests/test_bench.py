@@ -171,15 +171,16 @@ async def test_a_tiny_run_measures_throughput_and_memory(dev_env, tmp_path: Path
     client = dev_env.client
     target = cases.Target(client.service_client.config.target_host, url, tmp_path)
     try:
-        bare = await cases.bare_rate(client, target, 3, 1, timeout=60)
-        claims = await cases.claims_rate(client, target, engine, 3, 1, timeout=60)
-        mem = await cases.memory(client, target, engine, 2, timeout=60)
+        bare = await cases.bare_rate(client, target, 3, 1, stall=60)
+        claims = await cases.claims_rate(client, target, engine, 3, 1, stall=60)
+        mem = await cases.memory(client, target, engine, 2, stall=60)
     finally:
         engine.dispose()
         # The claims stay open (the reopening window, the approval): end them here.
         async for wf in client.list_workflows("ExecutionStatus = 'Running'"):
             if wf.task_queue.startswith("bench-"):
                 await client.get_workflow_handle(wf.id).terminate("benchmark test finished")
-    assert bare > 0 and claims > 0
-    assert mem["claims"] == 2 and mem["max_cached_workflows"] > 0
+    assert (bare.done, bare.stalled, claims.done, claims.stalled) == (3, False, 3, False)
+    assert bare.rate > 0 and claims.rate > 0
+    assert mem["run"].done == 2 and mem["max_cached_workflows"] > 0
     assert 20 < mem["idle_mb"] <= mem["peak_mb"] < 2000
