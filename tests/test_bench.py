@@ -4,6 +4,7 @@ the claim list rely on, and one tiny run of the engine measures against the dev 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from pathlib import Path
@@ -184,3 +185,25 @@ async def test_a_tiny_run_measures_throughput_and_memory(dev_env, tmp_path: Path
     assert bare.rate > 0 and claims.rate > 0
     assert mem["run"].done == 2 and mem["max_cached_workflows"] > 0
     assert 20 < mem["idle_mb"] <= mem["peak_mb"] < 2000
+
+
+async def test_a_batch_that_stops_moving_is_reported_as_stalled() -> None:
+    counts = iter([0, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2])
+
+    async def count() -> int:
+        return next(counts)
+
+    run = await cases.until_done(count, 5, time.perf_counter(), stall=0.05, period=0.01)
+    assert (run.done, run.total, run.stalled) == (2, 5, True)
+
+
+async def test_a_batch_that_completes_is_timed_to_its_last_completion() -> None:
+    counts = iter([1, 3, 5])
+
+    async def count() -> int:
+        return next(counts)
+
+    t0 = time.perf_counter()
+    run = await cases.until_done(count, 5, t0, stall=10, period=0.01)
+    assert (run.done, run.stalled) == (5, False)
+    assert 0 < run.seconds < time.perf_counter() - t0 + 0.001
