@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -58,22 +59,24 @@ class Target:
 
 
 class WorkerProcess:
-    """`python -m bench.worker` as a child process; its memory read from /proc."""
+    """`python -m bench.worker` as a child process; its memory read from /proc.
+
+    A plain Popen waited on in a thread: an asyncio subprocess only reports its exit once its
+    pipes are closed too, and a wedged worker can keep the run waiting on that forever."""
 
     def __init__(self, target: Target, task_queue: str, bare: bool = False) -> None:
         self.args = [sys.executable, "-m", "bench.worker"] + (["--bare"] if bare else [])
         self.env = target.env(task_queue)
-        self.proc: asyncio.subprocess.Process | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.config: dict[str, Any] = {}
 
     async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            *self.args, cwd=ROOT, env=self.env, stdout=asyncio.subprocess.PIPE
-        )
+        self.proc = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=subprocess.PIPE)
         assert self.proc.stdout is not None
-        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout=120)
+        line = await asyncio.wait_for(asyncio.to_thread(self.proc.stdout.readline), timeout=120)
+        self.proc.stdout.close()  # the worker writes nothing after its ready line
         if not line:
-            raise RuntimeError(f"benchmark worker exited with {await self.proc.wait()}")
+            raise RuntimeError(f"benchmark worker exited with {self.proc.wait()}")
         self.config = json.loads(line)
 
     def memory_mb(self) -> dict[str, float]:
@@ -87,14 +90,19 @@ class WorkerProcess:
         return {"rss_mb": fields["VmRSS"], "peak_mb": fields["VmHWM"]}
 
     async def stop(self) -> None:
-        if self.proc is None or self.proc.returncode is not None:
+        if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.terminate()
         try:
-            await asyncio.wait_for(self.proc.wait(), timeout=30)
-        except TimeoutError:
+            await asyncio.to_thread(self.proc.wait, 30)
+        except subprocess.TimeoutExpired:
+            log(f"worker {self.proc.pid} did not stop in 30 s: killed")
             self.proc.kill()
-            await self.proc.wait()
+            await asyncio.to_thread(self.proc.wait)
+
+
+def log(msg: str) -> None:
+    sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {msg}\n")
 
 
 @asynccontextmanager

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 import demo  # noqa: E402
 from bench import cases, readmodel  # noqa: E402
+from bench.cases import log  # noqa: E402
 from database import make_engine  # noqa: E402
 from worker import WORKFLOWS  # noqa: E402
 from workflows import search  # noqa: E402
@@ -97,9 +98,9 @@ async def engine_figures(a: argparse.Namespace, tmp: Path) -> list[tuple[str, st
         target = cases.Target(address=host, db_url=url, data_dir=tmp)
         client, n, stall = env.client, a.claims, a.stall
         for w in a.workers:
-            _log(f"throughput: {n} bare workflows, {w} worker process(es)")
+            log(f"throughput: {n} bare workflows, {w} worker process(es)")
             bare = await phase(rows, cases.bare_rate(client, target, n, w, stall))
-            _log(f"throughput: {n} fast-track claims, {w} worker process(es)")
+            log(f"throughput: {n} fast-track claims, {w} worker process(es)")
             claims = await phase(rows, cases.claims_rate(client, target, engine, n, w, stall))
             rows += [
                 (
@@ -114,7 +115,7 @@ async def engine_figures(a: argparse.Namespace, tmp: Path) -> list[tuple[str, st
             if claims and bare and claims.rate and bare.rate:
                 ratio = f"{claims.rate / bare.rate:.2f}"
                 rows.append((f"ratio claims / bare, {w} worker(s) (target >= 0.8)", ratio))
-        _log(f"latency: {a.latency} claims one at a time")
+        log(f"latency: {a.latency} claims one at a time")
         lat = await phase(rows, cases.latency(client, target, engine, a.latency))
         if lat:
             rows += [
@@ -128,7 +129,7 @@ async def engine_figures(a: argparse.Namespace, tmp: Path) -> list[tuple[str, st
                 ),
             ]
         m = a.memory_claims
-        _log(f"memory: {m} claims to PENDING_APPROVAL")
+        log(f"memory: {m} claims to PENDING_APPROVAL")
         mem = await phase(rows, cases.memory(client, target, engine, m, stall))
         if mem:
             rows += [
@@ -150,7 +151,7 @@ async def phase(rows: list[tuple[str, str]], measure: Awaitable[T]) -> T | None:
     try:
         return await measure
     except Exception as exc:  # noqa: BLE001 - any failure is a figure to report
-        _log(f"failed: {exc!r}")
+        log(f"failed: {exc!r}")
         rows.append(("failed", f"{type(exc).__name__}: {exc}"))
         return None
 
@@ -166,18 +167,14 @@ def _rate(run: cases.Run | None) -> str:
 
 def read_model_figures(a: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     out = {}
-    _log(f"read model: {a.book_claims} claims, {a.book_events} audit events on SQLite")
+    log(f"read model: {a.book_claims} claims, {a.book_events} audit events on SQLite")
     sqlite_url = f"sqlite:///{tmp / 'book.db'}"
     out["SQLite"] = readmodel.measure(sqlite_url, a.book_claims, a.book_events, a.repeat)
     if a.pg:
-        _log("read model: the same on PostgreSQL")
+        log("read model: the same on PostgreSQL")
         with readmodel.scratch_postgres(a.pg_url) as url:
             out["PostgreSQL"] = readmodel.measure(url, a.book_claims, a.book_events, a.repeat)
     return out
-
-
-def _log(msg: str) -> None:
-    sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {msg}\n")
 
 
 def _load() -> str:
