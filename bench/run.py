@@ -149,7 +149,9 @@ async def engine_figures(a: argparse.Namespace, tmp: Path) -> list[tuple[str, st
 async def phase(rows: list[tuple[str, str]], measure: Awaitable[T]) -> T | None:
     """One measure; a failure is reported in the table and the run goes on."""
     try:
-        return await measure
+        result = await measure
+        log(f"result: {result}")
+        return result
     except Exception as exc:  # noqa: BLE001 - any failure is a figure to report
         log(f"failed: {exc!r}")
         rows.append(("failed", f"{type(exc).__name__}: {exc}"))
