@@ -313,4 +313,5 @@ async def memory(
             "rss_mb": loaded["rss_mb"],
             "peak_mb": loaded["peak_mb"],
             "max_cached_workflows": proc.config["max_cached_workflows"],
+            "workflow_task_slots": proc.config["max_concurrent_workflow_tasks"],
         }

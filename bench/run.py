@@ -135,7 +135,8 @@ async def engine_figures(a: argparse.Namespace, tmp: Path) -> list[tuple[str, st
             rows += [
                 (
                     f"worker RSS idle / with {m} claims awaiting approval / peak "
-                    f"(max_cached_workflows {mem['max_cached_workflows']}; target <= 600 MB)",
+                    f"(max_cached_workflows {mem['max_cached_workflows']}, workflow task slots "
+                    f"{mem['workflow_task_slots']}; target <= 600 MB)",
                     f"{mem['idle_mb']:.0f} / {mem['rss_mb']:.0f} / {mem['peak_mb']:.0f} MB",
                 ),
                 ("claims brought to PENDING_APPROVAL for that, per second", _rate(mem["run"])),

@@ -29,7 +29,9 @@ async def main(bare: bool) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C reaches the whole process group
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     async with worker:
-        ready = {"max_cached_workflows": worker.config()["max_cached_workflows"]}
+        config = worker.config()
+        keys = ("max_cached_workflows", "max_concurrent_workflow_tasks")
+        ready = {k: config.get(k) for k in keys}
         sys.stdout.write(json.dumps(ready) + "\n")
         sys.stdout.flush()
         await stop.wait()
