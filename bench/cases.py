@@ -28,6 +28,7 @@ from sqlalchemy import func, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from bench.bare import BareSixActivities
 from client import start_claim
@@ -195,7 +196,14 @@ async def start_all(client: Client, reports: list[ClaimReport], task_queue: str)
 
     async def one(r: ClaimReport) -> None:
         async with sem:
-            await start_claim(client, r, task_queue)
+            for attempt in range(5):
+                try:
+                    await start_claim(client, r, task_queue)
+                    return
+                except RPCError:  # a busy server drops a start now and then; one id, one claim
+                    if attempt == 4:
+                        raise
+                    await asyncio.sleep(2**attempt)
 
     await asyncio.gather(*(one(r) for r in reports))
 

@@ -45,6 +45,7 @@ from workflows import search  # noqa: E402
 
 PG_URL = os.environ.get("CLAIMS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T = TypeVar("T")
+PHASES = ("throughput", "latency", "memory", "readmodel")
 QUICK = {
     "claims": 100,
     "latency": 10,
@@ -97,7 +98,7 @@ async def engine_figures(a: argparse.Namespace, tmp: Path) -> list[tuple[str, st
         host = env.client.service_client.config.target_host
         target = cases.Target(address=host, db_url=url, data_dir=tmp)
         client, n, stall = env.client, a.claims, a.stall
-        for w in a.workers:
+        for w in a.workers if "throughput" in a.only else ():
             log(f"throughput: {n} bare workflows, {w} worker process(es)")
             bare = await phase(rows, cases.bare_rate(client, target, n, w, stall))
             log(f"throughput: {n} fast-track claims, {w} worker process(es)")
@@ -115,8 +116,10 @@ async def engine_figures(a: argparse.Namespace, tmp: Path) -> list[tuple[str, st
             if claims and bare and claims.rate and bare.rate:
                 ratio = f"{claims.rate / bare.rate:.2f}"
                 rows.append((f"ratio claims / bare, {w} worker(s) (target >= 0.8)", ratio))
-        log(f"latency: {a.latency} claims one at a time")
-        lat = await phase(rows, cases.latency(client, target, engine, a.latency))
+        lat = None
+        if "latency" in a.only:
+            log(f"latency: {a.latency} claims one at a time")
+            lat = await phase(rows, cases.latency(client, target, engine, a.latency))
         if lat:
             rows += [
                 (
@@ -129,8 +132,10 @@ async def engine_figures(a: argparse.Namespace, tmp: Path) -> list[tuple[str, st
                 ),
             ]
         m = a.memory_claims
-        log(f"memory: {m} claims to PENDING_APPROVAL")
-        mem = await phase(rows, cases.memory(client, target, engine, m, stall))
+        mem = None
+        if "memory" in a.only:
+            log(f"memory: {m} claims to PENDING_APPROVAL")
+            mem = await phase(rows, cases.memory(client, target, engine, m, stall))
         if mem:
             rows += [
                 (
@@ -250,7 +255,7 @@ async def main(a: argparse.Namespace) -> str:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         rows = await engine_figures(a, tmp)
-        rm = read_model_figures(a, tmp) if a.book_claims else {}
+        rm = read_model_figures(a, tmp) if a.book_claims and "readmodel" in a.only else {}
     extra = {
         "sizes": history_sizes(),
         "replay": await replay_rate(),
@@ -279,6 +284,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--pg-url", default=PG_URL, help="PostgreSQL for the read-model figures.")
     p.add_argument("--no-pg", dest="pg", action="store_false", help="SQLite only.")
+    p.add_argument(
+        "--only", default=",".join(PHASES), help=f"Comma-separated phases ({','.join(PHASES)})."
+    )
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="'' to skip.")
     a = p.parse_args(argv)
     defaults = (
@@ -297,6 +305,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         if getattr(a, k) is None:
             setattr(a, k, v)
     a.workers = [int(w) for w in a.workers.split(",")]
+    a.only = set(a.only.split(","))
     return a
 
 
