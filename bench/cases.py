@@ -43,20 +43,25 @@ STARTS_IN_FLIGHT = 64
 
 @dataclass(frozen=True)
 class Target:
-    """Where the benchmark's workers point: the server, the read model, the data folder."""
+    """Where the benchmark's workers point: the server, the read model, the data folder, and
+    the payload keys they encrypt with."""
 
     address: str
     db_url: str
     data_dir: Path
+    payload_keys: str | None = None  # None: as the environment says
 
     def env(self, task_queue: str) -> dict[str, str]:
-        return {
+        env = {
             **os.environ,
             "TEMPORAL_ADDRESS": self.address,
             "CLAIMS_TASK_QUEUE": task_queue,
             "CLAIMS_DATABASE_URL": self.db_url,
             "CLAIMS_DATA_DIR": str(self.data_dir),
         }
+        if self.payload_keys:
+            env["CLAIMS_PAYLOAD_KEYS"] = self.payload_keys
+        return env
 
 
 class WorkerProcess:

@@ -11,7 +11,8 @@
 5. read model: `claims tasks` and `claims claim list` p50 at 100,000 claims and 1,000,000
    audit events, on SQLite and on PostgreSQL (a scratch schema, dropped afterwards);
 6. memory: resident memory of one worker process with 5,000 claims waiting for approval.
-The server is the embedded dev server on a SQLite file with the WAL pragmas, as `claims run`.
+The server is the embedded dev server on a SQLite file with the WAL pragmas, as `claims run`,
+and payloads are encrypted as in production (a key made for the run).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -39,12 +39,18 @@ sys.path.insert(0, str(ROOT))
 import demo  # noqa: E402
 from bench import cases, readmodel  # noqa: E402
 from bench.cases import log  # noqa: E402
+from client import data_converter  # noqa: E402
 from database import make_engine  # noqa: E402
+from security.codec import new_key_entry  # noqa: E402
+from settings import Settings  # noqa: E402
 from worker import WORKFLOWS  # noqa: E402
 from workflows import search  # noqa: E402
 
 PG_URL = os.environ.get("CLAIMS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T = TypeVar("T")
+# The production path: every payload sealed with AES-GCM, under a key made for the run.
+BENCH_KEYS = new_key_entry("bench")
+CONVERTER = data_converter(Settings(payload_keys=BENCH_KEYS))
 PHASES = ("throughput", "latency", "memory", "readmodel")
 QUICK = {
     "claims": 100,
@@ -66,7 +72,7 @@ def history_sizes() -> dict[str, int]:
 async def replay_rate(rounds: int = 5) -> float:
     files = sorted((ROOT / "tests" / "histories").glob("*.json"))
     histories = [WorkflowHistory.from_json(f"h-{p.stem}", p.read_text()) for p in files]
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=CONVERTER)
     t0 = time.perf_counter()
     for _ in range(rounds):
         for h in histories:
@@ -77,7 +83,7 @@ async def replay_rate(rounds: int = 5) -> float:
 async def engine_figures(a: argparse.Namespace, tmp: Path) -> list[tuple[str, str]]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         search_attributes=list(search.ALL),
         ui=False,
         dev_server_log_level="error",
@@ -96,7 +102,7 @@ async def engine_figures(a: argparse.Namespace, tmp: Path) -> list[tuple[str, st
         engine = make_engine(url)
         demo.load(engine)
         host = env.client.service_client.config.target_host
-        target = cases.Target(address=host, db_url=url, data_dir=tmp)
+        target = cases.Target(address=host, db_url=url, data_dir=tmp, payload_keys=BENCH_KEYS)
         client, n, stall = env.client, a.claims, a.stall
         for w in a.workers if "throughput" in a.only else ():
             log(f"throughput: {n} bare workflows, {w} worker process(es)")
