@@ -139,7 +139,7 @@ def load_demo_once(settings: Settings) -> bool:
     return True
 
 
-async def _connect_with_retry(settings: Settings, seconds: float = 30):  # type: ignore[no-untyped-def]
+async def connect_with_retry(settings: Settings, seconds: float = 30):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -155,7 +155,7 @@ async def serve(settings: Settings, announce=print) -> None:  # type: ignore[no-
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    client = await _connect_with_retry(settings)
+    client = await connect_with_retry(settings)
     await ensure_search_attributes(client, settings.namespace)
     worker = build_worker(client, settings)
     async with worker:

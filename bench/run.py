@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -97,8 +98,11 @@ async def engine_figures(a: argparse.Namespace, tmp: Path) -> list[tuple[str, st
         ],
     )
     rows: list[tuple[str, str]] = []
+    stack = contextlib.ExitStack()
     try:
         url = f"sqlite:///{tmp / 'claims.db'}"
+        if a.engine_db == "postgresql":  # the read model as a cluster runs it
+            url = stack.enter_context(readmodel.scratch_postgres(a.pg_url))
         engine = make_engine(url)
         demo.load(engine)
         host = env.client.service_client.config.target_host
@@ -155,6 +159,7 @@ async def engine_figures(a: argparse.Namespace, tmp: Path) -> list[tuple[str, st
         engine.dispose()
         return rows
     finally:
+        stack.close()
         await env.shutdown()
 
 
@@ -202,8 +207,10 @@ def render(
     lines = [
         "# Benchmarks",
         "",
-        f"`python -m bench.run{' --quick' if a.quick else ''}` on this machine, embedded dev "
-        f"server on SQLite (WAL); {extra['load_before']} at the start, {extra['load_after']} "
+        f"`python -m bench.run{' --quick' if a.quick else ''}"
+        f"{' --engine-db postgresql' if a.engine_db == 'postgresql' else ''}` on this machine, "
+        f"embedded dev server on SQLite (WAL), the workers' read model on {a.engine_db}; "
+        f"{extra['load_before']} at the start, {extra['load_after']} "
         f"at the end; {extra['minutes']:.1f} minutes. Workers are separate processes with the "
         "engine's worker settings.",
         "",
@@ -290,6 +297,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--pg-url", default=PG_URL, help="PostgreSQL for the read-model figures.")
     p.add_argument("--no-pg", dest="pg", action="store_false", help="SQLite only.")
+    p.add_argument(
+        "--engine-db",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="The workers' read model for throughput, latency and memory (sqlite).",
+    )
     p.add_argument(
         "--only", default=",".join(PHASES), help=f"Comma-separated phases ({','.join(PHASES)})."
     )

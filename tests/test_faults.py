@@ -21,9 +21,9 @@ from temporalio.api.enums.v1 import EventType
 
 import demo
 from activities.policy import DB_RETRY, PAYMENT_RETRY
-from client import connect, start_complaint
+from client import start_complaint
 from database import make_engine
-from engine import start_server, stop_server
+from engine import connect_with_retry, start_server, stop_server
 from models.complaint import Callback, Execution
 from models.tables import AuditEventRow, LetterRow, PaymentRow
 from tests.claimtools import payments
@@ -301,7 +301,7 @@ async def test_the_embedded_server_restarted_on_its_file_finishes_every_claim(se
         tmp_path / "worker.log", server.address, server.data_dir, server.task_queue
     )
     try:
-        client = await connect(server)
+        client = await connect_with_retry(server)  # the frontend may not be healthy yet
         await wait_for("the worker to poll", lambda: pollers(client, server.task_queue), 60)
         await start_all(client, reports, server.task_queue)
         await wait_for("some payments", lambda: count_paid(db, ids) >= 3, 60, every=0.01)
