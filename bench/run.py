@@ -44,7 +44,7 @@ from client import data_converter  # noqa: E402
 from database import make_engine  # noqa: E402
 from security.codec import new_key_entry  # noqa: E402
 from settings import Settings  # noqa: E402
-from worker import WORKFLOWS  # noqa: E402
+from worker import WORKFLOWS, workflow_runner  # noqa: E402
 from workflows import search  # noqa: E402
 
 PG_URL = os.environ.get("CLAIMS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -73,7 +73,10 @@ def history_sizes() -> dict[str, int]:
 async def replay_rate(rounds: int = 5) -> float:
     files = sorted((ROOT / "tests" / "histories").glob("*.json"))
     histories = [WorkflowHistory.from_json(f"h-{p.stem}", p.read_text()) for p in files]
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=CONVERTER)
+    # as `claims audit replay` does it: the workers' sandbox settings
+    replayer = Replayer(
+        workflows=WORKFLOWS, data_converter=CONVERTER, workflow_runner=workflow_runner()
+    )
     t0 = time.perf_counter()
     for _ in range(rounds):
         for h in histories:
