@@ -196,15 +196,13 @@ class CaseBase:
         self._signatures.add(used)
         return None
 
-    def _refuse_bad_signature(self, msg: Signed) -> None:
-        """For update validators: refuse what the message alone shows to be unusable."""
-        reason = self._signature_problem(msg)
-        if reason:
-            raise bad_signature(reason)
-
     async def _require_signature(self, msg: Signed) -> None:
+        """For update handlers (not validators: a validator's refusal leaves no trace): a
+        decision without a valid signature is refused and recorded as an audit event."""
         reason = await self._signature_refusal(msg)
         if reason:
+            self._event("decision_refused", msg.signer, reason=reason, via="update")
+            await self._flush()
             raise bad_signature(reason)
 
     # ================================================================== the clocks

@@ -74,7 +74,6 @@ class ClaimMessages(ClaimCase):
         reason = self._check_decision(decision)
         if reason:
             raise _refusal(reason)
-        self._refuse_bad_signature(decision)
 
     @workflow.signal(name="decision")
     async def decision_signal(self, decision: Decision) -> None:
@@ -208,7 +207,6 @@ class ClaimMessages(ClaimCase):
         reason = self._check_findings(findings)
         if reason:
             raise _refusal(reason, "InvalidFindings")
-        self._refuse_bad_signature(findings)
 
     @workflow.update(name="adjust")
     async def adjust_update(self, adjustment: Adjustment) -> ApprovalState:

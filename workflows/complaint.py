@@ -575,7 +575,6 @@ class ComplaintWorkflow(CaseBase):
     @record_findings.validator
     def _validate_findings(self, f: ComplaintFindings) -> None:
         self._check_findings(f)
-        self._refuse_bad_signature(f)
 
     def _check_findings(self, f: ComplaintFindings) -> None:
         self._check_stage("record findings", ("INVESTIGATING",))
@@ -652,7 +651,6 @@ class ComplaintWorkflow(CaseBase):
     @approve_resolution.validator
     def _validate_approval(self, a: ResolutionApproval) -> None:
         self._check_approval_stage()
-        self._refuse_bad_signature(a)
 
     @workflow.update(name="extend")
     async def extend(self, c: ClockChange) -> ComplaintStatus:
@@ -809,7 +807,6 @@ class ComplaintWorkflow(CaseBase):
     @review_decision.validator
     def _validate_review(self, d: ReviewDecision) -> None:
         self._check_stage("decide the review", ("UNDER_REVIEW",))
-        self._refuse_bad_signature(d)
 
     @workflow.update(name="close")
     def close(self, c: CloseRequest) -> ComplaintStatus:
