@@ -15,6 +15,7 @@ from commands.common import (
     FullOpt,
     UserError,
     ViewerOpt,
+    case_status,
     console,
     db,
     deadline_table,
@@ -150,22 +151,7 @@ def submit(
 
 def load_status(claim_id: str) -> ClaimStatus:
     """From the read model; a claim not yet projected is asked for through Temporal."""
-    with Session(db()) as s:
-        row = s.get(ClaimRow, claim_id)
-        if row is not None and row.status:
-            return ClaimStatus.model_validate(row.status)
-
-    async def ask() -> ClaimStatus:
-        client = await temporal()
-        handle = client.get_workflow_handle_for(ClaimWorkflow.run, f"claim-{claim_id}")
-        return await handle.query(ClaimWorkflow.status)
-
-    try:
-        return run(ask())
-    except UserError:
-        raise
-    except Exception as exc:
-        raise UserError(f"unknown claim {claim_id}") from exc
+    return case_status(ClaimStatus, ClaimRow, claim_id, f"claim-{claim_id}", "claim")
 
 
 @app.command("show")

@@ -35,6 +35,7 @@ from settings import Settings, get_settings
 # Tables stay readable when piped (rich would otherwise assume 80 columns).
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 class UserError(Exception):
@@ -253,3 +254,23 @@ FullOpt = Annotated[
 ViewerOpt = Annotated[
     str | None, typer.Option("--as", help="Staff id of the person looking (for --full).")
 ]
+
+
+def case_status(model: type[M], row_type: Any, case_id: str, workflow_id: str, noun: str) -> M:
+    """A case's status from the read model; one not yet projected is asked for through
+    Temporal (its `status` query)."""
+    with Session(db()) as s:
+        row = s.get(row_type, case_id)
+        if row is not None and row.status:
+            return model.model_validate(row.status)
+
+    async def ask() -> M:
+        client = await temporal()
+        return await client.get_workflow_handle(workflow_id).query("status", result_type=model)
+
+    try:
+        return run(ask())
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"unknown {noun} {case_id}") from exc

@@ -7,15 +7,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlmodel import Session
 
 from client import check_dates, start_complaint
 from commands.common import (
     FullOpt,
     UserError,
     ViewerOpt,
+    case_status,
     console,
-    db,
     deadline_table,
     full_view_allowed,
     handle_errors,
@@ -133,22 +132,9 @@ def file(
 
 
 def load(complaint_id: str) -> ComplaintStatus:
-    with Session(db()) as s:
-        row = s.get(ComplaintRow, complaint_id)
-        if row is not None and row.status:
-            return ComplaintStatus.model_validate(row.status)
-
-    async def ask() -> ComplaintStatus:
-        client = await temporal()
-        handle = client.get_workflow_handle_for(ComplaintWorkflow.run, f"complaint-{complaint_id}")
-        return await handle.query(ComplaintWorkflow.status)
-
-    try:
-        return run(ask())
-    except UserError:
-        raise
-    except Exception as exc:
-        raise UserError(f"unknown complaint {complaint_id}") from exc
+    return case_status(
+        ComplaintStatus, ComplaintRow, complaint_id, f"complaint-{complaint_id}", "complaint"
+    )
 
 
 @app.command("show")
