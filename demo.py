@@ -17,7 +17,17 @@ from sqlmodel import Session
 import signing
 from models.tables import ClauseRow, PolicyRow, StaffRow, WatchListRow
 
-START, END = date(2025, 1, 1), date(2027, 12, 31)
+# The demo policies began on a fixed day (tests and the README work dates out from it) and run
+# to the end of the second calendar year after the day the demo is loaded, so that a claim
+# reported today is inside the policy period whenever someone tries the engine.
+START = date(2025, 1, 1)
+YEARS_AHEAD = 2
+
+
+def policy_end(loaded_on: date) -> date:
+    """The demo policies' last day for a demo loaded on `loaded_on`."""
+    return date(loaded_on.year + YEARS_AHEAD, 12, 31)
+
 ZHANG = ("张三", "110101198001011234")
 LI = ("李四", "110101195001011234")
 
@@ -226,10 +236,14 @@ def demo_key_record(staff_id: str) -> str:
     return signing.key_record(demo_secret(staff_id), salt)
 
 
-def load(engine: Engine, keys_file: Path | None = None) -> dict[str, int]:
+def load(
+    engine: Engine, keys_file: Path | None = None, today: date | None = None
+) -> dict[str, int]:
     """Upsert the demo data; returns how many rows of each kind are now present. A demo staff
     member without a signing key gets the demo one; `keys_file` also receives the demo secrets
-    (keeping any secret already there) so that the CLI signs as them."""
+    (keeping any secret already there) so that the CLI signs as them. Loading again later
+    extends the policies' end to stay ahead of `today`."""
+    end = policy_end(today or datetime.now(UTC).date())
     with Session(engine) as session:
         for p in POLICIES:
             name, id_no = p["insured"]
@@ -241,7 +255,7 @@ def load(engine: Engine, keys_file: Path | None = None) -> dict[str, int]:
                     insured_name=name,
                     insured_id_no=id_no,
                     start_date=START,
-                    end_date=END,
+                    end_date=end,
                     status="in_force",
                     terms=p["terms"],
                 )

@@ -231,7 +231,7 @@ def test_loading_the_demo_twice_changes_nothing(db: Engine) -> None:
     }
     med = all_rows(db, PolicyRow, PolicyRow.policy_no == "P-MED-0001")[0]
     assert (med.line, med.product_code, med.insured_id_no) == ("medical", "MED-STD", ZHANG_ID)
-    assert (med.start_date, med.end_date) == (date(2025, 1, 1), date(2027, 12, 31))
+    assert (med.start_date, med.end_date) == (date(2025, 1, 1), demo.policy_end(datetime.now(UTC).date()))
     assert med.terms["deductible"] == "500"
 
 
@@ -605,7 +605,7 @@ def test_rules_carry_the_policy_terms_and_the_checklist(demo_db: Engine) -> None
     assert policy.policy_no == "P-MED-0001"
     assert (policy.line, policy.product_code) == ("medical", "MED-STD")
     assert (policy.insured_name, policy.insured_id_no) == ("张三", ZHANG_ID)
-    assert (policy.start_date, policy.end_date) == (date(2025, 1, 1), date(2027, 12, 31))
+    assert (policy.start_date, policy.end_date) == (date(2025, 1, 1), demo.policy_end(datetime.now(UTC).date()))
     assert policy.status == "in_force"
     assert policy.deductible == Decimal("500")
     assert policy.ratio == Decimal("0.8")
@@ -778,3 +778,21 @@ def test_the_event_feed_picks_up_a_row_committed_out_of_sequence_order(monkeypat
         assert [e.case_id for e in follower.poll(now=3)] == ["C-later"]
         assert follower.gaps
         assert follower.poll(now=40) == [] and not follower.gaps
+
+
+def test_demo_policies_stay_in_force_for_years_after_the_demo_is_loaded() -> None:
+    # A new user trying the engine years from now reports a claim for "today": it must be
+    # inside the demo policy period whatever the day.
+    for loaded_on in (date(2026, 11, 29), date(2028, 1, 1), date(2031, 12, 31)):
+        end = demo.policy_end(loaded_on)
+        assert end >= date(loaded_on.year + 2, 12, 31)
+        assert end > loaded_on + timedelta(days=400)
+    assert demo.START == date(2025, 1, 1)
+
+
+def test_loading_the_demo_again_later_extends_the_policies(tmp_path: Path) -> None:
+    db = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    demo.load(db, today=date(2026, 11, 29))
+    demo.load(db, today=date(2030, 5, 1))
+    med = all_rows(db, PolicyRow, PolicyRow.policy_no == "P-MED-0001")[0]
+    assert med.end_date == date(2032, 12, 31)
