@@ -28,6 +28,7 @@ def policy_end(loaded_on: date) -> date:
     """The demo policies' last day for a demo loaded on `loaded_on`."""
     return date(loaded_on.year + YEARS_AHEAD, 12, 31)
 
+
 ZHANG = ("张三", "110101198001011234")
 LI = ("李四", "110101195001011234")
 
@@ -220,6 +221,8 @@ STAFF = [
     ("clerk1", "何受理", 0, ["intake"]),
     ("h2", "褚专员", 1, ["complaint_handler"]),
     ("adv1", "卫顾问", 1, ["special_care_advisor"]),
+    ("ast1", "蒋定损", 0, ["assessor"]),
+    ("ast2", "沈定损", 0, ["assessor"]),
 ]
 
 WATCH_LIST = [("110101197001019999", "demo entry: suspected staged losses")]

@@ -126,17 +126,18 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def load_demo_once(settings: Settings) -> bool:
-    """Load the demo data the first time the engine starts on a data folder."""
+def load_demo_once(settings: Settings) -> dict[str, int]:
+    """Load the demo data the first time the engine starts on a data folder; returns the
+    counts loaded (empty when it was loaded before)."""
     import demo
 
     marker = settings.data_dir / DEMO_MARKER
     if marker.exists():
-        return False
+        return {}
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    demo.load(engine_for(settings.db_url), keys_file=settings.staff_keys_file)
+    counts = demo.load(engine_for(settings.db_url), keys_file=settings.staff_keys_file)
     marker.write_text("demo data loaded\n")
-    return True
+    return counts
 
 
 async def connect_with_retry(settings: Settings, seconds: float = 30):  # type: ignore[no-untyped-def]
@@ -195,8 +196,12 @@ def start_codec_server(settings: Settings) -> CodecServer | None:
 def run_engine(settings: Settings, announce=print) -> None:  # type: ignore[no-untyped-def]
     """Run until Ctrl-C: the server (unless TEMPORAL_ADDRESS names one) and a worker."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if load_demo_once(settings):
-        announce("demo data  loaded: 4 policies, 12 staff (first start)")
+    loaded = load_demo_once(settings)
+    if loaded:
+        announce(
+            f"demo data  loaded: {loaded['policies']} policies, {loaded['staff']} staff "
+            "(first start)"
+        )
     proc = None
     codec_server = None
     if settings.embedded:

@@ -179,7 +179,7 @@ async def test_demo_load_is_idempotent(cli_env):
     for _ in range(2):
         r = await claims("demo", "load")
         assert r.exit_code == 0
-        assert "4 policies" in r.output and "12 staff" in r.output
+        assert "4 policies" in r.output and "14 staff" in r.output
 
 
 async def test_investigation_panel_and_report_through_the_cli(cli_env, tmp_path):

@@ -205,9 +205,9 @@ def test_loading_the_demo_twice_changes_nothing(db: Engine) -> None:
     first = demo.load(db)
     second = demo.load(db)
 
-    assert first == second == {"policies": 4, "clauses": 13, "staff": 12, "watch_list": 1}
+    assert first == second == {"policies": 4, "clauses": 13, "staff": 14, "watch_list": 1}
     assert count(db, PolicyRow) == 4
-    assert count(db, StaffRow) == 12
+    assert count(db, StaffRow) == 14
     assert count(db, WatchListRow) == 1
     per_product = {
         p: count(db, ClauseRow, ClauseRow.product_code == p)
@@ -228,6 +228,8 @@ def test_loading_the_demo_twice_changes_nothing(db: Engine) -> None:
         "clerk1": (0, ["intake"]),
         "h2": (1, ["complaint_handler"]),
         "adv1": (1, ["special_care_advisor"]),
+        "ast1": (0, ["assessor"]),
+        "ast2": (0, ["assessor"]),
     }
     med = all_rows(db, PolicyRow, PolicyRow.policy_no == "P-MED-0001")[0]
     assert (med.line, med.product_code, med.insured_id_no) == ("medical", "MED-STD", ZHANG_ID)

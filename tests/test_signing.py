@@ -271,7 +271,7 @@ async def test_set_key_with_a_chosen_secret_saves_it_and_list_shows_who_has_a_ke
     r = await _claims("staff", "list", "--json")
     assert r.exit_code == 0, r.output
     keys = {s["staff_id"]: s["has_key"] for s in json.loads(r.output)}
-    assert keys["sup1"] is True and keys["h2"] is False and len(keys) == 12
+    assert keys["sup1"] is True and keys["h2"] is False and len(keys) == 14
     r = await _claims("staff", "list")
     assert r.exit_code == 0 and "signing key" in r.output
     r = await _claims("staff", "set-key", "nobody")
