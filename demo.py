@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import signing
-from models.tables import ClauseRow, PolicyRow, StaffRow, WatchListRow
+from models.tables import ClauseRow, PolicyRow, PolicyStatusRow, StaffRow, WatchListRow
 
 # The demo policies began on a fixed day (tests and the README work dates out from it) and run
 # to the end of the second calendar year after the day the demo is loaded, so that a claim
@@ -208,6 +208,113 @@ CLAUSES = [
     ),
 ]
 
+# Exclusion clauses added with DOMAIN §6a: every product states the general exclusions, and
+# each line its own.
+CLAUSES += [
+    (
+        "MED-STD",
+        "MED-2.3",
+        "exclusion",
+        "责任免除：故意行为、自伤及酒后吸毒",
+        "Exclusion: intentional acts, self-injury, drink and drugs",
+        "投保人、被保险人的故意行为，被保险人自杀、故意自伤，或因饮酒、吸毒、服用管制药品导致的医疗费用，"
+        "本公司不承担给付责任。",
+        "Medical expenses caused by an intentional act of the policyholder or the insured, suicide or "
+        "self-injury, or drink, drugs or controlled medicines are not covered.",
+    ),
+    (
+        "MED-STD",
+        "MED-2.4",
+        "exclusion",
+        "责任免除：战争及核风险",
+        "Exclusion: war and nuclear risks",
+        "战争、军事冲突、暴乱、恐怖活动，核爆炸、核辐射或核污染导致的医疗费用，本公司不承担给付责任。",
+        "Medical expenses caused by war, military conflict, riot, terrorism, nuclear explosion, "
+        "radiation or contamination are not covered.",
+    ),
+    (
+        "AUTO-OD",
+        "AUTO-2.3",
+        "exclusion",
+        "责任免除：未年检、竞赛及肇事逃逸",
+        "Exclusion: uninspected vehicle, racing, leaving the scene",
+        "被保险机动车未按规定检验或检验不合格，在营业性场所维修保养期间或用于竞赛、测试，以及事故发生后"
+        "驾驶人在未依法采取措施的情况下驾驶被保险机动车或者遗弃被保险机动车逃离事故现场的，本公司不负责赔偿。",
+        "Loss while the vehicle was not inspected as required or failed inspection, was used for "
+        "racing or testing, or after the driver left the scene of the accident is not covered.",
+    ),
+    (
+        "AUTO-OD",
+        "AUTO-2.4",
+        "exclusion",
+        "责任免除：战争及核风险",
+        "Exclusion: war and nuclear risks",
+        "战争、军事冲突、恐怖活动、暴乱，核爆炸、核裂变、核聚变，放射性污染造成的损失，本公司不负责赔偿。",
+        "Loss caused by war, military conflict, terrorism, riot, nuclear reaction or radioactive "
+        "contamination is not covered.",
+    ),
+    (
+        "PROP-STD",
+        "PROP-2.3",
+        "exclusion",
+        "责任免除：渐变损失及无明显痕迹的盗窃",
+        "Exclusion: gradual loss, theft without forced entry",
+        "保险标的因渐变、渗漏、锈蚀等逐渐发生的损失，以及无明显撬窃痕迹的盗窃损失，本公司不负责赔偿。",
+        "Gradual loss such as seepage or corrosion, and theft without visible signs of forced entry, "
+        "are not covered.",
+    ),
+    (
+        "PROP-STD",
+        "PROP-2.4",
+        "exclusion",
+        "责任免除：战争及核风险",
+        "Exclusion: war and nuclear risks",
+        "战争、军事冲突、恐怖活动、暴乱，核辐射、核污染造成的损失，本公司不负责赔偿。",
+        "Loss caused by war, military conflict, terrorism, riot or nuclear radiation or "
+        "contamination is not covered.",
+    ),
+    (
+        "ACC-STD",
+        "ACC-2.3",
+        "exclusion",
+        "责任免除：高风险运动",
+        "Exclusion: dangerous sports",
+        "被保险人从事潜水、跳伞、攀岩、探险、武术比赛、摔跤比赛、特技表演、赛马、赛车等高风险运动期间"
+        "遭受的意外伤害，本公司不承担给付责任，但本合同另有约定的除外。",
+        "Injury while diving, parachuting, climbing, exploring, in martial arts or wrestling "
+        "contests, stunts, horse or motor racing is not covered unless agreed in the policy.",
+    ),
+    (
+        "ACC-STD",
+        "ACC-2.4",
+        "exclusion",
+        "责任免除：战争及核风险",
+        "Exclusion: war and nuclear risks",
+        "战争、军事冲突、暴乱、恐怖活动，核爆炸、核辐射或核污染导致被保险人身故或伤残的，本公司不承担给付责任。",
+        "Death or disability caused by war, military conflict, riot, terrorism, nuclear explosion, "
+        "radiation or contamination is not covered.",
+    ),
+]
+
+# Which exclusion codes (DOMAIN §6a) each clause states.
+CLAUSE_CAUSES = {
+    "MED-2.1": ["cosmetic"],
+    "MED-2.2": ["pre_existing"],
+    "MED-2.3": ["intentional", "self_inflicted", "drunk_or_drugged"],
+    "MED-2.4": ["war", "nuclear"],
+    "AUTO-2.1": ["unlicensed", "drunk_or_drugged"],
+    "AUTO-2.2": ["intentional"],
+    "AUTO-2.3": ["uninspected", "racing", "fled_scene"],
+    "AUTO-2.4": ["war", "nuclear"],
+    "PROP-2.1": ["wear_and_tear"],
+    "PROP-2.2": ["intentional"],
+    "PROP-2.3": ["gradual", "unattended_theft"],
+    "PROP-2.4": ["war", "nuclear"],
+    "ACC-2.1": ["intentional", "self_inflicted", "criminal_act", "drunk_or_drugged"],
+    "ACC-2.3": ["dangerous_sport"],
+    "ACC-2.4": ["war", "nuclear"],
+}
+
 STAFF = [
     ("adj1", "王理赔", 1, ["adjuster"]),
     ("adj2", "赵理赔", 1, ["adjuster"]),
@@ -250,6 +357,8 @@ def load(
     with Session(engine) as session:
         for p in POLICIES:
             name, id_no = p["insured"]
+            # A status changed since (claims policy cancel ...) stays as its history says.
+            existing = session.get(PolicyRow, p["policy_no"])
             session.merge(
                 PolicyRow(
                     policy_no=p["policy_no"],
@@ -259,8 +368,21 @@ def load(
                     insured_id_no=id_no,
                     start_date=START,
                     end_date=end,
-                    status="in_force",
+                    status=existing.status if existing else "in_force",
                     terms=p["terms"],
+                )
+            )
+            # Issued on its start date: seq 0, below every change `claims policy` records.
+            issued = session.get(PolicyStatusRow, (p["policy_no"], 0))
+            session.merge(
+                PolicyStatusRow(
+                    policy_no=p["policy_no"],
+                    seq=0,
+                    event="issued",
+                    effective_on=START,
+                    reason="保单签发",
+                    recorded_at=issued.recorded_at if issued else datetime.now(UTC),
+                    recorded_by="demo",
                 )
             )
         for product, cid, kind, tz, te, xz, xe in CLAUSES:
@@ -273,6 +395,7 @@ def load(
                     title_en=te,
                     text_zh=xz,
                     text_en=xe,
+                    causes=CLAUSE_CAUSES.get(cid),
                 )
             )
         for sid, name, level, roles in STAFF:

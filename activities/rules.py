@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio import activity
 
 from models.calendars import CN_HOLIDAYS, CN_WORKDAYS
@@ -23,12 +23,21 @@ from models.records import LoadRulesRequest, StaffInfo
 from models.rules import (
     Clause,
     DeadlineRules,
+    PolicyStatusChange,
     PolicyTerms,
     RulesSnapshot,
     TriageRules,
     Usage,
 )
-from models.tables import ClaimRow, ClauseRow, PaymentRow, PolicyRow, StaffRow, WatchListRow
+from models.tables import (
+    ClaimRow,
+    ClauseRow,
+    PaymentRow,
+    PolicyRow,
+    PolicyStatusRow,
+    StaffRow,
+    WatchListRow,
+)
 
 RULES_VERSION = "CN-2025.1"
 
@@ -62,40 +71,67 @@ def _year_later(d: date) -> date:
         return date(d.year + 1, 3, 1)
 
 
+def status_rows(session: Session, policy_no: str) -> list[PolicyStatusRow]:
+    """A policy's status history, oldest first: effective date, then the order recorded."""
+    return list(
+        session.exec(
+            select(PolicyStatusRow)
+            .where(PolicyStatusRow.policy_no == policy_no)
+            .order_by(col(PolicyStatusRow.effective_on), col(PolicyStatusRow.seq))
+        ).all()
+    )
+
+
+def policy_terms(session: Session, policy_no: str) -> PolicyTerms | None:
+    """A policy as a case sees it: its row, its product's clauses and its status history
+    (oldest first: effective date, then the order recorded); None when there is no such
+    policy."""
+    row = session.get(PolicyRow, policy_no)
+    if row is None:
+        return None
+    clauses = session.exec(
+        select(ClauseRow).where(ClauseRow.product_code == row.product_code)
+    ).all()
+    terms = dict(row.terms)
+    return PolicyTerms(
+        policy_no=row.policy_no,
+        line=row.line,
+        product_code=row.product_code,
+        insured_name=row.insured_name,
+        insured_id_no=row.insured_id_no,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        status=row.status,  # type: ignore[arg-type]
+        clauses=[
+            Clause(
+                id=c.clause_id,
+                kind=c.kind,  # type: ignore[arg-type]
+                title_zh=c.title_zh,
+                title_en=c.title_en,
+                text_zh=c.text_zh,
+                text_en=c.text_en,
+                causes=list(c.causes or []),
+            )
+            for c in sorted(clauses, key=lambda c: c.clause_id)
+        ],
+        status_history=[
+            PolicyStatusChange(
+                event=h.event,  # type: ignore[arg-type]
+                effective_on=h.effective_on,
+                reason=h.reason,
+            )
+            for h in status_rows(session, policy_no)
+        ],
+        **terms,
+    )
+
+
 class RulesActivities:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def _policy(self, session: Session, policy_no: str) -> PolicyTerms | None:
-        row = session.get(PolicyRow, policy_no)
-        if row is None:
-            return None
-        clauses = session.exec(
-            select(ClauseRow).where(ClauseRow.product_code == row.product_code)
-        ).all()
-        terms = dict(row.terms)
-        return PolicyTerms(
-            policy_no=row.policy_no,
-            line=row.line,
-            product_code=row.product_code,
-            insured_name=row.insured_name,
-            insured_id_no=row.insured_id_no,
-            start_date=row.start_date,
-            end_date=row.end_date,
-            status=row.status,  # type: ignore[arg-type]
-            clauses=[
-                Clause(
-                    id=c.clause_id,
-                    kind=c.kind,  # type: ignore[arg-type]
-                    title_zh=c.title_zh,
-                    title_en=c.title_en,
-                    text_zh=c.text_zh,
-                    text_en=c.text_en,
-                )
-                for c in sorted(clauses, key=lambda c: c.clause_id)
-            ],
-            **terms,
-        )
+        return policy_terms(session, policy_no)
 
     @activity.defn(name="load_rules")
     def load_rules(self, req: LoadRulesRequest) -> RulesSnapshot:

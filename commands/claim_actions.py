@@ -12,7 +12,7 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from commands.claim import AsOpt, JsonOpt, app, update_claim
 from commands.common import UserError, handle_errors, money, print_json, signed
-from models.claim import Appeal, ConvenePanel, Decision, Findings, Withdrawal
+from models.claim import Appeal, Assessment, ConvenePanel, Decision, Findings, Withdrawal
 from workflows.claim import ClaimWorkflow
 
 
@@ -29,6 +29,13 @@ def findings(
     inconclusive: Annotated[
         bool, typer.Option("--inconclusive", help="The facts could not be established.")
     ] = False,
+    excluded_cause: Annotated[
+        str | None,
+        typer.Option(help="An excluded cause the investigation found, e.g. drunk_or_drugged."),
+    ] = None,
+    disability_grade: Annotated[
+        int | None, typer.Option(help="The grade read from the disability appraisal report.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Report an investigation task's findings (update report_findings).
@@ -45,6 +52,8 @@ def findings(
         recommendation=recommend,  # type: ignore[arg-type]
         amount=Decimal(amount) if amount else None,
         conclusive=not inconclusive,
+        excluded_cause=excluded_cause,
+        disability_grade=disability_grade,
     )
     st = update_claim(claim_id, ClaimWorkflow.report_findings, signed(payload, claim_id))
     if as_json:
@@ -53,6 +62,60 @@ def findings(
     left = [v.kind for v in st.investigations if not v.done]
     tail = f"still open: {', '.join(left)}" if left else "investigation complete"
     typer.echo(f"claim {claim_id}: {task} findings by {as_} recorded; {tail}")
+
+
+@app.command("assess")
+@handle_errors
+def assess(
+    claim_id: str,
+    as_: AsOpt,
+    repair_cost: Annotated[str | None, typer.Option(help="Assessed repair cost.")] = None,
+    total_loss: Annotated[
+        bool | None, typer.Option("--total-loss/--repairable", help="Total loss or not.")
+    ] = None,
+    salvage: Annotated[str | None, typer.Option(help="Salvage value.")] = None,
+    actual_value: Annotated[
+        str | None, typer.Option(help="The vehicle's actual value at the time of loss.")
+    ] = None,
+    depreciation_rate: Annotated[
+        str | None, typer.Option(help="Depreciation as a share of value, e.g. 0.25.")
+    ] = None,
+    loss_amount: Annotated[str | None, typer.Option(help="Assessed property loss.")] = None,
+    value_at_risk: Annotated[
+        str | None, typer.Option(help="Value at risk at the time of loss (property).")
+    ] = None,
+    disability_grade: Annotated[
+        int | None, typer.Option(help="Grade from the disability appraisal report, 1-10.")
+    ] = None,
+    note: Annotated[str, typer.Option(help="The assessor's note.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a loss assessment (定损) as an assessor (update record_assessment, signed).
+
+    Example: claims claim assess CLM-1 --as ast1 --repair-cost 80000 --note "按维修方案核定"
+    """
+    given = {
+        "repair_cost": repair_cost,
+        "total_loss": total_loss,
+        "salvage_value": salvage,
+        "actual_value": actual_value,
+        "depreciation_rate": depreciation_rate,
+        "loss_amount": loss_amount,
+        "value_at_risk": value_at_risk,
+        "disability_grade": disability_grade,
+    }
+    figures = {k: v for k, v in given.items() if v is not None}
+    payload = Assessment(assessor=as_, figures=figures, note=note)
+    st = update_claim(claim_id, ClaimWorkflow.record_assessment, signed(payload, claim_id))
+    if as_json:
+        print_json(st)
+        return
+    flagged = [c.figure for c in st.assessment.comparisons if c.flagged] if st.assessment else []
+    tail = f"; declared figures far from it: {', '.join(flagged)}" if flagged else ""
+    shown = ", ".join(f"{k} {v}" for k, v in figures.items())
+    typer.echo(
+        f"claim {claim_id}: assessment by {as_} recorded ({shown}); adjustment follows{tail}"
+    )
 
 
 @app.command("panel")

@@ -21,6 +21,7 @@ from commands.common import UserError, handle_errors
 from models.claim import (
     Adjustment,
     Appeal,
+    Assessment,
     ClaimReport,
     ConvenePanel,
     Decision,
@@ -54,6 +55,7 @@ Direction = Literal["in", "out"]
 _CLAIM_SIGNALS: dict[str, type[BaseModel]] = {
     "submit_materials": MaterialsSubmission,
     "decision": Decision,
+    "assessment": Assessment,
     "complaint_filed": ComplaintLink,
     "reopen_for_review": ClaimReviewRequest,
 }
@@ -61,6 +63,7 @@ _CLAIM_UPDATES: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "decide": (Decision, ApprovalState),
     "convene_panel": (ConvenePanel, ApprovalState),
     "report_findings": (Findings, ClaimStatus),
+    "record_assessment": (Assessment, ClaimStatus),
     "adjust": (Adjustment, ApprovalState),
     "appeal": (Appeal, ClaimStatus),
     "withdraw": (Withdrawal, ClaimStatus),

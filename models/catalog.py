@@ -113,6 +113,98 @@ ITEM_CATEGORIES: dict[str, tuple[str, ...]] = {
 }
 NON_COVERED_MEDICAL = frozenset({"self_paid", "cosmetic"})
 
+# DOMAIN §6a: causes a product excludes (责任免除), by line; "*" applies to every line. The
+# clause that states each one is product data (a clause's `causes`).
+EXCLUSION_CAUSES: dict[str, tuple[str, ...]] = {
+    "*": ("intentional", "war", "nuclear"),
+    "auto": ("drunk_or_drugged", "unlicensed", "uninspected", "racing", "fled_scene"),
+    "medical": ("cosmetic", "pre_existing", "self_inflicted", "drunk_or_drugged"),
+    "accident": ("self_inflicted", "criminal_act", "drunk_or_drugged", "dangerous_sport"),
+    "property": ("wear_and_tear", "gradual", "unattended_theft"),
+}
+EXCLUSION_NAMES: dict[str, tuple[str, str]] = {
+    "intentional": ("故意行为", "intentional act of the insured or beneficiary"),
+    "war": ("战争、军事冲突、恐怖活动", "war, military conflict, terrorism"),
+    "nuclear": ("核辐射、核污染", "nuclear radiation or contamination"),
+    "drunk_or_drugged": ("饮酒、吸毒、服用管制药品后驾驶", "driving after drink or drugs"),
+    "unlicensed": ("无驾驶证、驾驶证失效或准驾车型不符", "no valid driving licence"),
+    "uninspected": ("未按规定检验", "vehicle not inspected as required"),
+    "racing": ("竞赛、测试", "racing or testing"),
+    "fled_scene": ("事故后逃离现场", "leaving the scene of the accident"),
+    "cosmetic": ("美容、整形", "cosmetic treatment"),
+    "pre_existing": ("既往症", "pre-existing condition"),
+    "self_inflicted": ("自杀、故意自伤", "suicide or intentional self-injury"),
+    "criminal_act": ("犯罪、拒捕", "crime or resisting arrest"),
+    "dangerous_sport": ("潜水、跳伞、攀岩等高风险运动", "dangerous sport"),
+    "wear_and_tear": ("自然磨损、锈蚀", "wear and tear, rust"),
+    "gradual": ("渐变、渗漏", "gradual deterioration, seepage"),
+    "unattended_theft": ("无明显撬窃痕迹的盗窃", "theft without signs of forced entry"),
+}
+# Causes a claim may declare that a product covers; a cause that is neither these nor an
+# exclusion is unknown, and an unknown cause on these lines is never fast-tracked (§6a).
+COVERED_CAUSES: dict[str, tuple[str, ...]] = {
+    "auto": (
+        "collision",
+        "overturning",
+        "fire",
+        "explosion",
+        "flood",
+        "storm",
+        "hail",
+        "falling_object",
+        "theft",
+        "robbery",
+    ),
+    "property": ("fire", "explosion", "lightning", "storm", "flood", "burst_pipe", "theft"),
+    "accident": ("traffic", "fall", "sport", "work", "animal", "drowning", "burn", "accident"),
+    "medical": ("illness", "accident"),
+}
+CAUSE_REQUIRED_FOR_FAST_TRACK = frozenset({"auto", "accident", "property"})
+# Other words for an excluded cause that reports use.
+CAUSE_ALIASES: dict[str, str] = {
+    "drunk_driving": "drunk_or_drugged",
+    "drink_driving": "drunk_or_drugged",
+    "drugged_driving": "drunk_or_drugged",
+    "drug_driving": "drunk_or_drugged",
+    "no_licence": "unlicensed",
+    "no_license": "unlicensed",
+    "suicide": "self_inflicted",
+    "self_harm": "self_inflicted",
+    "terrorism": "war",
+    "hit_and_run": "fled_scene",
+    "rust": "wear_and_tear",
+    "seepage": "gradual",
+    "leak": "gradual",
+}
+
+# DOMAIN §6a: the figures an assessor (定损员) records, and which claims they apply to.
+ASSESSED_MONEY = ("repair_cost", "salvage_value", "value_at_risk", "actual_value", "loss_amount")
+ASSESSED_FIGURES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("auto", "collision"): (
+        "repair_cost",
+        "total_loss",
+        "salvage_value",
+        "actual_value",
+        "depreciation_rate",
+    ),
+    ("auto", "theft"): ("actual_value", "depreciation_rate"),
+    ("property", "fire"): ("loss_amount", "salvage_value", "value_at_risk"),
+    ("property", "water"): ("loss_amount", "salvage_value", "value_at_risk"),
+    ("property", "theft"): ("loss_amount", "salvage_value", "value_at_risk"),
+    ("accident", "disability"): ("disability_grade",),
+}
+MAX_DISABILITY_GRADE = 10
+ALL_ASSESSED_FIGURES = (*ASSESSED_MONEY, "total_loss", "depreciation_rate", "disability_grade")
+# A declared figure further than this from the assessed one is flagged to the approver
+# (possible exaggeration, 夸大损失).
+DECLARED_TOLERANCE = Decimal("0.2")
+# Private cars: the vehicle's actual value is its value at inception less this much a month,
+# to at most 80 % (the product's depreciation table).
+VEHICLE_MONTHLY_DEPRECIATION = Decimal("0.006")
+VEHICLE_MAX_DEPRECIATION = Decimal("0.8")
+# Property categories whose value an invoice proves; the others need an appraisal.
+INVOICED_PROPERTY = frozenset({"equipment", "stock", "contents"})
+
 # (zh-CN, en) names used in letters
 LINE_NAMES = {
     "medical": ("医疗保险", "medical insurance"),
@@ -163,6 +255,7 @@ CN_DEADLINES = {
     "materials_suspension_days": 60,
     "approval_task_days": 3,
     "adjust_task_days": 3,
+    "assessment_task_days": 5,
 }
 
 # A signed decision is taken within this many minutes of its `signed_at`, either way: it bounds

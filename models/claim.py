@@ -194,6 +194,23 @@ class Findings(Signed):
     recommendation: Literal["pay", "deny", "reduce"] = "pay"
     amount: SignedAmount | None = None
     conclusive: bool = True
+    # DOMAIN §6a: a cause the investigation found excluded (e.g. drunk_or_drugged), and for an
+    # accidental disability the grade read from the appraisal report (伤残鉴定书).
+    excluded_cause: Name | None = None
+    disability_grade: int | None = Field(default=None, ge=1, le=10)
+
+
+class Assessment(Signed):
+    """Update `record_assessment` and signal `assessment`: an assessor's (定损员) figures.
+
+    `figures` is a plain mapping so that an unknown figure is refused by the claim with its
+    name (`InvalidAssessment`) rather than dropped or failed by the converter."""
+
+    signer_field: ClassVar[str] = "assessor"
+
+    assessor: Name
+    figures: dict[Name, Any] = Field(default_factory=dict, max_length=20)
+    note: LongText = ""
 
 
 class ConvenePanel(BaseModel):

@@ -3,8 +3,9 @@ the pure rule functions (coverage, triage, adjustment)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -17,6 +18,32 @@ class Clause(BaseModel):
     title_en: str
     text_zh: str
     text_en: str
+    causes: list[str] = Field(default_factory=list)  # exclusion codes it states (DOMAIN §6a)
+
+
+PolicyEvent = Literal["issued", "lapsed", "reinstated", "cancelled", "surrendered"]
+PolicyStatus = Literal["in_force", "lapsed", "cancelled", "surrendered"]
+
+# The status a policy is in from the day a change takes effect.
+STATUS_AFTER = MappingProxyType(
+    {
+        "issued": "in_force",
+        "reinstated": "in_force",
+        "lapsed": "lapsed",
+        "cancelled": "cancelled",
+        "surrendered": "surrendered",
+    }
+)
+
+
+class PolicyStatusChange(BaseModel):
+    """One dated change of a policy's status (DOMAIN §2.2). It takes effect from the first
+    minute of `effective_on` in Beijing time: a policy cancelled on day D does not cover an
+    incident on D."""
+
+    event: PolicyEvent
+    effective_on: date
+    reason: str = ""
 
 
 class PolicyTerms(BaseModel):
@@ -27,7 +54,7 @@ class PolicyTerms(BaseModel):
     insured_id_no: str
     start_date: date
     end_date: date
-    status: Literal["in_force", "lapsed", "cancelled"] = "in_force"
+    status: PolicyStatus = "in_force"  # today's status; coverage reads `status_history`
     sum_insured: Decimal
     deductible: Decimal = Decimal("0")
     ratio: Decimal = Decimal("1")
@@ -39,12 +66,38 @@ class PolicyTerms(BaseModel):
     accident_medical_ratio: Decimal = Decimal("1")
     accident_medical_share: Decimal = Decimal("0.1")
     clauses: list[Clause] = Field(default_factory=list)
+    # Oldest first (effective date, then the order recorded). Snapshots recorded before the
+    # history was kept have none: such a policy is as `status` says from its start date.
+    status_history: list[PolicyStatusChange] = Field(default_factory=list)
 
     def clause(self, clause_id: str) -> Clause | None:
         return next((c for c in self.clauses if c.id == clause_id), None)
 
     def clause_of_kind(self, kind: str) -> Clause | None:
         return next((c for c in self.clauses if c.kind == kind), None)
+
+    def exclusion_clause(self, cause: str) -> Clause | None:
+        return next((c for c in self.clauses if cause in c.causes), None)
+
+
+def status_on(policy: PolicyTerms, day: date) -> tuple[bool, PolicyStatusChange | None]:
+    """Whether `policy` is in force on `day`, and the change that put it in that status (None
+    when no recorded change had taken effect by then).
+
+    The last change effective on or before `day` decides. A policy without a history is as its
+    `status` says. Before its first recorded change a policy is not in force if that change
+    is an issue or a reinstatement, and in force if it is a lapse, cancellation or surrender."""
+    history = sorted(policy.status_history, key=lambda c: c.effective_on)  # stable: seq order
+    if not history:
+        return policy.status == "in_force", None
+    current = None
+    for change in history:
+        if change.effective_on > day:
+            break
+        current = change
+    if current is None:
+        return STATUS_AFTER[history[0].event] != "in_force", None
+    return STATUS_AFTER[current.event] == "in_force", current
 
 
 class Usage(BaseModel):
@@ -80,6 +133,7 @@ class DeadlineRules(BaseModel):
     materials_suspension_days: int = 60
     approval_task_days: int = 3
     adjust_task_days: int = 3
+    assessment_task_days: int = 5
 
 
 class RulesSnapshot(BaseModel):
@@ -119,6 +173,39 @@ class Flag(BaseModel):
     code: str
     effect: Literal["investigate", "flag", "panel"]
     reason: str
+
+
+class ExclusionHit(BaseModel):
+    """An excluded cause (责任免除) found on a claim, with the product clause that states it."""
+
+    code: str
+    clause: str
+    source: Literal["declared", "findings"]
+
+
+class AssessedFigures(BaseModel):
+    """What an assessor (定损员) recorded: the figures an amount may be computed from."""
+
+    assessor: str
+    at: datetime
+    note: str = ""
+    repair_cost: Decimal | None = None
+    total_loss: bool | None = None
+    salvage_value: Decimal | None = None
+    value_at_risk: Decimal | None = None
+    actual_value: Decimal | None = None
+    loss_amount: Decimal | None = None
+    depreciation_rate: Decimal | None = None
+    disability_grade: int | None = None
+
+
+class Comparison(BaseModel):
+    """A figure the claimant declared beside the one the insurer assessed."""
+
+    figure: str
+    declared: Decimal
+    assessed: Decimal
+    flagged: bool = False
 
 
 class AdjustmentLine(BaseModel):

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from models.rules import AdjustmentResult, Flag
+from models.rules import AdjustmentResult, AssessedFigures, Comparison, ExclusionHit, Flag
 
 STAGES = (
     "REPORTED",
@@ -18,6 +18,7 @@ STAGES = (
     "SUSPENDED",
     "UNDER_REVIEW",
     "INVESTIGATING",
+    "ASSESSING",
     "ADJUSTING",
     "PENDING_APPROVAL",
     "APPROVED",
@@ -95,6 +96,15 @@ class InvestigationView(BaseModel):
     recommendation: str | None = None
     amount: Decimal | None = None
     conclusive: bool | None = None
+    excluded_cause: str | None = None
+    disability_grade: int | None = None
+
+
+class AssessmentView(BaseModel):
+    """The loss assessment (定损) recorded on a claim, and the declared figures beside it."""
+
+    figures: AssessedFigures
+    comparisons: list[Comparison] = Field(default_factory=list)
 
 
 class VoteView(BaseModel):
@@ -162,6 +172,8 @@ class ClaimStatus(BaseModel):
     withdrawn_reason: str | None = None
     paid_total: Decimal = Decimal("0")
     complaints: list[dict[str, Any]] = Field(default_factory=list)
+    exclusions: list[ExclusionHit] = Field(default_factory=list)
+    assessment: AssessmentView | None = None
 
 
 class ApprovalState(BaseModel):

@@ -26,6 +26,24 @@ class PolicyRow(SQLModel, table=True):
     terms: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class PolicyStatusRow(SQLModel, table=True):
+    """A policy's status history (DOMAIN §2.2): issued, lapsed, reinstated, cancelled,
+    surrendered, each effective from a day (Beijing time). Coverage is judged by the status on
+    the day of the incident; `PolicyRow.status` is only the status today. A policy without
+    rows is as its `status` says from its start date. Demo data's `issued` rows are seq 0;
+    `claims policy ...` appends from seq 1."""
+
+    __tablename__ = "policy_status"
+
+    policy_no: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    event: str
+    effective_on: date
+    reason: str = ""
+    recorded_at: datetime
+    recorded_by: str
+
+
 class ClauseRow(SQLModel, table=True):
     __tablename__ = "clauses"
 
@@ -36,6 +54,8 @@ class ClauseRow(SQLModel, table=True):
     title_en: str
     text_zh: str
     text_en: str
+    # The exclusion codes (DOMAIN §6a) this clause states; empty for other clauses.
+    causes: list | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class StaffRow(SQLModel, table=True):
@@ -153,6 +173,24 @@ class PaymentRow(SQLModel, table=True):
     account_ref: str
     reference: str
     paid_at: datetime
+
+
+class ComplaintPaymentRow(SQLModel, table=True):
+    """The complaint compensation ledger (DOMAIN §6a): apart from claim payments, with no
+    policy number, so nothing here counts against a policy's limits or deductibles."""
+
+    __tablename__ = "complaint_payments"
+
+    idempotency_key: str = Field(primary_key=True)  # complaint:<complaint id>:pay:<seq>
+    complaint_id: str = Field(index=True)
+    seq: int
+    claim_id: str | None = None  # the claim complained about, for reference only
+    amount: Decimal = Field(sa_type=MONEY)
+    payee: str
+    account_ref: str
+    bank_name: str | None = None
+    reference: str
+    paid_at: datetime = Field(index=True)
 
 
 class AuditEventRow(SQLModel, table=True):

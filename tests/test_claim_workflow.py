@@ -241,7 +241,7 @@ async def test_return_sends_the_claim_back_and_the_chain_restarts(ts):
     "approver, decision, clause, reason",
     [
         ("nobody", "approve", None, "unknown person 'nobody'"),
-        ("inv1", "approve", None, "needs a L1 decision"),
+        ("inv1", "approve", None, "inv1 is not an adjuster, claims supervisor or claims manager"),
         ("adj1", "reject", "MED-2.1", "a denial needs L2 or above"),
         ("sup1", "reject", None, "a denial needs a clause id"),
         ("sup1", "reject", "AUTO-2.1", "is not in this product"),

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from models.records import (
         LoadRulesRequest,
     )
-    from models.rules import CoverageResult, RulesSnapshot
+    from models.rules import AdjustmentResult, CoverageResult, Flag, RulesSnapshot
     from models.status import (
         ApprovalRecord,
         ClaimStatus,
@@ -37,10 +37,18 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.adjustment import AdjustmentError, adjust
     from workflows.approval import PANEL, approval_chain, level_name
+    from workflows.assessed_adjustment import adjust_assessed
+    from workflows.assessment import needs_assessment
     from workflows.clock import Calendar
     from workflows.coverage import check_coverage
     from workflows.decisions import (
         Panel,
+    )
+    from workflows.exclusions import (
+        cause_unknown,
+        declared_exclusions,
+        findings_exclusions,
+        merge,
     )
     from workflows.investigation import (
         plan_investigation,
@@ -136,7 +144,12 @@ class ClaimWorkflow(ClaimSettlement):
             self._to("NOT_ACCEPTED", SYSTEM, reason="DUPLICATE")
             return
 
-        coverage = check_coverage(report, rules, workflow.now())
+        coverage = check_coverage(
+            report,
+            rules,
+            workflow.now(),
+            by_incident_date=workflow.patched("coverage-on-incident-date"),
+        )
         if not coverage.accepted:
             await self._not_accepted(coverage)
             return
@@ -170,6 +183,10 @@ class ClaimWorkflow(ClaimSettlement):
         if self.flags:
             self._event("triage_flags", SYSTEM, flags=[f.code for f in self.flags])
         await self._investigate()
+        if self._exclusion_rules:
+            self._find_exclusions()
+        if self._assessment_rules and needs_assessment(report, rules, self._grade_from_findings()):
+            await self._assess()
 
         await self._decide_claim(self._panel_grounds())
         if self.outcome == "denied":
@@ -301,6 +318,48 @@ class ClaimWorkflow(ClaimSettlement):
         self.investigation = weigh_findings(self.findings)
         self._event("investigation_complete", SYSTEM, summary=self.investigation.summary)
 
+    def _find_exclusions(self) -> None:
+        """Excluded causes (责任免除, DOMAIN §6a) declared in the report or found by the
+        investigation: each is proposed, with its clause, to an approver who may deny."""
+        assert self.report and self.rules
+        policy = self.rules.policy
+        found = merge(
+            declared_exclusions(self.report, policy),
+            findings_exclusions(
+                self.report.line, policy, [f.excluded_cause for f in self.findings]
+            ),
+        )
+        new = [hit for hit in found if hit not in self.exclusions]
+        if not new:
+            return
+        self.exclusions += new
+        for hit in new:
+            self.flags.append(
+                Flag(
+                    code="X01",
+                    effect="flag",
+                    reason=f"excluded cause {hit.code} ({hit.source}), clause {hit.clause}",
+                )
+            )
+        self._event("exclusions", SYSTEM, exclusions=[h.model_dump() for h in new])
+
+    def _grade_from_findings(self) -> int | None:
+        grades = [f.disability_grade for f in self.findings if f.disability_grade is not None]
+        return grades[-1] if grades else None
+
+    async def _assess(self) -> None:
+        """Wait in ASSESSING for an assessor's figures (定损, DOMAIN §6a): the amount of an
+        auto, property or disability claim rests on them, never on what was declared."""
+        assert self.rules
+        self._to("ASSESSING", SYSTEM)
+        key = f"{self.claim_id}:assess"
+        due = workflow.now() + timedelta(days=self.rules.deadlines.assessment_task_days)
+        self._open_task(key, "assess", "assessor", due)
+        self.awaiting_assessment = True
+        await self._flush()
+        await self._park(lambda: not self.awaiting_assessment)
+        self._close_task(key)
+
     def _panel_grounds(self) -> list[str]:
         grounds = []
         if any(f.code == "R07" for f in self.flags):
@@ -327,7 +386,7 @@ class ClaimWorkflow(ClaimSettlement):
         need_adjuster = self.outcome == "returned"
         if not need_adjuster:
             try:
-                self.adjustment = adjust(self.report, self.rules)
+                self.adjustment = self._compute()
             except AdjustmentError as exc:
                 need_adjuster = True
                 self._event("adjustment_needs_adjuster", SYSTEM, reason=str(exc))
@@ -352,8 +411,26 @@ class ClaimWorkflow(ClaimSettlement):
             note=self.adjustment.note,
         )
 
+    def _compute(self) -> AdjustmentResult:
+        """The product formula over the policy, the invoices and the assessed figures."""
+        assert self.report and self.rules
+        policy = self.rules.policy
+        if not self._assessment_rules or self.report.line == "medical" or policy is None:
+            return adjust(self.report, self.rules)
+        return adjust_assessed(
+            self.report,
+            policy,
+            self.rules.usage,
+            self.rules.triage.stp_max_amount,
+            self.assessment.figures if self.assessment else None,
+            self._grade_from_findings(),
+            net_limits=self._net_limits,
+        )
+
     def _fast_track(self) -> bool:
         assert self.report and self.rules and self.adjustment
+        if self._exclusion_rules and (self.exclusions or cause_unknown(self.report)):
+            return False
         if self.adjustment.adjuster != SYSTEM or not straight_through(
             self.report, self.rules, self.flags, self.missing, self.adjustment.payable
         ):
@@ -381,8 +458,11 @@ class ClaimWorkflow(ClaimSettlement):
         else:
             self.chain = approval_chain(self.adjustment.payable, limits)
             grounds = ["above_authority"] if PANEL in self.chain else []
-            if self.investigation and self.investigation.recommend_deny and self.chain == [1]:
-                self.chain = [1, 2]  # a recommended denial needs someone who may deny
+            deny_proposed = self.exclusions or (
+                self.investigation and self.investigation.recommend_deny
+            )
+            if deny_proposed and self.chain == [1]:
+                self.chain = [1, 2]  # a proposed denial needs someone who may deny
         self.approvals = []
         self.panel = Panel(grounds=grounds) if PANEL in self.chain else None
         self.panel_view = None

@@ -28,9 +28,10 @@ with workflow.unsafe.imports_passed_through():
         LetterRecord,
         LetterRequest,
     )
-    from models.rules import AdjustmentResult, Flag, RulesSnapshot
+    from models.rules import AdjustmentResult, ExclusionHit, Flag, RulesSnapshot
     from models.status import (
         ApprovalRecord,
+        AssessmentView,
         InvestigationView,
         PanelView,
         PaymentView,
@@ -49,7 +50,14 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
-UNDECIDED = ("UNDER_REVIEW", "INVESTIGATING", "ADJUSTING", "PENDING_APPROVAL", "RETURNED")
+UNDECIDED = (
+    "UNDER_REVIEW",
+    "INVESTIGATING",
+    "ASSESSING",
+    "ADJUSTING",
+    "PENDING_APPROVAL",
+    "RETURNED",
+)
 NO_WITHDRAWAL = ("PAYING", "PAID", "CLOSED", "NOT_ACCEPTED", "WITHDRAWN")
 
 
@@ -76,6 +84,13 @@ class ClaimCase(CaseBase):
 
     def __init__(self) -> None:
         self._init_case()
+        # DOMAIN §1, §6a: who may decide by role and level; excluded causes; amounts from the
+        # insurer's assessment, not the claimant's figures; limits net of earlier claims.
+        # Cases begun before these rules keep the ones they started with (they replay).
+        self._by_role = workflow.patched("role-authority")
+        self._exclusion_rules = workflow.patched("exclusions")
+        self._assessment_rules = workflow.patched("loss-assessment")
+        self._net_limits = workflow.patched("limits-across-claims")
         self.report: ClaimReport | None = None
         self.rules: RulesSnapshot | None = None
         self.claim_id = ""
@@ -93,6 +108,9 @@ class ClaimCase(CaseBase):
         self.investigations: dict[str, InvestigationView] = {}
         self.findings: list[Finding] = []
         self.investigation: InvestigationResult | None = None
+        self.exclusions: list[ExclusionHit] = []
+        self.assessment: AssessmentView | None = None
+        self.awaiting_assessment = False
         self.letters: list[str] = []
         self.payments: list[PaymentView] = []
         self.stp = False

@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from models.claim import (
         Adjustment,
         Appeal,
+        Assessment,
         ConvenePanel,
         Decision,
         Findings,
@@ -19,10 +20,13 @@ with workflow.unsafe.imports_passed_through():
         Withdrawal,
     )
     from models.complaint import ClaimReviewRequest, ComplaintLink
-    from models.rules import AdjustmentResult
+    from models.records import StaffInfo
+    from models.roles import ASSESSOR, CLAIM_DECIDER_ROLES, INVESTIGATOR, missing_role
+    from models.rules import AdjustmentResult, AssessedFigures
     from models.status import (
         ApprovalRecord,
         ApprovalState,
+        AssessmentView,
         ClaimStatus,
         PanelView,
         RefusedDecision,
@@ -30,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.adjustment import manual_adjustment
     from workflows.approval import PANEL, level_name
+    from workflows.assessment import compare, declared_flags, read_figures
     from workflows.case import NEXT_LEVEL, TOP_PRIORITY
     from workflows.decisions import (
         Vote,
@@ -38,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         check_panel_members,
         panel_outcome,
     )
+    from workflows.exclusions import known_exclusion
     from workflows.investigation import (
         RECOMMENDATIONS,
         Finding,
@@ -111,8 +117,10 @@ class ClaimMessages(ClaimCase):
             staff = {m: await self._staff(m) for m in req.members}
             reason = (
                 self._check_convene(req)
-                or (check_authority(convener, req.convener, PANEL, "approve"))
-                or check_panel_members(req.members, staff, self._panel_recused())
+                or check_authority(convener, req.convener, PANEL, "approve", self._by_role)
+                or check_panel_members(
+                    req.members, staff, self._panel_recused(), by_role=self._by_role
+                )
             )
             if reason:
                 raise _refusal(reason)
@@ -154,6 +162,8 @@ class ClaimMessages(ClaimCase):
         view = self.investigations.get(findings.task)
         if not reason and staff is None:
             reason = f"unknown person {findings.investigator!r}"
+        if not reason and staff and self._by_role:
+            reason = missing_role(findings.investigator, staff.roles, [INVESTIGATOR], "findings")
         if (
             not reason
             and staff
@@ -176,6 +186,8 @@ class ClaimMessages(ClaimCase):
         view.recommendation = findings.recommendation
         view.amount = findings.amount
         view.conclusive = findings.conclusive
+        view.excluded_cause = findings.excluded_cause
+        view.disability_grade = findings.disability_grade
         self.findings.append(
             Finding(
                 task=findings.task,
@@ -185,6 +197,8 @@ class ClaimMessages(ClaimCase):
                 recommendation=findings.recommendation,
                 amount=findings.amount,
                 conclusive=findings.conclusive,
+                excluded_cause=findings.excluded_cause,
+                disability_grade=findings.disability_grade,
             )
         )
         self.recused[findings.investigator] = "investigated this claim"
@@ -198,6 +212,8 @@ class ClaimMessages(ClaimCase):
             fraud=findings.fraud_suspected,
             conclusive=findings.conclusive,
             amount=str(findings.amount) if findings.amount is not None else None,
+            excluded_cause=findings.excluded_cause,
+            disability_grade=findings.disability_grade,
         )
         await self._flush()
         return self.status()
@@ -213,6 +229,12 @@ class ClaimMessages(ClaimCase):
         staff = await self._staff(adjustment.adjuster)
         if staff is None:
             raise _refusal(f"unknown person {adjustment.adjuster!r}")
+        if self._by_role:
+            refused = missing_role(
+                adjustment.adjuster, staff.roles, CLAIM_DECIDER_ROLES, "a re-adjustment"
+            )
+            if refused:
+                raise _refusal(refused)
         if staff.level < 1 or not staff.active:
             raise _refusal(f"{adjustment.adjuster} is not an adjuster (L1 or above)")
         if not self.awaiting_adjustment:
@@ -272,6 +294,92 @@ class ClaimMessages(ClaimCase):
                 f"claim {self.claim_id} is in the middle of a step; try again in a moment",
                 "InvalidWithdrawal",
             )
+
+    @workflow.update(name="record_assessment")
+    async def record_assessment(self, a: Assessment) -> ClaimStatus:
+        """An assessor's figures (定损, DOMAIN §6a), signed like a decision."""
+        reason = self._check_assessment(a)
+        if not reason:
+            staff = await self._staff(a.assessor)
+            reason = self._check_assessment(a) or self._assessor_refusal(a, staff)
+        if reason:
+            raise _refusal(reason, "InvalidAssessment")
+        await self._require_signature(a)
+        reason = self._check_assessment(a)  # another assessment may have come in meanwhile
+        if reason:
+            raise _refusal(reason, "InvalidAssessment")
+        self._apply_assessment(a)
+        await self._flush()
+        return self.status()
+
+    @record_assessment.validator
+    def _validate_assessment(self, a: Assessment) -> None:
+        reason = self._check_assessment(a)
+        if reason:
+            raise _refusal(reason, "InvalidAssessment")
+
+    @workflow.signal(name="assessment")
+    async def assessment_signal(self, a: Assessment) -> None:
+        """The same for systems that can only signal: a refused one is recorded and ignored."""
+        reason = (
+            self._check_assessment(a)
+            or self._signature_problem(a)
+            or self._assessor_refusal(a, await self._staff(a.assessor))
+            or await self._signature_refusal(a)
+            or self._check_assessment(a)
+        )
+        if reason:
+            self.refused.append(
+                RefusedDecision(
+                    approver=a.assessor,
+                    decision="assessment",
+                    at=workflow.now(),
+                    reason=reason,
+                    via="signal",
+                )
+            )
+            self._event("assessment_refused", a.assessor, reason=reason, via="signal")
+            await self._flush()
+            return
+        self._apply_assessment(a)
+        await self._flush()
+
+    def _check_assessment(self, a: Assessment) -> str | None:
+        """The checks that need no lookup (also the update's validator)."""
+        if self.report is None or not self.awaiting_assessment:
+            return f"claim {self.claim_id} is {self.stage}; it is not waiting for an assessment"
+        try:
+            read_figures(a.figures, self.report.line, self.report.incident_type)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    def _assessor_refusal(self, a: Assessment, staff: StaffInfo | None) -> str | None:
+        if staff is None:
+            return f"unknown person {a.assessor!r}"
+        if not staff.active:
+            return f"{a.assessor} is not active"
+        refused = missing_role(a.assessor, staff.roles, [ASSESSOR], "an assessment")
+        if refused:
+            return refused
+        if self.recused.get(a.assessor) == "adjusted this claim":
+            return f"{a.assessor} adjusted this claim and cannot assess its loss"
+        return None
+
+    def _apply_assessment(self, a: Assessment) -> None:
+        assert self.report
+        values = read_figures(a.figures, self.report.line, self.report.incident_type)
+        figures = AssessedFigures(assessor=a.assessor, at=workflow.now(), note=a.note, **values)
+        comparisons = compare(self.report, figures)
+        self.assessment = AssessmentView(figures=figures, comparisons=comparisons)
+        self.flags += declared_flags(comparisons)
+        self.awaiting_assessment = False
+        self._event(
+            "assessed",
+            a.assessor,
+            figures={k: str(v) for k, v in values.items()},
+            flagged=[c.figure for c in comparisons if c.flagged],
+        )
 
     @workflow.signal(name="complaint_filed")
     async def complaint_filed(self, link: ComplaintLink) -> None:
@@ -358,6 +466,8 @@ class ClaimMessages(ClaimCase):
             withdrawn_reason=self.withdrawal.reason if self.withdrawal else None,
             paid_total=self.paid_total,
             complaints=self.complaints,
+            exclusions=self.exclusions,
+            assessment=self.assessment,
         )
 
     def approval_state(self) -> ApprovalState:
@@ -403,7 +513,7 @@ class ClaimMessages(ClaimCase):
             return again
         level = self.pending_level
         assert level is not None
-        return check_authority(staff, d.approver, level, d.decision)
+        return check_authority(staff, d.approver, level, d.decision, self._by_role)
 
     def _panel_recused(self) -> dict[str, str]:
         """Who may not sit on the panel: the recused, and anyone who already approved."""
@@ -435,6 +545,9 @@ class ClaimMessages(ClaimCase):
             return f"unknown recommendation {f.recommendation!r}"
         if f.recommendation == "reduce" and f.amount is None:
             return "a reduce recommendation needs the amount"
+        if f.excluded_cause is not None and self._exclusion_rules:
+            assert self.report and self.rules
+            return known_exclusion(self.report.line, self.rules.policy, f.excluded_cause)
         return None
 
     def _apply_decision(self, d: Decision) -> None:

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from models.records import StaffInfo
+from models.roles import CLAIM_DECIDER_ROLES, missing_role
 from workflows.approval import PANEL, level_name
 
 LEVEL_DECISIONS = ("approve", "reject", "return")
@@ -107,13 +108,19 @@ def check_decision(
 
 
 def check_authority(
-    staff: StaffInfo | None, approver: str, level: int, decision: str
+    staff: StaffInfo | None, approver: str, level: int, decision: str, by_role: bool = False
 ) -> str | None:
-    """The checks that need the staff record: known, active, enough authority."""
+    """The checks that need the staff record: known, active, a claims role (`by_role`, cases
+    started since authority is role and level, DOMAIN §1), enough authority."""
     if staff is None:
         return f"unknown person {approver!r}"
     if not staff.active:
         return f"{approver} is not active"
+    if by_role:
+        what = "a panel seat" if level == PANEL else "a claim decision"
+        refused = missing_role(approver, staff.roles, CLAIM_DECIDER_ROLES, what)
+        if refused:
+            return refused
     if level == PANEL:
         if staff.level < PANEL_MIN_LEVEL:
             return f"{approver} has authority L{staff.level}; panel members are L2 or above"
@@ -127,7 +134,10 @@ def check_authority(
 
 
 def check_panel_members(
-    members: list[str], staff: dict[str, StaffInfo | None], recused: dict[str, str]
+    members: list[str],
+    staff: dict[str, StaffInfo | None],
+    recused: dict[str, str],
+    by_role: bool = False,
 ) -> str | None:
     if len(members) != PANEL_SIZE or len(set(members)) != PANEL_SIZE:
         return f"a panel has {PANEL_SIZE} distinct members"
@@ -137,6 +147,10 @@ def check_panel_members(
             return f"unknown person {m!r}"
         if not info.active:
             return f"{m} is not active"
+        if by_role:
+            refused = missing_role(m, info.roles, CLAIM_DECIDER_ROLES, "a panel seat")
+            if refused:
+                return refused
         if info.level < PANEL_MIN_LEVEL:
             return f"{m} has authority L{info.level}; panel members are L2 or above"
         if m in recused:

@@ -66,6 +66,8 @@ class Finding:
     recommendation: str
     amount: Decimal | None
     conclusive: bool
+    excluded_cause: str | None = None
+    disability_grade: int | None = None
 
 
 @dataclass
