@@ -20,6 +20,7 @@ from commands import (
     demo,
     events,
     letters,
+    policy,
     report,
     schema,
     staff,
@@ -55,6 +56,7 @@ app.add_typer(letters.app, name="letter")
 app.add_typer(demo.app, name="demo")
 app.add_typer(report.app, name="report")
 app.add_typer(staff.app, name="staff")
+app.add_typer(policy.app, name="policy")
 assert claim_actions.app is claim.app  # its commands join the `claim` sub-app
 assert complaint_report.app is report.app  # `claims report complaints`
 app.command("tasks")(tasks)

@@ -1,13 +1,19 @@
 """Acceptance and coverage check (受理 / 核对保单), DOMAIN §2.2: a pure function of the report,
-the policy terms in the rules snapshot and the time of the check."""
+the policy terms in the rules snapshot and the time of the check.
+
+Whether the policy was in force is judged on the day of the incident (Beijing time) from the
+policy's status history, never by today's status: a policy cancelled after the incident still
+covers it, and a change effective on day D applies to an incident on D. Cases started before
+this rule (workflow patch "coverage-on-incident-date") keep the check by today's status."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from types import MappingProxyType
 
 from models.catalog import BUSINESS_TZ
 from models.claim import ClaimReport
-from models.rules import CoverageResult, RulesSnapshot
+from models.rules import CoverageResult, PolicyTerms, RulesSnapshot, status_on
 
 
 def _refuse(code: str, zh: str, en: str, clause_id: str | None = None) -> CoverageResult:
@@ -25,7 +31,45 @@ def is_illness(report: ClaimReport) -> bool:
     return report.line == "medical" and report.details.get("cause", "illness") != "accident"
 
 
-def check_coverage(report: ClaimReport, rules: RulesSnapshot, now: datetime) -> CoverageResult:
+# How a letter names the change that ended cover: (zh, en).
+_ENDED_BY = MappingProxyType(
+    {
+        "lapsed": ("失效", "lapsed"),
+        "cancelled": ("解除合同", "cancelled"),
+        "surrendered": ("退保", "surrendered"),
+    }
+)
+
+
+def _not_in_force_on(policy: PolicyTerms, day: date) -> CoverageResult | None:
+    """The refusal when `policy` was not in force on `day`, naming the change and its date."""
+    in_force, change = status_on(policy, day)
+    if in_force:
+        return None
+    if change is None:
+        return _refuse(
+            "POLICY_NOT_IN_FORCE",
+            f"保单 {policy.policy_no} 在出险日 {day} 不在保险责任有效状态。",
+            f"Policy {policy.policy_no} was not in force on {day}, the day of the incident.",
+        )
+    zh, en = _ENDED_BY[change.event]
+    when = "on that day" if day == change.effective_on else "after that"
+    return _refuse(
+        "POLICY_NOT_IN_FORCE",
+        f"保单 {policy.policy_no} 已于 {change.effective_on} {zh}，"
+        f"出险日 {day} 不在保险责任有效期间内。",
+        f"Policy {policy.policy_no} was {en} with effect from {change.effective_on}; "
+        f"the incident on {day} is {when}.",
+    )
+
+
+def check_coverage(
+    report: ClaimReport, rules: RulesSnapshot, now: datetime, *, by_incident_date: bool = False
+) -> CoverageResult:
+    """Accepted, or the first reason the claim cannot be accepted. `by_incident_date` judges
+    the policy's status on the day of the incident from its history (every case started since
+    the patch "coverage-on-incident-date"); without it, today's status decides, as it did for
+    the cases started before."""
     policy = rules.policy
     if policy is None:
         return _refuse(
@@ -39,7 +83,7 @@ def check_coverage(report: ClaimReport, rules: RulesSnapshot, now: datetime) -> 
             f"保单 {policy.policy_no} 不承保该类保险责任（{report.line}）。",
             f"Policy {policy.policy_no} does not cover the {report.line} line.",
         )
-    if policy.status != "in_force":
+    if not by_incident_date and policy.status != "in_force":
         status_zh = {"lapsed": "已失效", "cancelled": "已退保"}.get(policy.status, policy.status)
         return _refuse(
             "POLICY_NOT_IN_FORCE",
@@ -62,6 +106,8 @@ def check_coverage(report: ClaimReport, rules: RulesSnapshot, now: datetime) -> 
             f"{policy.start_date} to {policy.end_date}.",
             clause.id if clause else None,
         )
+    if by_incident_date and (refusal := _not_in_force_on(policy, occurred_on)) is not None:
+        return refusal
     if report.occurred_at > now:
         return _refuse(
             "OCCURRED_IN_FUTURE",
