@@ -205,7 +205,7 @@ def test_loading_the_demo_twice_changes_nothing(db: Engine) -> None:
     first = demo.load(db)
     second = demo.load(db)
 
-    assert first == second == {"policies": 4, "clauses": 13, "staff": 14, "watch_list": 1}
+    assert first == second == {"policies": 4, "clauses": 21, "staff": 14, "watch_list": 1}
     assert count(db, PolicyRow) == 4
     assert count(db, StaffRow) == 14
     assert count(db, WatchListRow) == 1
@@ -213,7 +213,7 @@ def test_loading_the_demo_twice_changes_nothing(db: Engine) -> None:
         p: count(db, ClauseRow, ClauseRow.product_code == p)
         for p in ("MED-STD", "AUTO-OD", "PROP-STD", "ACC-STD")
     }
-    assert per_product == {"MED-STD": 4, "AUTO-OD": 3, "PROP-STD": 3, "ACC-STD": 3}
+    assert per_product == {"MED-STD": 6, "AUTO-OD": 5, "PROP-STD": 5, "ACC-STD": 5}
     levels = {r.staff_id: (r.level, r.roles) for r in all_rows(db, StaffRow)}
     assert levels == {
         "adj1": (1, ["adjuster"]),
@@ -233,7 +233,10 @@ def test_loading_the_demo_twice_changes_nothing(db: Engine) -> None:
     }
     med = all_rows(db, PolicyRow, PolicyRow.policy_no == "P-MED-0001")[0]
     assert (med.line, med.product_code, med.insured_id_no) == ("medical", "MED-STD", ZHANG_ID)
-    assert (med.start_date, med.end_date) == (date(2025, 1, 1), demo.policy_end(datetime.now(UTC).date()))
+    assert (med.start_date, med.end_date) == (
+        date(2025, 1, 1),
+        demo.policy_end(datetime.now(UTC).date()),
+    )
     assert med.terms["deductible"] == "500"
 
 
@@ -607,14 +610,28 @@ def test_rules_carry_the_policy_terms_and_the_checklist(demo_db: Engine) -> None
     assert policy.policy_no == "P-MED-0001"
     assert (policy.line, policy.product_code) == ("medical", "MED-STD")
     assert (policy.insured_name, policy.insured_id_no) == ("张三", ZHANG_ID)
-    assert (policy.start_date, policy.end_date) == (date(2025, 1, 1), demo.policy_end(datetime.now(UTC).date()))
+    assert (policy.start_date, policy.end_date) == (
+        date(2025, 1, 1),
+        demo.policy_end(datetime.now(UTC).date()),
+    )
     assert policy.status == "in_force"
     assert policy.deductible == Decimal("500")
     assert policy.ratio == Decimal("0.8")
     assert policy.annual_limit == Decimal("200000")
     assert policy.sum_insured == Decimal("200000")
     assert policy.waiting_period_days == 30
-    assert [c.id for c in policy.clauses] == ["MED-1.1", "MED-2.1", "MED-2.2", "MED-3.1"]
+    assert [c.id for c in policy.clauses] == [
+        "MED-1.1",
+        "MED-2.1",
+        "MED-2.2",
+        "MED-2.3",
+        "MED-2.4",
+        "MED-3.1",
+    ]
+    # each exclusion clause names the causes it states (DOMAIN §6a)
+    causes = {c.id: c.causes for c in policy.clauses}
+    assert causes["MED-2.1"] == ["cosmetic"] and causes["MED-2.4"] == ["war", "nuclear"]
+    assert causes["MED-1.1"] == []
     waiting = policy.clause("MED-3.1")
     assert waiting is not None and waiting.kind == "waiting_period"
     assert rules.checklist == [
