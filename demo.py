@@ -332,7 +332,10 @@ STAFF = [
     ("ast2", "沈定损", 0, ["assessor"]),
 ]
 
-WATCH_LIST = [("110101197001019999", "demo entry: suspected staged losses")]
+WATCH_LIST = [
+    ("110101197001019999", "demo entry: suspected staged losses"),
+    ("6222029999990001", "demo entry: account that received staged-loss payments"),
+]
 
 
 def demo_secret(staff_id: str) -> str:

@@ -62,10 +62,12 @@ def build_activities(
         complaints.sync_complaint,
         rules.load_rules,
         rules.get_staff,
+        rules.check_watch_list,
         signatures.verify_signature,
         records.sync_claim,
         letters.send_letter,
         payments.pay_claim,
+        payments.pay_compensation,
     ]
     # The fault switch (a testing aid, off unless CLAIMS_FAULT_RATE is set) wraps every
     # activity registered here, local activities included.

@@ -10,10 +10,10 @@ from temporalio import activity
 
 from database import recused_staff
 from models.records import AuditEventIn, ClaimSync, SyncReceipt, WorkItemIn
-from models.status import StageChange
+from models.status import CLAIM_ENDED, StageChange
 from models.tables import AuditEventRow, ClaimRecusalRow, ClaimRow, WorkItemRow
 
-TERMINAL = {"CLOSED", "NOT_ACCEPTED", "WITHDRAWN"}
+TERMINAL = CLAIM_ENDED
 
 
 class RecordActivities:

@@ -126,6 +126,14 @@ def policy_terms(session: Session, policy_no: str) -> PolicyTerms | None:
     )
 
 
+def held_materials(policy: PolicyTerms | None, claimant_id_no: str) -> list[str]:
+    """What the insurer already holds and must not ask for again (CBIRC 2020 art. 13): the
+    identity of a policyholder it verified when the policy was issued."""
+    if policy is not None and policy.insured_id_no == claimant_id_no:
+        return ["identity"]
+    return []
+
+
 class RulesActivities:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -182,7 +190,7 @@ class RulesActivities:
             policy=policy,
             common_materials=list(COMMON_MATERIALS),
             checklist=list(CHECKLISTS.get((req.line, req.incident_type), ())),
-            held_materials=[],
+            held_materials=held_materials(policy, req.claimant_id_no),
             authority_limits=dict(AUTHORITY_LIMITS),
             triage=TriageRules(**TRIAGE),
             deadlines=DeadlineRules(
@@ -202,6 +210,19 @@ class RulesActivities:
             else None,
             signature_window_minutes=SIGNATURE_WINDOW_MINUTES,
         )
+
+    @activity.defn(name="check_watch_list")
+    def check_watch_list(self, values: list[str]) -> bool:
+        """Whether any of these identifiers (an id number, a payee's bank account) is on the
+        watch list (DOMAIN §5, R07)."""
+        wanted = [v for v in values if v]
+        if not wanted:
+            return False
+        with Session(self.engine) as session:
+            hit = session.exec(
+                select(WatchListRow.id_no).where(col(WatchListRow.id_no).in_(wanted)).limit(1)
+            ).first()
+        return hit is not None
 
     @activity.defn(name="get_staff")
     def get_staff(self, staff_id: str) -> StaffInfo | None:

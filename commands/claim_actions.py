@@ -12,7 +12,15 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from commands.claim import AsOpt, JsonOpt, app, update_claim
 from commands.common import UserError, handle_errors, money, print_json, signed
-from models.claim import Appeal, Assessment, ConvenePanel, Decision, Findings, Withdrawal
+from models.claim import (
+    Appeal,
+    Assessment,
+    ConvenePanel,
+    Decision,
+    Findings,
+    MaterialsRequest,
+    Withdrawal,
+)
 from workflows.claim import ClaimWorkflow
 
 
@@ -115,6 +123,33 @@ def assess(
     shown = ", ".join(f"{k} {v}" for k, v in figures.items())
     typer.echo(
         f"claim {claim_id}: assessment by {as_} recorded ({shown}); adjustment follows{tail}"
+    )
+
+
+@app.command("notify-missing")
+@handle_errors
+def notify_missing(
+    claim_id: str,
+    as_: AsOpt,
+    kind: Annotated[
+        list[str], typer.Option("--kind", help="A material kind to ask for (repeatable).")
+    ],
+    reason: Annotated[str, typer.Option(help="Why the first notice could not list it.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Send a second missing-materials notice (update request_materials): a compliance
+    exception after the one-time notice, approved by a supervisor with a recorded reason.
+
+    Example: claims claim notify-missing CLM-1 --as sup1 --kind police_report --reason "新情况"
+    """
+    payload = MaterialsRequest(by=as_, kinds=kind, reason=reason)
+    st = update_claim(claim_id, ClaimWorkflow.request_materials, payload)
+    if as_json:
+        print_json(st)
+        return
+    typer.echo(
+        f"claim {claim_id}: second notice by {as_} sent; still missing: "
+        + ", ".join(st.missing_materials)
     )
 
 

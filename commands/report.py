@@ -13,11 +13,12 @@ from rich.table import Table
 from sqlmodel import Session, select
 
 from commands.common import console, db, handle_errors, print_json
+from models.status import CLAIM_ENDED
 from models.tables import ClaimRow
 
 app = typer.Typer(help="Management measures from the read model.", no_args_is_help=True)
 
-ENDED = {"CLOSED", "NOT_ACCEPTED", "WITHDRAWN"}
+ENDED = CLAIM_ENDED
 AGE_BUCKETS = ((7, "0-7 d"), (30, "8-30 d"), (60, "31-60 d"), (10**6, "over 60 d"))
 
 

@@ -26,6 +26,7 @@ from models.claim import (
     ConvenePanel,
     Decision,
     Findings,
+    MaterialsRequest,
     MaterialsSubmission,
     Withdrawal,
 )
@@ -67,6 +68,7 @@ _CLAIM_UPDATES: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "adjust": (Adjustment, ApprovalState),
     "appeal": (Appeal, ClaimStatus),
     "withdraw": (Withdrawal, ClaimStatus),
+    "request_materials": (MaterialsRequest, ClaimStatus),
 }
 _COMPLAINT_SIGNALS: dict[str, type[BaseModel]] = {
     "claim_review_outcome": ClaimReviewOutcome,

@@ -256,6 +256,7 @@ CN_DEADLINES = {
     "approval_task_days": 3,
     "adjust_task_days": 3,
     "assessment_task_days": 5,
+    "limitation_years": 2,
 }
 
 # A signed decision is taken within this many minutes of its `signed_at`, either way: it bounds

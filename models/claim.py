@@ -227,6 +227,18 @@ class Appeal(BaseModel):
     reason: LongText = ""
 
 
+class MaterialsRequest(BaseModel):
+    """Update `request_materials`: a second missing-materials notice. The first notice lists
+    everything (Insurance Law art. 22); a second is a compliance exception that a supervisor
+    approves with a recorded reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    by: Name
+    kinds: list[Name] = Field(min_length=1, max_length=30)
+    reason: LongText = ""
+
+
 class Withdrawal(BaseModel):
     """Update `withdraw`: the claimant withdraws the claim (before any payment)."""
 

@@ -134,6 +134,7 @@ class DeadlineRules(BaseModel):
     approval_task_days: int = 3
     adjust_task_days: int = 3
     assessment_task_days: int = 5
+    limitation_years: int = 2  # Insurance Law art. 26, non-life, accident and medical
 
 
 class RulesSnapshot(BaseModel):

@@ -30,8 +30,13 @@ STAGES = (
     "APPEALED",
     "REOPENED",
     "WITHDRAWN",
+    "LAPSED",
     "CLOSED",
 )
+
+
+# Stages a claim does not leave (its workflow may still take a re-review for a while).
+CLAIM_ENDED = frozenset({"CLOSED", "NOT_ACCEPTED", "WITHDRAWN", "LAPSED"})
 
 
 class ApprovalRecord(BaseModel):

@@ -424,7 +424,7 @@ EXPECTED_KEYS = {
     "ComplaintWorkflow.query.status",
 }
 EXPECTED_MODELS = {
-    "ClaimReport", "MaterialsSubmission", "Decision", "Adjustment", "Findings", "Assessment", "ConvenePanel",
+    "ClaimReport", "MaterialsSubmission", "Decision", "Adjustment", "Findings", "Assessment", "MaterialsRequest", "ConvenePanel",
     "Appeal", "Withdrawal", "ClaimStatus", "ApprovalState", "ComplaintReport", "Assignment",
     "ComplaintFindings", "Resolution", "ResolutionApproval", "ClockChange", "Execution",
     "Callback", "ReviewRequest", "ReviewDecision", "CloseRequest", "ComplaintStatus",

@@ -205,10 +205,10 @@ def test_loading_the_demo_twice_changes_nothing(db: Engine) -> None:
     first = demo.load(db)
     second = demo.load(db)
 
-    assert first == second == {"policies": 4, "clauses": 21, "staff": 14, "watch_list": 1}
+    assert first == second == {"policies": 4, "clauses": 21, "staff": 14, "watch_list": 2}
     assert count(db, PolicyRow) == 4
     assert count(db, StaffRow) == 14
-    assert count(db, WatchListRow) == 1
+    assert count(db, WatchListRow) == 2
     per_product = {
         p: count(db, ClauseRow, ClauseRow.product_code == p)
         for p in ("MED-STD", "AUTO-OD", "PROP-STD", "ACC-STD")

@@ -14,7 +14,8 @@ Deterministic code only: rules arrive through an activity at the start and stay 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
+from decimal import Decimal
 
 from temporalio import workflow
 from temporalio.common import RawValue
@@ -174,12 +175,17 @@ class ClaimWorkflow(ClaimSettlement):
         )
         await self._flush()
 
-        if self.missing:
-            await self._collect_materials()
+        if self.missing and not await self._collect_materials():
+            return  # LAPSED: the limitation ran out while the claim waited for materials
 
         self._to("UNDER_REVIEW", SYSTEM)
         self._start_clock("advance_payment", d.advance_payment_days, owner="L2")
+        payee_watched = await self._payee_on_watch_list()
         self.flags = triage(report, rules, self.received.values())
+        if payee_watched and not any(f.code == "R07" for f in self.flags):
+            self.flags.append(
+                Flag(code="R07", effect="panel", reason="the payee's account is on the watch list")
+            )
         if self.flags:
             self._event("triage_flags", SYSTEM, flags=[f.code for f in self.flags])
         await self._investigate()
@@ -221,10 +227,11 @@ class ClaimWorkflow(ClaimSettlement):
         )
         await self._flush()
 
-    async def _collect_materials(self) -> None:
+    async def _collect_materials(self) -> bool:
         """One single notice listing everything missing (Insurance Law art. 22); the
         determination clock pauses until the materials arrive (SPC Interpretation II art. 15).
-        Reminders at 15 and 30 days, suspension at 60; the claim resumes when they arrive."""
+        Reminders at 15 and 30 days, suspension at 60; the claim resumes when they arrive, or
+        lapses when the 2-year limitation (art. 26) ends first. True when they arrived."""
         assert self.rules
         d = self.rules.deadlines
         notice_at = workflow.now()
@@ -274,12 +281,52 @@ class ClaimWorkflow(ClaimSettlement):
                 )
             await self._flush()
         else:
-            await self._park(lambda: not self.missing)
+            if self._lapse_rules:
+                limitation = self._limitation_ends()
+                if not await self._park(lambda: not self.missing, limitation):
+                    await self._lapse(task_key, notice_at)
+                    return False
+            else:
+                await self._park(lambda: not self.missing)
 
         self._clock("determination").resume(workflow.now())
         self._clock_changed()
         self._close_task(task_key)
         self._event("materials_complete", SYSTEM)
+        return True
+
+    def _limitation_ends(self) -> datetime:
+        """The end of the 2-year limitation (诉讼时效, Insurance Law art. 26), counted from the
+        day of the incident: 24:00 of the same date two years on, local time."""
+        assert self.report and self.rules
+        tz = self._cal.tz
+        day = self.report.occurred_at.astimezone(tz).date()
+        years = self.rules.deadlines.limitation_years
+        try:
+            last = day.replace(year=day.year + years)
+        except ValueError:  # 29 February
+            last = day.replace(year=day.year + years, day=28)
+        return datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
+
+    async def _lapse(self, task_key: str, notice_at: datetime) -> None:
+        """The limitation ran out while the claim was suspended: it closes as LAPSED."""
+        assert self.report
+        self._close_task(task_key)
+        self._stop_all_clocks()
+        self._to("LAPSED", SYSTEM, missing=self.missing)
+        tz = self._cal.tz
+        suspended = next((h.at for h in self.history if h.stage == "SUSPENDED"), notice_at)
+        await self._letter(
+            "lapse",
+            missing=self.missing,
+            notice_date=notice_at.astimezone(tz).date().isoformat(),
+            suspended_on=suspended.astimezone(tz).date().isoformat(),
+            occurred_on=self.report.occurred_at.astimezone(tz).date().isoformat(),
+            limitation_on=self.calendar_date(self._limitation_ends()),
+            lapsed_on=workflow.now().astimezone(tz).date().isoformat(),
+        )
+        self.reserve = Decimal("0")
+        await self._flush()
 
     async def _investigate(self) -> None:
         """Open an investigation task per check the risk flags call for; wait for findings."""
@@ -317,6 +364,13 @@ class ClaimWorkflow(ClaimSettlement):
         await self._park(lambda: all(v.done for v in self.investigations.values()))
         self.investigation = weigh_findings(self.findings)
         self._event("investigation_complete", SYSTEM, summary=self.investigation.summary)
+
+    async def _payee_on_watch_list(self) -> bool:
+        """R07 looks at the payee as well as the claimant: the account the money would go to."""
+        account = self._account()
+        if not self._payee_watch or not account:
+            return False
+        return bool(await self._record_call("check_watch_list", [account], result_type=bool))
 
     def _find_exclusions(self) -> None:
         """Excluded causes (责任免除, DOMAIN §6a) declared in the report or found by the

@@ -58,7 +58,7 @@ UNDECIDED = (
     "PENDING_APPROVAL",
     "RETURNED",
 )
-NO_WITHDRAWAL = ("PAYING", "PAID", "CLOSED", "NOT_ACCEPTED", "WITHDRAWN")
+NO_WITHDRAWAL = ("PAYING", "PAID", "CLOSED", "NOT_ACCEPTED", "WITHDRAWN", "LAPSED")
 
 
 def _refusal(message: str, kind: str = "InvalidDecision") -> ApplicationError:
@@ -91,6 +91,9 @@ class ClaimCase(CaseBase):
         self._exclusion_rules = workflow.patched("exclusions")
         self._assessment_rules = workflow.patched("loss-assessment")
         self._net_limits = workflow.patched("limits-across-claims")
+        self._lapse_rules = workflow.patched("limitation-lapse")
+        self._second_notice_rules = workflow.patched("second-notice")
+        self._payee_watch = workflow.patched("payee-watch-list")
         self.report: ClaimReport | None = None
         self.rules: RulesSnapshot | None = None
         self.claim_id = ""

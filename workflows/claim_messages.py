@@ -9,6 +9,7 @@ from decimal import Decimal
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from models.catalog import MATERIAL_KINDS
     from models.claim import (
         Adjustment,
         Appeal,
@@ -16,14 +17,23 @@ with workflow.unsafe.imports_passed_through():
         ConvenePanel,
         Decision,
         Findings,
+        MaterialsRequest,
         MaterialsSubmission,
         Withdrawal,
     )
     from models.complaint import ClaimReviewRequest, ComplaintLink
     from models.records import StaffInfo
-    from models.roles import ASSESSOR, CLAIM_DECIDER_ROLES, INVESTIGATOR, missing_role
+    from models.roles import (
+        ASSESSOR,
+        CLAIM_DECIDER_ROLES,
+        INVESTIGATOR,
+        MANAGER,
+        SUPERVISOR,
+        missing_role,
+    )
     from models.rules import AdjustmentResult, AssessedFigures
     from models.status import (
+        CLAIM_ENDED,
         ApprovalRecord,
         ApprovalState,
         AssessmentView,
@@ -381,6 +391,71 @@ class ClaimMessages(ClaimCase):
             flagged=[c.figure for c in comparisons if c.flagged],
         )
 
+    @workflow.update(name="request_materials")
+    async def request_materials(self, req: MaterialsRequest) -> ClaimStatus:
+        """A second missing-materials notice, approved by a supervisor with a reason."""
+        reason = self._check_materials_request(req)
+        if not reason:
+            staff = await self._staff(req.by)
+            reason = self._check_materials_request(req) or self._supervisor_refusal(staff, req.by)
+        if reason:
+            raise _refusal(reason, "InvalidMaterialsRequest")
+        assert self.report
+        added = [k for k in dict.fromkeys(req.kinds) if k not in self.required]
+        self.required += added
+        self.document_rounds += 1
+        self._event("second_notice", req.by, added=added, reason=req.reason)
+        first = next((h.at for h in self.history if h.stage == "AWAITING_MATERIALS"), None)
+        tz = self._cal.tz
+        await self._letter(
+            "additional_materials",
+            added=added,
+            missing=self.missing,
+            reason=req.reason,
+            approved_by=req.by,
+            approved_by_name=staff.name if staff else req.by,
+            first_notice_date=(first or workflow.now()).astimezone(tz).date().isoformat(),
+        )
+        await self._flush()
+        return self.status()
+
+    @request_materials.validator
+    def _validate_materials_request(self, req: MaterialsRequest) -> None:
+        reason = self._check_materials_request(req)
+        if reason:
+            raise _refusal(reason, "InvalidMaterialsRequest")
+
+    def _check_materials_request(self, req: MaterialsRequest) -> str | None:
+        if not self._second_notice_rules:
+            return f"claim {self.claim_id} began before second notices were recorded"
+        if self.stage not in ("AWAITING_MATERIALS", "SUSPENDED"):
+            return (
+                f"claim {self.claim_id} is {self.stage}; a second notice is sent only while "
+                "the claim waits for materials"
+            )
+        if not req.reason.strip():
+            return "a second missing-materials notice needs the supervisor's reason"
+        unknown = [k for k in req.kinds if k not in MATERIAL_KINDS]
+        if unknown:
+            return f"unknown material kind {unknown[0]!r}"
+        if all(k in self.required for k in req.kinds):
+            return "these materials were already asked for; the reminders repeat them"
+        return None
+
+    def _supervisor_refusal(self, staff: StaffInfo | None, person: str) -> str | None:
+        if staff is None:
+            return f"unknown person {person!r}"
+        if not staff.active:
+            return f"{person} is not active"
+        refused = missing_role(
+            person, staff.roles, (SUPERVISOR, MANAGER), "a second missing-materials notice"
+        )
+        if refused:
+            return refused
+        if staff.level < 2:
+            return f"{person} has authority L{staff.level}; a second notice needs L2 or above"
+        return None
+
     @workflow.signal(name="complaint_filed")
     async def complaint_filed(self, link: ComplaintLink) -> None:
         """A complaint names this claim; a payment-timeliness one escalates it at once."""
@@ -395,7 +470,7 @@ class ClaimMessages(ClaimCase):
         self._event(
             "complaint_linked", SYSTEM, complaint_id=link.complaint_id, category=link.category
         )
-        if link.escalate and self.stage not in ("CLOSED", "NOT_ACCEPTED", "WITHDRAWN"):
+        if link.escalate and self.stage not in CLAIM_ENDED:
             self.complaints[-1]["escalated"] = True
             self.priority = TOP_PRIORITY
             level = self.pending_level
