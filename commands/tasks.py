@@ -6,19 +6,18 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, exists, or_
 from sqlmodel import Session, col, select
 
 from commands.common import UserError, console, db, handle_errors, print_json, when
-from models.tables import ClaimRecusalRow, StaffRow, WorkItemRow
-
-# Pooled work that goes by role rather than authority level.
-POOLS = {"coordinator": "complaint_coordinator", "investigator": "investigator"}
+from models.roles import offer
+from models.tables import ClaimRecusalRow, ComplaintRow, StaffRow, WorkItemRow
 
 
 def open_items(person: str | None, limit: int = 100) -> list[WorkItemRow]:
-    """Open work items for a person: those assigned to them, and the pooled items of a role
-    they hold (approvals at or below their level, minus cases they may not decide)."""
+    """Open work items for a person: those assigned to them, and the pooled items they may
+    take (models/roles.py: by role and level, on a claim or on a complaint), minus approvals of
+    cases they may not decide."""
     with Session(db()) as s:
         q = select(WorkItemRow).where(WorkItemRow.state == "open")
         if person is None:
@@ -29,28 +28,47 @@ def open_items(person: str | None, limit: int = 100) -> list[WorkItemRow]:
         if staff is None:
             raise UserError(f"unknown person {person!r}")
         mine = WorkItemRow.assignee == person
-        roles = set(staff.roles or [])
-        by_level = (
-            col(WorkItemRow.role).startswith("L")
-            & (WorkItemRow.level <= staff.level)
-            & (WorkItemRow.level > 0)
-        )
-        by_role = col(WorkItemRow.role).in_([r for r, needs in POOLS.items() if needs in roles])
-        pooled = col(WorkItemRow.assignee).is_(None) & (by_level | by_role)
+        may = offer(staff.roles or [], staff.level)
         # Recusal: nobody decides a case they adjusted or already approved. An outer join on
         # the recusal key (not NOT EXISTS, which PostgreSQL hashes over the whole table) keeps
         # it to one index probe per item read, and the scan stops at the limit.
         recusal = and_(
             ClaimRecusalRow.case_id == WorkItemRow.case_id, ClaimRecusalRow.staff_id == person
         )
-        q = (
-            select(WorkItemRow)
-            .outerjoin(ClaimRecusalRow, recusal)
-            .where(WorkItemRow.state == "open", mine | pooled)
-            .where(or_(WorkItemRow.kind != "approve", col(ClaimRecusalRow.case_id).is_(None)))
-            .order_by(col(WorkItemRow.priority).desc(), col(WorkItemRow.due_at))
-            .limit(limit)
-        )
+        q = select(WorkItemRow).outerjoin(ClaimRecusalRow, recusal)
+        q = q.where(WorkItemRow.state == "open")
+        q = q.where(or_(WorkItemRow.kind != "approve", col(ClaimRecusalRow.case_id).is_(None)))
+        # Whether an item is a complaint's: its case has a complaint row. Not the key (a
+        # claim's complaint_escalation key holds ":complaint:", and the complaint clocks would
+        # have to be listed here in step with the workflow) nor the kind (the clock kinds are
+        # shared). EXISTS, not an outer join: PostgreSQL takes "complaint_id IS NULL" under an
+        # OR as almost never true and then sorts every open item instead of reading the queue
+        # index to the limit. It hashes the complaint ids once (far fewer than the claims);
+        # SQLite probes their key, and only for an unassigned item of a role this person could
+        # take, since the cheaper conditions come first.
+        is_complaint = exists().where(ComplaintRow.complaint_id == WorkItemRow.case_id)
+        by_case = [
+            col(WorkItemRow.role).in_(sorted(roles)) & case
+            for roles, case in (
+                (may.claim_roles, ~is_complaint),
+                (may.complaint_roles, is_complaint),
+            )
+            if roles
+        ]
+        priority = col(WorkItemRow.priority)
+        if not by_case:
+            # Nothing pooled (a complaint handler, intake): only what is assigned to them, a
+            # few items read by the assignee index and sorted. Ordering by priority + 0 keeps
+            # SQLite, whose statistics count every unassigned item under one assignee, from
+            # reading the whole queue in order to find none.
+            q = q.where(mine)
+            priority = priority + 0
+        else:
+            pooled = col(WorkItemRow.assignee).is_(None)
+            if may.too_senior:
+                pooled &= col(WorkItemRow.kind).not_in(sorted(may.too_senior))
+            q = q.where(mine | (pooled & or_(*by_case)))
+        q = q.order_by(priority.desc(), col(WorkItemRow.due_at)).limit(limit)
         return list(s.exec(q).all())
 
 
