@@ -52,6 +52,7 @@ WHO_FIELDS = (
     "coordinator",
     "handler",
     "investigator",
+    "assessor",
     "adjuster",
     "reviewer",
     "submitted_by",
@@ -538,7 +539,7 @@ def _sync_entries(ev: HistoryEvent, sync: dict[str, Any], seen: int, trail, add)
     for event in sync.get("events") or []:
         kind = event.get("kind")
         data = event.get("data") or {}
-        if kind == "decision_refused":
+        if kind in ("decision_refused", "assessment_refused"):
             # mark the signal it answers; the update refusals are already on their entries
             for entry in reversed(trail):
                 if (

@@ -190,6 +190,10 @@ def show(
         console.print(
             "risk flags: " + "; ".join(f"{f.code} {f.reason}" for f in st.flags), markup=False
         )
+    for hit in st.exclusions:
+        console.print(
+            f"excluded cause: {hit.code} ({hit.source}), clause {hit.clause} proposed", markup=False
+        )
     if st.not_accepted_reason:
         console.print(f"not accepted: {st.not_accepted_reason}")
     if st.denial_clause:
@@ -218,6 +222,16 @@ def show(
         console.print(t)
         if st.investigation_summary:
             console.print(f"investigation: {st.investigation_summary}")
+    if st.assessment:
+        fig = st.assessment.figures
+        given = {k: v for k, v in fig.model_dump(exclude={"assessor", "at", "note"}).items()}
+        shown = ", ".join(f"{k} {v}" for k, v in given.items() if v is not None)
+        console.print(f"assessment by {fig.assessor} ({when(fig.at)}): {shown}", markup=False)
+        for c in st.assessment.comparisons:
+            mark = "  (flagged: more than 20 % apart)" if c.flagged else ""
+            console.print(
+                f"  {c.figure}: declared {c.declared}, assessed {c.assessed}{mark}", markup=False
+            )
     if st.panel:
         p = st.panel
         console.print(
