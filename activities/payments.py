@@ -1,11 +1,12 @@
-"""Payments: exactly once per claim and payment sequence (the ledger's primary key)."""
+"""Payments: exactly once per claim and payment sequence (the ledger's primary key), and
+complaint compensation exactly once on a ledger of its own."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -13,8 +14,13 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from models.records import PaymentRecord, PaymentRequest
-from models.tables import PaymentRow
+from models.records import (
+    CompensationRecord,
+    CompensationRequest,
+    PaymentRecord,
+    PaymentRequest,
+)
+from models.tables import ComplaintPaymentRow, PaymentRow
 
 
 class PaymentRail(Protocol):
@@ -36,34 +42,40 @@ def payment_key(claim_id: str, seq: int) -> str:
     return f"{claim_id}:pay:{seq}"
 
 
+def compensation_key(complaint_id: str, seq: int) -> str:
+    """The complaint ledger's key: never the same as a claim's, whatever the two ids."""
+    return f"complaint:{complaint_id}:pay:{seq}"
+
+
+Row = TypeVar("Row", PaymentRow, ComplaintPaymentRow)
+
+
 class PaymentActivities:
     def __init__(self, engine: Engine, rail: PaymentRail | None = None) -> None:
         self.engine = engine
         self.rail = rail or SimulatedRail()
 
-    @activity.defn(name="pay_claim")
-    def pay_claim(self, req: PaymentRequest) -> PaymentRecord:
+    def _pay_once(
+        self, table: type[Row], key: str, req: PaymentRequest | CompensationRequest
+    ) -> Row:
+        """Exactly once per ledger key: the ledger is looked at before the rail is called and
+        again, through its primary key, when the row is written after it (a concurrent attempt
+        that wrote first wins, and its row is the answer). The rail honours the key too. The
+        row is the request's fields with the key, the rail's reference and the time."""
         if req.amount <= 0:
             raise ApplicationError(
                 f"payment amount must be positive, got {req.amount}",
                 type="PaymentRejected",
                 non_retryable=True,
             )
-        key = payment_key(req.claim_id, req.seq)
         with Session(self.engine) as session:
-            existing = session.get(PaymentRow, key)
+            existing = session.get(table, key)
             if existing is not None:
-                return _record(existing)
+                return existing
             reference = self.rail.transfer(key, req.amount, req.account_ref, req.payee)
-            row = PaymentRow(
+            row = table(
+                **req.model_dump(),
                 idempotency_key=key,
-                claim_id=req.claim_id,
-                seq=req.seq,
-                policy_no=req.policy_no,
-                amount=req.amount,
-                deductible_applied=req.deductible_applied,
-                payee=req.payee,
-                account_ref=req.account_ref,
                 reference=reference,
                 paid_at=datetime.now(UTC),
             )
@@ -72,17 +84,33 @@ class PaymentActivities:
                 session.commit()
             except IntegrityError:
                 session.rollback()
-                existing = session.get(PaymentRow, key)
+                existing = session.get(table, key)
                 assert existing is not None
-                return _record(existing)
-            return _record(row)
+                return existing
+            session.refresh(row)
+            return row
 
+    @activity.defn(name="pay_claim")
+    def pay_claim(self, req: PaymentRequest) -> PaymentRecord:
+        row = self._pay_once(PaymentRow, payment_key(req.claim_id, req.seq), req)
+        return PaymentRecord(
+            idempotency_key=row.idempotency_key,
+            seq=row.seq,
+            amount=row.amount,
+            reference=row.reference,
+            paid_at=row.paid_at,
+        )
 
-def _record(row: PaymentRow) -> PaymentRecord:
-    return PaymentRecord(
-        idempotency_key=row.idempotency_key,
-        seq=row.seq,
-        amount=row.amount,
-        reference=row.reference,
-        paid_at=row.paid_at,
-    )
+    @activity.defn(name="pay_compensation")
+    def pay_compensation(self, req: CompensationRequest) -> CompensationRecord:
+        """Complaint compensation (DOMAIN §6a): on its own ledger, to the payee and account
+        captured with the resolution, and never against a policy's limits or deductibles."""
+        if not req.account_ref.strip():
+            raise ApplicationError(
+                "compensation is paid to a bank account and none was given",
+                type="PaymentRejected",
+                non_retryable=True,
+            )
+        key = compensation_key(req.complaint_id, req.seq)
+        row = self._pay_once(ComplaintPaymentRow, key, req)
+        return CompensationRecord.model_validate(row, from_attributes=True)

@@ -19,6 +19,7 @@ from commands.common import (
     full_view_allowed,
     handle_errors,
     identity,
+    money,
     newest,
     print_json,
     read_json,
@@ -60,9 +61,31 @@ def _update(complaint_id: str, update: Any, payload: Any) -> ComplaintStatus:
     return run(go())
 
 
+def mask_account(value: str | None) -> str | None:
+    """A bank account as views show it: `****1234`, the last four kept (as on the letters)."""
+    if not value:
+        return value
+    return "****" + value[-4:] if len(value) > 4 else value
+
+
+def _masked_accounts(st: ComplaintStatus) -> ComplaintStatus:
+    """The status with the payee's bank account masked wherever it appears."""
+    resolution = st.resolution
+    if resolution and resolution.get("payee"):
+        payee = resolution["payee"]
+        resolution = {
+            **resolution,
+            "payee": {**payee, "account_ref": mask_account(payee.get("account_ref"))},
+        }
+    paid = [
+        p.model_copy(update={"account_ref": mask_account(p.account_ref)}) for p in st.compensation
+    ]
+    return st.model_copy(update={"resolution": resolution, "compensation": paid})
+
+
 def _done(complaint_id: str, what: str, st: ComplaintStatus, as_json: bool) -> None:
     if as_json:
-        print_json(st)
+        print_json(_masked_accounts(st))
     else:
         typer.echo(f"complaint {complaint_id}: {what}; now {st.stage}")
 
@@ -151,6 +174,8 @@ def show(
     shown_in_full = full_view_allowed(viewer, full)
     st = load(complaint_id)
     id_no, phone = identity(st.complainant_id_no, st.complainant_phone, shown_in_full)
+    if not shown_in_full:
+        st = _masked_accounts(st)
     if as_json:
         print_json(st.model_copy(update={"complainant_id_no": id_no, "complainant_phone": phone}))
         return
@@ -183,12 +208,22 @@ def show(
         r = st.resolution
         amount = f" {r['amount']}" if r.get("amount") else ""
         p(f"resolution: {', '.join(r['kinds'])}{amount} - {r['description']}", markup=False)
+        if r.get("payee"):
+            payee = r["payee"]
+            bank = f"  bank {payee['bank_name']}" if payee.get("bank_name") else ""
+            p(f"  payee {payee['name']}  account {payee['account_ref']}{bank}", markup=False)
         for a in st.resolution_approvals:
             p(
                 f"  {'approved' if a['approve'] else 'sent back'} by {a['approver']} "
                 f"({a['as']}) {a['note']}",
                 markup=False,
             )
+    for c in st.compensation:
+        p(
+            f"compensation paid {money(c.amount)} to {c.payee} ({c.account_ref}) "
+            f"{when(c.paid_at)} ref {c.reference} ledger {c.idempotency_key}",
+            markup=False,
+        )
     if st.claim_review:
         p(f"claim re-review: {st.claim_review.get('outcome') or 'waiting for the panel'}")
     if st.deadlines:
@@ -333,12 +368,28 @@ def propose(
     basis: Annotated[str, typer.Option(help="Rules and clauses it rests on.")] = "",
     reasons: Annotated[str, typer.Option(help="Why.")] = "",
     amount: Annotated[str | None, typer.Option(help="With payment: the amount.")] = None,
+    payee_name: Annotated[
+        str | None, typer.Option(help="With payment: who is paid (account holder).")
+    ] = None,
+    payee_account: Annotated[
+        str | None, typer.Option(help="With payment: the payee's bank account number.")
+    ] = None,
+    payee_bank: Annotated[str | None, typer.Option(help="With payment: the bank's name.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Propose a resolution (the handler's step).
+    """Propose a resolution (the handler's step). A payment names its payee and bank account:
+    compensation is paid on the complaint ledger, never as a claim payment.
 
     Example: claims complaint propose CMP-1 --as h1 --kind apology --description "书面致歉"
+
+    Example: claims complaint propose CMP-1 --as h1 --kind payment --description "补偿"
+    --amount 800 --payee-name 张三 --payee-account 6222020200001234
     """
+    payee = None
+    if payee_name or payee_account or payee_bank:
+        if not (payee_name and payee_account):
+            raise UserError("a payee needs both --payee-name and --payee-account")
+        payee = {"name": payee_name, "account_ref": payee_account, "bank_name": payee_bank}
     st = _update(
         complaint_id,
         ComplaintWorkflow.propose_resolution,
@@ -350,6 +401,7 @@ def propose(
                 "basis": basis,
                 "reasons": reasons,
                 "amount": amount,
+                "payee": payee,
             }
         ),
     )

@@ -10,6 +10,7 @@ import csv
 import io
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,9 +19,9 @@ from rich.table import Table
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from commands.common import console, db, handle_errors, print_json
+from commands.common import console, db, handle_errors, money, print_json
 from commands.report import _pct, _rate, app
-from models.tables import ClaimRow, ComplaintRow
+from models.tables import ClaimRow, ComplaintPaymentRow, ComplaintRow
 from security.masking import mask_contact
 
 # Months and quarters are counted on China Standard Time (the CN profile of DOMAIN §3). The
@@ -100,16 +101,23 @@ def _volume(rows: list[dict[str, Any]], field: str, missing: str) -> dict[str, i
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def complaint_measures(rows: list[dict[str, Any]], claims_count: int) -> dict[str, Any]:
+def complaint_measures(
+    rows: list[dict[str, Any]],
+    claims_count: int,
+    compensation: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The measures of DOMAIN §8.9 from complaint rows (plain dicts with the ComplaintRow
-    fields) and the number of claims in the book.
+    fields) and the number of claims in the book; `compensation` is the complaint ledger
+    (dicts with the ComplaintPaymentRow fields, at least `amount`).
 
     - on-time rate: on_time True / complaints decided (decided_at set) whose on_time is known;
     - extension rate: extensions > 0 / complaints registered (all but the declined ones);
     - upheld rate: upheld True / upheld known; satisfaction rate: satisfied True / known;
     - complaints per 1,000 claims: all complaints / claims * 1000 (None without claims);
     - repeat complainants: complainant keys with two complaints or more;
-    - by month: complaints received per month (YYYY-MM, China time), gaps filled with 0.
+    - by month: complaints received per month (YYYY-MM, China time), gaps filled with 0;
+    - compensation paid: the payments on the complaint ledger and their total, apart from
+      claim payments (DOMAIN §6a: compensation is not a claim payment).
     """
     total = len(rows)
     declined = sum(_is_declined(r) for r in rows)
@@ -160,6 +168,10 @@ def complaint_measures(rows: list[dict[str, Any]], claims_count: int) -> dict[st
         "repeat_complainants": len(repeats),
         "repeat_complainant_keys": [{"key": k, "complaints": n} for k, n in repeats],
         "by_month": by_month,
+        "compensation_paid": len(compensation or []),
+        "compensation_total": str(
+            sum((Decimal(str(p["amount"])) for p in compensation or []), Decimal("0.00"))
+        ),
     }
 
 
@@ -285,14 +297,24 @@ def write_charts(measures: dict[str, Any], folder: Path | str) -> list[Path]:
 COLUMNS = [name for name in ComplaintRow.model_fields if name != "status"]
 
 
-def _load() -> tuple[list[dict[str, Any]], int]:
+def _load() -> tuple[list[dict[str, Any]], int, list[dict[str, Any]]]:
     with Session(db()) as s:
         rows = [
             {name: getattr(row, name) for name in COLUMNS}
             for row in s.exec(select(ComplaintRow)).all()
         ]
         claims = s.exec(select(func.count()).select_from(ClaimRow)).one()
-    return rows, int(claims)
+        paid = [
+            {"complaint_id": cid, "amount": amount, "paid_at": at}
+            for cid, amount, at in s.exec(
+                select(
+                    ComplaintPaymentRow.complaint_id,
+                    ComplaintPaymentRow.amount,
+                    ComplaintPaymentRow.paid_at,
+                )
+            ).all()
+        ]
+    return rows, int(claims), paid
 
 
 def _volume_table(title: str, column: str, counts: dict[str, int], total: int) -> Table:
@@ -326,10 +348,13 @@ def report_complaints(
     on-time, extension, upheld and satisfaction rates; complaints per 1,000 claims; repeat
     complainants; monthly volume.
 
+    Compensation paid on complaints (the complaint ledger) is shown on its own, apart from
+    claim payments.
+
     Example: claims report complaints --csv complaints.csv --charts charts/
     """
-    rows, claims_count = _load()
-    m = complaint_measures(rows, claims_count)
+    rows, claims_count, paid = _load()
+    m = complaint_measures(rows, claims_count, paid)
     # a complainant's key is their id number, phone or email: the report shows it masked
     m["repeat_complainant_keys"] = [
         {**item, "key": mask_contact(item["key"])} for item in m["repeat_complainant_keys"]
@@ -380,6 +405,11 @@ def report_complaints(
             f"{m['claims']} claims",
         ),
         ("repeat complainants", str(m["repeat_complainants"]), ""),
+        (
+            "compensation paid (complaint ledger, not claim payments)",
+            money(m["compensation_total"]),
+            f"{m['compensation_paid']} payments",
+        ),
     ):
         t.add_row(name, value, count)
     console.print(t)

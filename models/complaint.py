@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from models.records import AuditEventIn, WorkItemIn
+from models.records import AuditEventIn, CompensationRecord, WorkItemIn
 from models.signature import Signed
 from models.status import DeadlineView, StageChange, TaskView
 from models.validation import LongText, Money, Name, in_future
@@ -112,8 +112,19 @@ class ComplaintFindings(Signed):
     upheld: bool
 
 
+class Payee(BaseModel):
+    """Who a resolution's compensation is paid to, captured with the resolution: a payment
+    to a bank account, never to the complainant's phone (DOMAIN §6a)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name = Field(min_length=1)
+    account_ref: Name = Field(min_length=1)  # the bank account number
+    bank_name: Name | None = None
+
+
 class Resolution(BaseModel):
-    """Update `propose_resolution`."""
+    """Update `propose_resolution`. A resolution that pays money names its payee."""
 
     handler: Name
     kinds: list[ResolutionKind] = Field(min_length=1)
@@ -121,6 +132,7 @@ class Resolution(BaseModel):
     basis: LongText = ""
     reasons: LongText = ""
     amount: Money | None = None
+    payee: Payee | None = None
 
     @field_validator("amount")
     @classmethod
@@ -250,6 +262,8 @@ class ComplaintStatus(BaseModel):
     resolution: dict[str, Any] | None = None
     resolution_approvals: list[dict[str, Any]] = Field(default_factory=list)
     executed: bool = False
+    # compensation paid on the complaint ledger (complaint:<id>:pay:<seq>), never a claim's
+    compensation: list[CompensationRecord] = Field(default_factory=list)
     claim_review: dict[str, Any] | None = None
     callbacks: list[CallbackView] = Field(default_factory=list)
     satisfied: bool | None = None

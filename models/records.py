@@ -105,3 +105,25 @@ class PaymentRecord(BaseModel):
     amount: Decimal
     reference: str
     paid_at: datetime
+
+
+class CompensationRequest(BaseModel):
+    """Complaint compensation (DOMAIN §6a): its own ledger, keyed complaint:<id>:pay:<seq>,
+    to the payee and bank account captured with the resolution; no policy, so it never
+    counts against a policy's limits or deductibles."""
+
+    complaint_id: str
+    seq: int
+    amount: Decimal
+    payee: str
+    account_ref: str
+    bank_name: str | None = None
+    claim_id: str | None = None  # the claim complained about, if any: for reference only
+
+
+class CompensationRecord(CompensationRequest):
+    """A compensation payment as the complaint ledger holds it."""
+
+    idempotency_key: str
+    reference: str
+    paid_at: datetime

@@ -50,6 +50,7 @@ from models.complaint import (  # noqa: E402
     ComplaintFindings,
     ComplaintReport,
     Execution,
+    Payee,
     Resolution,
     ResolutionApproval,
     ReviewDecision,
@@ -345,7 +346,13 @@ def _complaint(complaint_id: str, **kw: Any) -> ComplaintReport:
 
 
 async def _to_execution(
-    client: Client, tq: str, report: ComplaintReport, kinds: tuple[str, ...] = ("apology",)
+    client: Client,
+    tq: str,
+    report: ComplaintReport,
+    kinds: tuple[str, ...] = ("apology",),
+    amount: Decimal | None = None,
+    payee: Payee | None = None,
+    approvers: tuple[str, ...] = ("cc1",),
 ) -> Any:
     await start_complaint(client, report, tq)
     h = client.get_workflow_handle_for(ComplaintWorkflow.run, f"complaint-{report.complaint_id}")
@@ -359,12 +366,20 @@ async def _to_execution(
     )
     await h.execute_update(
         ComplaintWorkflow.propose_resolution,
-        Resolution(handler="h1", kinds=list(kinds), description="处理方案"),  # type: ignore[arg-type]
+        Resolution(
+            handler="h1",
+            kinds=list(kinds),  # type: ignore[arg-type]
+            description="处理方案",
+            amount=amount,
+            payee=payee,
+        ),
     )
     await _stage(h, st, "RESOLUTION_PROPOSED")
-    await h.execute_update(
-        ComplaintWorkflow.approve_resolution, await signed(h, ResolutionApproval(approver="cc1"))
-    )
+    for approver in approvers:
+        await h.execute_update(
+            ComplaintWorkflow.approve_resolution,
+            await signed(h, ResolutionApproval(approver=approver)),
+        )
     return h
 
 
@@ -435,11 +450,36 @@ async def complaint_claim_re_review(client: Client, tq: str) -> str:
     return h.id
 
 
+async def complaint_compensation(client: Client, tq: str) -> str:
+    """A resolution that pays more than the handler's limit (the coordinator, then an L3
+    manager approve), paid on the complaint ledger when executed, called back, closed."""
+    report = _complaint("HIST-complaint-compensation", category="amount_dispute")
+    h = await _to_execution(
+        client,
+        tq,
+        report,
+        kinds=("apology", "payment"),
+        amount=Decimal("8000.00"),
+        payee=Payee(name="张三", account_ref="6222020200001234", bank_name="中国工商银行"),
+        approvers=("cc1", "mgr1"),
+    )
+    st = ComplaintWorkflow.status
+    await _stage(h, st, "EXECUTING")
+    await h.execute_update(ComplaintWorkflow.execute, Execution(by="h1", note="已致歉并补付"))
+    await _stage(h, st, "CALLBACK")
+    await h.execute_update(
+        ComplaintWorkflow.callback, Callback(by="cc1", reached=True, satisfied=True, note="满意")
+    )
+    await h.result()
+    return h.id
+
+
 PATHS: dict[str, Path_] = {
     "complaint-declined": complaint_declined,
     "complaint-unreachable": complaint_unreachable,
     "complaint-review": complaint_review,
     "complaint-claim-re-review": complaint_claim_re_review,
+    "complaint-compensation": complaint_compensation,
     "fast-track": fast_track,
     "human-approval": human_approval,
     "two-levels": two_levels,

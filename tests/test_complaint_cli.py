@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from decimal import Decimal
 
 from tests.test_cli import claims
 
@@ -162,3 +163,54 @@ async def test_a_claim_shows_the_complaint_about_it(cli_env, tmp_path):
         await asyncio.sleep(0.1)
     assert "complaint_escalation" in [t["kind"] for t in esc]
     assert all(t["priority"] == 100 for t in esc)
+
+
+async def test_compensation_is_proposed_with_its_payee_and_shown_masked(cli_env):
+    cid = f"CMP-CLI-{uuid.uuid4().hex[:6]}"
+    filed = ("--complaint-id", cid, "--name", "张三", "--phone", "13800000000")
+    filed += ("--policy", "P-MED-0001", "--category", "amount_dispute")
+    r = await claims("complaint", "file", *filed, "--matter", "理算漏计一项费用")
+    assert r.exit_code == 0, r.output
+    await _wait(cid, "REGISTERED")
+    r = await claims("complaint", "assign", cid, "--as", "cc1", "--handler", "h1")
+    assert r.exit_code == 0, r.output
+    await _wait(cid, "INVESTIGATING")
+    r = await claims("complaint", "findings", cid, "--as", "h1", "--facts", "漏计", "--upheld")
+    assert r.exit_code == 0, r.output
+    pay = ("complaint", "propose", cid, "--as", "h1", "--kind", "payment")
+    pay += ("--description", "补付漏计费用", "--amount", "800")
+    r = await claims(*pay)
+    assert r.exit_code == 1
+    assert r.output.strip() == (
+        "error: refused: a resolution that pays money needs its payee: name and bank account "
+        "(payee)"
+    )
+    r = await claims(*pay, "--payee-name", "张三")
+    assert r.exit_code == 1
+    assert r.output.strip() == "error: a payee needs both --payee-name and --payee-account"
+    r = await claims(
+        *pay, "--payee-name", "张三", "--payee-account", "6222020200001234", "--payee-bank", "工行"
+    )
+    assert r.exit_code == 0, r.output
+    await _wait(cid, "RESOLUTION_PROPOSED")
+    r = await claims("complaint", "approve", cid, "--as", "cc1")
+    assert r.exit_code == 0, r.output
+    await _wait(cid, "EXECUTING")
+    r = await claims("complaint", "execute", cid, "--as", "h1", "--note", "已补付")
+    assert r.exit_code == 0, r.output
+    st = await _wait(cid, "CALLBACK")
+    key = f"complaint:{cid}:pay:1"
+    assert [(c["idempotency_key"], c["amount"]) for c in st["compensation"]] == [(key, "800.00")]
+    # masked wherever it is shown, unless --full by a role that may see it
+    assert st["compensation"][0]["account_ref"] == "****1234"
+    assert st["resolution"]["payee"]["account_ref"] == "****1234"
+    r = await claims("complaint", "show", cid)
+    assert r.exit_code == 0, r.output
+    assert "payee 张三  account ****1234  bank 工行" in r.output
+    assert "compensation paid 800.00 to 张三 (****1234)" in r.output and key in r.output
+    assert "6222020200001234" not in r.output
+    r = await claims("complaint", "show", cid, "--full", "--as", "cc1")
+    assert "6222020200001234" in r.output
+    r = await claims("report", "complaints", "--json")
+    m = json.loads(r.output)
+    assert m["compensation_paid"] >= 1 and Decimal(m["compensation_total"]) >= Decimal("800")

@@ -21,7 +21,7 @@ from commands.complaint_report import (
     write_charts,
 )
 from database import engine_for, make_engine
-from models.tables import ClaimRow, ComplaintRow
+from models.tables import ClaimRow, ComplaintPaymentRow, ComplaintRow, PaymentRow
 from settings import get_settings
 
 CST = timezone(timedelta(hours=8))
@@ -176,6 +176,17 @@ def test_measures_of_a_known_book():
     json.dumps(m)  # plain data throughout
 
 
+def test_compensation_paid_is_counted_on_its_own():
+    paid = [
+        {"complaint_id": "C06", "amount": Decimal("800.00")},
+        {"complaint_id": "C08", "amount": "1200.50"},  # as a JSON export would carry it
+    ]
+    m = complaint_measures(_book(), claims_count=1600, compensation=paid)
+    assert (m["compensation_paid"], m["compensation_total"]) == (2, "2000.50")
+    m = complaint_measures(_book(), claims_count=1600)
+    assert (m["compensation_paid"], m["compensation_total"]) == (0, "0.00")
+
+
 def test_measures_of_an_empty_book():
     m = complaint_measures([], claims_count=0)
     assert m["complaints"] == 0
@@ -328,6 +339,33 @@ def report_db(tmp_path, monkeypatch):
                     **{"received_at": now, **kw},
                 )
             )
+        # compensation on the complaint ledger, and a claim payment that is not compensation
+        for n, (cid, amount) in enumerate((("CMP-1", "800.00"), ("CMP-2", "1500.00")), 1):
+            s.add(
+                ComplaintPaymentRow(
+                    idempotency_key=f"complaint:{cid}:pay:1",
+                    complaint_id=cid,
+                    seq=1,
+                    amount=Decimal(amount),
+                    payee="李四",
+                    account_ref="6222020200005678",
+                    reference=f"BANK-{n}",
+                    paid_at=now,
+                )
+            )
+        s.add(
+            PaymentRow(
+                idempotency_key="CLM-1:pay:1",
+                claim_id="CLM-1",
+                seq=1,
+                policy_no="P-1",
+                amount=Decimal("100.00"),
+                payee="张三",
+                account_ref="6222020200001234",
+                reference="BANK-C",
+                paid_at=now,
+            )
+        )
         s.commit()
     engine.dispose()
     yield url
@@ -348,6 +386,8 @@ def test_cli_report_complaints(report_db, tmp_path):
     assert m["repeat_complainant_keys"] == [{"key": "110101********1234", "complaints": 2}]
     assert m["on_time_rate"] == 1.0 and m["extension_rate"] == round(1 / 3, 4)
     assert m["by_month"] == {"2026-11": 2, "2026-12": 1}
+    # the two compensation payments; the claim's payment of 100.00 is not among them
+    assert (m["compensation_paid"], m["compensation_total"]) == (2, "2300.00")
 
     out = tmp_path / "out"
     r = runner.invoke(
@@ -356,6 +396,9 @@ def test_cli_report_complaints(report_db, tmp_path):
     assert r.exit_code == 0, r.output
     assert "Complaints by category" in r.stdout and "satisfaction rate" in r.stdout
     assert "complaints per 1,000 claims" in r.stdout
+    line = next(x for x in r.stdout.splitlines() if "compensation paid" in x)
+    assert "(complaint ledger, not claim payments)" in line
+    assert "2,300.00" in line and "2 payments" in line
     rows = _parse((out / "q.csv").read_text(encoding="utf-8"))
     assert rows[-1] == ["2026-Q4", "合计", "3", "1", "1", "1", "1", "1", "1"]
     pngs = sorted(p.name for p in (out / "png").iterdir())

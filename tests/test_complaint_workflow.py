@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlmodel import Session, select
 from temporalio.client import WorkflowUpdateFailedError
 
 from client import start_claim, start_complaint
@@ -20,11 +21,13 @@ from models.complaint import (
     ComplaintReport,
     ComplaintStatus,
     Execution,
+    Payee,
     Resolution,
     ResolutionApproval,
     ReviewDecision,
     ReviewRequest,
 )
+from models.tables import ComplaintPaymentRow
 from tests.claimtools import (
     handle_for,
     letter_kinds,
@@ -54,6 +57,15 @@ def complaint(**kw) -> ComplaintReport:
     )
     data.update(kw)
     return ComplaintReport.model_validate(data)
+
+
+PAYEE = Payee(name="张三", account_ref="6222020200001234", bank_name="中国工商银行")
+
+
+def compensation(engine, complaint_id) -> list[ComplaintPaymentRow]:
+    with Session(engine) as s:
+        q = select(ComplaintPaymentRow).where(ComplaintPaymentRow.complaint_id == complaint_id)
+        return list(s.exec(q).all())
 
 
 def chandle(ts, complaint_id):
@@ -108,6 +120,7 @@ async def to_decided(ts, h, cid, amount=None, kinds=("apology", "explanation")):
             basis="《服务规范》第3条",
             reasons="服务用语不当",
             amount=amount,
+            payee=PAYEE if amount is not None else None,
         ),
     )
     await wait_cstage(ts, cid, "RESOLUTION_PROPOSED")
@@ -333,7 +346,13 @@ async def test_a_payment_above_the_handlers_limit_needs_l3_and_pays_once(ts):
     )
     await h.execute_update(
         ComplaintWorkflow.propose_resolution,
-        Resolution(handler="h1", kinds=["payment"], description="补付差额", amount=Decimal("8000")),
+        Resolution(
+            handler="h1",
+            kinds=["payment"],
+            description="补付差额",
+            amount=Decimal("8000"),
+            payee=PAYEE,
+        ),
     )
     await wait_cstage(ts, report.complaint_id, "RESOLUTION_PROPOSED")
     await h.execute_update(
@@ -353,8 +372,15 @@ async def test_a_payment_above_the_handlers_limit_needs_l3_and_pays_once(ts):
     )
     await wait_cstage(ts, report.complaint_id, "EXECUTING")
     await h.execute_update(ComplaintWorkflow.execute, Execution(by="h1"))
-    await wait_cstage(ts, report.complaint_id, "CALLBACK")
-    assert [p.amount for p in payments(ts.engine, report.complaint_id)] == [Decimal("8000.00")]
+    st = await wait_cstage(ts, report.complaint_id, "CALLBACK")
+    # on the complaint ledger, to the payee captured with the resolution; no claim payment
+    paid = compensation(ts.engine, report.complaint_id)
+    assert [(p.idempotency_key, p.amount) for p in paid] == [
+        (f"complaint:{report.complaint_id}:pay:1", Decimal("8000.00"))
+    ]
+    assert (paid[0].payee, paid[0].account_ref) == ("张三", "6222020200001234")
+    assert payments(ts.engine, report.complaint_id) == []
+    assert [c.idempotency_key for c in st.compensation] == [paid[0].idempotency_key]
 
 
 async def _claim(ts, **kw):

@@ -25,7 +25,7 @@ from client import start_complaint
 from database import make_engine
 from engine import connect_with_retry, start_server, stop_server
 from models.complaint import Callback, Execution
-from models.tables import AuditEventRow, LetterRow, PaymentRow
+from models.tables import AuditEventRow, ComplaintPaymentRow, LetterRow
 from tests.claimtools import payments
 from tests.conftest import PG_URL, end_workflows, per_test_client, running_worker
 from tests.faulttools import (
@@ -166,9 +166,12 @@ def _case_record(engine, case_id: str) -> tuple:  # type: ignore[no-untyped-def]
         events = sorted(
             r.kind for r in s.exec(select(AuditEventRow).where(AuditEventRow.case_id == case_id))
         )
+        # a complaint's compensation is on the complaint ledger (DOMAIN §6a)
         ledger = [
             (p.seq, p.amount)
-            for p in s.exec(select(PaymentRow).where(PaymentRow.claim_id == case_id))
+            for p in s.exec(
+                select(ComplaintPaymentRow).where(ComplaintPaymentRow.complaint_id == case_id)
+            )
         ]
     return letters, events, ledger
 

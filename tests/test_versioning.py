@@ -4,6 +4,9 @@
 - The projection, letters and rule lookups became local activities behind
   `workflow.patched("local-records")`.
 - Staff decisions must be signed behind `workflow.patched("signed-decisions")`.
+- Complaint compensation is paid on its own ledger behind
+  `workflow.patched("complaint-compensation-ledger")`, and complaint steps come from complaint
+  staff behind `workflow.patched("complaint-roles")`; both are decided when a complaint starts.
 
 Histories recorded before each change (tests/histories/before-local-records/ and
 before-signed-decisions/) still replay; new cases take the new branches; the histories at the
@@ -108,6 +111,19 @@ def test_current_histories_record_through_local_activities():
         text = path.read_text(encoding="utf-8")
         assert "local-records" not in _patch_ids(text), path.name
         assert "send_letter" in _scheduled_activities(text) or "complaint" in path.stem
+
+
+def test_only_complaints_recorded_since_pay_compensation_on_their_ledger():
+    """A complaint started since the change pays through pay_compensation; the ones recorded
+    before it carry neither marker and replay their old rules (pay_claim, level checks)."""
+    changes = {"complaint-compensation-ledger", "complaint-roles"}
+    text = (HISTORIES / "complaint-compensation.json").read_text(encoding="utf-8")
+    assert changes <= _patch_ids(text)
+    assert _scheduled_activities(text) == ["pay_compensation"]
+    older = [*OLDER.glob("complaint-*.json"), *LOCAL.glob("complaint-*.json")]
+    assert len(older) >= 10
+    for path in older:
+        assert not changes & _patch_ids(path.read_text(encoding="utf-8")), path.name
 
 
 async def test_histories_recorded_before_the_changes_still_replay():

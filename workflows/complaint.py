@@ -53,7 +53,18 @@ with workflow.unsafe.imports_passed_through():
         ReviewRequest,
         impossible_dates,
     )
-    from models.records import LetterRecord, LetterRequest, PaymentRecord, PaymentRequest, StaffInfo
+    from models.records import (
+        CompensationRecord,
+        CompensationRequest,
+        LetterRecord,
+        LetterRequest,
+        PaymentRecord,
+        PaymentRequest,
+        StaffInfo,
+    )
+    from models.roles import COMPLAINT_COORDINATOR as COORDINATOR
+    from models.roles import COMPLAINT_HANDLER as HANDLER
+    from models.roles import MANAGER
     from workflows import search
     from workflows.case import (
         INVALID_REPORT,
@@ -84,6 +95,14 @@ class ComplaintWorkflow(CaseBase):
     @workflow.init
     def __init__(self, report: RawValue = NO_REPORT) -> None:
         self._init_case()
+        # Decided once, when the case starts, and kept for its life: cases started before
+        # these changes keep the rules they started with (README "Changing workflow code").
+        # Compensation is paid on its own ledger to the payee captured with the resolution
+        # (DOMAIN §6a), not through pay_claim to the complainant's phone.
+        self._compensation_ledger = workflow.patched("complaint-compensation-ledger")
+        # Complaint steps come from complaint staff only, by role and level (DOMAIN §1).
+        self._complaint_roles = workflow.patched("complaint-roles")
+        self.compensation: list[CompensationRecord] = []
         self.report: ComplaintReport | None = None
         self.rules: ComplaintRules | None = None
         self.complaint_id = ""
@@ -404,7 +423,9 @@ class ComplaintWorkflow(CaseBase):
         await self._flush()
         await workflow.wait_condition(lambda: self.executed is not None)
         self._close_task(self._key("execute"))
-        if self.resolution.amount:
+        if self.resolution.amount and self._compensation_ledger:
+            await self._pay_compensation()
+        elif self.resolution.amount:
             paid = await workflow.execute_activity(
                 "pay_claim",
                 PaymentRequest(
@@ -423,6 +444,36 @@ class ComplaintWorkflow(CaseBase):
             )
             self._event("paid", SYSTEM, amount=str(paid.amount), ref=paid.reference)
         await self._progress("executed")
+
+    async def _pay_compensation(self) -> None:
+        """The compensation, exactly once, on the complaint ledger (complaint:<id>:pay:<seq>):
+        to the payee and bank account captured with the resolution."""
+        assert self.resolution and self.resolution.amount and self.report
+        payee = self.resolution.payee
+        assert payee is not None  # propose_resolution refuses a payment without its payee
+        paid = await workflow.execute_activity(
+            "pay_compensation",
+            CompensationRequest(
+                complaint_id=self.complaint_id,
+                seq=len(self.compensation) + 1,
+                amount=self.resolution.amount,
+                payee=payee.name,
+                account_ref=payee.account_ref,
+                bank_name=payee.bank_name,
+                claim_id=self.report.claim_id,
+            ),
+            result_type=CompensationRecord,
+            start_to_close_timeout=PAYMENT_TIMEOUT,
+            retry_policy=PAYMENT_RETRY,
+        )
+        self.compensation.append(paid)
+        self._event(
+            "compensation_paid",
+            SYSTEM,
+            amount=str(paid.amount),
+            ref=paid.reference,
+            key=paid.idempotency_key,
+        )
 
     async def _claim_re_review(self) -> None:
         assert self.report and self.resolution
@@ -535,15 +586,17 @@ class ComplaintWorkflow(CaseBase):
         coordinator = await self._staff(a.coordinator)
         handler = await self._staff(a.handler)
         self._check_stage("assign", ("REGISTERED",))
-        self._need_role(coordinator, a.coordinator, "complaint_coordinator")
+        self._need_role(coordinator, a.coordinator, COORDINATOR)
         if handler is None or not handler.active:
             raise _refuse(f"unknown person {a.handler!r}")
-        if "complaint_handler" not in handler.roles and handler.level < 1:
+        if not self._complaint_roles and HANDLER not in handler.roles and handler.level < 1:
             raise _refuse(f"{a.handler} cannot handle complaints")
         assert self.rules
         role = self.rules.claim_people.get(a.handler)
         if role:
             raise _refuse(f"{a.handler} {role} complained about and must stand aside")
+        if self._complaint_roles:
+            self._need_role(handler, a.handler, HANDLER)
         if a.category:
             self.category = a.category
         if self.category is None:
@@ -604,6 +657,12 @@ class ComplaintWorkflow(CaseBase):
             raise _refuse("a resolution is already waiting for approval")
         if "re_review" in r.kinds and not (self.report and self.report.claim_id):
             raise _refuse("a re-review needs a complaint about a claim")
+        if self._compensation_ledger and r.amount is not None and r.payee is None:
+            raise _refuse(
+                "a resolution that pays money needs its payee: name and bank account (payee)"
+            )
+        if self._compensation_ledger and r.amount is None and r.payee is not None:
+            raise _refuse("a payee goes only with a resolution that pays money")
 
     @workflow.update(name="approve_resolution")
     async def approve_resolution(self, a: ResolutionApproval) -> ComplaintStatus:
@@ -612,14 +671,19 @@ class ComplaintWorkflow(CaseBase):
         self._check_approval_stage()
         done = [x["as"] for x in self.approvals if x["approve"]]
         if "coordinator" not in done:
-            self._need_role(staff, a.approver, "complaint_coordinator")
+            self._need_role(staff, a.approver, COORDINATOR)
             acting_as = "coordinator"
         else:
-            if staff is None or staff.level < 3:
-                raise _refuse(
-                    f"this resolution pays more than the handler's limit of "
-                    f"{self.rules.handler_limit if self.rules else ''}: it needs an L3 approval"
-                )
+            why = (
+                f"this resolution pays more than the handler's limit of "
+                f"{self.rules.handler_limit if self.rules else ''}: it needs an L3 approval"
+            )
+            if self._complaint_roles:
+                self._need_l3_manager(staff, a.approver, why)
+                if a.approver in [x["approver"] for x in self.approvals if x["approve"]]:
+                    raise _refuse(f"{a.approver} has already approved this resolution")
+            elif staff is None or staff.level < 3:
+                raise _refuse(why)
             acting_as = "L3"
         if a.approver == self.handler:
             raise _refuse("the handler who proposed the resolution cannot approve it")
@@ -671,12 +735,28 @@ class ComplaintWorkflow(CaseBase):
             raise _refuse("an extension needs its reason")
         if staff is None:
             raise _refuse(f"unknown person {c.by!r}")
-        if target == self.rules.second_extension_days and staff.level < 3:
+        second = target == self.rules.second_extension_days
+        if self._complaint_roles:
+            # The coordinator extends; the second extension needs L3: an L3 coordinator or
+            # a manager gives it.
+            if not second:
+                self._need_role(staff, c.by, COORDINATOR)
+            elif not staff.active:
+                raise _refuse(f"unknown person {c.by!r}")
+            elif not {COORDINATOR, MANAGER} & set(staff.roles):
+                raise _refuse(
+                    f"a second extension to {target} days needs L3 approval; "
+                    f"{c.by} is not a complaint coordinator or a manager"
+                )
+            self._check_stage("extend the time limit", BEFORE_DECISION)
+        if second and staff.level < 3:
             raise _refuse(
                 f"a second extension to {target} days needs L3 approval; {c.by} is L{staff.level}"
             )
-        if target == self.rules.first_extension_days and not (
-            "complaint_coordinator" in staff.roles or staff.level >= 3
+        if (
+            not self._complaint_roles
+            and target == self.rules.first_extension_days
+            and not (COORDINATOR in staff.roles or staff.level >= 3)
         ):
             raise _refuse(f"{c.by} is not the complaint coordinator")
         self.clocks["complaint"].extend(target, c.reason, workflow.now(), by=c.by)
@@ -700,6 +780,7 @@ class ComplaintWorkflow(CaseBase):
 
     @workflow.update(name="pause")
     async def pause(self, c: ClockChange) -> ComplaintStatus:
+        await self._clock_keeper(c.by, "pause the clock")
         if c.reason not in PAUSE_REASONS:
             raise _refuse("the complaint clock pauses only for external_appraisal or mediation")
         clock = self.clocks["complaint"]
@@ -717,6 +798,7 @@ class ComplaintWorkflow(CaseBase):
 
     @workflow.update(name="resume")
     async def resume(self, c: ClockChange) -> ComplaintStatus:
+        await self._clock_keeper(c.by, "resume the clock")
         clock = self.clocks["complaint"]
         if not clock.paused:
             raise _refuse("the complaint clock is not paused")
@@ -733,6 +815,7 @@ class ComplaintWorkflow(CaseBase):
     @workflow.update(name="new_facts")
     async def new_facts(self, c: ClockChange) -> ComplaintStatus:
         """New facts restart the 15-day period (CBIRC 2020 rules)."""
+        await self._clock_keeper(c.by, "restart the clock")
         assert self.rules
         clock = self.clocks["complaint"]
         clock.restart(workflow.now())
@@ -758,13 +841,20 @@ class ComplaintWorkflow(CaseBase):
     @execute.validator
     def _validate_execute(self, e: Execution) -> None:
         self._check_stage("record the execution", ("EXECUTING",))
-        if e.by not in (self.handler, self.coordinator):
+        if self._complaint_roles:
+            self._check_handler(e.by)
+        elif e.by not in (self.handler, self.coordinator):
             raise _refuse(f"{e.by} is neither the handler nor the coordinator of this complaint")
         if self.executed is not None:
             raise _refuse("the execution is already recorded")
 
     @workflow.update(name="callback")
-    def callback(self, c: Callback) -> ComplaintStatus:
+    async def callback(self, c: Callback) -> ComplaintStatus:
+        if self._complaint_roles:
+            await self._need_coordinator(c.by)
+            self._validate_callback(c)  # again: the case may have moved on during the lookup
+            if self._callback_done:
+                raise _refuse("the satisfaction callback is already recorded")
         self.callbacks.append(
             CallbackView(
                 at=workflow.now(), by=c.by, reached=c.reached, satisfied=c.satisfied, note=c.note
@@ -794,8 +884,11 @@ class ComplaintWorkflow(CaseBase):
     async def review_decision(self, d: ReviewDecision) -> ComplaintStatus:
         self._check_stage("decide the review", ("UNDER_REVIEW",))
         staff = await self._staff(d.reviewer)
-        if staff is None or staff.level < 3:
-            raise _refuse("the review is decided by the superior office (L3)")
+        why = "the review is decided by the superior office (L3)"
+        if self._complaint_roles:
+            self._need_l3_manager(staff, d.reviewer, why)
+        elif staff is None or staff.level < 3:
+            raise _refuse(why)
         if d.reviewer in (self.handler, self.coordinator):
             raise _refuse(f"{d.reviewer} handled this complaint and cannot review it")
         await self._require_signature(d)
@@ -809,7 +902,10 @@ class ComplaintWorkflow(CaseBase):
         self._check_stage("decide the review", ("UNDER_REVIEW",))
 
     @workflow.update(name="close")
-    def close(self, c: CloseRequest) -> ComplaintStatus:
+    async def close(self, c: CloseRequest) -> ComplaintStatus:
+        if self._complaint_roles:
+            await self._need_coordinator(c.by)
+            self._validate_close(c)  # again: the case may have moved on during the lookup
         self.close_request = c
         self._event("close_requested", c.by, note=c.note)
         return self.status()
@@ -881,6 +977,7 @@ class ComplaintWorkflow(CaseBase):
             resolution=self.resolution.model_dump(mode="json") if self.resolution else None,
             resolution_approvals=self.approvals,
             executed=self.executed is not None,
+            compensation=self.compensation,
             claim_review=self.claim_review,
             callbacks=self.callbacks,
             satisfied={"satisfied": True, "not_satisfied": False}.get(self.outcome or ""),
@@ -909,14 +1006,38 @@ class ComplaintWorkflow(CaseBase):
             raise _refuse("the resolution is already approved")
 
     def _check_handler(self, who: str) -> None:
-        if who != self.handler:
-            raise _refuse(f"{who} is not the handler of complaint {self.complaint_id}")
+        """Findings, the proposal and the execution come from the assigned handler (whom
+        `assign` took only from the complaint handlers)."""
+        if who == self.handler:
+            return
+        if self._complaint_roles:
+            raise _refuse(
+                f"{who} is not the assigned complaint handler of complaint {self.complaint_id}"
+            )
+        raise _refuse(f"{who} is not the handler of complaint {self.complaint_id}")
 
     def _need_role(self, staff: StaffInfo | None, who: str, role: str) -> None:
         if staff is None or not staff.active:
             raise _refuse(f"unknown person {who!r}")
         if role not in staff.roles:
             raise _refuse(f"{who} is not a {role.replace('_', ' ')}")
+
+    def _need_l3_manager(self, staff: StaffInfo | None, who: str, why: str) -> None:
+        """L3 steps (an approval above the handler's limit, the review) come from a manager
+        at L3: level alone is not enough, nor is any other role at that level."""
+        if staff is None or not staff.active:
+            raise _refuse(f"unknown person {who!r}")
+        if MANAGER not in staff.roles or staff.level < 3:
+            raise _refuse(f"{why}; {who} is not an L3 manager")
+
+    async def _need_coordinator(self, who: str) -> None:
+        self._need_role(await self._staff(who), who, COORDINATOR)
+
+    async def _clock_keeper(self, who: str, what: str) -> None:
+        """The coordinator owns the complaint clock: pauses, resumptions and restarts."""
+        if self._complaint_roles:
+            await self._need_coordinator(who)
+            self._check_stage(what, BEFORE_DECISION)  # again, after the lookup
 
     @property
     def _complainant_key(self) -> str | None:
