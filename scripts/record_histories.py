@@ -20,7 +20,7 @@ import logging
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from temporalio.client import Client, WorkflowUpdateFailedError  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
+from temporalio.service import RPCError  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 import demo  # noqa: E402
@@ -37,10 +38,12 @@ from client import start_claim, start_complaint  # noqa: E402
 from database import make_engine  # noqa: E402
 from models.claim import (  # noqa: E402
     Appeal,
+    Assessment,
     ClaimReport,
     ConvenePanel,
     Decision,
     Findings,
+    MaterialsRequest,
     MaterialsSubmission,
     Withdrawal,
 )
@@ -172,8 +175,9 @@ async def three_levels(client: Client, tq: str) -> str:
                 Findings(
                     investigator=task.investigator,
                     task=task.kind,
-                    facts="伤残鉴定属实",
+                    facts="伤残鉴定属实，鉴定书记载为一级伤残",
                     recommendation="pay",
+                    disability_grade=1,  # read from the appraisal report: no assessment needed
                 ),
             ),
         )
@@ -280,6 +284,97 @@ async def withdrawal(client: Client, tq: str) -> str:
         except WorkflowUpdateFailedError:
             await asyncio.sleep(0.05)
     return await _closed(h, "WITHDRAWN")
+
+
+AUTO_KINDS = (
+    "claim_form",
+    "identity",
+    "bank_account",
+    "driving_licence",
+    "vehicle_licence",
+    "accident_report",
+    "repair_estimate",
+    "photos",
+)
+
+
+def _auto(claim_id: str, amount: str, **kw: Any) -> ClaimReport:
+    return ClaimReport.model_validate(
+        dict(
+            claim_id=claim_id,
+            policy_no="P-AUTO-0001",
+            line="auto",
+            incident_type="collision",
+            channel="app",
+            claimant=dict(ZHANG),
+            occurred_at=datetime(2026, 3, 2, 9, 30, tzinfo=CST),
+            reported_at=datetime(2026, 3, 3, 10, 0, tzinfo=CST),
+            amount_claimed=Decimal(amount),
+            materials=[m.model_dump() for m in materials(*AUTO_KINDS)],
+            **kw,
+        )
+    )
+
+
+async def assessment(client: Client, tq: str) -> str:
+    """An auto collision waits for the assessor; a declared repair far above the assessed one
+    is flagged; a refused assessment (no assessor role) and a refused approval (a complaint
+    handler) are recorded and ignored."""
+    report = _auto(
+        "HIST-assessment", "30000.00", details={"repair_estimate": "30000", "cause": "collision"}
+    )
+    h = await _claim(client, tq, report, "ASSESSING")
+    await h.signal(
+        ClaimWorkflow.assessment_signal,
+        await signed(h, Assessment(assessor="sup1", figures={"repair_cost": "1000"})),
+    )
+    await h.execute_update(
+        ClaimWorkflow.record_assessment,
+        await signed(
+            h, Assessment(assessor="ast1", figures={"repair_cost": "18000"}, note="按维修方案核定")
+        ),
+    )
+    await _stage(h, ClaimWorkflow.status, "PENDING_APPROVAL")
+    await h.signal(
+        ClaimWorkflow.decision_signal, await signed(h, Decision(approver="h1", decision="approve"))
+    )
+    await _decide(h, "adj1", "approve", note="定损与维修方案一致")
+    return await _closed(h)
+
+
+async def exclusion(client: Client, tq: str) -> str:
+    """A small invoiced repair declared as drunk driving: no fast track, an L2 denies it under
+    the clause proposed."""
+    report = _auto(
+        "HIST-exclusion",
+        "4800.00",
+        items=[{"category": "parts", "description": "前保险杠", "amount": "4800.00"}],
+        details={"cause": "drunk_driving"},
+    )
+    h = await _claim(client, tq, report, "PENDING_APPROVAL")
+    await _decide(h, "adj1", "approve", note="金额无误，交二级核赔")
+    await _decide(h, "sup1", "reject", clause="AUTO-2.1", note="饮酒后驾驶，属责任免除")
+    return await _closed(h, "DENIAL_NOTIFIED")
+
+
+async def second_notice(client: Client, tq: str) -> str:
+    report = medical_report(
+        claim_id="HIST-second-notice",
+        materials=[m.model_dump() for m in materials("claim_form")],
+    )
+    h = await _claim(client, tq, report, "AWAITING_MATERIALS")
+    await h.execute_update(
+        ClaimWorkflow.request_materials,
+        MaterialsRequest(
+            by="sup1", kinds=["discharge_summary"], reason="费用清单显示曾住院，需出院小结"
+        ),
+    )
+    rest = ("bank_account", "diagnosis_certificate", "invoices", "expense_list")
+    await h.signal(
+        ClaimWorkflow.submit_materials,
+        MaterialsSubmission(materials=materials(*rest, "discharge_summary")),
+    )
+    return await _closed(h)
 
 
 async def complaint_happy_path(client: Client, tq: str) -> str:
@@ -489,6 +584,9 @@ PATHS: dict[str, Path_] = {
     "missing-materials": missing_materials,
     "investigation": investigation,
     "withdrawal": withdrawal,
+    "assessment": assessment,
+    "exclusion": exclusion,
+    "second-notice": second_notice,
     "complaint-happy-path": complaint_happy_path,
 }
 
@@ -547,69 +645,98 @@ async def record(names: list[str], out: Path) -> list[Path]:
     return written
 
 
-async def record_suspension(out: Path) -> Path:
-    """Reminders at 15 and 30 days and suspension at 60 need time to pass: this path runs on
-    the time-skipping test server."""
-    from datetime import timedelta
+async def _suspension(env: Any, tq: str) -> Any:
+    """Reminders at 15 and 30 days, suspension at 60, then the materials and an approval."""
+    report = _human(
+        "HIST-suspension",
+        materials=[m.model_dump() for m in materials("claim_form", "identity")],
+    )
+    h = await _claim(env.client, tq, report, "AWAITING_MATERIALS")
+    await env.sleep(timedelta(days=61))
+    await _stage(h, ClaimWorkflow.status, "SUSPENDED")
+    rest = ("bank_account", "diagnosis_certificate", "invoices", "expense_list")
+    await h.signal(ClaimWorkflow.submit_materials, MaterialsSubmission(materials=materials(*rest)))
+    await _stage(h, ClaimWorkflow.status, "PENDING_APPROVAL")
+    await _decide(h, "adj1", "approve")
+    await _stage(h, ClaimWorkflow.status, "CLOSED")
+    return h
 
+
+async def _lapse(env: Any, tq: str) -> Any:
+    """Suspended, and the materials never come: LAPSED at the end of the 2-year limitation."""
+    # the server's clock may run ahead of the wall clock the client checks dates against
+    now = min(await env.get_current_time(), datetime.now(CST))
+    occurred = (now - timedelta(days=2)).astimezone(CST)
+    report = _human(
+        "HIST-lapse",
+        occurred_at=occurred,
+        reported_at=occurred + timedelta(hours=2),
+        materials=[m.model_dump() for m in materials("claim_form")],
+    )
+    h = await _claim(env.client, tq, report, "AWAITING_MATERIALS")
+    await env.sleep(timedelta(days=2 * 365 + 5))
+    await _stage(h, ClaimWorkflow.status, "LAPSED")
+    return h
+
+
+# Paths that need time to pass: they run on the time-skipping test server.
+TIMED: dict[str, Callable[[Any, str], Awaitable[Any]]] = {
+    "suspension": _suspension,
+    "lapse": _lapse,
+}
+
+
+async def record_timed(names: list[str], out: Path) -> list[Path]:
     from client import ensure_search_attributes
 
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
         data_converter=pydantic_data_converter,
     )
+    written = []
     try:
         await ensure_search_attributes(env.client, "default")
         register_time_skipping(env.client, env)  # decisions are signed at the server's time
-        with tempfile.TemporaryDirectory() as tmp:
-            task_queue = "claims-histories-suspension"
-            settings = Settings(
-                temporal_address="127.0.0.1:0", data_dir=Path(tmp), task_queue=task_queue
-            )
-            engine = make_engine(settings.db_url)
-            demo.load(engine)
-            worker = build_worker(env.client, settings, engine=engine, task_queue=task_queue)
-            async with worker:
-                report = _human(
-                    "HIST-suspension",
-                    materials=[m.model_dump() for m in materials("claim_form", "identity")],
+        for name in names:
+            with tempfile.TemporaryDirectory() as tmp:
+                task_queue = f"claims-histories-{name}"
+                settings = Settings(
+                    temporal_address="127.0.0.1:0", data_dir=Path(tmp), task_queue=task_queue
                 )
-                h = await _claim(env.client, task_queue, report, "AWAITING_MATERIALS")
-                await env.sleep(timedelta(days=61))
-                await _stage(h, ClaimWorkflow.status, "SUSPENDED")
-                rest = ("bank_account", "diagnosis_certificate", "invoices", "expense_list")
-                await h.signal(
-                    ClaimWorkflow.submit_materials,
-                    MaterialsSubmission(materials=materials(*rest)),
-                )
-                await _stage(h, ClaimWorkflow.status, "PENDING_APPROVAL")
-                await _decide(h, "adj1", "approve")
-                await _stage(h, ClaimWorkflow.status, "CLOSED")
-                await asyncio.sleep(0.5)
-                history = await h.fetch_history()
-                path = out / "suspension.json"
-                path.write_text(history.to_json() + "\n", encoding="utf-8")
-                print(f"suspension {h.id} {len(history.events)} events -> {path}")  # noqa: T201
-                await h.terminate("recording finished")
-            engine.dispose()
+                engine = make_engine(settings.db_url)
+                demo.load(engine)
+                worker = build_worker(env.client, settings, engine=engine, task_queue=task_queue)
+                async with worker:
+                    h = await TIMED[name](env, task_queue)
+                    await asyncio.sleep(0.5)
+                    history = await h.fetch_history()
+                    path = out / f"{name}.json"
+                    path.write_text(history.to_json() + "\n", encoding="utf-8")
+                    written.append(path)
+                    print(f"{name} {h.id} {len(history.events)} events -> {path}")  # noqa: T201
+                    try:
+                        await h.terminate("recording finished")
+                    except RPCError:  # a lapsed claim's workflow has completed already
+                        pass
+                engine.dispose()
     finally:
         await env.shutdown()
-    return path
+    return written
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--only", nargs="*", choices=sorted([*PATHS, "suspension"]), help="record these paths"
+        "--only", nargs="*", choices=sorted([*PATHS, *TIMED]), help="record these paths"
     )
     parser.add_argument("--out", type=Path, default=OUT, help="folder to write to")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    names = args.only or [*PATHS, "suspension"]
-    if any(n != "suspension" for n in names):
-        asyncio.run(record([n for n in names if n != "suspension"], args.out))
-    if "suspension" in names:
-        asyncio.run(record_suspension(args.out))
+    names = args.only or [*PATHS, *TIMED]
+    if any(n not in TIMED for n in names):
+        asyncio.run(record([n for n in names if n not in TIMED], args.out))
+    if any(n in TIMED for n in names):
+        asyncio.run(record_timed([n for n in names if n in TIMED], args.out))
 
 
 if __name__ == "__main__":

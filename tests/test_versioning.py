@@ -19,6 +19,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
@@ -31,6 +32,18 @@ from worker import WORKFLOWS
 HISTORIES = Path(__file__).parent / "histories"
 OLDER = HISTORIES / "before-local-records"
 LOCAL = HISTORIES / "before-signed-decisions"  # local activities, unsigned decisions
+# signed decisions; claims before assessment, exclusions and authority by role; complaints
+# before the compensation ledger and complaint roles
+SIGNED = HISTORIES / "before-assessed-losses"
+CLAIM_RULES_2026_11 = {
+    "role-authority",
+    "exclusions",
+    "loss-assessment",
+    "limits-across-claims",
+    "limitation-lapse",
+    "second-notice",
+    "payee-watch-list",
+}
 RECORDS = ("load_rules", "load_complaint_rules", "send_letter", "sync_claim", "sync_complaint")
 # Recorded before NextDueTime was added; histories recorded since carry its patch marker.
 BEFORE_THE_PATCH = (
@@ -81,7 +94,7 @@ def _local_activities(history_json: str) -> list[str]:
 
 
 def test_only_histories_recorded_since_signing_check_signatures():
-    signed = sorted(HISTORIES.glob("*.json"))
+    signed = sorted([*HISTORIES.glob("*.json"), *SIGNED.glob("*.json")])
     assert {p.stem for p in signed} >= {"human-approval", "complaint-happy-path"}
     for path in signed:
         text = path.read_text(encoding="utf-8")
@@ -94,7 +107,7 @@ def test_only_histories_recorded_since_signing_check_signatures():
 
 def test_histories_recorded_since_the_first_change_carry_its_marker():
     later = [p for p in OLDER.glob("*.json") if p.stem not in BEFORE_THE_PATCH]
-    later += [*LOCAL.glob("*.json"), *HISTORIES.glob("*.json")]
+    later += [*LOCAL.glob("*.json"), *SIGNED.glob("*.json"), *HISTORIES.glob("*.json")]
     assert len(later) >= 30
     for path in later:
         assert "next-due-time" in _patch_ids(path.read_text(encoding="utf-8")), path.name
@@ -103,7 +116,7 @@ def test_histories_recorded_since_the_first_change_carry_its_marker():
 def test_current_histories_record_through_local_activities():
     """Each record write, letter and rule lookup is one marker event now, not an activity's
     three events plus a workflow task; only the payment stays a regular activity."""
-    for path in [*LOCAL.glob("*.json"), *HISTORIES.glob("*.json")]:
+    for path in [*LOCAL.glob("*.json"), *SIGNED.glob("*.json"), *HISTORIES.glob("*.json")]:
         text = path.read_text(encoding="utf-8")
         assert "local-records" in _patch_ids(text), path.name
         assert not set(_scheduled_activities(text)) & set(RECORDS), path.name
@@ -120,14 +133,62 @@ def test_only_complaints_recorded_since_pay_compensation_on_their_ledger():
     text = (HISTORIES / "complaint-compensation.json").read_text(encoding="utf-8")
     assert changes <= _patch_ids(text)
     assert _scheduled_activities(text) == ["pay_compensation"]
-    older = [*OLDER.glob("complaint-*.json"), *LOCAL.glob("complaint-*.json")]
-    assert len(older) >= 10
+    older = [
+        *OLDER.glob("complaint-*.json"),
+        *LOCAL.glob("complaint-*.json"),
+        *(p for p in SIGNED.glob("complaint-*.json") if p.stem != "complaint-compensation"),
+    ]
+    assert len(older) >= 15
     for path in older:
         assert not changes & _patch_ids(path.read_text(encoding="utf-8")), path.name
 
 
+def test_only_claims_recorded_since_the_claim_rules_of_2026_11_carry_them():
+    """Assessment, exclusions, authority by role, limits across claims, the lapse, the second
+    notice and the payee watch list: every claim recorded since carries their markers, the
+    ones recorded before carry none and replay under their old rules."""
+    current = sorted(HISTORIES.glob("*.json"))
+    assert {"assessment", "exclusion", "second-notice", "lapse"} <= {p.stem for p in current}
+    for path in current:
+        if path.stem.startswith("complaint-"):
+            continue
+        assert CLAIM_RULES_2026_11 <= _patch_ids(path.read_text(encoding="utf-8")), path.name
+    for path in [*SIGNED.glob("*.json"), *LOCAL.glob("*.json"), *OLDER.glob("*.json")]:
+        assert not CLAIM_RULES_2026_11 & _patch_ids(path.read_text(encoding="utf-8")), path.name
+
+
+def _payload_text(node: object) -> str:
+    """Every payload's data in a history, decoded, as one text to search."""
+    if isinstance(node, dict):
+        parts = [_payload_text(v) for k, v in node.items() if k != "data"]
+        data = node.get("data")
+        if isinstance(data, str):
+            try:
+                parts.append(base64.b64decode(data).decode("utf-8", "replace"))
+            except ValueError:
+                pass
+        return "\n".join(parts)
+    if isinstance(node, list):
+        return "\n".join(_payload_text(v) for v in node)
+    return ""
+
+
+@pytest.mark.parametrize(
+    ("name", "stage"),
+    [("assessment", "ASSESSING"), ("exclusion", "DENIAL_NOTIFIED"), ("lapse", "LAPSED")],
+)
+def test_the_new_paths_were_recorded_through_their_new_stages(name, stage):
+    text = _payload_text(json.loads((HISTORIES / f"{name}.json").read_text(encoding="utf-8")))
+    assert f'"{stage}"' in text
+    if name == "assessment":
+        assert "sup1 is not an assessor" in text  # the refused signal, recorded
+        assert "h1 is not an adjuster" in text
+    if name == "exclusion":
+        assert '"drunk_or_drugged"' in text and '"AUTO-2.1"' in text
+
+
 async def test_histories_recorded_before_the_changes_still_replay():
-    files = sorted([*OLDER.glob("*.json"), *LOCAL.glob("*.json")])
+    files = sorted([*OLDER.glob("*.json"), *LOCAL.glob("*.json"), *SIGNED.glob("*.json")])
     assert {p.stem for p in files} >= set(BEFORE_THE_PATCH)
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     for path in files:
