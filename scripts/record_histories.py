@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -61,7 +62,14 @@ from models.complaint import (  # noqa: E402
 )
 from settings import Settings  # noqa: E402
 from tests.claimtools import register_time_skipping, signed  # noqa: E402
-from tests.factories import CST, LI, ZHANG, materials, medical_report  # noqa: E402
+from tests.factories import (  # noqa: E402
+    ALL_AUTO_COLLISION,
+    CST,
+    LI,
+    ZHANG,
+    materials,
+    medical_report,
+)
 from worker import build_worker  # noqa: E402
 from workflows import search  # noqa: E402
 from workflows.claim import ClaimWorkflow  # noqa: E402
@@ -286,18 +294,6 @@ async def withdrawal(client: Client, tq: str) -> str:
     return await _closed(h, "WITHDRAWN")
 
 
-AUTO_KINDS = (
-    "claim_form",
-    "identity",
-    "bank_account",
-    "driving_licence",
-    "vehicle_licence",
-    "accident_report",
-    "repair_estimate",
-    "photos",
-)
-
-
 def _auto(claim_id: str, amount: str, **kw: Any) -> ClaimReport:
     return ClaimReport.model_validate(
         dict(
@@ -310,7 +306,7 @@ def _auto(claim_id: str, amount: str, **kw: Any) -> ClaimReport:
             occurred_at=datetime(2026, 3, 2, 9, 30, tzinfo=CST),
             reported_at=datetime(2026, 3, 3, 10, 0, tzinfo=CST),
             amount_claimed=Decimal(amount),
-            materials=[m.model_dump() for m in materials(*AUTO_KINDS)],
+            materials=[m.model_dump() for m in materials(*ALL_AUTO_COLLISION)],
             **kw,
         )
     )
@@ -607,6 +603,30 @@ async def _terminate_running(client: Client) -> None:
         await client.get_workflow_handle(wf.id).terminate("recording finished")
 
 
+@contextlib.asynccontextmanager
+async def _path_worker(client: Client, name: str) -> AsyncIterator[str]:
+    """A worker on a fresh read model and task queue for one path: earlier claims on the same
+    policy would otherwise raise triage flags (frequency) and change the path."""
+    with tempfile.TemporaryDirectory() as tmp:
+        task_queue = f"claims-histories-{name}"
+        settings = Settings(
+            temporal_address="127.0.0.1:0", data_dir=Path(tmp), task_queue=task_queue
+        )
+        engine = make_engine(settings.db_url)
+        demo.load(engine)
+        async with build_worker(client, settings, engine=engine, task_queue=task_queue):
+            yield task_queue
+        engine.dispose()
+
+
+def _write(out: Path, name: str, history: Any) -> Path:
+    path = out / f"{name}.json"
+    path.write_text(history.to_json() + "\n", encoding="utf-8")
+    line = f"{name:<22} {history.workflow_id:<30} {len(history.events):>4} events -> {path}"
+    print(line)  # noqa: T201 - a script reporting what it wrote
+    return path
+
+
 async def record(names: list[str], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -619,27 +639,12 @@ async def record(names: list[str], out: Path) -> list[Path]:
     )
     try:
         for name in names:
-            # a fresh read model and task queue per path: earlier claims on the same policy
-            # would otherwise raise triage flags (frequency) and change the path
-            with tempfile.TemporaryDirectory() as tmp:
-                task_queue = f"claims-histories-{name}"
-                settings = Settings(
-                    temporal_address="127.0.0.1:0", data_dir=Path(tmp), task_queue=task_queue
-                )
-                engine = make_engine(settings.db_url)
-                demo.load(engine)
-                worker = build_worker(env.client, settings, engine=engine, task_queue=task_queue)
-                async with worker:
-                    workflow_id = await PATHS[name](env.client, task_queue)
-                    await _settled(env.client, workflow_id)
-                    history = await env.client.get_workflow_handle(workflow_id).fetch_history()
-                    path = out / f"{name}.json"
-                    path.write_text(history.to_json() + "\n", encoding="utf-8")
-                    written.append(path)
-                    line = f"{name:<22} {workflow_id:<30} {len(history.events):>4} events -> {path}"
-                    print(line)  # noqa: T201 - a script reporting what it wrote
-                    await _terminate_running(env.client)
-                engine.dispose()
+            async with _path_worker(env.client, name) as task_queue:
+                workflow_id = await PATHS[name](env.client, task_queue)
+                await _settled(env.client, workflow_id)
+                history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+                written.append(_write(out, name, history))
+                await _terminate_running(env.client)
     finally:
         await env.shutdown()
     return written
@@ -698,27 +703,14 @@ async def record_timed(names: list[str], out: Path) -> list[Path]:
         await ensure_search_attributes(env.client, "default")
         register_time_skipping(env.client, env)  # decisions are signed at the server's time
         for name in names:
-            with tempfile.TemporaryDirectory() as tmp:
-                task_queue = f"claims-histories-{name}"
-                settings = Settings(
-                    temporal_address="127.0.0.1:0", data_dir=Path(tmp), task_queue=task_queue
-                )
-                engine = make_engine(settings.db_url)
-                demo.load(engine)
-                worker = build_worker(env.client, settings, engine=engine, task_queue=task_queue)
-                async with worker:
-                    h = await TIMED[name](env, task_queue)
-                    await asyncio.sleep(0.5)
-                    history = await h.fetch_history()
-                    path = out / f"{name}.json"
-                    path.write_text(history.to_json() + "\n", encoding="utf-8")
-                    written.append(path)
-                    print(f"{name} {h.id} {len(history.events)} events -> {path}")  # noqa: T201
-                    try:
-                        await h.terminate("recording finished")
-                    except RPCError:  # a lapsed claim's workflow has completed already
-                        pass
-                engine.dispose()
+            async with _path_worker(env.client, name) as task_queue:
+                h = await TIMED[name](env, task_queue)
+                await asyncio.sleep(0.5)
+                written.append(_write(out, name, await h.fetch_history()))
+                try:
+                    await h.terminate("recording finished")
+                except RPCError:  # a lapsed claim's workflow has completed already
+                    pass
     finally:
         await env.shutdown()
     return written

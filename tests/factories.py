@@ -23,6 +23,18 @@ ALL_MEDICAL = [
 ]
 
 
+ALL_AUTO_COLLISION = [
+    "claim_form",
+    "identity",
+    "bank_account",
+    "driving_licence",
+    "vehicle_licence",
+    "accident_report",
+    "repair_estimate",
+    "photos",
+]
+
+
 def materials(*kinds: str) -> list[Material]:
     return [Material(kind=k, ref=f"doc://{k}/{uuid.uuid4().hex[:8]}") for k in kinds]
 

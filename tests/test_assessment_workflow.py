@@ -18,21 +18,12 @@ from client import start_claim
 from models.claim import Assessment, ClaimReport, Findings
 from models.tables import PaymentRow, WorkItemRow
 from tests.claimtools import decide, handle_for, letters, payments, signed, status, wait_stage
-from tests.factories import CST, LI, ZHANG, materials
+from tests.factories import ALL_AUTO_COLLISION, CST, LI, ZHANG, materials
 from workflows.claim import ClaimWorkflow
 
 OCCURRED = datetime(2026, 3, 2, 9, 30, tzinfo=CST)
 REPORTED = datetime(2026, 3, 3, 10, 0, tzinfo=CST)
-AUTO_MATERIALS = (
-    "claim_form",
-    "identity",
-    "bank_account",
-    "driving_licence",
-    "vehicle_licence",
-    "accident_report",
-    "repair_estimate",
-    "photos",
-)
+AUTO_MATERIALS = tuple(ALL_AUTO_COLLISION)
 
 
 def _report(line: str, incident: str, amount: str, **kw: Any) -> ClaimReport:

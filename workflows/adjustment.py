@@ -166,6 +166,24 @@ _PROPERTY_METHOD: Mapping[str, tuple[str, str]] = MappingProxyType(
 )
 
 
+def under_insurance(
+    loss: Decimal, sum_insured: Decimal, at_risk: Decimal, lines: list[AdjustmentLine]
+) -> Decimal:
+    """比例分摊: insured for less than the value at risk, the loss is paid in proportion."""
+    if sum_insured >= at_risk:
+        return loss
+    loss = cents(loss * sum_insured / at_risk)
+    lines.append(
+        _line(
+            "不足额保险比例分摊",
+            "Under-insurance (average)",
+            loss,
+            f"× {fmt(sum_insured)} / {fmt(at_risk)}",
+        )
+    )
+    return loss
+
+
 def _property(report: ClaimReport, policy: PolicyTerms) -> AdjustmentResult:
     d = report.details
     lines: list[AdjustmentLine] = []
@@ -197,16 +215,7 @@ def _property(report: ClaimReport, policy: PolicyTerms) -> AdjustmentResult:
     lines.append(_line("核定损失合计", "Total assessed loss", loss))
     si = policy.sum_insured
     at_risk = _dec(d.get("value_at_risk", policy.value_at_risk or si), "value_at_risk")
-    if si < at_risk:
-        loss = cents(loss * si / at_risk)
-        lines.append(
-            _line(
-                "不足额保险比例分摊",
-                "Under-insurance (average)",
-                loss,
-                f"× {fmt(si)} / {fmt(at_risk)}",
-            )
-        )
+    loss = under_insurance(loss, si, at_risk, lines)
     deductible = policy.deductible
     payable = cents(min(si, max(ZERO, loss - deductible)))
     lines += [

@@ -15,7 +15,7 @@ from decimal import Decimal
 from models.catalog import BUSINESS_TZ, VEHICLE_MAX_DEPRECIATION, VEHICLE_MONTHLY_DEPRECIATION
 from models.claim import ClaimReport
 from models.rules import AdjustmentLine, AdjustmentResult, AssessedFigures, PolicyTerms, Usage
-from workflows.adjustment import AdjustmentError, _line, _medical_expenses
+from workflows.adjustment import AdjustmentError, _line, _medical_expenses, under_insurance
 from workflows.assessment import declared_figure, invoiced
 from workflows.money import ZERO, cents, fmt
 
@@ -165,16 +165,7 @@ def _property(
         )
     else:
         at_risk = policy.value_at_risk or si
-    if si < at_risk:
-        loss = cents(loss * si / at_risk)
-        lines.append(
-            _line(
-                "不足额保险比例分摊",
-                "Under-insurance (average)",
-                loss,
-                f"× {fmt(si)} / {fmt(at_risk)}",
-            )
-        )
+    loss = under_insurance(loss, si, at_risk, lines)
     limits.lines(lines)
     applied = min(loss, limits.deductible)
     payable = cents(min(limits.remaining, max(ZERO, loss - limits.deductible)))
