@@ -28,7 +28,8 @@ def open_items(person: str | None, limit: int = 100) -> list[WorkItemRow]:
         if staff is None:
             raise UserError(f"unknown person {person!r}")
         mine = WorkItemRow.assignee == person
-        may = offer(staff.roles or [], staff.level)
+        # Someone no longer active is refused by every case: offer them nothing pooled.
+        may = offer(staff.roles or [] if staff.active else [], staff.level)
         # Recusal: nobody decides a case they adjusted or already approved. An outer join on
         # the recusal key (not NOT EXISTS, which PostgreSQL hashes over the whole table) keeps
         # it to one index probe per item read, and the scan stops at the limit.

@@ -270,6 +270,18 @@ def test_the_query_agrees_with_the_rule_read_item_by_item(queue: Engine, person:
     assert set(_offered(person)) == expected
 
 
+def test_someone_no_longer_active_is_offered_only_what_is_assigned(queue: Engine) -> None:
+    with Session(queue) as s:
+        for sid in ("sup2", "mgr1"):
+            row = s.get(StaffRow, sid)
+            assert row is not None
+            row.active = False
+            s.add(row)
+        s.commit()
+    assert set(_offered("mgr1")) == set()
+    assert set(_offered("sup2")) == {i.name for i in ITEMS if i.assignee == "sup2"}
+
+
 def test_the_whole_queue_is_unchanged(queue: Engine) -> None:
     """Without --for: every open item but the claimant's, the soonest due first."""
     assert _offered(None) == [i.name for i in ITEMS if i.role != "claimant"]
