@@ -229,8 +229,11 @@ def show(
         console.print(f"assessment by {fig.assessor} ({when(fig.at)}): {shown}", markup=False)
         for c in st.assessment.comparisons:
             mark = "  (flagged: more than 20 % apart)" if c.flagged else ""
+            shown_as = str if c.figure == "disability_grade" else money
             console.print(
-                f"  {c.figure}: declared {c.declared}, assessed {c.assessed}{mark}", markup=False
+                f"  {c.figure}: declared {shown_as(c.declared)}, "
+                f"assessed {shown_as(c.assessed)}{mark}",
+                markup=False,
             )
     if st.panel:
         p = st.panel
