@@ -4,9 +4,12 @@ and stored with a content hash as evidence of notice (CBIRC 2020 art. 21)."""
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from sqlalchemy.engine import Engine
@@ -14,36 +17,121 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from temporalio import activity
 
+from activities.wording import rmb_capitals, settlement_in_words
 from models.catalog import (
+    APPROVAL_LEVEL_NAMES,
+    BUSINESS_TZ,
     COMPANY_HOTLINE,
     COMPANY_NAME,
+    COMPLAINT_REGULATION,
+    FORMAL_NOTICES,
     INCIDENT_NAMES,
     LINE_NAMES,
+    LOCAL_TIME_NAME,
     MATERIAL_KINDS,
     REGULATOR_HOTLINE,
 )
 from models.records import LetterRecord, LetterRequest
-from models.tables import LetterRow
+from models.roles import CLAIM_DECIDERS, ROLE_NAMES, ROLES
+from models.tables import LetterRow, StaffRow
+from security.masking import mask_phone, mask_text
 from workflows.money import fmt
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 LANGUAGES = ("zh-CN", "en")
 
 
+def _local(value: object) -> datetime:
+    """A moment in the insurer's local time (Beijing time); a time without an offset is UTC,
+    as Temporal and the read model keep times."""
+    moment = value if isinstance(value, datetime) else None
+    if moment is None:
+        moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(BUSINESS_TZ)
+
+
 def _as_date(value: object) -> date:
+    """The day a letter names: a moment's local date (a letter sent at 00:30 Beijing time on
+    2 March is dated 2 March), or a calendar day as given."""
     if isinstance(value, datetime):
-        return value.date()
+        return _local(value).date()
     if isinstance(value, date):
         return value
-    text = str(value)
-    if "T" in text or " " in text.strip():
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    text = str(value).strip()
+    if "T" in text or " " in text:
+        return _local(text).date()
     return date.fromisoformat(text)
 
 
 def _mask(ref: object) -> str:
     text = str(ref or "")
     return "****" + text[-4:] if len(text) > 4 else text
+
+
+class People:
+    """Staff as letters name them: name and title, never the id (王理赔（一级核赔，理赔专员）),
+    the approval level being the person's own. Read from the staff table when a letter needs
+    them, once per letter."""
+
+    SPECIAL: Mapping[str, tuple[str, str]] = {
+        "system": ("系统", "the system"),
+        "panel": ("合议小组", "the claims panel"),
+        "claimant": ("您本人", "you"),
+    }
+
+    def __init__(self, engine: Engine | None, language: str) -> None:
+        self.engine = engine
+        self.idx = 0 if language == "zh-CN" else 1
+        self._rows: dict[str, StaffRow | None] = {}
+
+    def row(self, staff_id: str) -> StaffRow | None:
+        if staff_id not in self._rows:
+            found = None
+            if self.engine is not None:
+                with Session(self.engine) as session:
+                    found = session.get(StaffRow, staff_id)
+            self._rows[staff_id] = found
+        return self._rows[staff_id]
+
+    def __call__(self, staff_id: object, with_id: bool = False, with_level: bool = False) -> str:
+        """Name and title; `with_level` where the person decided at their approval level (核赔),
+        `with_id` in internal records (the claim or complaint file), which keep the staff
+        number beside the name."""
+        sid = str(staff_id or "")
+        if sid in self.SPECIAL:
+            return self.SPECIAL[sid][self.idx]
+        row = self.row(sid) if sid else None
+        if row is None:
+            return sid
+        title = next((ROLE_NAMES[r][self.idx] for r in ROLES if r in row.roles), "")
+        parts = []
+        if (
+            with_level
+            and row.level in APPROVAL_LEVEL_NAMES
+            and not CLAIM_DECIDERS.isdisjoint(row.roles)
+        ):
+            parts.append(APPROVAL_LEVEL_NAMES[row.level][self.idx])
+        if title:
+            parts.append(title)
+        if with_id:
+            parts.append(("工号 " if self.idx == 0 else "staff no. ") + sid)
+        if not parts:
+            return row.name
+        return (
+            f"{row.name}（{'，'.join(parts)}）"
+            if self.idx == 0
+            else f"{row.name} ({', '.join(parts)})"
+        )
+
+
+_VERDICTS: Mapping[str, tuple[str, str]] = {
+    "approve": ("同意赔付", "approved"),
+    "reject": ("拒绝赔付", "refused"),
+    "return": ("退回重新理算", "returned for re-adjustment"),
+    "amend": ("调整金额后赔付", "approved at an amended amount"),
+}
 
 
 def build_environment(language: str) -> jinja2.Environment:
@@ -57,26 +145,88 @@ def build_environment(language: str) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     idx = 0 if language == "zh-CN" else 1
+    zone = LOCAL_TIME_NAME[language]
 
     def _date(value: object) -> str:
         d = _as_date(value)
         return f"{d.year}年{d.month}月{d.day}日" if idx == 0 else f"{d.day} {d:%B %Y}"
 
+    def _datetime(value: object) -> str:
+        """A time of day always says its zone: 2026年3月2日 00:30（北京时间）."""
+        t = _local(value)
+        if idx == 0:
+            return f"{_date(t)} {t:%H:%M}（{zone}）"
+        return f"{_date(t)}, {t:%H:%M} ({zone})"
+
+    def _rmb(value: object) -> str:
+        """An amount in a sentence: in figures, and in zh-CN also in capitals (大写)."""
+        amount = Decimal(str(value))
+        if idx == 0:
+            return f"人民币 {fmt(amount)} 元（大写：{rmb_capitals(amount)}）"
+        return f"CNY {fmt(amount)}"
+
+    @jinja2.pass_context
+    def _person(
+        ctx: jinja2.runtime.Context,
+        staff_id: object,
+        with_id: bool = False,
+        with_level: bool = False,
+    ) -> str:
+        return str(ctx["_people"](staff_id, with_id, with_level))
+
+    @jinja2.pass_context
+    def _approval(ctx: jinja2.runtime.Context, a: Mapping[str, Any]) -> str:
+        """Who decided at one step of the approval chain, by name and their own level."""
+        level, who = str(a.get("level")), str(a.get("approver", ""))
+        if level == "SYSTEM" or who == "system":
+            return ("系统自动核赔（快速理赔）", "Approved automatically (fast track)")[idx]
+        if level == "PANEL" or who == "panel":
+            return (
+                "合议小组审议（三人合议，多数决定）",
+                "Claims panel (majority decision of three members)",
+            )[idx]
+        verdict = _VERDICTS.get(str(a.get("decision") or ""))
+        person = ctx["_people"](who, with_level=True)
+        if idx == 0:
+            return f"核赔人：{person}" + (f"，意见：{verdict[0]}" if verdict else "")
+        return f"Decided by {person}" + (f": {verdict[1]}" if verdict else "")
+
+    @jinja2.pass_context
+    def _settlement(ctx: jinja2.runtime.Context, lines: list[Mapping[str, Any]]) -> Any:
+        """The computation in words, each deduction with its clause and reason."""
+        return settlement_in_words(lines, ctx, idx == 0, ctx["_people"])
+
     env.filters.update(
         money=lambda v: fmt(Decimal(str(v))),
+        rmb=_rmb,
+        capitals=lambda v: rmb_capitals(Decimal(str(v))),
         date=_date,
+        datetime=_datetime,
         material=lambda code: MATERIAL_KINDS.get(code, (code, code))[idx],
         line_name=lambda code: LINE_NAMES.get(code, (code, code))[idx],
         incident_name=lambda code: INCIDENT_NAMES.get(code, (code, code))[idx],
         mask=_mask,
+        person=_person,
+        approval=_approval,
     )
     env.globals.update(
         company_name=COMPANY_NAME[language],
         hotline=COMPANY_HOTLINE,
         regulator_hotline=REGULATOR_HOTLINE,
+        complaint_regulation=COMPLAINT_REGULATION[language],
         language=language,
+        settlement=_settlement,
     )
     return env
+
+
+def delivery_channel(req: LetterRequest) -> str:
+    """How a letter goes: a formal notice never by SMS alone (DOMAIN §11). To a claimant with
+    no email it goes by post, the letter file being the print copy, and the SMS only points
+    to it (a later notifier sends and tracks both)."""
+    if req.kind in FORMAL_NOTICES and req.channel == "sms":
+        return "post"
+    return req.channel
 
 
 class LetterActivities:
@@ -88,11 +238,21 @@ class LetterActivities:
     def render(self, req: LetterRequest, sent_at: datetime) -> str:
         env = self.envs.get(req.language) or self.envs["zh-CN"]
         template = env.get_template(f"{req.kind}.txt.j2")
-        return template.render(
+        context = {
             **req.context,
-            letter_id=req.letter_id,
-            sent_on=sent_at.date().isoformat(),
-        )
+            "letter_id": req.letter_id,
+            "sent_on": _local(sent_at).date().isoformat(),
+            "sent_at": sent_at.isoformat(),
+            "_people": People(self.engine, req.language),
+        }
+        body = template.render(**context)
+        if delivery_channel(req) != req.channel:
+            contact = re.search(r"<([^<>]*)>", req.recipient)
+            body += env.get_template("_delivery.txt.j2").render(
+                channel=delivery_channel(req),
+                sms_to=mask_phone(contact.group(1)) if contact else mask_text(req.recipient),
+            )
+        return body
 
     @activity.defn(name="send_letter")
     def send_letter(self, req: LetterRequest) -> LetterRecord:
@@ -113,7 +273,7 @@ class LetterActivities:
                 case_id=req.case_id,
                 kind=req.kind,
                 language=req.language,
-                channel=req.channel,
+                channel=delivery_channel(req),
                 recipient=req.recipient,
                 sent_at=sent_at,
                 sha256=digest,

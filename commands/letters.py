@@ -19,6 +19,7 @@ from commands.common import (
     print_json,
     when,
 )
+from models.catalog import LOCAL_TIME_NAME
 from models.tables import LetterRow
 from security.masking import mask_text
 
@@ -47,10 +48,19 @@ def show(
         print_json({**row.model_dump(), "recipient": recipient})
         return
     typer.echo(
-        f"# {row.kind} to {recipient} via {row.channel}, sent {when(row.sent_at)}, "
+        f"# {row.kind} to {recipient} via {_channel(row.channel)}, "
+        f"sent {when(row.sent_at)} ({LOCAL_TIME_NAME['en']}), "
         f"sha256 {row.sha256}\n# file {row.path}\n"
     )
     typer.echo(row.body)
+
+
+def _channel(channel: str) -> str:
+    """A formal notice to someone without email goes by post: the file is the print copy, and
+    an SMS points to it (the letter's last line says so)."""
+    return (
+        "post (this file is the print copy; an SMS points to it)" if channel == "post" else channel
+    )
 
 
 @app.command("list")
@@ -73,8 +83,8 @@ def list_letters(
         )
         return
     t = Table()
-    for c in ("letter", "kind", "language", "sent", "file"):
+    for c in ("letter", "kind", "language", "channel", "sent (Beijing time)", "file"):
         t.add_column(c)
     for r in rows:
-        t.add_row(r.letter_id, r.kind, r.language, when(r.sent_at), r.path)
+        t.add_row(r.letter_id, r.kind, r.language, r.channel, when(r.sent_at), r.path)
     console.print(t)

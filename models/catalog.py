@@ -280,3 +280,53 @@ COMPLAINT_DEPARTMENTS = {
     "amount_dispute": "claims_adjustment",  # 理算
     "other": "customer_service",
 }
+
+# ================================================================== letters (DOMAIN §10, §11)
+
+# The regulation complaint letters cite, by its correct title and order number.
+COMPLAINT_REGULATION = {
+    "zh-CN": "《银行业保险业消费投诉处理管理办法》（原中国银保监会令2020年第3号）",
+    "en": "Measures for the Handling of Consumer Complaints in the Banking and Insurance Sectors "
+    "(Order No. 3 of 2020 of the former China Banking and Insurance Regulatory Commission)",
+}
+
+# Formal notices go in writing (DOMAIN §11): never by SMS alone. To a claimant with no email
+# they go by post (the letter file is the print copy) and an SMS only points to them.
+FORMAL_NOTICES = frozenset(
+    {
+        "not_accepted",
+        "missing_materials",
+        "additional_materials",
+        "decision",
+        "denial",
+        "appeal_decision",
+        "lapse",
+        "complaint_decision",
+        "complaint_review_decision",
+    }
+)
+
+# Letters show the insurer's local time (profile CN: Beijing time, no daylight saving).
+LOCAL_TIME_NAME = {"zh-CN": "北京时间", "en": "Beijing time, UTC+8"}
+
+# The approval authority (核赔权限) a person's level gives, as letters name it.
+APPROVAL_LEVEL_NAMES: dict[int, tuple[str, str]] = {
+    1: ("一级核赔", "first-level approver"),
+    2: ("二级核赔", "second-level approver"),
+    3: ("三级核赔", "third-level approver"),
+}
+
+# Why a medical item is not covered, in words (the clause that says so is product data: the
+# exclusion that states NON_COVERED_MEDICAL_CAUSE, MED-2.1 "non-necessary expenses" in the
+# demo products, which excludes cosmetic treatment and self-paid drugs alike).
+NON_COVERED_MEDICAL_CAUSE = "cosmetic"
+NON_COVERED_REASONS: dict[str, tuple[str, str]] = {
+    "self_paid": (
+        "医保目录外的自费药品费用",
+        "self-paid drugs outside the medical insurance catalogue",
+    ),
+    "cosmetic": (
+        "美容、整形等非医学必需的费用",
+        "cosmetic or other non-medically-necessary treatment",
+    ),
+}

@@ -147,6 +147,28 @@ class Resolution(BaseModel):
             raise ValueError("a payment resolution needs an amount, and only it has one")
         return self
 
+    def missing_grounds(self, findings: str) -> str | None:
+        """The decision letter states findings, basis and reasons (DOMAIN §8.6); one line
+        naming what is blank, or None. The fields keep their defaults so that resolutions
+        already in histories still decode; the workflow refuses a blank one."""
+        blank = [
+            name
+            for name, text in (
+                ("findings", findings),
+                ("basis", self.basis),
+                ("reasons", self.reasons),
+            )
+            if not text.strip()
+        ]
+        if not blank:
+            return None
+        return (
+            "a complaint decision states its findings, basis and reasons: "
+            + " and ".join(blank)
+            + (" is" if len(blank) == 1 else " are")
+            + " missing"
+        )
+
 
 class ResolutionApproval(Signed):
     """Update `approve_resolution`: the coordinator, then L3 above the handler's limit."""

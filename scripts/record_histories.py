@@ -461,6 +461,8 @@ async def _to_execution(
             handler="h1",
             kinds=list(kinds),  # type: ignore[arg-type]
             description="处理方案",
+            basis="保险条款 MED-1.1",
+            reasons="调查属实",
             amount=amount,
             payee=payee,
         ),

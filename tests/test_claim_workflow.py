@@ -93,9 +93,12 @@ async def test_missing_materials_get_one_notice_then_the_claim_completes(ts):
         "invoices",
         "expense_list",
     ]
-    assert any(d.name == "determination" and d.status == "paused" for d in st.deadlines)
+    # The claimant gave no email: the notice goes by post (never by SMS alone), and the clock's
+    # pause is recorded from the day the post is taken to reach them.
+    assert any(d.name == "determination" and d.pauses for d in st.deadlines)
     notice = [r for r in letters(ts.engine, report.claim_id) if r.kind == "missing_materials"]
     assert len(notice) == 1
+    assert notice[0].channel == "post"
     for kind in ("收款账户", "诊断证明", "医疗费用发票", "费用清单"):
         assert kind in notice[0].body
     assert "身份证明" not in notice[0].body.split("二、")[0]

@@ -72,19 +72,15 @@ async def test_a_complaint_from_filing_to_closing_through_the_cli(cli_env):
         "complaint", "findings", cid, "--as", "h1", "--facts", "高峰期坐席不足", "--upheld"
     )
     assert r.exit_code == 0, r.output
-    r = await claims(
-        "complaint",
-        "propose",
-        cid,
-        "--as",
-        "h1",
-        "--kind",
-        "apology",
-        "--kind",
-        "process_fix",
-        "--description",
-        "致歉并增加高峰坐席",
+    propose = ("complaint", "propose", cid, "--as", "h1", "--kind", "apology")
+    propose += ("--kind", "process_fix", "--description", "致歉并增加高峰坐席")
+    r = await claims(*propose)
+    assert r.exit_code == 1
+    assert r.output.strip() == (
+        "error: refused: a complaint decision states its findings, basis and reasons: "
+        "basis and reasons are missing"
     )
+    r = await claims(*propose, "--basis", "《服务规范》第3条", "--reasons", "高峰期接通率过低")
     assert r.exit_code == 0, r.output
     await _wait(cid, "RESOLUTION_PROPOSED")
     r = await claims("complaint", "approve", cid, "--as", "cc1")
@@ -179,6 +175,7 @@ async def test_compensation_is_proposed_with_its_payee_and_shown_masked(cli_env)
     assert r.exit_code == 0, r.output
     pay = ("complaint", "propose", cid, "--as", "h1", "--kind", "payment")
     pay += ("--description", "补付漏计费用", "--amount", "800")
+    pay += ("--basis", "保险条款 MED-1.1", "--reasons", "理算漏计一项费用")
     r = await claims(*pay)
     assert r.exit_code == 1
     assert r.output.strip() == (

@@ -215,7 +215,12 @@ async def _to_proposal(ts, h, cid) -> None:
 
 def _pay(amount: str = "800.00", **kw: Any) -> Resolution:
     data: dict[str, Any] = dict(
-        handler="h1", kinds=["payment"], description="补偿差额", amount=Decimal(amount)
+        handler="h1",
+        kinds=["payment"],
+        description="补偿差额",
+        basis="保险条款 MED-1.1",
+        reasons="理算漏计一项费用",
+        amount=Decimal(amount),
     )
     data.update(kw)
     return Resolution(**data)

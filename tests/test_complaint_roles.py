@@ -153,6 +153,8 @@ async def test_each_complaint_step_is_taken_only_from_complaint_staff(ts, staff)
     resolution = {
         "kinds": ["payment"],
         "description": "补付差额",
+        "basis": "保险条款 MED-1.1",
+        "reasons": "理算漏计一项费用",
         "amount": Decimal("8000"),
         "payee": PAYEE,
     }

@@ -203,7 +203,7 @@ async def test_priority_rules(ts, overrides, priority, reason):
         target = next(d for d in st.deadlines if d.name == "special_care_target")
         assert target.days == 7
         ack = letters(ts.engine, report.complaint_id)[0]
-        assert "adv1" in ack.body
+        assert "卫顾问（特殊关怀顾问）" in ack.body and "adv1" not in ack.body
 
 
 async def test_a_repeat_complaint_within_12_months_is_high_priority(ts):
@@ -350,6 +350,8 @@ async def test_a_payment_above_the_handlers_limit_needs_l3_and_pays_once(ts):
             handler="h1",
             kinds=["payment"],
             description="补付差额",
+            basis="保险条款 MED-1.1",
+            reasons="理算漏计一项费用",
             amount=Decimal("8000"),
             payee=PAYEE,
         ),

@@ -241,12 +241,12 @@ class ClaimWorkflow(ClaimSettlement):
             "awaiting materials (missing-materials notice)", notice_at
         )
         self._clock_changed()
-        suspend_on = (notice_at + timedelta(days=d.materials_suspension_days)).date()
+        suspend_on = self._letter_day(notice_at + timedelta(days=d.materials_suspension_days))
         await self._letter(
             "missing_materials",
             missing=self.missing,
             received=[k for k in self.required if k in self.received],
-            notice_date=notice_at.date().isoformat(),
+            notice_date=self._letter_day(notice_at),
             reminder_days=list(d.materials_reminder_days),
             suspension_days=d.materials_suspension_days,
         )
@@ -267,17 +267,17 @@ class ClaimWorkflow(ClaimSettlement):
                 await self._letter(
                     "materials_reminder",
                     missing=self.missing,
-                    notice_date=notice_at.date().isoformat(),
+                    notice_date=self._letter_day(notice_at),
                     round=reminders,
-                    suspension_on=suspend_on.isoformat(),
+                    suspension_on=suspend_on,
                 )
             else:
                 self._to("SUSPENDED", SYSTEM, missing=self.missing)
                 await self._letter(
                     "suspension",
                     missing=self.missing,
-                    notice_date=notice_at.date().isoformat(),
-                    suspended_on=workflow.now().date().isoformat(),
+                    notice_date=self._letter_day(notice_at),
+                    suspended_on=self._letter_day(workflow.now()),
                 )
             await self._flush()
         else:

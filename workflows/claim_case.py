@@ -179,6 +179,14 @@ class ClaimCase(CaseBase):
         if new:
             self._event("materials_received", actor, kinds=[m.kind for m in new])
 
+    def _letter_day(self, at: datetime) -> str:
+        """A day a letter names, as the profile's local date: a notice sent at 00:30 Beijing
+        time on 2 March is of 2 March. Letters of cases begun before "letter-local-dates"
+        name the UTC date they always named (their histories replay)."""
+        if workflow.patched("letter-local-dates"):
+            return at.astimezone(self._cal.tz).date().isoformat()
+        return at.date().isoformat()
+
     async def _letter(self, kind: str, recipient: str | None = None, **context: Any) -> None:
         assert self.report
         n = self._letter_counts.get(kind, 0) + 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from temporalio import workflow
 
@@ -13,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
         PAYMENT_RETRY,
         PAYMENT_TIMEOUT,
     )
+    from models.catalog import NON_COVERED_MEDICAL, NON_COVERED_MEDICAL_CAUSE
     from models.complaint import ClaimReviewOutcome
     from models.records import (
         PaymentRecord,
@@ -40,20 +42,16 @@ class ClaimSettlement(ClaimMessages):
             if self.paid_total > payable:
                 self._event("overpaid", SYSTEM, paid=str(self.paid_total), payable=str(payable))
             self._start_clock("payment", self.rules.deadlines.payment_days, owner="L2")
+            # Since "decision-letter-details" the letter names what it deducts and why: the
+            # items not covered, the clauses, the panel's reasons for an amount it set.
+            detailed = workflow.patched("decision-letter-details")
             await self._letter(
                 "decision",
                 line=self.report.line,
                 incident_type=self.report.incident_type,
                 lines=[line.model_dump(mode="json") for line in self.adjustment.lines],
                 payable=str(payable),
-                approvals=[
-                    {
-                        "level": self._level_label(a.level),
-                        "approver": a.approver,
-                        "at": a.at.isoformat(),
-                    }
-                    for a in self.approvals
-                ],
+                approvals=self._approvals_context(detailed),
                 straight_through=self.stp,
                 payment_days=self.rules.deadlines.payment_days,
                 payment_due=self._due_date("payment"),
@@ -61,6 +59,7 @@ class ClaimSettlement(ClaimMessages):
                 advance_paid=str(self.paid_total),
                 balance=str(balance),
                 after_appeal=after_appeal,
+                **(self._decision_details() if detailed else {}),
             )
             if balance > 0:
                 self._to("PAYING", SYSTEM, amount=str(balance))
@@ -77,6 +76,38 @@ class ClaimSettlement(ClaimMessages):
                 )
             self._stop_clock("payment")
         self.reserve = Decimal("0")
+
+    def _approvals_context(self, detailed: bool) -> list[dict[str, Any]]:
+        """The approval chain as letters name it; the letter finds each person's name, title
+        and own level in the staff table."""
+        return [
+            {
+                "level": self._level_label(a.level),
+                "approver": a.approver,
+                "at": a.at.isoformat(),
+                **({"decision": a.decision, "note": a.note} if detailed else {}),
+            }
+            for a in self.approvals
+        ]
+
+    def _decision_details(self) -> dict[str, Any]:
+        """The items not covered and the clauses behind each deduction, from the rules the
+        claim runs under: the exclusion of non-necessary expenses (MED-2.1 in the demo), else
+        the cover clause, which also states the deductible, ratio and limit."""
+        assert self.report and self.rules
+        policy = self.rules.policy
+        excluding = policy.exclusion_clause(NON_COVERED_MEDICAL_CAUSE) if policy else None
+        cover = policy.clause_of_kind("coverage") if policy else None
+        excluding = excluding or cover
+        return {
+            "non_covered": [
+                {"category": i.category, "description": i.description, "amount": str(i.amount)}
+                for i in self.report.items
+                if i.category in NON_COVERED_MEDICAL
+            ],
+            "non_covered_clause": self._clause_context(excluding.id) if excluding else None,
+            "coverage_clause": self._clause_context(cover.id) if cover else None,
+        }
 
     async def _pay(self, amount: Decimal) -> PaymentRecord:
         """One ledger row per claim and payment sequence; a retry never pays twice."""
@@ -184,14 +215,7 @@ class ClaimSettlement(ClaimMessages):
             decided_at=now.isoformat(),
             appeal_days=d.appeal_days,
             appeal_due=self.calendar_date(appeal_clock.due_at(now)),
-            approvals=[
-                {
-                    "level": self._level_label(a.level),
-                    "approver": a.approver,
-                    "at": a.at.isoformat(),
-                }
-                for a in self.approvals
-            ],
+            approvals=self._approvals_context(workflow.patched("decision-letter-details")),
         )
         self._stop_clock("denial_notice")
         self.reserve = Decimal("0")

@@ -102,6 +102,9 @@ class ComplaintWorkflow(CaseBase):
         self._compensation_ledger = workflow.patched("complaint-compensation-ledger")
         # Complaint steps come from complaint staff only, by role and level (DOMAIN §1).
         self._complaint_roles = workflow.patched("complaint-roles")
+        # A decision states its findings, basis and reasons (DOMAIN §8.6): a resolution
+        # without them is refused.
+        self._decision_grounds = workflow.patched("complaint-decision-grounds")
         self.compensation: list[CompensationRecord] = []
         self.report: ComplaintReport | None = None
         self.rules: ComplaintRules | None = None
@@ -663,6 +666,10 @@ class ComplaintWorkflow(CaseBase):
             )
         if self._compensation_ledger and r.amount is None and r.payee is not None:
             raise _refuse("a payee goes only with a resolution that pays money")
+        if self._decision_grounds:
+            blank = r.missing_grounds(self.findings.findings)
+            if blank:
+                raise _refuse(blank)
 
     @workflow.update(name="approve_resolution")
     async def approve_resolution(self, a: ResolutionApproval) -> ComplaintStatus:
