@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import pydantic
-from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.common.v1 import Payload, WorkflowExecution
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.operatorservice.v1 import (
@@ -24,15 +26,16 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadConverter
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models import claim, complaint
+from models.arguments import SeveralArguments
 from models.claim import ClaimReport
 from models.complaint import ComplaintReport
-from models.validation import validation_message
+from models.validation import one_line, validation_message
 from security.codec import EncryptionCodec, key_ring
 from settings import Settings
 from workflows import search
@@ -49,15 +52,56 @@ _CLI_TYPE = {
 
 
 class OneLineFailures(DefaultFailureConverter):
-    """A message payload that does not validate is refused to its sender with one line that
-    names the field (`invalid decision: Field required`), not pydantic's multi-line report."""
+    """A refusal reaches whoever is refused as one line and nothing else: a message payload
+    that does not validate names the field (`invalid decision: Field required`), not
+    pydantic's multi-line report; a business refusal (an `ApplicationError` the engine
+    raises), a payload that does not validate or decode carry no stack trace, which would
+    show the worker's code and file paths to any client. Other exceptions (a bug) keep
+    theirs, for whoever reads the workflow's history."""
 
     def to_failure(
         self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure
     ) -> None:
         super().to_failure(exception, payload_converter, failure)
+        refusal = isinstance(exception, ApplicationError | pydantic.ValidationError)
         if isinstance(exception, pydantic.ValidationError):
             failure.message = validation_message(exception)
+        elif _undecodable(exception):
+            refusal = True
+            failure.message = f"the message does not decode: {exception.__cause__}"
+        if not refusal:
+            return
+        failure.message = one_line(failure.message)
+        while True:  # the causes' traces as well
+            failure.stack_trace = ""
+            if not failure.HasField("cause"):
+                break
+            failure = failure.cause
+
+
+def _undecodable(exception: BaseException) -> bool:
+    """The SDK's error for a payload the converter could not read."""
+    return isinstance(exception, RuntimeError) and str(exception) == "Failed decoding arguments"
+
+
+class EnginePayloadConverter(PydanticPayloadConverter):
+    """The pydantic converter, except for arguments the SDK reads without types because
+    there are more of them than the receiving function declares: every engine input is one
+    argument, so several are read as one `SeveralArguments`, which the workflow and the
+    worker refuse (models/arguments.py), instead of failing the workflow task for ever."""
+
+    def from_payloads(
+        self, payloads: Sequence[Payload], type_hints: list[type] | None = None
+    ) -> list[Any]:
+        if type_hints is None and len(payloads) > 1:
+            return [SeveralArguments(payloads[0], len(payloads))]
+        return super().from_payloads(payloads, type_hints)
+
+
+# The engine's converter without encryption: pydantic JSON and one-line refusals.
+ENGINE_CONVERTER = DataConverter(
+    payload_converter_class=EnginePayloadConverter, failure_converter_class=OneLineFailures
+)
 
 
 def with_one_line_failures(client: Client) -> Client:
@@ -86,14 +130,15 @@ def payload_codec(settings: Settings) -> EncryptionCodec | None:
 
 
 def data_converter(settings: Settings) -> DataConverter:
-    """The engine's converter: pydantic JSON, encrypted when payload keys are configured.
+    """The engine's converter: pydantic JSON, encrypted when payload keys are configured,
+    several arguments read as one, refusals in one line without a stack trace.
 
     The worker, the CLI, the audit tools and the benchmark all use this one.
     """
     codec = payload_codec(settings)
     if codec is None:
-        return pydantic_data_converter
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+        return ENGINE_CONVERTER
+    return dataclasses.replace(ENGINE_CONVERTER, payload_codec=codec)
 
 
 async def connect(settings: Settings, address: str | None = None) -> Client:
@@ -139,6 +184,17 @@ class ReportRefused(ValueError):
     """A report that parses but cannot be true (a date in the future); one line."""
 
 
+def check_report(report: ClaimReport | ComplaintReport) -> None:
+    """Refuse, before anything starts, what the workflow would refuse: the report as it will
+    be sent, read again with every check (a model built without validation, or read leniently,
+    is caught here), then its dates."""
+    try:
+        type(report).model_validate_json(report.model_dump_json(warnings=False))
+    except pydantic.ValidationError as err:
+        raise ReportRefused(validation_message(err)) from None
+    check_dates(report)
+
+
 def check_dates(report: ClaimReport | ComplaintReport) -> None:
     """Refuse, before anything starts, a report dated in the future (the sender's clock is
     trusted to a few minutes). The workflow applies the same check with its own clock."""
@@ -167,7 +223,7 @@ async def start_claim(
     Returns the handle and whether this call started it. A running claim is returned as it is
     (conflict policy USE_EXISTING); a finished one is never started again (REJECT_DUPLICATE).
     """
-    check_dates(report)
+    check_report(report)
     if not report.claim_id:
         report = report.model_copy(update={"claim_id": new_claim_id()})
     assert report.claim_id
@@ -213,7 +269,7 @@ async def start_complaint(
     client: Client, report: ComplaintReport, task_queue: str
 ) -> tuple[WorkflowHandle, bool]:
     """Start the complaint's workflow; the same complaint id twice is the same complaint."""
-    check_dates(report)
+    check_report(report)
     if not report.complaint_id:
         report = report.model_copy(update={"complaint_id": new_complaint_id()})
     assert report.complaint_id

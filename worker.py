@@ -9,10 +9,21 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from sqlalchemy.engine import Engine
+from temporalio import workflow
 from temporalio.client import Client
-from temporalio.worker import Interceptor, Worker
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import (
+    HandleQueryInput,
+    HandleSignalInput,
+    HandleUpdateInput,
+    Interceptor,
+    Worker,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+)
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.complaints import ComplaintActivities
@@ -24,6 +35,7 @@ from activities.rules import RulesActivities
 from activities.signatures import SignatureActivities
 from client import connect, ensure_search_attributes, with_one_line_failures
 from database import engine_for
+from models.arguments import SeveralArguments
 from security.masking import mask_logs
 from settings import Settings, get_settings
 from workflows.claim import ClaimWorkflow
@@ -37,6 +49,58 @@ WORKFLOWS = [ClaimWorkflow, ComplaintWorkflow]
 # These modules are deterministic by construction; tests/test_workflow_code.py checks them
 # for clocks, randomness, I/O and module state, which the sandbox no longer catches there.
 PASSTHROUGH = ("workflows", "models", "activities.policy")
+
+
+def _several(args: Sequence[Any]) -> SeveralArguments | None:
+    return next((a for a in args if isinstance(a, SeveralArguments)), None)
+
+
+def _refused(several: SeveralArguments) -> ApplicationError:
+    return ApplicationError(several.reason, type="InvalidMessage", non_retryable=True)
+
+
+class _OneArgumentInbound(WorkflowInboundInterceptor):
+    """A signal with several arguments is dropped, as one whose payload does not decode;
+    an update or query with several is refused with one line. (A start with several ends
+    NOT_ACCEPTED in the workflow itself.)"""
+
+    async def handle_signal(self, input: HandleSignalInput) -> None:
+        several = _several(input.args)
+        if several is not None:
+            workflow.logger.warning("signal %s dropped: %s", input.signal, several.reason)
+            return
+        await super().handle_signal(input)
+
+    async def handle_query(self, input: HandleQueryInput) -> Any:
+        several = _several(input.args)
+        if several is not None:
+            raise _refused(several)
+        return await super().handle_query(input)
+
+    def handle_update_validator(self, input: HandleUpdateInput) -> None:
+        several = _several(input.args)
+        if several is not None:
+            raise _refused(several)
+        super().handle_update_validator(input)
+
+    async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+        several = _several(input.args)  # an update without a validator
+        if several is not None:
+            raise _refused(several)
+        return await super().handle_update_handler(input)
+
+
+class OneArgument(Interceptor):
+    """Every engine message is one argument (models/arguments.py). Workers and replayers
+    both carry it, so that a history with such a message replays as it ran."""
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor]:
+        return _OneArgumentInbound
+
+
+INTERCEPTORS: tuple[Interceptor, ...] = (OneArgument(),)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -99,7 +163,7 @@ def build_worker(
         max_concurrent_activities=settings.activity_slots,
         max_concurrent_local_activities=settings.activity_slots,
         max_concurrent_workflow_tasks=settings.workflow_task_slots,
-        interceptors=interceptors,
+        interceptors=[*INTERCEPTORS, *interceptors],
         workflow_runner=workflow_runner(),
     )
 

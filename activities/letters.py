@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.wording import rmb_capitals, settlement_in_words
 from models.catalog import (
@@ -264,9 +265,8 @@ class LetterActivities:
             sent_at = datetime.now(UTC)
             body = self.render(req, sent_at)
             digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
-            folder = self.letters_dir / req.case_id
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{req.letter_id}.txt"
+            path = letter_path(self.letters_dir, req.case_id, req.letter_id)
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(body, encoding="utf-8")
             row = LetterRow(
                 letter_id=req.letter_id,
@@ -289,6 +289,26 @@ class LetterActivities:
                 assert existing is not None
                 return _record(existing)
             return _record(row)
+
+
+def letter_path(letters_dir: Path, case_id: str, letter_id: str) -> Path:
+    """Where a letter is filed, `<letters>/<case>/<letter>.txt`, resolved. Case ids are
+    checked before a case starts, but whatever a client sends, a path that would leave the
+    letters folder (separators, `..`, an absolute id, a link out of it) is refused for good:
+    retrying cannot make it safe."""
+    root = letters_dir.resolve()
+    try:
+        path = (root / case_id / f"{letter_id}.txt").resolve()
+    except (OSError, ValueError):  # a NUL byte, a loop of links
+        path = None
+    if path is None or root not in path.parents:
+        raise ApplicationError(
+            f"letter {letter_id[:80]!r} of case {case_id[:80]!r} would be filed outside the "
+            "letters folder",
+            type="UnsafeLetterPath",
+            non_retryable=True,
+        )
+    return path
 
 
 def _record(row: LetterRow) -> LetterRecord:

@@ -206,12 +206,13 @@ async def _export_many(query: str, out: Path) -> int:
 
 
 def replayer() -> Replayer:
-    from worker import WORKFLOWS, workflow_runner
+    from worker import INTERCEPTORS, WORKFLOWS, workflow_runner
 
     return Replayer(
         workflows=WORKFLOWS,
         data_converter=data_converter(settings()),
         workflow_runner=workflow_runner(),
+        interceptors=INTERCEPTORS,
     )
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,13 +18,21 @@ from pydantic import (
 from models.catalog import CLAIM_CHANNELS, INCIDENT_TYPES, ITEM_CATEGORIES, MATERIAL_KINDS
 from models.signature import Signed
 from models.validation import (
+    CASE_ID_PATTERN,
     MAX_AMOUNT,
+    Closed,
+    Day,
     LongText,
     Money,
     Name,
     OneLine,
+    PlainDecimal,
     SignedAmount,
+    When,
+    check_details,
+    hardened,
     in_future,
+    plain_number,
     strict,
 )
 
@@ -47,9 +54,11 @@ NUMERIC_DETAILS = (
 )
 
 
-def _detail_number(key: str, value: Any) -> None:
+def _detail_number(key: str, value: Any, hardened: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
         raise ValueError(f"details.{key} must be a decimal string, not {type(value).__name__}")
+    if hardened and isinstance(value, str):
+        plain_number(value.strip(), f"details.{key}")
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
@@ -58,33 +67,37 @@ def _detail_number(key: str, value: Any) -> None:
         raise ValueError(f"details.{key} must be a number from 0 to below {MAX_AMOUNT:,}")
 
 
-def _check_details(details: dict[str, Any]) -> None:
+def _check_details(details: dict[str, Any], hardened: bool = False) -> None:
+    if hardened:
+        check_details(details)
     for key in NUMERIC_DETAILS:
         if details.get(key) is not None:
-            _detail_number(key, details[key])
+            _detail_number(key, details[key], hardened)
     # A grade outside 1-10 is the adjuster's to settle (AdjustmentError); one that is not a
-    # whole number would stop triage and the formula, so it is refused here.
+    # whole number would stop triage and the formula, so it is refused here. "²" is a digit
+    # to Python but not to int(): only 0-9 are taken.
     grade = details.get("disability_grade")
     if grade is not None:
         text = str(grade).strip()
-        if isinstance(grade, bool | float) or not text.isdigit() or len(text) > 3:
+        digits = text.isascii() and text.isdigit() if hardened else text.isdigit()
+        if isinstance(grade, bool | float) or not digits or len(text) > 3:
             raise ValueError("details.disability_grade must be a whole number (the grade, 1-10)")
 
 
-class Claimant(BaseModel):
+class Claimant(Closed):
     name: Name = Field(min_length=1)
     id_no: Name = Field(min_length=1)
     phone: Name = Field(min_length=1)
     email: Name | None = None
-    birth_date: date | None = None
+    birth_date: Day | None = None
     special_care: bool = False
     language: Language = "zh-CN"
 
 
-class Material(BaseModel):
+class Material(Closed):
     kind: str
     ref: OneLine = Field(min_length=1)
-    issued_on: date | None = None
+    issued_on: Day | None = None
 
     @field_validator("kind")
     @classmethod
@@ -94,12 +107,12 @@ class Material(BaseModel):
         return kind
 
 
-class Item(BaseModel):
+class Item(Closed):
     category: str
     description: OneLine = ""
     amount: Money
-    age_years: Decimal | None = Field(default=None, ge=0, le=1000)
-    useful_life_years: Decimal | None = Field(default=None, ge=0, le=1000)
+    age_years: PlainDecimal | None = Field(default=None, ge=0, le=1000)
+    useful_life_years: PlainDecimal | None = Field(default=None, ge=0, le=1000)
 
 
 class ClaimReport(BaseModel):
@@ -107,14 +120,14 @@ class ClaimReport(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    claim_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    claim_id: str | None = Field(default=None, pattern=CASE_ID_PATTERN)
     policy_no: Name = Field(min_length=1)
     line: Line
     incident_type: str
     channel: Channel = "api"
     claimant: Claimant
-    occurred_at: AwareDatetime
-    reported_at: AwareDatetime | None = None
+    occurred_at: When
+    reported_at: When | None = None
     location: OneLine = ""
     description: LongText = ""
     amount_claimed: Money
@@ -140,7 +153,7 @@ class ClaimReport(BaseModel):
         # Items that do not add up to amount_claimed are taken as they are: the adjustment pays
         # from the items (DOMAIN §6); the claimed figure sets the reserve and triage (R02).
         if strict(info):
-            _check_details(self.details)
+            _check_details(self.details, hardened(info))
         return self
 
 

@@ -6,12 +6,30 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from models.records import AuditEventIn, CompensationRecord, WorkItemIn
 from models.signature import Signed
 from models.status import DeadlineView, StageChange, TaskView
-from models.validation import LongText, Money, Name, in_future
+from models.validation import (
+    CASE_ID_PATTERN,
+    Closed,
+    Day,
+    LongText,
+    Money,
+    Name,
+    When,
+    hardened,
+    in_future,
+    safe_case_id,
+)
 
 ComplaintChannel = Literal[
     "phone", "email", "wechat", "app", "web", "branch", "letter", "agent", "regulator"
@@ -45,12 +63,12 @@ COMPLAINT_STAGES = (
 )
 
 
-class Complainant(BaseModel):
+class Complainant(Closed):
     name: Name = Field(min_length=1)
     id_no: Name | None = None
     phone: Name | None = None
     email: Name | None = None
-    birth_date: date | None = None
+    birth_date: Day | None = None
     special_care: bool | CareReason = False
     language: Literal["zh-CN", "en"] = "zh-CN"
 
@@ -60,7 +78,7 @@ class ComplaintReport(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    complaint_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    complaint_id: str | None = Field(default=None, pattern=CASE_ID_PATTERN)
     channel: ComplaintChannel
     complainant: Complainant
     policy_no: Name | None = None
@@ -68,10 +86,17 @@ class ComplaintReport(BaseModel):
     category: Category | None = None
     matter: LongText = Field(min_length=1)
     remedy_sought: LongText = ""
-    received_at: AwareDatetime | None = None
+    received_at: When | None = None
     complainants: list[Complainant] = Field(default_factory=list, max_length=1000)
     media: bool = False
     medical_emergency: bool = False
+
+    @field_validator("claim_id")
+    @classmethod
+    def _claim_id(cls, claim_id: str | None, info: ValidationInfo) -> str | None:
+        if claim_id is not None and hardened(info) and not safe_case_id(claim_id):
+            raise ValueError(f"a claim id matches {CASE_ID_PATTERN}")
+        return claim_id
 
     @model_validator(mode="after")
     def _contactable(self) -> ComplaintReport:

@@ -29,7 +29,14 @@ from typer.testing import CliRunner
 
 import commands.audit
 from cli import app
-from client import data_converter, payload_codec, start_claim
+from client import (
+    ENGINE_CONVERTER,
+    EnginePayloadConverter,
+    OneLineFailures,
+    data_converter,
+    payload_codec,
+    start_claim,
+)
 from engine import ensure_key_file, server_command
 from security.codec import (
     ENCODING,
@@ -146,9 +153,13 @@ def test_key_settings_are_checked_with_a_clear_message(tmp_path):
 
 def test_the_converter_encrypts_only_when_keys_are_configured(tmp_path):
     plain = Settings(data_dir=tmp_path / "none", payload_keys="")
-    assert data_converter(plain) is pydantic_data_converter
+    assert data_converter(plain) is ENGINE_CONVERTER and ENGINE_CONVERTER.payload_codec is None
     keyed = Settings(data_dir=tmp_path / "keyed", payload_keys=TEST_PAYLOAD_KEYS)
     assert isinstance(data_converter(keyed).payload_codec, EncryptionCodec)
+    # encrypted or not, the same payload and failure converters (one-line refusals)
+    for converter in (data_converter(plain), data_converter(keyed)):
+        assert converter.payload_converter_class is EnginePayloadConverter
+        assert converter.failure_converter_class is OneLineFailures
 
 
 def test_the_embedded_engine_makes_a_key_file_and_gives_the_ui_its_codec(tmp_path):

@@ -17,11 +17,18 @@ with workflow.unsafe.imports_passed_through():
     import pydantic
 
     from activities.policy import DB_RETRY, DB_TIMEOUT
+    from models.arguments import SeveralArguments
     from models.catalog import SIGNATURE_WINDOW_MINUTES
     from models.records import AuditEventIn, StaffInfo, WorkItemIn
     from models.signature import SignatureCheck, SignatureVerdict, Signed
     from models.status import StageChange, TaskView
-    from models.validation import LENIENT, validation_message
+    from models.validation import (
+        BEFORE_HARDENING,
+        CASE_ID_PATTERN,
+        LENIENT,
+        safe_case_id,
+        validation_message,
+    )
     from workflows import search
     from workflows.clock import Calendar, Clock
 
@@ -41,11 +48,23 @@ Report = TypeVar("Report", bound=pydantic.BaseModel)
 def read_report(model: type[Report], raw: RawValue) -> tuple[Report | None, str | None]:
     """The start input, decoded here rather than by the converter: a report that does not
     decode would otherwise fail the workflow before it could say why. Decoding the JSON with
-    the model is what the pydantic converter does, so a good report reads the same."""
+    the model is what the pydantic converter does, so a good report reads the same.
+
+    Since "refuse-hostile-input", a report that only the checks against hostile input refuse
+    (non-ASCII digits, exponents, negative zero, impossible dates, unknown nested fields) and
+    a start with several arguments end NOT_ACCEPTED too; a case begun before reads its report
+    as it did then."""
+    if isinstance(raw, SeveralArguments) and workflow.patched("refuse-hostile-input"):
+        return None, f"a start carries one report: {raw.reason}"
     if not raw.payload.data or raw.payload.metadata.get("encoding") == b"binary/null":
         return None, "no report was given"
     try:
         return model.model_validate_json(raw.payload.data), None
+    except pydantic.ValidationError as err:
+        if workflow.patched("refuse-hostile-input"):
+            return None, validation_message(err)
+    try:
+        return model.model_validate_json(raw.payload.data, context=BEFORE_HARDENING), None
     except pydantic.ValidationError as err:
         if workflow.patched("refuse-invalid-report"):
             return None, validation_message(err)
@@ -53,6 +72,16 @@ def read_report(model: type[Report], raw: RawValue) -> tuple[Report | None, str 
     # then (a report that failed then fails the workflow again: ValidationError is one of its
     # failure_exception_types).
     return model.model_validate_json(raw.payload.data, context=LENIENT), None
+
+
+def unsafe_case_id(case_id: str) -> str | None:
+    """Why a case id (from the report, or else from the workflow id, which any client
+    chooses) cannot be used; None when it matches the one pattern. It names the case's folder
+    of letters, so `claim-../../x` must not become claim `../../x`. Cases begun before the
+    check ("safe-case-id") keep the id they had."""
+    if safe_case_id(case_id) or not workflow.patched("safe-case-id"):
+        return None
+    return f"the case id taken from the workflow id does not match {CASE_ID_PATTERN}"
 
 
 class CaseBase:

@@ -57,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.triage import straight_through, triage
 
-from workflows.case import INVALID_REPORT, NO_REPORT, read_report
+from workflows.case import INVALID_REPORT, NO_REPORT, read_report, unsafe_case_id
 from workflows.claim_case import SYSTEM
 from workflows.claim_settlement import ClaimSettlement
 
@@ -79,6 +79,10 @@ class ClaimWorkflow(ClaimSettlement):
         self.claim_id = workflow.info().workflow_id.removeprefix("claim-")
         if self.report is not None:
             self.claim_id = self.report.claim_id or self.claim_id
+            self.invalid_report = unsafe_case_id(self.claim_id)
+            if self.invalid_report is not None:  # ends NOT_ACCEPTED; nothing is written
+                self.report, self.claim_id = None, ""
+                return
             if self.report.reported_at is None:
                 self.report.reported_at = workflow.info().start_time
 

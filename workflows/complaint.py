@@ -73,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
         TOP_PRIORITY,
         CaseBase,
         read_report,
+        unsafe_case_id,
     )
     from workflows.clock import Calendar
 
@@ -141,6 +142,10 @@ class ComplaintWorkflow(CaseBase):
         self.complaint_id = workflow.info().workflow_id.removeprefix("complaint-")
         if self.report is not None:
             self.complaint_id = self.report.complaint_id or self.complaint_id
+            self.invalid_report = unsafe_case_id(self.complaint_id)
+            if self.invalid_report is not None:  # ends NOT_ACCEPTED; nothing is written
+                self.report, self.complaint_id = None, ""
+                return
             if self.report.received_at is None:
                 self.report.received_at = workflow.info().start_time
             self.category = self.report.category
