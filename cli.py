@@ -12,6 +12,7 @@ import typer
 
 from commands import (
     audit,
+    calendar,
     claim,
     claim_actions,
     codec,
@@ -57,6 +58,7 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(report.app, name="report")
 app.add_typer(staff.app, name="staff")
 app.add_typer(policy.app, name="policy")
+app.add_typer(calendar.app, name="calendar")
 assert claim_actions.app is claim.app  # its commands join the `claim` sub-app
 assert complaint_report.app is report.app  # `claims report complaints`
 app.command("tasks")(tasks)

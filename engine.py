@@ -1,6 +1,7 @@
 """The engine: the embedded Temporal dev server (SQLite file, WAL pragmas, Web UI), the worker,
-and the demo data on first start. Ctrl-C stops the worker, then the server; the next start
-finds every open case where it was, because the server keeps its history in the data folder.
+and the demo data on first start. Ctrl-C, SIGTERM or SIGHUP (at any moment, starting up
+included) stops the worker, then the server, and nothing is left running; the next start finds
+every open case where it was, because the server keeps its history in the data folder.
 
 Payloads are encrypted: the first start creates a key file in the data folder unless keys are
 configured, and a codec server lets the Web UI show what the history holds.
@@ -17,8 +18,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from client import connect, ensure_search_attributes, payload_codec, search_attribute_flags
 from database import engine_for
@@ -29,6 +33,31 @@ from worker import build_worker
 
 log = logging.getLogger("claims.engine")
 DEMO_MARKER = ".demo-loaded"
+# The signals that stop the engine (SIGHUP only where there is one: a closed terminal).
+STOP_SIGNALS = tuple(
+    getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)
+)
+
+
+class Stopped(Exception):
+    """A stop signal arrived while the engine was starting, before its worker ran."""
+
+
+def _raise_on_stop_signals() -> dict[int, Any]:
+    """Until the worker runs (when serve() takes the signals over), a stop signal unwinds
+    the start so that whatever already started is stopped; returns the handlers it replaced."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Stopped(signal.Signals(signum).name)
+
+    return {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+
+
+def _ignore_stop_signals() -> None:
+    """While stopping: a second Ctrl-C or SIGTERM must not leave the server without its
+    engine."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def temporal_binary() -> str:
@@ -100,17 +129,21 @@ def start_server(settings: Settings, codec: bool = False) -> subprocess.Popen[by
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while not _port_open(settings.temporal_port):
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"the Temporal server exited with code {proc.returncode}; see "
-                f"{settings.data_dir / 'temporal-server.log'}"
-            )
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("the Temporal server did not open its port within 60 s")
-        time.sleep(0.1)
+    try:
+        deadline = time.monotonic() + 60
+        while not _port_open(settings.temporal_port):
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"the Temporal server exited with code {proc.returncode}; see "
+                    f"{settings.data_dir / 'temporal-server.log'}"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Temporal server did not open its port within 60 s")
+            time.sleep(0.1)
+    except BaseException:
+        # Not ready, or a stop signal while waiting: the server must not outlive the start.
+        stop_server(proc)
+        raise
     return proc
 
 
@@ -154,8 +187,15 @@ async def connect_with_retry(settings: Settings, seconds: float = 30):  # type: 
 async def serve(settings: Settings, announce=print) -> None:  # type: ignore[no-untyped-def]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    if threading.current_thread() is threading.main_thread():
+        # Plain handlers rather than the loop's: the loop resets its own to the defaults when
+        # it closes, and a signal then would end the engine with its server still running.
+        def request_stop(_signum: int, _frame: object) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: stopping already
+                loop.call_soon_threadsafe(stop.set)
+
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, request_stop)
     client = await connect_with_retry(settings)
     await ensure_search_attributes(client, settings.namespace)
     worker = build_worker(client, settings)
@@ -194,7 +234,48 @@ def start_codec_server(settings: Settings) -> CodecServer | None:
 
 
 def run_engine(settings: Settings, announce=print) -> None:  # type: ignore[no-untyped-def]
-    """Run until Ctrl-C: the server (unless TEMPORAL_ADDRESS names one) and a worker."""
+    """Run until Ctrl-C, SIGTERM or SIGHUP: the server (unless TEMPORAL_ADDRESS names one)
+    and a worker. Whenever the signal comes, starting up included, what has started is
+    stopped (the worker first, then the server and the codec server) before this returns."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = _raise_on_stop_signals() if main_thread else {}
+    started = _Started()
+    try:
+        _start_and_serve(settings, started, announce)
+    except Stopped:
+        pass
+    finally:
+        if main_thread:
+            _ignore_stop_signals()
+        started.stop(announce)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class _Started:
+    """What run_engine has started so far: all of it is stopped, whenever the stop comes."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.codec_server: CodecServer | None = None
+
+    def stop(self, announce: Callable[[str], Any]) -> None:
+        def say(text: str) -> None:
+            with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+                announce(text)
+
+        if self.proc is not None:
+            say("stopping   Temporal server ...")
+            stop_server(self.proc)
+            self.proc = None
+        if self.codec_server is not None:
+            self.codec_server.shutdown()
+            self.codec_server.server_close()
+            self.codec_server = None
+        say("stopped")
+
+
+def _start_and_serve(settings: Settings, started: _Started, announce=print) -> None:  # type: ignore[no-untyped-def]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     loaded = load_demo_once(settings)
     if loaded:
@@ -202,13 +283,11 @@ def run_engine(settings: Settings, announce=print) -> None:  # type: ignore[no-u
             f"demo data  loaded: {loaded['policies']} policies, {loaded['staff']} staff "
             "(first start)"
         )
-    proc = None
-    codec_server = None
     if settings.embedded:
         if ensure_key_file(settings):
             announce(f"keys       created {settings.key_file} (payload encryption key)")
-        codec_server = start_codec_server(settings)
-        proc = start_server(settings, codec=codec_server is not None)
+        started.codec_server = start_codec_server(settings)
+        started.proc = start_server(settings, codec=started.codec_server is not None)
         announce(
             f"temporal   127.0.0.1:{settings.temporal_port} "
             f"(SQLite {settings.data_dir / 'temporal.db'}, WAL)"
@@ -222,19 +301,8 @@ def run_engine(settings: Settings, announce=print) -> None:  # type: ignore[no-u
         announce("payloads   NOT encrypted: set CLAIMS_PAYLOAD_KEYS (see README, Personal data)")
     else:
         announce(f"payloads   encrypted (AES-GCM, active key {codec.active_kid})")
-    if codec_server is not None:
-        announce(f"codec      {codec_server.url} (the Web UI decodes through it)")
+    if started.codec_server is not None:
+        announce(f"codec      {started.codec_server.url} (the Web UI decodes through it)")
     announce(f"database   {settings.db_url}")
     announce(f"letters    {settings.letters_dir.resolve()}")
-    try:
-        asyncio.run(serve(settings, announce))
-    finally:
-        # A second Ctrl-C must not leave the server running without its engine.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        if proc is not None:
-            announce("stopping   Temporal server ...")
-            stop_server(proc)
-        if codec_server is not None:
-            codec_server.shutdown()
-            codec_server.server_close()
-        announce("stopped")
+    asyncio.run(serve(settings, announce))

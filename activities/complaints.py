@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 from temporalio import activity
 
 from activities.records import receipt, write_events_and_items
-from models.calendars import CN_HOLIDAYS, CN_WORKDAYS
+from activities.rules import calendar_since
+from models.calendars import published_calendar
 from models.catalog import COMPLAINT_DEPARTMENTS, SIGNATURE_WINDOW_MINUTES
 from models.complaint import ComplaintRules, ComplaintRulesRequest, ComplaintSync
 from models.records import SyncReceipt
@@ -66,10 +67,12 @@ class ComplaintActivities:
                 for row in session.exec(select(StaffRow)).all()
                 if row.active and "special_care_advisor" in (row.roles or [])
             )
+        calendar = published_calendar(calendar_since(req.received_on))
         return ComplaintRules(
             version=RULES_VERSION,
-            holidays=CN_HOLIDAYS,
-            workdays=CN_WORKDAYS,
+            holidays=calendar.holidays,
+            workdays=calendar.workdays,
+            calendar_years=calendar.years,
             departments=dict(COMPLAINT_DEPARTMENTS),
             policy_known=policy_known,
             claim_known=claim is not None if req.claim_id else None,

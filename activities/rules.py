@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio import activity
 
-from models.calendars import CN_HOLIDAYS, CN_WORKDAYS
+from models.calendars import published_calendar
 from models.catalog import (
     AUTHORITY_LIMITS,
     CHECKLISTS,
@@ -126,6 +126,12 @@ def policy_terms(session: Session, policy_no: str) -> PolicyTerms | None:
     )
 
 
+def calendar_since(on: date) -> int:
+    """The first year a case's clocks may need: the year before the earlier of `on` (the
+    incident's or the receipt's day) and today."""
+    return min(on.year, datetime.now(UTC).year) - 1
+
+
 def held_materials(policy: PolicyTerms | None, claimant_id_no: str) -> list[str]:
     """What the insurer already holds and must not ask for again (CBIRC 2020 art. 13): the
     identity of a policyholder it verified when the policy was issued."""
@@ -185,6 +191,7 @@ class RulesActivities:
                         ClaimRow.stage != "WITHDRAWN",
                     )
                 ).one()
+        calendar = published_calendar(calendar_since(req.occurred_on))
         return RulesSnapshot(
             version=RULES_VERSION,
             policy=policy,
@@ -197,8 +204,10 @@ class RulesActivities:
                 **{
                     **CN_DEADLINES,
                     "materials_reminder_days": list(CN_DEADLINES["materials_reminder_days"]),
-                    "holidays": CN_HOLIDAYS,
-                    "workdays": CN_WORKDAYS,
+                    "holidays": calendar.holidays,
+                    "workdays": calendar.workdays,
+                    "calendar_years": calendar.years,
+                    "calendar_source": calendar.source,
                 }
             ),
             usage=usage,

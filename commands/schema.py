@@ -18,6 +18,7 @@ import typer
 from pydantic import BaseModel
 
 from commands.common import UserError, handle_errors
+from models.calendars import CalendarUpdate
 from models.claim import (
     Adjustment,
     Appeal,
@@ -59,6 +60,7 @@ _CLAIM_SIGNALS: dict[str, type[BaseModel]] = {
     "assessment": Assessment,
     "complaint_filed": ComplaintLink,
     "reopen_for_review": ClaimReviewRequest,
+    "calendar_updated": CalendarUpdate,
 }
 _CLAIM_UPDATES: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "decide": (Decision, ApprovalState),
@@ -72,6 +74,7 @@ _CLAIM_UPDATES: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
 }
 _COMPLAINT_SIGNALS: dict[str, type[BaseModel]] = {
     "claim_review_outcome": ClaimReviewOutcome,
+    "calendar_updated": CalendarUpdate,
 }
 _COMPLAINT_UPDATES: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "assign": (Assignment, ComplaintStatus),

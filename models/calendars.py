@@ -1,49 +1,50 @@
-"""Holiday calendars (data). A period whose last day is a statutory day off ends on the next
-working day (Civil Code art. 203). Weekends are days off unless the State Council moves a
-working day onto them (调休).
+"""Holiday calendars. A period whose last day is a statutory day off ends on the next working
+day (Civil Code art. 203). Weekends are days off unless the State Council moves a working day
+onto them (调休).
 
-Source: the State Council General Office's annual notices on public holiday arrangements.
-Years not listed count weekends only: add the notice when it is published.
+Source: the State Council General Office's annual notice on public holiday arrangements, as
+the maintained `chinesecalendar` package publishes it (pip, updated after each notice, usually
+in November). The rules activities read it when a case starts and the case keeps what it read
+(`DeadlineRules.holidays` / `workdays` / `calendar_years`); a year the package does not cover
+yet is not counted on weekends alone but flagged on the case. When a new release adds a year,
+`claims calendar refresh` sends it to every open case (signal `calendar_updated`).
+
+This module holds no dates of its own; it names the payload and reads the package.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+SOURCE = "chinesecalendar"
 
 
-def _span(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+class CalendarUpdate(BaseModel):
+    """Signal `calendar_updated`: the holidays and make-up working days of the years covered
+    (each of these years replaces the case's own), and where they came from."""
+
+    holidays: list[date] = Field(default_factory=list, max_length=5000)
+    workdays: list[date] = Field(default_factory=list, max_length=5000)
+    years: list[int] = Field(default_factory=list, max_length=200)
+    source: str = ""
 
 
-CN_HOLIDAYS: list[date] = [
-    # 2025
-    date(2025, 1, 1),
-    *_span(date(2025, 1, 28), date(2025, 2, 4)),
-    *_span(date(2025, 4, 4), date(2025, 4, 6)),
-    *_span(date(2025, 5, 1), date(2025, 5, 5)),
-    *_span(date(2025, 5, 31), date(2025, 6, 2)),
-    *_span(date(2025, 10, 1), date(2025, 10, 8)),
-    # 2026
-    *_span(date(2026, 1, 1), date(2026, 1, 3)),
-    *_span(date(2026, 2, 15), date(2026, 2, 23)),
-    *_span(date(2026, 4, 4), date(2026, 4, 6)),
-    *_span(date(2026, 5, 1), date(2026, 5, 5)),
-    *_span(date(2026, 6, 19), date(2026, 6, 21)),
-    *_span(date(2026, 9, 25), date(2026, 9, 27)),
-    *_span(date(2026, 10, 1), date(2026, 10, 7)),
-]
+def published_calendar(since_year: int | None = None) -> CalendarUpdate:
+    """The PRC calendar as the installed `chinesecalendar` release has it: every year it
+    covers (from `since_year` on, when given), with their holidays and make-up working days."""
+    import chinese_calendar
 
-# Weekend days that are working days (调休上班).
-CN_WORKDAYS: list[date] = [
-    date(2025, 1, 26),
-    date(2025, 2, 8),
-    date(2025, 4, 27),
-    date(2025, 9, 28),
-    date(2025, 10, 11),
-    date(2026, 1, 4),
-    date(2026, 2, 14),
-    date(2026, 2, 28),
-    date(2026, 5, 9),
-    date(2026, 9, 20),
-    date(2026, 10, 10),
-]
+    holidays = sorted(chinese_calendar.holidays)
+    workdays = sorted(chinese_calendar.workdays)
+    years = sorted({d.year for d in holidays} | {d.year for d in workdays})
+    if since_year is not None:
+        years = [y for y in years if y >= since_year]
+    wanted = set(years)
+    return CalendarUpdate(
+        holidays=[d for d in holidays if d.year in wanted],
+        workdays=[d for d in workdays if d.year in wanted],
+        years=years,
+        source=f"{SOURCE} {getattr(chinese_calendar, '__version__', '')}".strip(),
+    )

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from models.records import AuditEventIn, CompensationRecord, WorkItemIn
+from models.rules import Flag
 from models.signature import Signed
 from models.status import DeadlineView, StageChange, TaskView
 from models.validation import (
@@ -321,6 +322,7 @@ class ComplaintStatus(BaseModel):
     letters: list[str] = Field(default_factory=list)
     history: list[StageChange] = Field(default_factory=list)
     breaches: list[str] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list)  # e.g. C01: a deadline the calendar lacks
     decided_at: datetime | None = None
     closed_at: datetime | None = None
     outcome: str | None = None
@@ -342,6 +344,10 @@ class ComplaintRules(BaseModel):
     utc_offset_hours: int = 8
     holidays: list[date] = Field(default_factory=list)
     workdays: list[date] = Field(default_factory=list)
+    calendar_years: list[int] = Field(default_factory=list)  # none kept: years with a holiday
+    # Days after sending a letter by this channel is taken to reach the complainant, unless
+    # its delivery is recorded; other channels reach them when sent (DeadlineRules).
+    presumed_delivery_days: dict[str, int] = Field(default_factory=lambda: {"post": 3})
     decision_days: int = 15
     first_extension_days: int = 30
     second_extension_days: int = 60

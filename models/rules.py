@@ -121,6 +121,14 @@ class DeadlineRules(BaseModel):
     utc_offset_hours: int = 8
     holidays: list[date] = Field(default_factory=list)
     workdays: list[date] = Field(default_factory=list)
+    # The years the holidays cover, and where they came from (the chinesecalendar package);
+    # snapshots taken before these were kept have none: the years with a holiday listed.
+    calendar_years: list[int] = Field(default_factory=list)
+    calendar_source: str = ""
+    # When a notice sent by this channel is taken to have reached its addressee, in days after
+    # sending, unless its delivery is recorded; channels not listed (email, SMS, the
+    # self-service page) reach them when sent.
+    presumed_delivery_days: dict[str, int] = Field(default_factory=lambda: {"post": 3})
     determination_days: int = 30
     advance_payment_days: int = 60
     investigation_days: int = 10

@@ -39,7 +39,16 @@ def materials(*kinds: str) -> list[Material]:
     return [Material(kind=k, ref=f"doc://{k}/{uuid.uuid4().hex[:8]}") for k in kinds]
 
 
+def recent_incident() -> datetime:
+    """Yesterday in Beijing: a report sent today about it is neither late (R04) nor entered
+    late, so its clocks start when the case starts (README "The statutory clocks")."""
+    return datetime.now(CST).replace(microsecond=0) - timedelta(days=1)
+
+
 def medical_report(**overrides: Any) -> ClaimReport:
+    """A medical claim as a claimant reports it today: received when it is entered
+    (`reported_at` unset: the workflow takes its start time), the incident the day before.
+    Tests of a report received earlier than it was entered give `reported_at`."""
     data: dict[str, Any] = dict(
         claim_id=f"T-{uuid.uuid4().hex[:10]}",
         policy_no="P-MED-0001",
@@ -47,8 +56,8 @@ def medical_report(**overrides: Any) -> ClaimReport:
         incident_type="outpatient",
         channel="app",
         claimant=dict(ZHANG),
-        occurred_at=datetime(2026, 3, 2, 9, 30, tzinfo=CST),
-        reported_at=datetime(2026, 3, 3, 10, 0, tzinfo=CST),
+        occurred_at=recent_incident(),
+        reported_at=None,
         location="北京市朝阳区",
         description="急性肠胃炎门诊治疗",
         amount_claimed=Decimal("1800.00"),

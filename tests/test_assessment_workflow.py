@@ -6,7 +6,7 @@ now answers them, on the time-skipping server with the real activities on SQLite
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,12 +17,21 @@ from temporalio.client import WorkflowUpdateFailedError
 from client import start_claim
 from models.claim import Assessment, ClaimReport, Findings
 from models.tables import PaymentRow, WorkItemRow
-from tests.claimtools import decide, handle_for, letters, payments, signed, status, wait_stage
-from tests.factories import ALL_AUTO_COLLISION, CST, LI, ZHANG, materials
+from tests.claimtools import (
+    decide,
+    handle_for,
+    letters,
+    payments,
+    signed,
+    status,
+    task_kinds,
+    wait_stage,
+)
+from tests.factories import ALL_AUTO_COLLISION, LI, ZHANG, materials, recent_incident
 from workflows.claim import ClaimWorkflow
 
-OCCURRED = datetime(2026, 3, 2, 9, 30, tzinfo=CST)
-REPORTED = datetime(2026, 3, 3, 10, 0, tzinfo=CST)
+# Reported today about yesterday: its clocks start with the case (README, statutory clocks).
+OCCURRED = recent_incident()
 AUTO_MATERIALS = tuple(ALL_AUTO_COLLISION)
 
 
@@ -56,7 +65,6 @@ def _report(line: str, incident: str, amount: str, **kw: Any) -> ClaimReport:
         channel="app",
         claimant=dict(LI if line == "accident" else ZHANG),
         occurred_at=OCCURRED,
-        reported_at=REPORTED,
         amount_claimed=Decimal(amount),
         materials=[m.model_dump() for m in materials(*kinds)],
     )
@@ -102,8 +110,8 @@ async def test_an_auto_claim_waits_for_the_assessor_and_pays_on_the_assessed_rep
     handle = await _start(ts, report)
     await _investigated(ts, handle, report.claim_id)  # R02: over half the sum insured
     st = await wait_stage(ts.client, report.claim_id, "ASSESSING")
-    assert [t.kind for t in st.open_tasks] == ["assess"]
-    assert st.open_tasks[0].role == "assessor"
+    assert task_kinds(st) == ["assess"]
+    assert next(t for t in st.open_tasks if t.kind == "assess").role == "assessor"
     with Session(ts.engine) as s:
         item = s.get(WorkItemRow, f"{report.claim_id}:assess")
         assert item is not None and item.state == "open" and item.role == "assessor"
@@ -304,7 +312,7 @@ async def test_accident_benefits_net_what_the_policy_paid_earlier_in_the_year(ts
                 payee="李四",
                 account_ref="6222020000009999",
                 reference="TRF-EARLIER",
-                paid_at=datetime(2026, 2, 1, 10, 0, tzinfo=CST),
+                paid_at=OCCURRED - timedelta(hours=1),  # earlier the same policy year
             )
         )
         s.commit()

@@ -265,7 +265,7 @@ COMPLAINTS = [
 
 def good_claim(claim_id: str) -> dict[str, Any]:
     data = json.loads(medical_report(claim_id=claim_id).model_dump_json())
-    data["materials"][4]["issued_on"] = "2026-03-02"
+    data["materials"][4]["issued_on"] = data["occurred_at"][:10]  # the invoice: that day
     return data
 
 

@@ -7,13 +7,18 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 from models.claim import ClaimReport
 from tests.claimtools import wait_stage
-from tests.factories import ALL_AUTO_COLLISION, CST, ZHANG, materials, medical_report
+from tests.factories import (
+    ALL_AUTO_COLLISION,
+    ZHANG,
+    materials,
+    medical_report,
+    recent_incident,
+)
 from tests.test_cli import claims
 
 
@@ -25,8 +30,7 @@ def _auto_file(tmp_path: Path) -> tuple[str, Path]:
             line="auto",
             incident_type="collision",
             claimant=dict(ZHANG),
-            occurred_at=datetime(2026, 3, 2, 9, 30, tzinfo=CST),
-            reported_at=datetime(2026, 3, 3, 10, 0, tzinfo=CST),
+            occurred_at=recent_incident(),  # reported today: its clocks start with the case
             amount_claimed=Decimal("30000.00"),
             details={"repair_estimate": "30000", "cause": "collision"},
             materials=[m.model_dump() for m in materials(*ALL_AUTO_COLLISION)],

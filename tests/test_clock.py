@@ -12,7 +12,8 @@ Rules under test, from DOMAIN §3 and Civil Code arts. 200-204:
   by the paused days), breach at the due time; each step fires once.
 
 Every expected value below was worked out by hand from a printed calendar, not from the code.
-All times are China Standard Time (UTC+8) with the official 2025/2026 PRC holiday schedules.
+All times are China Standard Time (UTC+8) with the official 2025/2026 PRC holiday schedules, as
+the chinesecalendar package publishes them.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from models.calendars import CN_HOLIDAYS, CN_WORKDAYS
+from models.calendars import published_calendar
 from workflows.clock import Calendar, Clock
 
 CST = timezone(timedelta(hours=8))
-CAL = Calendar.of(CST, CN_HOLIDAYS, CN_WORKDAYS)
+PRC = published_calendar()  # the chinesecalendar package: 2025 and 2026 as published
+CAL = Calendar.of(CST, PRC.holidays, PRC.workdays, PRC.years)
 
 # Monday 2026-03-02 10:00 CST: the start used by most tests. No holiday between March and
 # the Qingming holiday (Apr 4-6), so a 30-day clock from here is plain arithmetic.

@@ -428,7 +428,7 @@ EXPECTED_MODELS = {
     "Appeal", "Withdrawal", "ClaimStatus", "ApprovalState", "ComplaintReport", "Assignment",
     "ComplaintFindings", "Resolution", "ResolutionApproval", "ClockChange", "Execution",
     "Callback", "ReviewRequest", "ReviewDecision", "CloseRequest", "ComplaintStatus",
-    "ComplaintLink", "ClaimReviewRequest", "ClaimReviewOutcome",
+    "ComplaintLink", "ClaimReviewRequest", "ClaimReviewOutcome", "CalendarUpdate",
 }  # fmt: skip
 
 

@@ -58,6 +58,8 @@ claim      investigation:site_survey:escalation escalation           L2         
 claim      investigation:site_survey:breach   breach                 L3            3      -
 claim      payment:reminder                   reminder               L2            2      -
 claim      appeal_review:reminder             reminder               L3            3      -
+# A deadline in a year the holiday calendar does not cover yet: an L2 checks it.
+claim      calendar:advance_payment           calendar_check         L2            2      -
 # Another claim, adjusted by adj1: its L1 approval is not adj1's (recusal).
 claim2     approve:1:L1                       approve                L1            1      -
 # A complaint: the coordinator's steps, the handler's (assigned), the L3 approval, the review.
@@ -78,6 +80,7 @@ complaint  special_care_target:escalation     escalation             L3         
 complaint  review:reminder                    reminder               L3            3      -
 complaint  review:escalation                  escalation             L3            3      -
 complaint  review:breach                      breach                 L3            3      -
+complaint  calendar:complaint                 calendar_check         L2            2      -
 """
 
 
@@ -123,6 +126,7 @@ CLAIM_L2 = CLAIM_L1 | {
     "claim determination:escalation",
     "claim investigation:site_survey:escalation",
     "claim payment:reminder",
+    "claim calendar:advance_payment",
     "claim2 approve:1:L1",
 }
 CLAIM_L3 = CLAIM_L2 | {
@@ -139,6 +143,7 @@ COMPLAINT_COORDINATOR = {
     "complaint callback",
     "complaint complaint:reminder",
     "complaint special_care_target:reminder",
+    "complaint calendar:complaint",
 }
 COMPLAINT_L3 = {
     "complaint approve:L3",

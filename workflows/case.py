@@ -18,8 +18,10 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.policy import DB_RETRY, DB_TIMEOUT
     from models.arguments import SeveralArguments
+    from models.calendars import CalendarUpdate
     from models.catalog import SIGNATURE_WINDOW_MINUTES
     from models.records import AuditEventIn, StaffInfo, WorkItemIn
+    from models.rules import Flag
     from models.signature import SignatureCheck, SignatureVerdict, Signed
     from models.status import StageChange, TaskView
     from models.validation import (
@@ -37,6 +39,7 @@ USED = "bad signature: this signature was already used on this case"
 TOP_PRIORITY = 100
 NEXT_LEVEL = MappingProxyType({"L1": "L2", "L2": "L3", "L3": "L3"})
 INVALID_REPORT = "INVALID_REPORT"
+CALENDAR_FLAG = "C01"  # a deadline in a year the holiday calendar does not cover yet
 
 # The start input when a client sends none. The parameter's type is exactly RawValue (the SDK
 # hands over the payload undecoded only for that hint, not for `RawValue | None`).
@@ -95,6 +98,11 @@ class CaseBase:
         # Cases that started before decisions were signed take them as they did then; every
         # case started since requires a valid signature (README "Signed decisions").
         self._signing = workflow.patched("signed-decisions")
+        # Clocks start when the insurer received the report, complaint or materials, not when
+        # the case was entered; a deadline in a year the calendar does not cover is flagged.
+        self._receipt_clocks = workflow.patched("clocks-from-receipt")
+        self._calendar_flags = workflow.patched("calendar-coverage")
+        self.calendar_flags: dict[str, Flag] = {}
         self._signatures: set[str] = set()
         self.stage = "RECEIVED"
         self.history: list[StageChange] = []
@@ -123,7 +131,7 @@ class CaseBase:
         if not workflow.patched("next-due-time"):
             return []
         now = workflow.now()
-        dues = [c.due_at(now) for c in self.clocks.values() if c.running]
+        dues = [c.due_at(now) for c in self.clocks.values() if c.running_at(now)]
         due = min(dues) if dues else None
         if due == getattr(self, "_sa_due", -1):
             return []
@@ -302,17 +310,29 @@ class CaseBase:
         self._clock_tasks.setdefault(name, []).append(key)
         await self._flush()
 
-    def _start_clock(self, name: str, days: int, owner: str, customer_facing: bool = True) -> Clock:
-        clock = Clock(
-            name, workflow.now(), days, self._cal, owner=owner, customer_facing=customer_facing
-        )
+    def _start_clock(
+        self,
+        name: str,
+        days: int,
+        owner: str,
+        customer_facing: bool = True,
+        at: datetime | None = None,
+    ) -> Clock:
+        """Start a clock now, or at `at`: when the insurer received what starts it (never
+        later than now). A clock that started long before the case was entered may be due
+        already: its ladder then fires at once."""
+        now = workflow.now()
+        started = min(at, now) if at is not None else now
+        clock = Clock(name, started, days, self._cal, owner=owner, customer_facing=customer_facing)
         self.clocks[name] = clock
+        extra = {"started_at": started.isoformat()} if at is not None else {}
         self._event(
             "clock_started",
             SYSTEM,
             clock=name,
             days=days,
-            due_at=clock.due_at(workflow.now()).isoformat(),
+            due_at=clock.due_at(now).isoformat(),
+            **extra,
         )
         self._clock_changed()
         return clock
@@ -337,6 +357,78 @@ class CaseBase:
 
     def _clock_changed(self) -> None:
         self._clock_version += 1
+        self._check_calendar()
+
+    def _check_calendar(self) -> None:
+        """A running clock whose last day falls in a year the holiday calendar does not cover
+        is flagged on the case (status.flags, C01), put before an L2 as a work item and
+        recorded in the audit trail: it is counted on weekends alone until the year is
+        published (signal calendar_updated). The flag goes when the year arrives or the
+        clock stops."""
+        if not self._calendar_flags or self.calendar is None:
+            return
+        now = workflow.now()
+        for name, clock in self.clocks.items():
+            years = clock.uncovered_years(now) if clock.stopped_at is None else []
+            key = f"{self.case_id}:calendar:{name}"
+            known = self.calendar_flags.get(name)
+            if not years:
+                if known is not None:
+                    del self.calendar_flags[name]
+                    self._close_task(key)
+                    why = "stopped" if clock.stopped_at is not None else "year published"
+                    self._event("calendar_flag_cleared", SYSTEM, clock=name, why=why)
+                continue
+            due = clock.due_at(now)
+            listed = ", ".join(str(y) for y in years)
+            flag = Flag(
+                code=CALENDAR_FLAG,
+                effect="flag",
+                reason=(
+                    f"the {name} deadline ({self.calendar_date(due)}) falls in {listed}, whose "
+                    "public holidays the calendar does not have yet: it is counted on weekends "
+                    "alone until they are published (claims calendar refresh)"
+                ),
+            )
+            if known == flag:
+                continue
+            self.calendar_flags[name] = flag
+            self._event(
+                "calendar_not_covered", SYSTEM, clock=name, years=years, due_at=due.isoformat()
+            )
+            if known is None:
+                self._open_task(key, "calendar_check", "L2", due, level=2)
+
+    @workflow.signal(name="calendar_updated")
+    async def calendar_updated(self, update: CalendarUpdate) -> None:
+        """A newly published calendar year (`claims calendar refresh`): the running clocks
+        count with it from now on, and the flags it answers go. Stopped clocks keep the
+        calendar they were judged by."""
+        if self.calendar is None or self._finished:
+            return
+        if not workflow.patched("calendar-updates"):
+            return
+        calendar = self.calendar.updated(update.holidays, update.workdays, update.years)
+        if calendar == self.calendar:
+            return
+        now = workflow.now()
+        running = {n: c for n, c in self.clocks.items() if c.stopped_at is None}
+        before = {n: c.due_at(now) for n, c in running.items()}
+        self.calendar = calendar
+        for clock in running.values():
+            clock.calendar = calendar
+        moved = {
+            n: c.due_at(now).isoformat() for n, c in running.items() if c.due_at(now) != before[n]
+        }
+        self._event(
+            "calendar_updated",
+            SYSTEM,
+            years=sorted(set(update.years)),
+            source=update.source,
+            moved=moved,
+        )
+        self._clock_changed()
+        await self._flush()
 
     @property
     def _cal(self) -> Calendar:

@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.approval import PANEL, approval_chain, level_name
     from workflows.assessed_adjustment import adjust_assessed
     from workflows.assessment import needs_assessment
-    from workflows.clock import Calendar
+    from workflows.clock import Calendar, notice_reached
     from workflows.coverage import check_coverage
     from workflows.decisions import (
         Panel,
@@ -75,6 +75,9 @@ class ClaimWorkflow(ClaimSettlement):
         # ClaimReport as JSON) so that one which does not decode ends NOT_ACCEPTED with the
         # reason instead of failing the workflow.
         super().__init__()
+        # The determination clock pauses from the day the missing-materials notice reached
+        # the claimant (SPC Interpretation II art. 15), not from the day it was sent.
+        self._pause_on_delivery = workflow.patched("materials-pause-on-delivery")
         self.report, self.invalid_report = read_report(ClaimReport, report)
         self.claim_id = workflow.info().workflow_id.removeprefix("claim-")
         if self.report is not None:
@@ -135,7 +138,10 @@ class ClaimWorkflow(ClaimSettlement):
         self.rules = rules
         d = rules.deadlines
         self.calendar = Calendar.of(
-            timezone(timedelta(hours=d.utc_offset_hours)), d.holidays, d.workdays
+            timezone(timedelta(hours=d.utc_offset_hours)),
+            d.holidays,
+            d.workdays,
+            d.calendar_years or None,
         )
         self._event("rules_loaded", SYSTEM, version=rules.version, profile=d.profile)
         if rules.previous_stage is not None:
@@ -162,9 +168,12 @@ class ClaimWorkflow(ClaimSettlement):
         self._to("ACCEPTED", SYSTEM)
         self.reserve = report.amount_claimed
         self.document_rounds = 1
-        self._start_clock("determination", d.determination_days, owner="L1")
+        # From the report's receipt (reported_at), which may be before it was entered here.
+        received = report.reported_at if self._receipt_clocks else None
+        self._start_clock("determination", d.determination_days, owner="L1", at=received)
         self.required = rules.required_materials
         self._receive(report.materials, report.channel)
+        complete_with_report = not self.missing
         await self._letter(
             "acknowledgement",
             line=report.line,
@@ -183,7 +192,14 @@ class ClaimWorkflow(ClaimSettlement):
             return  # LAPSED: the limitation ran out while the claim waited for materials
 
         self._to("UNDER_REVIEW", SYSTEM)
-        self._start_clock("advance_payment", d.advance_payment_days, owner="L2")
+        # From when the claim and its materials were received: with the report if it came
+        # complete, else now (the workflow task that took the last missing item).
+        self._start_clock(
+            "advance_payment",
+            d.advance_payment_days,
+            owner="L2",
+            at=received if complete_with_report else None,
+        )
         payee_watched = await self._payee_on_watch_list()
         self.flags = triage(report, rules, self.received.values())
         if payee_watched and not any(f.code == "R07" for f in self.flags):
@@ -241,12 +257,16 @@ class ClaimWorkflow(ClaimSettlement):
         notice_at = workflow.now()
         self.document_rounds += 1
         self._to("AWAITING_MATERIALS", SYSTEM, missing=self.missing)
-        self._clock("determination").pause(
-            "awaiting materials (missing-materials notice)", notice_at
+        determination = self._clock("determination")
+        determination.pause(
+            "awaiting materials (from the day the missing-materials notice reached the claimant)"
+            if self._pause_on_delivery
+            else "awaiting materials (missing-materials notice)",
+            notice_at,
         )
         self._clock_changed()
         suspend_on = self._letter_day(notice_at + timedelta(days=d.materials_suspension_days))
-        await self._letter(
+        notice = await self._letter(
             "missing_materials",
             missing=self.missing,
             received=[k for k in self.required if k in self.received],
@@ -254,6 +274,25 @@ class ClaimWorkflow(ClaimSettlement):
             reminder_days=list(d.materials_reminder_days),
             suspension_days=d.materials_suspension_days,
         )
+        if self._pause_on_delivery and determination.paused:
+            # Sent at this task's time; reached the claimant when its delivery is recorded
+            # (a later delivery service), else after the presumed days for post, at once for
+            # email and other electronic channels. Until then the clock runs.
+            reached = notice_reached(
+                notice_at,
+                notice.channel,
+                d.presumed_delivery_days,
+                getattr(notice, "delivered_at", None),
+            )
+            determination.pauses[-1].since = reached
+            self._event(
+                "clock_pause_from",
+                SYSTEM,
+                clock="determination",
+                since=reached.isoformat(),
+                channel=notice.channel,
+            )
+            self._clock_changed()
         task_key = f"{self.claim_id}:materials"
         due = notice_at + timedelta(days=d.materials_suspension_days)
         self._open_task(task_key, "supply_materials", "claimant", due)

@@ -187,7 +187,9 @@ class ClaimCase(CaseBase):
             return at.astimezone(self._cal.tz).date().isoformat()
         return at.date().isoformat()
 
-    async def _letter(self, kind: str, recipient: str | None = None, **context: Any) -> None:
+    async def _letter(
+        self, kind: str, recipient: str | None = None, **context: Any
+    ) -> LetterRecord:
         assert self.report
         n = self._letter_counts.get(kind, 0) + 1
         self._letter_counts[kind] = n
@@ -214,6 +216,7 @@ class ClaimCase(CaseBase):
         )
         self.letters.append(letter_id)
         self._event("letter", SYSTEM, kind=kind, letter_id=letter_id, sha256=record.sha256)
+        return record
 
     async def _flush(self) -> None:
         """Write the projection, new audit events and work-item changes in one activity."""

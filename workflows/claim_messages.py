@@ -66,10 +66,14 @@ class ClaimMessages(ClaimCase):
     # ================================================================== messages
 
     @workflow.signal(name="submit_materials")
-    def submit_materials(self, submission: MaterialsSubmission) -> None:
+    async def submit_materials(self, submission: MaterialsSubmission) -> None:
         if self.report is None:
             return
         self._receive(submission.materials, submission.submitted_by or "claimant")
+        # The read model shows what arrived in the workflow task that took it, even when
+        # items are still missing and the process does not move on yet.
+        if workflow.patched("flush-on-message") and self.rules is not None:
+            await self._flush()
 
     @workflow.update(name="decide")
     async def decide(self, decision: Decision) -> ApprovalState:
@@ -520,7 +524,7 @@ class ClaimMessages(ClaimCase):
             refused_decisions=self.refused,
             deadlines=[c.view(now) for c in self.clocks.values()],
             open_tasks=list(self.tasks.values()),
-            flags=self.flags,
+            flags=[*self.flags, *self.calendar_flags.values()],
             straight_through=self.stp,
             adjustment=self.adjustment,
             denial_clause=self.denial_clause,

@@ -75,10 +75,14 @@ with workflow.unsafe.imports_passed_through():
         read_report,
         unsafe_case_id,
     )
-    from workflows.clock import Calendar
+    from workflows.clock import Calendar, Clock, notice_reached
 
 PAUSE_REASONS = ("external_appraisal", "mediation")
 BEFORE_DECISION = ("REGISTERED", "TRIAGED", "INVESTIGATING", "RESOLUTION_PROPOSED")
+# Once the decision has gone out the complainant may ask for a review (within the window),
+# whatever the callback brings; the review itself begins after the callback.
+AFTER_DECISION = ("DECIDED", "EXECUTING", "AWAITING_CLAIM_REVIEW", "CALLBACK", "REVIEW_OFFERED")
+REVIEW_WINDOW = "review_window"
 
 
 def _refuse(message: str) -> ApplicationError:
@@ -106,6 +110,9 @@ class ComplaintWorkflow(CaseBase):
         # A decision states its findings, basis and reasons (DOMAIN §8.6): a resolution
         # without them is refused.
         self._decision_grounds = workflow.patched("complaint-decision-grounds")
+        # The review may be asked for within 30 days of the complainant receiving the decision
+        # (CBIRC 2020 art. 20), counted as the Civil Code counts, callback or not.
+        self._review_from_receipt = workflow.patched("review-window-from-receipt")
         self.compensation: list[CompensationRecord] = []
         self.report: ComplaintReport | None = None
         self.rules: ComplaintRules | None = None
@@ -192,7 +199,10 @@ class ComplaintWorkflow(CaseBase):
         )
         self.rules = rules
         self.calendar = Calendar.of(
-            timezone(timedelta(hours=rules.utc_offset_hours)), rules.holidays, rules.workdays
+            timezone(timedelta(hours=rules.utc_offset_hours)),
+            rules.holidays,
+            rules.workdays,
+            rules.calendar_years or None,
         )
         if await self._declined():
             return
@@ -327,7 +337,10 @@ class ComplaintWorkflow(CaseBase):
         self.priority_reasons = reasons + high
         self.special_care = bool(care)
         self.priority = {"urgent": 50, "high": 20}.get(self.priority_label, 0)
-        self._start_clock("complaint", rules.decision_days, owner="L2")
+        # From the complaint's receipt (received_at): one forwarded by the regulator and
+        # registered a week late has a week less.
+        received = r.received_at if self._receipt_clocks else None
+        self._start_clock("complaint", rules.decision_days, owner="L2", at=received)
         if self.special_care:
             self.advisor = rules.advisors[0] if rules.advisors else None
             self._start_clock(
@@ -335,6 +348,7 @@ class ComplaintWorkflow(CaseBase):
                 rules.special_care_days,
                 owner="L2",
                 customer_facing=False,
+                at=received,
             )
         self._event(
             "registered",
@@ -403,7 +417,7 @@ class ComplaintWorkflow(CaseBase):
         self._stop_clock("complaint")
         self._stop_clock("special_care_target")
         self._to("DECIDED", SYSTEM)
-        await self._letter(
+        letter = await self._letter(
             "complaint_decision",
             findings=self.findings.findings,
             upheld=self.findings.upheld,
@@ -416,7 +430,55 @@ class ComplaintWorkflow(CaseBase):
             },
             decided_at=self.decided_at.isoformat(),
         )
+        if self._review_from_receipt:
+            self._open_review_window(letter)
         await self._flush()
+
+    def _open_review_window(self, letter: LetterRecord) -> None:
+        """The review window: 30 days from the day the decision reached the complainant (its
+        recorded delivery, else sending plus the presumed days for post), Civil Code days."""
+        assert self.rules and self.decided_at
+        reached = notice_reached(
+            self.decided_at,
+            letter.channel,
+            self.rules.presumed_delivery_days,
+            getattr(letter, "delivered_at", None),
+        )
+        self.clocks[REVIEW_WINDOW] = Clock(
+            REVIEW_WINDOW,
+            reached,
+            self.rules.review_request_days,
+            self._cal,
+            owner="complainant",
+            ladder=False,
+            customer_facing=False,
+        )
+        self._event(
+            "review_window",
+            SYSTEM,
+            reached_at=reached.isoformat(),
+            due_at=self.clocks[REVIEW_WINDOW].due_at(workflow.now()).isoformat(),
+        )
+        self._clock_changed()
+
+    def _close_review_window(self) -> None:
+        """The window ends: when a review is asked for, or when it runs out (never later than
+        its own end, so a window that ran out unused reads as met)."""
+        clock = self.clocks.get(REVIEW_WINDOW)
+        if clock is None or clock.stopped_at is not None:
+            return
+        now = workflow.now()
+        clock.stop(min(now, clock.due_at(now)))
+        self._clock_changed()
+
+    @property
+    def _review_window_open(self) -> bool:
+        clock = self.clocks.get(REVIEW_WINDOW)
+        return (
+            clock is not None
+            and clock.stopped_at is None
+            and workflow.now() < clock.due_at(workflow.now())
+        )
 
     async def _execute(self) -> None:
         """Carry out the resolution: a claim re-review (and wait for its outcome), a payment
@@ -527,17 +589,21 @@ class ComplaintWorkflow(CaseBase):
             outcome=self.outcome,
             recipient="complaint file",
         )
-        if self.outcome != "not_satisfied":
-            return
-        # Review by the superior office: asked for within 30 days, decided within 30 days.
-        self._to("REVIEW_OFFERED", SYSTEM)
-        await self._flush()
-        until = workflow.now() + timedelta(days=self.rules.review_request_days)
-        asked = await self._wait(
-            lambda: self.review_request is not None or self.close_request is not None, until
-        )
-        if not asked or self.review_request is None:
-            return
+        if self._review_from_receipt:
+            if not await self._review_asked():
+                return
+        else:
+            if self.outcome != "not_satisfied":
+                return
+            # Review by the superior office: asked for within 30 days, decided within 30 days.
+            self._to("REVIEW_OFFERED", SYSTEM)
+            await self._flush()
+            until = workflow.now() + timedelta(days=self.rules.review_request_days)
+            asked = await self._wait(
+                lambda: self.review_request is not None or self.close_request is not None, until
+            )
+            if not asked or self.review_request is None:
+                return
         self._to("UNDER_REVIEW", self.review_request.by, reason=self.review_request.reason)
         self._start_clock(
             "review", self.rules.review_decision_days, owner="L3", customer_facing=False
@@ -555,6 +621,21 @@ class ComplaintWorkflow(CaseBase):
             decided_at=workflow.now().isoformat(),
             reviewer_level="L3",
         )
+
+    async def _review_asked(self) -> bool:
+        """Whether the superior office reviews: asked for already (it may be, from the
+        decision on), or asked for while the window is still open by a complainant who was
+        not satisfied or whom the callback did not reach."""
+        if self.review_request is None and self.outcome != "satisfied" and self._review_window_open:
+            self._to("REVIEW_OFFERED", SYSTEM)
+            await self._flush()
+            window = self.clocks[REVIEW_WINDOW]
+            await self._wait(
+                lambda: self.review_request is not None or self.close_request is not None,
+                window.due_at(workflow.now()),
+            )
+        self._close_review_window()
+        return self.review_request is not None
 
     @property
     def _callback_done(self) -> bool:
@@ -873,6 +954,9 @@ class ComplaintWorkflow(CaseBase):
             )
         )
         self._event("callback", c.by, reached=c.reached, satisfied=c.satisfied)
+        # A failed attempt does not move the process on: the read model shows it now.
+        if not self._callback_done and workflow.patched("flush-on-message"):
+            await self._flush()
         return self.status()
 
     @callback.validator
@@ -884,13 +968,27 @@ class ComplaintWorkflow(CaseBase):
             raise _refuse("document a failed callback attempt (when, how, what happened)")
 
     @workflow.update(name="request_review")
-    def request_review(self, r: ReviewRequest) -> ComplaintStatus:
+    async def request_review(self, r: ReviewRequest) -> ComplaintStatus:
         self.review_request = r
+        if self._review_from_receipt:
+            self._event("review_requested", r.by, reason=r.reason)
+            self._close_review_window()
+            if self.stage != "REVIEW_OFFERED" and workflow.patched("flush-on-message"):
+                await self._flush()
         return self.status()
 
     @request_review.validator
     def _validate_request_review(self, r: ReviewRequest) -> None:
-        self._check_stage("ask for a review", ("REVIEW_OFFERED",))
+        if not self._review_from_receipt:
+            self._check_stage("ask for a review", ("REVIEW_OFFERED",))
+            return
+        self._check_stage("ask for a review", AFTER_DECISION)
+        if self.review_request is not None:
+            raise _refuse("a review is already asked for")
+        if not self._review_window_open:
+            clock = self.clocks.get(REVIEW_WINDOW)
+            end = self._due_date(REVIEW_WINDOW) if clock is not None else "-"
+            raise _refuse(f"the review window of complaint {self.complaint_id} closed on {end}")
 
     @workflow.update(name="review_decision")
     async def review_decision(self, d: ReviewDecision) -> ComplaintStatus:
@@ -1000,6 +1098,7 @@ class ComplaintWorkflow(CaseBase):
             letters=self.letters,
             history=self.history,
             breaches=self.breaches,
+            flags=list(self.calendar_flags.values()),
             decided_at=self.decided_at,
             closed_at=self.closed_at,
             outcome=self.outcome,
@@ -1067,7 +1166,9 @@ class ComplaintWorkflow(CaseBase):
         c = self.clocks.get(clock)
         return c.due_at(workflow.now()) if c else None
 
-    async def _letter(self, kind: str, recipient: str | None = None, **context: Any) -> None:
+    async def _letter(
+        self, kind: str, recipient: str | None = None, **context: Any
+    ) -> LetterRecord:
         assert self.report
         n = self._letter_counts.get(kind, 0) + 1
         self._letter_counts[kind] = n
@@ -1097,6 +1198,7 @@ class ComplaintWorkflow(CaseBase):
         )
         self.letters.append(letter_id)
         self._event("letter", SYSTEM, kind=kind, letter_id=letter_id, sha256=record.sha256)
+        return record
 
     async def _flush(self) -> None:
         async with self._flush_lock:
