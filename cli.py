@@ -18,6 +18,7 @@ from commands import (
     codec,
     complaint,
     complaint_report,
+    db,
     demo,
     events,
     letters,
@@ -59,6 +60,7 @@ app.add_typer(report.app, name="report")
 app.add_typer(staff.app, name="staff")
 app.add_typer(policy.app, name="policy")
 app.add_typer(calendar.app, name="calendar")
+app.add_typer(db.app, name="db")
 assert claim_actions.app is claim.app  # its commands join the `claim` sub-app
 assert complaint_report.app is report.app  # `claims report complaints`
 app.command("tasks")(tasks)

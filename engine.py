@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from client import connect, ensure_search_attributes, payload_codec, search_attribute_flags
-from database import engine_for
+from database import engine_for, upgrade_at_start
 from security.codec import create_key_file
 from security.codec_server import CodecServer, ui_origins
 from settings import Settings
@@ -277,6 +277,7 @@ class _Started:
 
 def _start_and_serve(settings: Settings, started: _Started, announce=print) -> None:  # type: ignore[no-untyped-def]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    announce(f"read model {upgrade_at_start(settings.db_url)}")
     loaded = load_demo_once(settings)
     if loaded:
         announce(

@@ -34,7 +34,7 @@ from activities.records import RecordActivities
 from activities.rules import RulesActivities
 from activities.signatures import SignatureActivities
 from client import connect, ensure_search_attributes, with_one_line_failures
-from database import engine_for
+from database import engine_for, upgrade_at_start
 from models.arguments import SeveralArguments
 from security.masking import mask_logs
 from settings import Settings, get_settings
@@ -169,6 +169,7 @@ def build_worker(
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    log.info("read model %s", upgrade_at_start(settings.db_url))
     client = await connect(settings)
     added = await ensure_search_attributes(client, settings.namespace)
     if added:

@@ -149,9 +149,10 @@ def test_an_earlier_read_model_gets_the_new_indexes_and_its_recusals(tmp_path: P
     RecordActivities(engine).sync_claim(
         ClaimSync(status=claim_status("C-1", "REPORTED", "PENDING_APPROVAL", adjustment=ADJ2))
     )
-    with engine.begin() as conn:  # as a read model written before both existed
+    with engine.begin() as conn:  # as a read model written before both (and migrations) existed
         conn.execute(text("DROP INDEX ix_work_items_queue"))
         conn.execute(text("DROP TABLE claim_recusals"))
+        conn.execute(text("DROP TABLE alembic_version"))
     engine.dispose()
 
     engine = make_engine(url)

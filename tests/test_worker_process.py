@@ -71,3 +71,4 @@ async def test_worker_process_registers_search_attributes_and_runs_a_claim(tmp_p
         await env.shutdown()
     assert proc.returncode in (0, -15), out
     assert "registered search attributes" in out
+    assert "read model at revision" in out  # the upgrade at start: nothing to do here
