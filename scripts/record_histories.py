@@ -51,6 +51,7 @@ from models.claim import (  # noqa: E402
 from models.complaint import (  # noqa: E402
     Assignment,
     Callback,
+    CloseRequest,
     ComplaintFindings,
     ComplaintReport,
     Execution,
@@ -69,6 +70,7 @@ from tests.factories import (  # noqa: E402
     ZHANG,
     materials,
     medical_report,
+    recent_incident,
 )
 from worker import build_worker  # noqa: E402
 from workflows import search  # noqa: E402
@@ -258,11 +260,7 @@ async def missing_materials(client: Client, tq: str) -> str:
 
 async def investigation(client: Client, tq: str) -> str:
     # R01: within 90 days of the policy start (2025-01-01), after the waiting period
-    report = _human(
-        "HIST-investigation",
-        occurred_at=datetime(2025, 3, 1, 9, 0, tzinfo=CST),
-        reported_at=datetime(2025, 3, 2, 9, 0, tzinfo=CST),
-    )
+    report = _human("HIST-investigation", occurred_at=datetime(2025, 3, 1, 9, 0, tzinfo=CST))
     h = await _claim(client, tq, report, "INVESTIGATING")
     await h.execute_update(
         ClaimWorkflow.report_findings,
@@ -303,8 +301,7 @@ def _auto(claim_id: str, amount: str, **kw: Any) -> ClaimReport:
             incident_type="collision",
             channel="app",
             claimant=dict(ZHANG),
-            occurred_at=datetime(2026, 3, 2, 9, 30, tzinfo=CST),
-            reported_at=datetime(2026, 3, 3, 10, 0, tzinfo=CST),
+            occurred_at=recent_incident(),
             amount_claimed=Decimal(amount),
             materials=[m.model_dump() for m in materials(*ALL_AUTO_COLLISION)],
             **kw,
@@ -494,6 +491,11 @@ async def complaint_unreachable(client: Client, tq: str) -> str:
             ComplaintWorkflow.callback,
             Callback(by="cc1", reached=False, note=f"第{i + 1}次无人接听"),
         )
+    # unreachable, the complainant is still offered the review; the coordinator closes it
+    await _stage(h, ComplaintWorkflow.status, "REVIEW_OFFERED")
+    await h.execute_update(
+        ComplaintWorkflow.close, CloseRequest(by="cc1", note="三次回访未接通，已书面告知复核权利")
+    )
     await h.result()
     return h.id
 

@@ -643,8 +643,10 @@ async def test_the_client_helpers_refuse_a_report_dated_in_the_future(dev):
 
 async def test_a_case_begun_before_the_checks_replays_with_the_report_it_had():
     """A running case whose report the checks would now refuse (a float amount, a control
-    character) replays as it ran: no marker for `refuse-invalid-report` in its history."""
-    history = json.loads((HISTORIES / "fast-track.json").read_text(encoding="utf-8"))
+    character) replays as it ran: no marker for `refuse-invalid-report` (nor for the release
+    that refuses hostile input) in its history, recorded before either."""
+    recorded = HISTORIES / "before-assessed-losses" / "fast-track.json"
+    history = json.loads(recorded.read_text(encoding="utf-8"))
     payload = history["events"][0]["workflowExecutionStartedEventAttributes"]["input"]
     data = base64.b64decode(payload["payloads"][0]["data"]).decode("utf-8")
     older = data.replace('"amount_claimed":"1800.00"', '"amount_claimed":1800.0')

@@ -660,8 +660,9 @@ async def test_a_running_worker_takes_generated_hostile_input_without_harm(dev, 
 async def test_a_case_begun_before_the_hostile_input_checks_replays_with_its_report():
     """A running case whose report the new checks refuse (an exponent amount, an unknown field
     in the claimant, a material's page count) replays as it ran: its history has no marker
-    for `refuse-hostile-input`, so it reads the report as it did then."""
-    history = json.loads((HISTORIES / "fast-track.json").read_text(encoding="utf-8"))
+    for the release that added the checks, so it reads the report as it did then."""
+    recorded = HISTORIES / "before-assessed-losses" / "fast-track.json"
+    history = json.loads(recorded.read_text(encoding="utf-8"))
     payload = history["events"][0]["workflowExecutionStartedEventAttributes"]["input"]
     data = base64.b64decode(payload["payloads"][0]["data"]).decode("utf-8")
     report = json.loads(data)

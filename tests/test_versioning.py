@@ -5,8 +5,8 @@
   `workflow.patched("local-records")`.
 - Staff decisions must be signed behind `workflow.patched("signed-decisions")`.
 - Complaint compensation is paid on its own ledger behind
-  `workflow.patched("complaint-compensation-ledger")`, and complaint steps come from complaint
-  staff behind `workflow.patched("complaint-roles")`; both are decided when a complaint starts.
+  the December 2026 release patch (`release-2026-12`), and complaint steps come from complaint
+  staff behind the same patch; it is decided when a case starts.
 
 Histories recorded before each change (tests/histories/before-local-records/ and
 before-signed-decisions/) still replay; new cases take the new branches; the histories at the
@@ -35,15 +35,9 @@ LOCAL = HISTORIES / "before-signed-decisions"  # local activities, unsigned deci
 # signed decisions; claims before assessment, exclusions and authority by role; complaints
 # before the compensation ledger and complaint roles
 SIGNED = HISTORIES / "before-assessed-losses"
-CLAIM_RULES_2026_11 = {
-    "role-authority",
-    "exclusions",
-    "loss-assessment",
-    "limits-across-claims",
-    "limitation-lapse",
-    "second-notice",
-    "payee-watch-list",
-}
+# Everything the December 2026 release changed in how a case runs is one patch, decided when
+# the case starts (workflows/case.py RELEASE_2026_12).
+CLAIM_RULES_2026_11 = {"release-2026-12"}
 RECORDS = ("load_rules", "load_complaint_rules", "send_letter", "sync_claim", "sync_complaint")
 # Recorded before NextDueTime was added; histories recorded since carry its patch marker.
 BEFORE_THE_PATCH = (
@@ -129,7 +123,7 @@ def test_current_histories_record_through_local_activities():
 def test_only_complaints_recorded_since_pay_compensation_on_their_ledger():
     """A complaint started since the change pays through pay_compensation; the ones recorded
     before it carry neither marker and replay their old rules (pay_claim, level checks)."""
-    changes = {"complaint-compensation-ledger", "complaint-roles"}
+    changes = CLAIM_RULES_2026_11
     text = (HISTORIES / "complaint-compensation.json").read_text(encoding="utf-8")
     assert changes <= _patch_ids(text)
     assert _scheduled_activities(text) == ["pay_compensation"]
@@ -143,15 +137,19 @@ def test_only_complaints_recorded_since_pay_compensation_on_their_ledger():
         assert not changes & _patch_ids(path.read_text(encoding="utf-8")), path.name
 
 
+def test_a_fast_track_claim_stays_short():
+    """One release patch, not one per change: each patch costs a marker and an upsert."""
+    text = (HISTORIES / "fast-track.json").read_text(encoding="utf-8")
+    assert len(json.loads(text)["events"]) <= 40
+
+
 def test_only_claims_recorded_since_the_claim_rules_of_2026_11_carry_them():
     """Assessment, exclusions, authority by role, limits across claims, the lapse, the second
     notice and the payee watch list: every claim recorded since carries their markers, the
     ones recorded before carry none and replay under their old rules."""
     current = sorted(HISTORIES.glob("*.json"))
     assert {"assessment", "exclusion", "second-notice", "lapse"} <= {p.stem for p in current}
-    for path in current:
-        if path.stem.startswith("complaint-"):
-            continue
+    for path in current:  # complaints too: their ledger, roles and review window
         assert CLAIM_RULES_2026_11 <= _patch_ids(path.read_text(encoding="utf-8")), path.name
     for path in [*SIGNED.glob("*.json"), *LOCAL.glob("*.json"), *OLDER.glob("*.json")]:
         assert not CLAIM_RULES_2026_11 & _patch_ids(path.read_text(encoding="utf-8")), path.name

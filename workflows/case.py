@@ -45,6 +45,16 @@ CALENDAR_FLAG = "C01"  # a deadline in a year the holiday calendar does not cove
 # hands over the payload undecoded only for that hint, not for `RawValue | None`).
 NO_REPORT = RawValue(Payload())
 
+# What the December 2026 release changed in how a case runs, as one patch decided when the case
+# starts (`CaseBase._init_case` reads it first): authority by role, exclusions, the loss
+# assessment and amounts from the insurer's figures, limits across claims, the lapse, the
+# second notice, the payee on the watch list, coverage on the incident date, clocks from
+# receipt, calendar coverage, the materials pause from delivery, the complaint review window,
+# the complaint ledger and roles, letters' local dates and details, hostile input. A case
+# begun before takes none of them; one begun since takes all. One id, not one per change:
+# each patch costs every case's history a marker and a TemporalChangeVersion upsert.
+RELEASE_2026_12 = "release-2026-12"
+
 Report = TypeVar("Report", bound=pydantic.BaseModel)
 
 
@@ -57,14 +67,14 @@ def read_report(model: type[Report], raw: RawValue) -> tuple[Report | None, str 
     (non-ASCII digits, exponents, negative zero, impossible dates, unknown nested fields) and
     a start with several arguments end NOT_ACCEPTED too; a case begun before reads its report
     as it did then."""
-    if isinstance(raw, SeveralArguments) and workflow.patched("refuse-hostile-input"):
+    if isinstance(raw, SeveralArguments) and workflow.patched(RELEASE_2026_12):
         return None, f"a start carries one report: {raw.reason}"
     if not raw.payload.data or raw.payload.metadata.get("encoding") == b"binary/null":
         return None, "no report was given"
     try:
         return model.model_validate_json(raw.payload.data), None
     except pydantic.ValidationError as err:
-        if workflow.patched("refuse-hostile-input"):
+        if workflow.patched(RELEASE_2026_12):
             return None, validation_message(err)
     try:
         return model.model_validate_json(raw.payload.data, context=BEFORE_HARDENING), None
@@ -82,7 +92,7 @@ def unsafe_case_id(case_id: str) -> str | None:
     chooses) cannot be used; None when it matches the one pattern. It names the case's folder
     of letters, so `claim-../../x` must not become claim `../../x`. Cases begun before the
     check ("safe-case-id") keep the id they had."""
-    if safe_case_id(case_id) or not workflow.patched("safe-case-id"):
+    if safe_case_id(case_id) or not workflow.patched(RELEASE_2026_12):
         return None
     return f"the case id taken from the workflow id does not match {CASE_ID_PATTERN}"
 
@@ -95,13 +105,16 @@ class CaseBase:
     rules: Any
 
     def _init_case(self) -> None:
+        # Read first, so that a case begun before the release decides it here, during replay,
+        # and every later read gives the same answer (the SDK keeps the first).
+        self._release_2026_12 = workflow.patched(RELEASE_2026_12)
         # Cases that started before decisions were signed take them as they did then; every
         # case started since requires a valid signature (README "Signed decisions").
         self._signing = workflow.patched("signed-decisions")
         # Clocks start when the insurer received the report, complaint or materials, not when
         # the case was entered; a deadline in a year the calendar does not cover is flagged.
-        self._receipt_clocks = workflow.patched("clocks-from-receipt")
-        self._calendar_flags = workflow.patched("calendar-coverage")
+        self._receipt_clocks = self._release_2026_12
+        self._calendar_flags = self._release_2026_12
         self.calendar_flags: dict[str, Flag] = {}
         self._signatures: set[str] = set()
         self.stage = "RECEIVED"

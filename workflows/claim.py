@@ -77,7 +77,7 @@ class ClaimWorkflow(ClaimSettlement):
         super().__init__()
         # The determination clock pauses from the day the missing-materials notice reached
         # the claimant (SPC Interpretation II art. 15), not from the day it was sent.
-        self._pause_on_delivery = workflow.patched("materials-pause-on-delivery")
+        self._pause_on_delivery = self._release_2026_12
         self.report, self.invalid_report = read_report(ClaimReport, report)
         self.claim_id = workflow.info().workflow_id.removeprefix("claim-")
         if self.report is not None:
@@ -159,7 +159,7 @@ class ClaimWorkflow(ClaimSettlement):
             report,
             rules,
             workflow.now(),
-            by_incident_date=workflow.patched("coverage-on-incident-date"),
+            by_incident_date=self._release_2026_12,
         )
         if not coverage.accepted:
             await self._not_accepted(coverage)

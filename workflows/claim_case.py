@@ -87,13 +87,13 @@ class ClaimCase(CaseBase):
         # DOMAIN §1, §6a: who may decide by role and level; excluded causes; amounts from the
         # insurer's assessment, not the claimant's figures; limits net of earlier claims.
         # Cases begun before these rules keep the ones they started with (they replay).
-        self._by_role = workflow.patched("role-authority")
-        self._exclusion_rules = workflow.patched("exclusions")
-        self._assessment_rules = workflow.patched("loss-assessment")
-        self._net_limits = workflow.patched("limits-across-claims")
-        self._lapse_rules = workflow.patched("limitation-lapse")
-        self._second_notice_rules = workflow.patched("second-notice")
-        self._payee_watch = workflow.patched("payee-watch-list")
+        self._by_role = self._release_2026_12
+        self._exclusion_rules = self._release_2026_12
+        self._assessment_rules = self._release_2026_12
+        self._net_limits = self._release_2026_12
+        self._lapse_rules = self._release_2026_12
+        self._second_notice_rules = self._release_2026_12
+        self._payee_watch = self._release_2026_12
         self.report: ClaimReport | None = None
         self.rules: RulesSnapshot | None = None
         self.claim_id = ""
@@ -183,7 +183,7 @@ class ClaimCase(CaseBase):
         """A day a letter names, as the profile's local date: a notice sent at 00:30 Beijing
         time on 2 March is of 2 March. Letters of cases begun before "letter-local-dates"
         name the UTC date they always named (their histories replay)."""
-        if workflow.patched("letter-local-dates"):
+        if self._release_2026_12:
             return at.astimezone(self._cal.tz).date().isoformat()
         return at.date().isoformat()
 

@@ -44,7 +44,7 @@ class ClaimSettlement(ClaimMessages):
             self._start_clock("payment", self.rules.deadlines.payment_days, owner="L2")
             # Since "decision-letter-details" the letter names what it deducts and why: the
             # items not covered, the clauses, the panel's reasons for an amount it set.
-            detailed = workflow.patched("decision-letter-details")
+            detailed = self._release_2026_12
             await self._letter(
                 "decision",
                 line=self.report.line,
@@ -215,7 +215,7 @@ class ClaimSettlement(ClaimMessages):
             decided_at=now.isoformat(),
             appeal_days=d.appeal_days,
             appeal_due=self.calendar_date(appeal_clock.due_at(now)),
-            approvals=self._approvals_context(workflow.patched("decision-letter-details")),
+            approvals=self._approvals_context(self._release_2026_12),
         )
         self._stop_clock("denial_notice")
         self.reserve = Decimal("0")

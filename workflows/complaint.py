@@ -104,15 +104,15 @@ class ComplaintWorkflow(CaseBase):
         # these changes keep the rules they started with (README "Changing workflow code").
         # Compensation is paid on its own ledger to the payee captured with the resolution
         # (DOMAIN §6a), not through pay_claim to the complainant's phone.
-        self._compensation_ledger = workflow.patched("complaint-compensation-ledger")
+        self._compensation_ledger = self._release_2026_12
         # Complaint steps come from complaint staff only, by role and level (DOMAIN §1).
-        self._complaint_roles = workflow.patched("complaint-roles")
+        self._complaint_roles = self._release_2026_12
         # A decision states its findings, basis and reasons (DOMAIN §8.6): a resolution
         # without them is refused.
-        self._decision_grounds = workflow.patched("complaint-decision-grounds")
+        self._decision_grounds = self._release_2026_12
         # The review may be asked for within 30 days of the complainant receiving the decision
         # (CBIRC 2020 art. 20), counted as the Civil Code counts, callback or not.
-        self._review_from_receipt = workflow.patched("review-window-from-receipt")
+        self._review_from_receipt = self._release_2026_12
         self.compensation: list[CompensationRecord] = []
         self.report: ComplaintReport | None = None
         self.rules: ComplaintRules | None = None
