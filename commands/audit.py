@@ -26,9 +26,11 @@ from temporalio.worker import Replayer
 
 from client import data_converter, payload_codec
 from commands.common import (
+    ZONE_NAME,
     UserError,
     console,
     handle_errors,
+    local_time,
     print_json,
     run,
     settings,
@@ -571,6 +573,7 @@ def render_html(workflow_id: str, trail: list[dict[str, Any]]) -> str:
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(["html", "htm", "xml", "j2"]),
     )
+    env.filters["local_time"] = local_time
     return env.get_template("trail.html.j2").render(workflow_id=workflow_id, trail=trail)
 
 
@@ -603,9 +606,11 @@ def trail(
     if html is not None:
         typer.echo(f"{history.workflow_id}: {len(entries)} entries -> {html}")
         return
-    typer.echo(f"Audit trail of {history.workflow_id} ({len(history.events)} events)")
+    typer.echo(
+        f"Audit trail of {history.workflow_id} ({len(history.events)} events; times in {ZONE_NAME})"
+    )
     for e in entries:
-        line = f"{e['at'][:19].replace('T', ' ')}  {e['kind']:<8} {e['name']}"
+        line = f"{local_time(e['at'])}  {e['kind']:<8} {e['name']}"
         if e["who"]:
             line += f"  by {e['who']}"
         if e["outcome"] and e["kind"] in ("signal", "update", "activity", "case"):

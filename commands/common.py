@@ -182,6 +182,20 @@ def money(value: Any) -> str:
     return f"{Decimal(str(value)):,.2f}"
 
 
+ZONE_NAME = "Beijing time (UTC+8)"
+
+
+def local_time(value: Any) -> str:
+    """To the second, for timelines: an ISO 8601 time (Z or an offset) in China Standard Time."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def when(value: Any) -> str:
     """A time as people at the insurer read it: China Standard Time (naive values are UTC)."""
     if value is None:
@@ -197,7 +211,7 @@ def deadline_table(deadlines: list[Any]) -> Any:
     """Every clock of a case: due date, days left, paused days and why, ladder steps fired."""
     from rich.table import Table
 
-    t = Table(title="Deadlines", title_justify="left")
+    t = Table(title=f"Deadlines (times in {ZONE_NAME})", title_justify="left")
     for c in ("clock", "days", "started", "due", "days left", "paused", "why", "status"):
         t.add_column(c)
     for d in deadlines:

@@ -9,7 +9,7 @@ from rich.table import Table
 from sqlalchemy import and_, exists, or_
 from sqlmodel import Session, col, select
 
-from commands.common import UserError, console, db, handle_errors, print_json, when
+from commands.common import ZONE_NAME, UserError, console, db, handle_errors, print_json, when
 from models.roles import offer
 from models.tables import ClaimRecusalRow, ComplaintRow, StaffRow, WorkItemRow
 
@@ -107,4 +107,6 @@ def tasks(
     for r in rows:
         t.add_row(when(r.due_at), r.case_id, r.kind, r.role, r.assignee or "-")
     console.print(t)
-    typer.echo(f"{len(rows)} open task(s)" + (f" for {person}" if person else ""))
+    typer.echo(
+        f"{len(rows)} open task(s)" + (f" for {person}" if person else "") + f"; {ZONE_NAME}"
+    )
