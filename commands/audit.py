@@ -573,8 +573,8 @@ def render_html(workflow_id: str, trail: list[dict[str, Any]]) -> str:
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(["html", "htm", "xml", "j2"]),
     )
-    env.filters["local_time"] = local_time
-    return env.get_template("trail.html.j2").render(workflow_id=workflow_id, trail=trail)
+    shown = [{**e, "local_at": local_time(e.get("at"))} for e in trail]
+    return env.get_template("trail.html.j2").render(workflow_id=workflow_id, trail=shown)
 
 
 @app.command("trail")

@@ -61,8 +61,9 @@ def open_items(person: str | None, limit: int = 100) -> list[WorkItemRow]:
             # Nothing pooled (a complaint handler, intake): only what is assigned to them, a
             # few items read by the assignee index and sorted. Ordering by priority + 0 keeps
             # SQLite, whose statistics count every unassigned item under one assignee, from
-            # reading the whole queue in order to find none.
-            q = q.where(mine)
+            # reading the whole queue in order to find none; without statistics (a new read
+            # model) SQLite would take the open-items index instead, so it is named.
+            q = q.where(mine).with_hint(WorkItemRow, "INDEXED BY ix_work_items_assignee", "sqlite")
             priority = priority + 0
         else:
             pooled = col(WorkItemRow.assignee).is_(None)
