@@ -8,27 +8,125 @@ The protocol: `POST /decode` and `POST /encode` (also under a namespace segment,
 in base64), answered in the same form. The Web UI calls it from the browser, so it answers the
 CORS preflight for the origins it is told; it also sends `X-Namespace`. With a token set, every
 request needs `Authorization: Bearer <token>`.
+
+It is a Starlette application served by uvicorn (a production ASGI server); `CodecServer`
+runs it in the foreground (`claims codec-server`) or on a background thread (`claims run`).
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import uvicorn
 from google.protobuf import json_format
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 from temporalio.api.common.v1 import Payload, Payloads
 
 from security.codec import EncryptionCodec, PayloadKeyError
 
 log = logging.getLogger("claims.codec")
 MAX_BODY = 16 * 1024 * 1024
+OPERATIONS = ("encode", "decode")
 
 
-class CodecServer(ThreadingHTTPServer):
-    daemon_threads = True
+def codec_app(
+    codec: EncryptionCodec,
+    *,
+    namespace: str,
+    token: str | None = None,
+    origins: Iterable[str] = (),
+) -> Starlette:
+    """The remote codec protocol as an ASGI application."""
+    allowed = set(origins)
+    expected = f"Bearer {token}".encode() if token else None
+
+    def cors(request: Request) -> dict[str, str]:
+        origin = request.headers.get("origin")
+        if not origin or origin not in allowed:
+            return {}
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "content-type, x-namespace, authorization",
+            "Access-Control-Allow-Credentials": "true",
+            "Vary": "Origin",
+        }
+
+    def with_cors(request: Request, response: Response) -> Response:
+        # Added as spelled (Starlette lowercases headers given to a response): some clients
+        # compare header names case-sensitively.
+        response.raw_headers += [(k.encode(), v.encode()) for k, v in cors(request).items()]
+        return response
+
+    def error(request: Request, code: int, message: str) -> Response:
+        return with_cors(request, PlainTextResponse(message + "\n", code))
+
+    async def preflight(request: Request) -> Response:
+        return with_cors(request, Response(status_code=204))
+
+    async def handle(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return await preflight(request)
+        operation = request.path_params.get("operation")
+        if operation not in OPERATIONS:
+            return error(request, 404, "not found: POST /encode or /decode")
+        asked = request.path_params.get("namespace") or request.headers.get("x-namespace")
+        if asked and asked != namespace:
+            return error(request, 403, f"namespace {asked!r} is not served here")
+        if expected is not None and not hmac.compare_digest(
+            request.headers.get("authorization", "").encode(), expected
+        ):
+            return error(request, 401, "unauthorized: send Authorization: Bearer <token>")
+        try:
+            declared = int(request.headers.get("content-length") or 0)
+        except ValueError:
+            return error(request, 400, "bad Content-Length")
+        if declared > MAX_BODY:
+            return error(request, 413, "too large")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return error(request, 413, "too large")
+        fn: Callable[[Payload], Payload] = (
+            codec.encode_one if operation == "encode" else codec.decode_one
+        )
+        try:
+            payloads = json_format.Parse(bytes(body) or b"{}", Payloads())
+            out = Payloads(payloads=[fn(p) for p in payloads.payloads])
+        except json_format.ParseError as exc:
+            return error(request, 400, f"bad payloads JSON: {exc}")
+        except PayloadKeyError as exc:
+            return error(request, 422, str(exc))
+        return with_cors(
+            request, Response(json_format.MessageToJson(out), media_type="application/json")
+        )
+
+    async def not_found(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return await preflight(request)
+        return error(request, 404, "not found: POST /encode or /decode")
+
+    methods = ["POST", "OPTIONS"]
+    return Starlette(
+        routes=[
+            Route("/{operation}", handle, methods=methods),
+            Route("/{namespace}/{operation}", handle, methods=methods),
+            Route("/{rest:path}", not_found, methods=methods),
+        ]
+    )
+
+
+class CodecServer:
+    """The codec application on uvicorn, bound at construction (port 0 picks a free one)."""
 
     def __init__(
         self,
@@ -41,90 +139,50 @@ class CodecServer(ThreadingHTTPServer):
     ) -> None:
         self.codec = codec
         self.namespace = namespace
-        self.token = token
-        self.origins = set(origins)
-        super().__init__(address, _Handler)
+        self.app = codec_app(codec, namespace=namespace, token=token, origins=origins)
+        self.socket = socket.create_server(address, reuse_port=False)
+        self.server_address = self.socket.getsockname()[:2]
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                server_header=False,
+                timeout_graceful_shutdown=5,
+            )
+        )
+        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = self.server_address
         return f"http://{host}:{port}"
 
+    def serve_forever(self) -> None:
+        """Serve in this thread until Ctrl-C or SIGTERM (uvicorn's own handling)."""
+        self._server.run(sockets=[self.socket])
+
     def start(self) -> threading.Thread:
-        """Serve in a background thread; `shutdown()` stops it."""
+        """Serve in a background thread, ready when this returns; `shutdown()` stops it."""
         thread = threading.Thread(target=self.serve_forever, name="codec-server", daemon=True)
         thread.start()
+        self._thread = thread
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the codec server did not start on {self.url}")
+            time.sleep(0.01)
         return thread
 
+    def shutdown(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
 
-class _Handler(BaseHTTPRequestHandler):
-    server: CodecServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
-        log.debug("%s " + format, self.address_string(), *args)
-
-    def _cors(self) -> None:
-        origin = self.headers.get("Origin")
-        if origin and origin in self.server.origins:
-            self.send_header("Access-Control-Allow-Origin", origin)
-            self.send_header("Access-Control-Allow-Methods", "POST, OPTIONS")
-            self.send_header(
-                "Access-Control-Allow-Headers", "content-type, x-namespace, authorization"
-            )
-            self.send_header("Access-Control-Allow-Credentials", "true")
-            self.send_header("Vary", "Origin")
-
-    def _reply(self, code: int, body: str, content_type: str = "application/json") -> None:
-        data = body.encode()
-        self.send_response(code)
-        self._cors()
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _error(self, code: int, message: str) -> None:
-        self._reply(code, message + "\n", "text/plain; charset=utf-8")
-
-    def do_OPTIONS(self) -> None:  # noqa: N802 - the http.server convention
-        self.send_response(204)
-        self._cors()
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def do_POST(self) -> None:  # noqa: N802
-        parts = [p for p in self.path.split("?", 1)[0].split("/") if p]
-        if not parts or parts[-1] not in ("encode", "decode") or len(parts) > 2:
-            self._error(404, "not found: POST /encode or /decode")
-            return
-        namespace = parts[0] if len(parts) == 2 else self.headers.get("X-Namespace")
-        if namespace and namespace != self.server.namespace:
-            self._error(403, f"namespace {namespace!r} is not served here")
-            return
-        token = self.server.token
-        if token and not hmac.compare_digest(
-            self.headers.get("Authorization", "").encode(), f"Bearer {token}".encode()
-        ):
-            self._error(401, "unauthorized: send Authorization: Bearer <token>")
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._error(413, "too large")
-            return
-        fn: Callable[[Payload], Payload] = (
-            self.server.codec.encode_one if parts[-1] == "encode" else self.server.codec.decode_one
-        )
-        try:
-            payloads = json_format.Parse(self.rfile.read(length) or b"{}", Payloads())
-            out = Payloads(payloads=[fn(p) for p in payloads.payloads])
-        except json_format.ParseError as exc:
-            self._error(400, f"bad payloads JSON: {exc}")
-            return
-        except PayloadKeyError as exc:
-            self._error(422, str(exc))
-            return
-        self._reply(200, json_format.MessageToJson(out))
+    def server_close(self) -> None:
+        self.socket.close()
 
 
 def ui_origins(ports: Sequence[int]) -> list[str]:
