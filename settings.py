@@ -84,6 +84,18 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CLAIMS_FAULT_SEED", "fault_seed"),
         description="testing aid: makes the injected faults repeatable",
     )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("CLAIMS_METRICS_PORT", "metrics_port"),
+        description="when set, the worker serves Prometheus metrics on this port (/metrics)",
+    )
+    otel_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_endpoint"),
+        description="when set, workflows and activities are traced to this OTLP/HTTP endpoint",
+    )
 
     @property
     def embedded(self) -> bool:

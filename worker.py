@@ -36,6 +36,7 @@ from activities.signatures import SignatureActivities
 from client import connect, ensure_search_attributes, with_one_line_failures
 from database import engine_for, upgrade_at_start
 from models.arguments import SeveralArguments
+from observability import EngineMetrics, serve_metrics, setup_tracing, tracing_interceptors
 from security.masking import mask_logs
 from settings import Settings, get_settings
 from workflows.claim import ClaimWorkflow
@@ -148,9 +149,15 @@ def build_worker(
     activities: list[object] | None = None,
     interceptors: Sequence[Interceptor] = (),
     workflows: list[type] | None = None,
+    metrics: EngineMetrics | None = None,
 ) -> Worker:
     """The engine's worker; `workflows` and `activities` replace the engine's own (tests, and
-    the benchmark's yardstick, which must run under exactly these settings)."""
+    the benchmark's yardstick, which must run under exactly these settings). With `metrics`
+    its activities are counted (observability.py); with OTEL_EXPORTER_OTLP_ENDPOINT set its
+    workflows and activities are traced."""
+    observing = [*tracing_interceptors(settings)]
+    if metrics is not None:
+        observing.append(metrics.interceptor())
     return Worker(
         with_one_line_failures(client),
         task_queue=task_queue or settings.task_queue,
@@ -163,18 +170,22 @@ def build_worker(
         max_concurrent_activities=settings.activity_slots,
         max_concurrent_local_activities=settings.activity_slots,
         max_concurrent_workflow_tasks=settings.workflow_task_slots,
-        interceptors=[*INTERCEPTORS, *interceptors],
+        interceptors=[*INTERCEPTORS, *observing, *interceptors],
         workflow_runner=workflow_runner(),
     )
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     log.info("read model %s", upgrade_at_start(settings.db_url))
+    engine = engine_for(settings.db_url)
+    # before the client: the SDK's metrics come from the runtime the client is made with
+    metrics = serve_metrics(settings, engine)
+    setup_tracing(settings)
     client = await connect(settings)
     added = await ensure_search_attributes(client, settings.namespace)
     if added:
         log.info("registered search attributes: %s", ", ".join(added))
-    worker = build_worker(client, settings)
+    worker = build_worker(client, settings, engine=engine, metrics=metrics)
     if settings.fault_rate:
         log.warning("fault switch on: %.0f %% of activity calls fail", 100 * settings.fault_rate)
     log.info(

@@ -1,0 +1,207 @@
+"""What operations watch: `python worker.py` with CLAIMS_METRICS_PORT serves the SDK's and the
+engine's Prometheus metrics, and they move as claims run; OpenTelemetry spans for a claim's
+workflow and activities when OTEL_EXPORTER_OTLP_ENDPOINT is set."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import urllib.request
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client.parser import text_string_to_metric_families
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.contrib.opentelemetry import TracingInterceptor
+
+import demo
+from client import start_claim
+from database import make_engine
+from models.claim import Decision
+from observability import free_loopback_port
+from tests.claimtools import decide, handle_for, signed, status, wait_stage
+from tests.conftest import end_workflows, per_test_client
+from tests.factories import medical_report
+from worker import build_activities, build_worker
+from workflows.claim import ClaimWorkflow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(port: int) -> tuple[Samples, str]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    samples: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            samples[(s.name, frozenset(s.labels.items()))] = s.value
+    return samples, text
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def total(samples: Samples, name: str) -> float:
+    return sum(v for (n, _), v in samples.items() if n == name)
+
+
+def _human_report(amount: str = "8000.00"):
+    # (8000 - 500) x 80% = 6000.00: above the fast-track limit, so a person decides
+    return medical_report(
+        amount_claimed=Decimal(amount),
+        items=[{"category": "treatment", "description": "治疗费", "amount": amount}],
+    )
+
+
+async def test_the_worker_serves_metrics_that_move_as_claims_run(dev_env, tmp_path):
+    data_dir = tmp_path / "data"
+    engine = make_engine(f"sqlite:///{data_dir / 'claims.db'}")
+    demo.load(engine)
+    port = free_loopback_port()
+    task_queue = f"claims-metrics-{uuid.uuid4()}"
+    client, started = per_test_client(dev_env)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "worker.py")],
+        env={
+            **os.environ,
+            "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+            "CLAIMS_DATA_DIR": str(data_dir),
+            "CLAIMS_TASK_QUEUE": task_queue,
+            "CLAIMS_METRICS_PORT": str(port),
+            # a share of activity calls fail and are retried: the failures are counted
+            "CLAIMS_FAULT_RATE": "0.2",
+            "CLAIMS_FAULT_SEED": "11",
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        before = None
+        for _ in range(150):
+            try:
+                before, _ = scrape(port)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        assert before is not None, "no /metrics"
+        assert total(before, "claims_cases_started_total") == 0
+
+        paid = medical_report()  # fast track: 1040.00 paid, closed
+        await start_claim(client, paid, task_queue)
+        unknown = medical_report(policy_no="P-NOPE-9999")  # not accepted
+        await start_claim(client, unknown, task_queue)
+        denied = _human_report()
+        await start_claim(client, denied, task_queue)
+
+        await wait_stage(client, paid.claim_id, "CLOSED", timeout=60)
+        await wait_stage(client, unknown.claim_id, "NOT_ACCEPTED", timeout=60)
+        await wait_stage(client, denied.claim_id, "PENDING_APPROVAL", timeout=60)
+        handle = handle_for(client, denied.claim_id)
+        mid, _ = scrape(port)
+        assert value(mid, "claims_open_cases", type="claim", stage="PENDING_APPROVAL") == 1
+
+        # a decision by someone who may not decide: refused (update), recorded (signal)
+        with pytest.raises(WorkflowUpdateFailedError):
+            await decide(handle, "nobody", "approve")
+        await handle.signal(
+            ClaimWorkflow.decision_signal,
+            await signed(handle, Decision(approver="inv1", decision="approve")),
+        )
+        for _ in range(100):
+            if (await status(client, denied.claim_id)).refused_decisions:
+                break
+            await asyncio.sleep(0.1)
+        await decide(handle, "sup1", "reject", clause="MED-2.2", note="既往症未如实告知")
+        await wait_stage(client, denied.claim_id, "DENIAL_NOTIFIED", timeout=60)
+
+        after: dict = {}
+        for _ in range(100):  # the last projection write may still be on its way
+            after, text = scrape(port)
+            if value(after, "claims_open_cases", type="claim", stage="DENIAL_NOTIFIED") == 1:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+        await end_workflows(client, started)
+    assert proc.returncode in (0, -15), out
+
+    # cases started and closed, by type and outcome
+    assert value(after, "claims_cases_started_total", type="claim") == 3
+    assert value(after, "claims_cases_closed_total", type="claim", outcome="paid") == 1
+    assert value(after, "claims_cases_closed_total", type="claim", outcome="not_accepted") == 1
+    assert value(after, "claims_stage_changes_total", type="claim", stage="DENIED") == 1
+    # open cases by stage, from the read model
+    assert value(after, "claims_open_cases", type="claim", stage="DENIAL_NOTIFIED") == 1
+    assert value(after, "claims_open_cases", type="claim", stage="PENDING_APPROVAL") == 0
+    # payments and their amounts
+    assert value(after, "claims_payment_amount_yuan_count", type="claim") == 1
+    assert value(after, "claims_payment_amount_yuan_sum", type="claim") == 1040.0
+    assert value(after, "claims_paid_yuan_total", type="claim") == 1040.0
+    # the refused signal is counted; a refused update leaves no event and is not
+    assert (
+        value(after, "claims_refused_total", type="claim", kind="decision_refused", via="signal")
+        == 1
+    )
+    # the injected faults are activity failures
+    failures = {
+        dict(labels)["activity"]: v
+        for (name, labels), v in after.items()
+        if name == "claims_activity_failures_total" and dict(labels)["error"] == "InjectedFault"
+    }
+    assert sum(failures.values()) >= 1, failures
+    # the SDK runtime's own metrics, on the same port
+    assert total(after, "temporal_workflow_completed_total") >= 1 or any(
+        n.startswith("temporal_workflow_task_") for n, _ in after
+    ), text
+    assert total(after, "temporal_request_total") > total(before, "temporal_request_total")
+    assert "metrics on :" in out
+
+
+def _tracer_provider() -> tuple[TracerProvider, InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)  # the global one, as setup_tracing sets it
+    return provider, exporter
+
+
+async def test_a_claim_is_traced_when_an_otlp_endpoint_is_set(dev_env, settings, engine, rail):
+    _, exporter = _tracer_provider()
+    traced = settings.model_copy(update={"otel_endpoint": "http://127.0.0.1:4318"})
+    client, started = per_test_client(dev_env)
+    # a caller that traces too: the case's spans join the trace of its start
+    config = client.config()
+    config["interceptors"] = [*config["interceptors"], TracingInterceptor()]
+    client = Client(**config)
+    worker = build_worker(
+        client, traced, engine=engine, activities=build_activities(traced, engine, rail)
+    )
+    report = medical_report()
+    async with worker:
+        await start_claim(client, report, traced.task_queue)
+        await wait_stage(client, report.claim_id, "CLOSED", timeout=60)
+        await end_workflows(client, started)
+    spans = exporter.get_finished_spans()
+    names = {s.name for s in spans}
+    assert "RunWorkflow:ClaimWorkflow" in names, names
+    assert "RunActivity:pay_claim" in names, names
+    assert "RunActivity:sync_claim" in names, names
+    ids = {s.attributes.get("temporalWorkflowID") for s in spans if s.attributes}
+    assert f"claim-{report.claim_id}" in ids
+    # one trace, begun by the caller's start: the workflow's spans and its activities'
+    start = next(s for s in spans if s.name == "StartWorkflow:ClaimWorkflow")
+    for name in ("RunWorkflow:ClaimWorkflow", "RunActivity:pay_claim", "RunActivity:sync_claim"):
+        assert {s.context.trace_id for s in spans if s.name == name} == {start.context.trace_id}
