@@ -28,6 +28,7 @@ from temporalio.common import (
 )
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadConverter
+from temporalio.envconfig import ClientConnectConfig
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -37,7 +38,7 @@ from models.claim import ClaimReport
 from models.complaint import ComplaintReport
 from models.validation import one_line, validation_message
 from security.codec import EncryptionCodec, key_ring
-from settings import Settings
+from settings import Settings, TemporalSettingsError
 from workflows import search
 
 _CLI_TYPE = {
@@ -124,9 +125,10 @@ def search_attribute_flags(keys: tuple[SearchAttributeKey, ...] = search.ALL) ->
 
 
 def payload_codec(settings: Settings) -> EncryptionCodec | None:
-    """The encryption codec of the configured keys; None when no key is configured."""
+    """The encryption codec of the configured keys; None when no key is configured. With
+    CLAIMS_PAYLOAD_ENCRYPTION=off it only decodes (payloads sealed earlier)."""
     ring = key_ring(settings.payload_keys, settings.key_file)
-    return EncryptionCodec(ring) if ring else None
+    return EncryptionCodec(ring, encrypts=settings.payload_encryption) if ring else None
 
 
 def data_converter(settings: Settings) -> DataConverter:
@@ -141,11 +143,28 @@ def data_converter(settings: Settings) -> DataConverter:
     return dataclasses.replace(ENGINE_CONVERTER, payload_codec=codec)
 
 
+def connect_config(settings: Settings, address: str | None = None) -> ClientConnectConfig:
+    """`Client.connect` arguments from Temporal's client settings (settings.temporal_profile:
+    a temporal.toml profile, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+    TEMPORAL_TLS_*), the namespace falling back to CLAIMS_NAMESPACE. The embedded server
+    (no address anywhere) is reached as before: plain gRPC on 127.0.0.1, no key."""
+    if settings.embedded and not address:
+        return ClientConnectConfig(target_host=settings.address, namespace=settings.namespace)
+    try:
+        config = settings.temporal_profile().to_client_connect_config()
+    except OSError as err:  # a TLS file named in the settings cannot be read
+        raise TemporalSettingsError(
+            f"Temporal TLS settings: cannot read {err.filename}: {err.strerror}"
+        ) from None
+    config["target_host"] = address or settings.address
+    config["namespace"] = settings.namespace
+    return config
+
+
 async def connect(settings: Settings, address: str | None = None) -> Client:
+    """The one way the worker, the CLI, the audit tools and the benchmark reach Temporal."""
     return await Client.connect(
-        address or settings.address,
-        namespace=settings.namespace,
-        data_converter=data_converter(settings),
+        **connect_config(settings, address), data_converter=data_converter(settings)
     )
 
 

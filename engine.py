@@ -29,7 +29,7 @@ from database import engine_for, upgrade_at_start
 from security.codec import create_key_file
 from security.codec_server import CodecServer, ui_origins
 from settings import Settings
-from worker import build_worker
+from worker import build_worker, payload_protection
 
 log = logging.getLogger("claims.engine")
 DEMO_MARKER = ".demo-loaded"
@@ -207,8 +207,9 @@ async def serve(settings: Settings, announce=print) -> None:  # type: ignore[no-
 
 
 def ensure_key_file(settings: Settings) -> bool:
-    """The embedded engine encrypts too: a key file on first start unless keys are configured."""
-    if settings.payload_keys:
+    """The embedded engine encrypts too: a key file on first start unless keys are configured
+    (or CLAIMS_PAYLOAD_ENCRYPTION=off)."""
+    if settings.payload_keys or not settings.payload_encryption:
         return False
     return create_key_file(settings.key_file)
 
@@ -236,12 +237,22 @@ def start_codec_server(settings: Settings) -> CodecServer | None:
 def run_engine(settings: Settings, announce=print) -> None:  # type: ignore[no-untyped-def]
     """Run until Ctrl-C, SIGTERM or SIGHUP: the server (unless TEMPORAL_ADDRESS names one)
     and a worker. Whenever the signal comes, starting up included, what has started is
-    stopped (the worker first, then the server and the codec server) before this returns."""
+    stopped (the worker first, then the server and the codec server) before this returns.
+
+    Fails closed: without a payload key (made here on the embedded server's first start) it
+    refuses before starting anything (PayloadKeyError), unless CLAIMS_PAYLOAD_ENCRYPTION=off,
+    which every status line then states."""
+    made_key = settings.embedded and ensure_key_file(settings)
+    payloads = payload_protection(settings)
+    if not settings.payload_encryption:
+        announce = _flagged(announce, "  [payloads NOT encrypted]")
+    if made_key:
+        announce(f"keys       created {settings.key_file} (payload encryption key)")
     main_thread = threading.current_thread() is threading.main_thread()
     previous = _raise_on_stop_signals() if main_thread else {}
     started = _Started()
     try:
-        _start_and_serve(settings, started, announce)
+        _start_and_serve(settings, started, announce, payloads)
     except Stopped:
         pass
     finally:
@@ -275,7 +286,12 @@ class _Started:
         say("stopped")
 
 
-def _start_and_serve(settings: Settings, started: _Started, announce=print) -> None:  # type: ignore[no-untyped-def]
+def _flagged(announce: Callable[[str], Any], flag: str) -> Callable[[str], Any]:
+    """Every status line with the flag after it."""
+    return lambda text: announce(text + flag)
+
+
+def _start_and_serve(settings: Settings, started: _Started, announce, payloads: str) -> None:  # type: ignore[no-untyped-def]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     announce(f"read model {upgrade_at_start(settings.db_url)}")
     loaded = load_demo_once(settings)
@@ -285,8 +301,6 @@ def _start_and_serve(settings: Settings, started: _Started, announce=print) -> N
             "(first start)"
         )
     if settings.embedded:
-        if ensure_key_file(settings):
-            announce(f"keys       created {settings.key_file} (payload encryption key)")
         started.codec_server = start_codec_server(settings)
         started.proc = start_server(settings, codec=started.codec_server is not None)
         announce(
@@ -297,11 +311,7 @@ def _start_and_serve(settings: Settings, started: _Started, announce=print) -> N
         announce(f"http api   http://127.0.0.1:{settings.http_port}")
     else:
         announce(f"temporal   {settings.address} (existing server)")
-    codec = payload_codec(settings)
-    if codec is None:
-        announce("payloads   NOT encrypted: set CLAIMS_PAYLOAD_KEYS (see README, Personal data)")
-    else:
-        announce(f"payloads   encrypted (AES-GCM, active key {codec.active_kid})")
+    announce(f"payloads   {payloads.removeprefix('payloads ')}")
     if started.codec_server is not None:
         announce(f"codec      {started.codec_server.url} (the Web UI decodes through it)")
     announce(f"database   {settings.db_url}")

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from temporalio.envconfig import ClientConfigProfile
+
+
+class TemporalSettingsError(ValueError):
+    """The Temporal connection settings cannot be used as given (one line)."""
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
+    # The connection (address, namespace, API key, TLS) comes from Temporal's own client
+    # settings (temporalio.envconfig): a temporal.toml profile (TEMPORAL_CONFIG_FILE,
+    # TEMPORAL_PROFILE) with TEMPORAL_* variables over it; see temporal_profile().
     temporal_address: str | None = Field(
         default=None,
         validation_alias=AliasChoices("TEMPORAL_ADDRESS", "temporal_address"),
-        description="host:port of an existing Temporal server; unset runs the embedded one",
+        description="host:port of an existing Temporal server (or a temporal.toml profile's "
+        "address); neither: the embedded one",
     )
-    namespace: str = Field(
-        default="default", validation_alias=AliasChoices("CLAIMS_NAMESPACE", "namespace")
+    claims_namespace: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CLAIMS_NAMESPACE", "namespace"),
+        description="the namespace when neither TEMPORAL_NAMESPACE nor the profile names one",
     )
     task_queue: str = Field(
         default="claims", validation_alias=AliasChoices("CLAIMS_TASK_QUEUE", "task_queue")
@@ -63,6 +75,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CLAIMS_PAYLOAD_KEY_FILE", "payload_key_file"),
         description="a file of `kid:base64key` lines; default `payload-keys` in the data folder",
     )
+    payload_encryption: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("CLAIMS_PAYLOAD_ENCRYPTION", "payload_encryption"),
+        description="`off`: a worker without a payload key starts and writes payloads in clear "
+        "(it says so); on (the default), a worker without a key refuses to start",
+    )
     codec_port: int = Field(
         default=8234, validation_alias=AliasChoices("CLAIMS_CODEC_PORT", "codec_port")
     )
@@ -97,14 +115,41 @@ class Settings(BaseSettings):
         description="when set, workflows and activities are traced to this OTLP/HTTP endpoint",
     )
 
+    _profile: ClientConfigProfile | None = PrivateAttr(default=None)
+
+    def temporal_profile(self) -> ClientConfigProfile:
+        """Temporal's client settings for this process, read once: the temporal.toml profile
+        (TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml; TEMPORAL_PROFILE, else
+        `default`) with TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and TEMPORAL_TLS_*
+        over it."""
+        if self._profile is None:
+            config_file = os.environ.get("TEMPORAL_CONFIG_FILE")
+            if config_file and not Path(config_file).exists():
+                raise TemporalSettingsError(f"TEMPORAL_CONFIG_FILE {config_file}: no such file")
+            try:
+                self._profile = ClientConfigProfile.load()
+            except Exception as err:  # the SDK's ConfigError: a bad file, an unknown profile
+                raise TemporalSettingsError(f"Temporal client settings: {err}") from None
+        return self._profile
+
     @property
     def embedded(self) -> bool:
         """True when no Temporal server was named, so the engine runs its own."""
-        return not self.temporal_address
+        return not (self.temporal_address or self.temporal_profile().address)
 
     @property
     def address(self) -> str:
-        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+        return (
+            self.temporal_address
+            or self.temporal_profile().address
+            or f"127.0.0.1:{self.temporal_port}"
+        )
+
+    @property
+    def namespace(self) -> str:
+        """TEMPORAL_NAMESPACE or the profile's namespace; else CLAIMS_NAMESPACE; else
+        `default`."""
+        return self.temporal_profile().namespace or self.claims_namespace or "default"
 
     @property
     def db_url(self) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -33,10 +34,11 @@ from activities.payments import PaymentActivities, PaymentRail
 from activities.records import RecordActivities
 from activities.rules import RulesActivities
 from activities.signatures import SignatureActivities
-from client import connect, ensure_search_attributes, with_one_line_failures
+from client import connect, ensure_search_attributes, payload_codec, with_one_line_failures
 from database import engine_for, upgrade_at_start
 from models.arguments import SeveralArguments
 from observability import EngineMetrics, serve_metrics, setup_tracing, tracing_interceptors
+from security.codec import PayloadKeyError, no_key_message
 from security.masking import mask_logs
 from settings import Settings, get_settings
 from workflows.claim import ClaimWorkflow
@@ -175,7 +177,25 @@ def build_worker(
     )
 
 
+PLAIN_PAYLOADS = "payloads NOT encrypted (CLAIMS_PAYLOAD_ENCRYPTION=off)"
+
+
+def payload_protection(settings: Settings) -> str:
+    """How this worker writes payloads, in words for its status lines. Fails closed: without
+    a payload key it refuses (PayloadKeyError, one line saying how to make or point at a key)
+    unless CLAIMS_PAYLOAD_ENCRYPTION=off."""
+    codec = payload_codec(settings)
+    if codec is not None and codec.encrypts:
+        return f"payloads encrypted (AES-GCM, active key {codec.active_kid})"
+    if settings.payload_encryption:
+        raise PayloadKeyError(no_key_message(settings.key_file))
+    return PLAIN_PAYLOADS
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    payloads = payload_protection(settings)  # before anything starts
+    if not settings.payload_encryption:
+        log.warning("%s: histories hold personal data in clear", payloads)
     log.info("read model %s", upgrade_at_start(settings.db_url))
     engine = engine_for(settings.db_url)
     # before the client: the SDK's metrics come from the runtime the client is made with
@@ -189,10 +209,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     if settings.fault_rate:
         log.warning("fault switch on: %.0f %% of activity calls fail", 100 * settings.fault_rate)
     log.info(
-        "worker on %s namespace=%s task_queue=%s",
+        "worker on %s namespace=%s task_queue=%s %s",
         settings.address,
         settings.namespace,
         settings.task_queue,
+        payloads,
     )
     if stop is None:
         await worker.run()
@@ -208,6 +229,9 @@ def main() -> None:
         asyncio.run(run_worker(get_settings()))
     except KeyboardInterrupt:
         pass
+    except PayloadKeyError as exc:  # no key, or keys that cannot be used: one line
+        sys.stderr.write(f"error: {exc}\n")
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

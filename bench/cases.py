@@ -52,8 +52,11 @@ class Target:
     payload_keys: str | None = None  # None: as the environment says
 
     def env(self, task_queue: str) -> dict[str, str]:
+        """The workers' environment: the bench's own server in plain text, whatever Temporal
+        connection settings (a profile, TLS, an API key) the caller's environment holds."""
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")},
+            "TEMPORAL_CONFIG_FILE": os.devnull,  # no temporal.toml profile
             "TEMPORAL_ADDRESS": self.address,
             "CLAIMS_TASK_QUEUE": task_queue,
             "CLAIMS_DATABASE_URL": self.db_url,

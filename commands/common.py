@@ -29,8 +29,9 @@ from models.catalog import BUSINESS_TZ
 from models.signature import Signed
 from models.tables import StaffRow
 from models.validation import validation_message
+from security.codec import PayloadKeyError
 from security.masking import FULL_VIEW_ROLES, mask_id_no, mask_phone, may_see_full
-from settings import Settings, get_settings
+from settings import Settings, TemporalSettingsError, get_settings
 
 # Tables stay readable when piped (rich would otherwise assume 80 columns).
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -65,10 +66,14 @@ async def temporal() -> Client:
     s = settings()
     try:
         return await asyncio.wait_for(connect(s), timeout=10)
+    except TemporalSettingsError as exc:
+        raise UserError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - any failure to connect is the same to the user
-        raise UserError(
-            f"cannot reach Temporal at {s.address}: is the engine running (claims run)?"
-        ) from exc
+        if s.embedded:
+            hint = "is the engine running (claims run)?"
+        else:  # a cluster: the address, the namespace, TLS or the API key may be wrong
+            hint = f"namespace {s.namespace}: {one_line(exc) or type(exc).__name__}"
+        raise UserError(f"cannot reach Temporal at {s.address}: {hint}") from exc
 
 
 def signed(message: Signed, case_id: str) -> Any:
@@ -113,7 +118,7 @@ def read_json(path: Path) -> Any:
 
 
 def one_line(exc: BaseException) -> str:
-    if isinstance(exc, UserError | ReportRefused):
+    if isinstance(exc, UserError | ReportRefused | PayloadKeyError):
         return str(exc)
     if isinstance(exc, ValidationError):
         return validation_message(exc)

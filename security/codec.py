@@ -83,11 +83,14 @@ def create_key_file(path: Path, kid: str = "k1") -> bool:
 
 
 class EncryptionCodec(PayloadCodec):
-    """AES-GCM over whole payloads; the first key of the ring encrypts."""
+    """AES-GCM over whole payloads; the first key of the ring encrypts. With `encrypts`
+    false (CLAIMS_PAYLOAD_ENCRYPTION=off) payloads are written in clear and those sealed
+    earlier still decode."""
 
-    def __init__(self, ring: Sequence[tuple[str, bytes]]) -> None:
+    def __init__(self, ring: Sequence[tuple[str, bytes]], *, encrypts: bool = True) -> None:
         if not ring:
             raise PayloadKeyError("no payload keys")
+        self.encrypts = encrypts
         self.active_kid = ring[0][0]
         self._ciphers = {kid: AESGCM(key) for kid, key in ring}
         if len(self._ciphers) != len(ring):
@@ -98,6 +101,8 @@ class EncryptionCodec(PayloadCodec):
         return list(self._ciphers)
 
     def encode_one(self, payload: Payload) -> Payload:
+        if not self.encrypts:
+            return payload
         kid = self.active_kid
         nonce = os.urandom(NONCE_BYTES)
         # The key id is bound to the ciphertext, so a relabelled payload does not decrypt.
@@ -145,6 +150,15 @@ def key_ring(keys: str | None, key_file: Path | None) -> list[tuple[str, bytes]]
                 ring.append((kid, key))
                 known[kid] = key
     return ring
+
+
+def no_key_message(key_file: Path) -> str:
+    """The one line a worker without a payload key refuses to start with."""
+    return (
+        "no payload key: set CLAIMS_PAYLOAD_KEYS=kid:base64key (make one with `claims new-key "
+        f"k1`), or CLAIMS_PAYLOAD_KEY_FILE to a key file, or put one at {key_file} (`claims "
+        "run` makes it); CLAIMS_PAYLOAD_ENCRYPTION=off runs without encryption"
+    )
 
 
 def _payloads_in(message: Message) -> Iterator[Payload]:
