@@ -460,9 +460,23 @@ class CaseBase:
     def _to(self, stage: str, actor: str, /, **data: Any) -> None:
         self.stage = stage
         self.history.append(StageChange(stage=stage, at=workflow.now()))
+        # workflow.logger says nothing while a history replays; the case id and the stage
+        # only, never what the case holds about people
+        workflow.logger.info("%s: stage %s", self._logged_id, stage)
         self._event("stage", actor, stage=stage, **data)
 
+    @property
+    def _logged_id(self) -> str:
+        """The case id for a log line; an id that does not match the pattern (any client
+        chooses workflow ids) is not repeated."""
+        return self.case_id if safe_case_id(self.case_id) else "(a case with an invalid id)"
+
     def _event(self, kind: str, actor: str, /, **data: Any) -> None:
+        if kind in _LOGGED_EVENTS:
+            clock = data.get("clock")
+            workflow.logger.warning(
+                "%s: %s%s", self._logged_id, kind, f" ({clock})" if clock else ""
+            )
         self._seq += 1
         self._events.append(
             AuditEventIn(seq=self._seq, kind=kind, actor=actor, at=workflow.now(), data=data)
@@ -505,6 +519,12 @@ class CaseBase:
             return True
         except TimeoutError:
             return False
+
+
+# Events worth a warning line in the worker's log (stage changes have their own info line).
+_LOGGED_EVENTS = frozenset(
+    {"clock_escalation", "clock_breach", "decision_refused", "assessment_refused"}
+)
 
 
 def bad_signature(reason: str) -> ApplicationError:
