@@ -87,8 +87,9 @@ def show(
 @app.command("run")
 @handle_errors
 def run_engine() -> None:
-    """Run the engine: the embedded Temporal server (unless TEMPORAL_ADDRESS is set), the Web
-    UI and a worker; loads the demo data on first start. Ctrl-C stops it cleanly.
+    """Run the engine: the embedded Temporal server (unless TEMPORAL_ADDRESS or a temporal.toml
+    profile names one; README "Settings"), the Web UI and a worker; loads the demo data on
+    first start. Ctrl-C stops it cleanly.
 
     Example: claims run
     """
@@ -103,7 +104,8 @@ def run_engine() -> None:
 @app.command("worker")
 @handle_errors
 def run_worker() -> None:
-    """Run a worker alone against TEMPORAL_ADDRESS (registers missing search attributes).
+    """Run a worker alone against TEMPORAL_ADDRESS or a temporal.toml profile, with TLS or an
+    API key as TEMPORAL_TLS_* / TEMPORAL_API_KEY say (registers missing search attributes).
 
     Example: TEMPORAL_ADDRESS=temporal:7233 claims worker
     """

@@ -1,6 +1,7 @@
 """The worker: builds its clients once, registers the workflows and activities, runs.
 
-`python worker.py` runs a worker alone against TEMPORAL_ADDRESS (default 127.0.0.1:7233).
+`python worker.py` runs a worker alone against TEMPORAL_ADDRESS or a temporal.toml profile
+(default 127.0.0.1:7233; README "Settings").
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from models.arguments import SeveralArguments
 from observability import EngineMetrics, serve_metrics, setup_tracing, tracing_interceptors
 from security.codec import PayloadKeyError, no_key_message
 from security.masking import mask_logs
-from settings import Settings, get_settings
+from settings import Settings, TemporalSettingsError, get_settings
 from workflows.claim import ClaimWorkflow
 from workflows.complaint import ComplaintWorkflow
 
@@ -229,7 +230,7 @@ def main() -> None:
         asyncio.run(run_worker(get_settings()))
     except KeyboardInterrupt:
         pass
-    except PayloadKeyError as exc:  # no key, or keys that cannot be used: one line
+    except (PayloadKeyError, TemporalSettingsError) as exc:  # unusable keys or settings: one line
         sys.stderr.write(f"error: {exc}\n")
         raise SystemExit(1) from None
 

@@ -6,6 +6,9 @@ mTLS path end to end is tests/test_secured_cluster.py."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from temporalio.service import TLSConfig
@@ -14,6 +17,8 @@ from typer.testing import CliRunner
 from cli import app
 from client import connect_config
 from settings import Settings, TemporalSettingsError, get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -146,3 +151,18 @@ def test_the_benchmark_workers_reach_the_benchmarks_own_server_in_plain_text(mon
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert connect_config(Settings()) == {"target_host": "127.0.0.1:40001", "namespace": "default"}
+
+
+def test_a_worker_with_unusable_settings_says_so_in_one_line(monkeypatch, tmp_path):
+    _profiles(monkeypatch, tmp_path, "staging")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "worker.py")],
+        env={**os.environ, "CLAIMS_DATA_DIR": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: Temporal client settings: Profile 'staging' not found"
+    )
