@@ -23,13 +23,15 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
 import demo
-from client import start_claim
+from client import start_claim, start_complaint
 from database import make_engine
 from models.claim import Decision
 from observability import free_loopback_port
-from tests.claimtools import decide, handle_for, signed, status, wait_stage
+from tests.claimtools import decide, handle_for, payments, signed, status, wait_stage
 from tests.conftest import end_workflows, per_test_client
 from tests.factories import medical_report
+from tests.test_calendar import _late_claim, cst
+from tests.test_complaint_workflow import complaint
 from worker import build_activities, build_worker
 from workflows.claim import ClaimWorkflow
 
@@ -104,13 +106,18 @@ async def test_the_worker_serves_metrics_that_move_as_claims_run(dev_env, tmp_pa
         await start_claim(client, unknown, task_queue)
         denied = _human_report()
         await start_claim(client, denied, task_queue)
+        late = _late_claim()  # received in January: its clocks breach as it is entered
+        await start_claim(client, late, task_queue)
+        late_complaint = complaint(channel="regulator", received_at=cst(2026, 9, 20, 9).isoformat())
+        await start_complaint(client, late_complaint, task_queue)
 
         await wait_stage(client, paid.claim_id, "CLOSED", timeout=60)
         await wait_stage(client, unknown.claim_id, "NOT_ACCEPTED", timeout=60)
         await wait_stage(client, denied.claim_id, "PENDING_APPROVAL", timeout=60)
         handle = handle_for(client, denied.claim_id)
+        await wait_stage(client, late.claim_id, "PENDING_APPROVAL", timeout=60)
         mid, _ = scrape(port)
-        assert value(mid, "claims_open_cases", type="claim", stage="PENDING_APPROVAL") == 1
+        assert value(mid, "claims_open_cases", type="claim", stage="PENDING_APPROVAL") == 2
 
         # a decision by someone who may not decide: refused (update), recorded (signal)
         with pytest.raises(WorkflowUpdateFailedError):
@@ -129,7 +136,15 @@ async def test_the_worker_serves_metrics_that_move_as_claims_run(dev_env, tmp_pa
         after: dict = {}
         for _ in range(100):  # the last projection write may still be on its way
             after, text = scrape(port)
-            if value(after, "claims_open_cases", type="claim", stage="DENIAL_NOTIFIED") == 1:
+            if value(
+                after, "claims_open_cases", type="claim", stage="DENIAL_NOTIFIED"
+            ) == 1 and value(
+                after,
+                "claims_deadline_steps_total",
+                type="complaint",
+                clock="complaint",
+                step="breach",
+            ):
                 break
             await asyncio.sleep(0.1)
     finally:
@@ -139,17 +154,32 @@ async def test_the_worker_serves_metrics_that_move_as_claims_run(dev_env, tmp_pa
     assert proc.returncode in (0, -15), out
 
     # cases started and closed, by type and outcome
-    assert value(after, "claims_cases_started_total", type="claim") == 3
+    assert value(after, "claims_cases_started_total", type="claim") == 4
+    assert value(after, "claims_cases_started_total", type="complaint") == 1
     assert value(after, "claims_cases_closed_total", type="claim", outcome="paid") == 1
     assert value(after, "claims_cases_closed_total", type="claim", outcome="not_accepted") == 1
     assert value(after, "claims_stage_changes_total", type="claim", stage="DENIED") == 1
     # open cases by stage, from the read model
     assert value(after, "claims_open_cases", type="claim", stage="DENIAL_NOTIFIED") == 1
-    assert value(after, "claims_open_cases", type="claim", stage="PENDING_APPROVAL") == 0
+    assert value(after, "claims_open_cases", type="claim", stage="PENDING_APPROVAL") == 1
+    assert total(after, "claims_open_cases") == 3  # the denied, the late claim, the complaint
+    # deadline steps by clock
+    for step in ("reminder", "escalation", "breach"):
+        labels = {"type": "claim", "clock": "determination", "step": step}
+        assert value(after, "claims_deadline_steps_total", **labels) == 1
+    assert (
+        value(
+            after, "claims_deadline_steps_total", type="complaint", clock="complaint", step="breach"
+        )
+        == 1
+    )
     # payments and their amounts
-    assert value(after, "claims_payment_amount_yuan_count", type="claim") == 1
-    assert value(after, "claims_payment_amount_yuan_sum", type="claim") == 1040.0
-    assert value(after, "claims_paid_yuan_total", type="claim") == 1040.0
+    # payments and their amounts: as in the ledger (the fast track's 1040.00 among them)
+    ledger = [p.amount for c in (paid, unknown, denied, late) for p in payments(engine, c.claim_id)]
+    assert Decimal("1040.00") in ledger
+    assert value(after, "claims_payment_amount_yuan_count", type="claim") == len(ledger)
+    assert value(after, "claims_payment_amount_yuan_sum", type="claim") == float(sum(ledger))
+    assert value(after, "claims_paid_yuan_total", type="claim") == float(sum(ledger))
     # the refused signal is counted; a refused update leaves no event and is not
     assert (
         value(after, "claims_refused_total", type="claim", kind="decision_refused", via="signal")
