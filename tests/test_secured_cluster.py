@@ -208,25 +208,17 @@ def stop(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
             proc.wait()
 
 
-PROFILES = """\
-[profile.secured]
-address = "127.0.0.1:{port}"
-namespace = "default"
-
-[profile.secured.tls]
-server_name = "localhost"
-server_ca_cert_path = "{certs}/ca.pem"
-client_cert_path = "{certs}/client.pem"
-client_key_path = "{certs}/client.key"
-
-[profile.nocert]
-address = "127.0.0.1:{port}"
-namespace = "default"
-
-[profile.nocert.tls]
-server_name = "localhost"
-server_ca_cert_path = "{certs}/ca.pem"
-"""
+def profiles(port: int, certs: Path) -> str:
+    """temporal.toml: `secured` with the client certificate, `nocert` with the CA only."""
+    text = ""
+    for name, with_cert in (("secured", True), ("nocert", False)):
+        text += f'[profile.{name}]\naddress = "127.0.0.1:{port}"\nnamespace = "default"\n'
+        text += f'[profile.{name}.tls]\nserver_name = "localhost"\n'
+        text += f'server_ca_cert_path = "{certs}/ca.pem"\n'
+        if with_cert:
+            text += f'client_cert_path = "{certs}/client.pem"\n'
+            text += f'client_key_path = "{certs}/client.key"\n'
+    return text
 
 
 def _without_temporal_settings() -> dict[str, str]:
@@ -271,11 +263,11 @@ async def test_a_claim_is_paid_through_an_mtls_proxy_and_a_client_without_a_cert
         stderr=subprocess.STDOUT,
         text=True,
     )
-    profiles = tmp_path / "temporal.toml"
-    profiles.write_text(PROFILES.format(port=port, certs=certs))
+    toml = tmp_path / "temporal.toml"
+    toml.write_text(profiles(port, certs))
     for name in [k for k in os.environ if k.startswith("TEMPORAL_")]:
         monkeypatch.delenv(name)
-    monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(profiles))
+    monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(toml))
     monkeypatch.setenv("TEMPORAL_PROFILE", "secured")
     monkeypatch.setenv("CLAIMS_DATA_DIR", str(data_dir))
     monkeypatch.setenv("CLAIMS_TASK_QUEUE", task_queue)
