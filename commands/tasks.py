@@ -37,7 +37,6 @@ def open_items(person: str | None, limit: int = 100) -> list[WorkItemRow]:
             ClaimRecusalRow.case_id == WorkItemRow.case_id, ClaimRecusalRow.staff_id == person
         )
         q = select(WorkItemRow).outerjoin(ClaimRecusalRow, recusal)
-        q = q.where(WorkItemRow.state == "open")
         q = q.where(or_(WorkItemRow.kind != "approve", col(ClaimRecusalRow.case_id).is_(None)))
         # Whether an item is a complaint's: its case has a complaint row. Not the key (a
         # claim's complaint_escalation key holds ":complaint:", and the complaint clocks would
@@ -61,11 +60,13 @@ def open_items(person: str | None, limit: int = 100) -> list[WorkItemRow]:
             # Nothing pooled (a complaint handler, intake): only what is assigned to them, a
             # few items read by the assignee index and sorted. Ordering by priority + 0 keeps
             # SQLite, whose statistics count every unassigned item under one assignee, from
-            # reading the whole queue in order to find none; without statistics (a new read
-            # model) SQLite would take the open-items index instead, so it is named.
-            q = q.where(mine).with_hint(WorkItemRow, "INDEXED BY ix_work_items_assignee", "sqlite")
+            # reading the whole queue in order to find none. The state is compared as
+            # `state || ''` so that no index on it competes with the assignee's: without
+            # statistics (a new read model) SQLite would otherwise read every open item.
+            q = q.where(mine, col(WorkItemRow.state).concat("") == "open")
             priority = priority + 0
         else:
+            q = q.where(WorkItemRow.state == "open")
             pooled = col(WorkItemRow.assignee).is_(None)
             if may.too_senior:
                 pooled &= col(WorkItemRow.kind).not_in(sorted(may.too_senior))
