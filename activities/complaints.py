@@ -16,6 +16,7 @@ from models.catalog import COMPLAINT_DEPARTMENTS, SIGNATURE_WINDOW_MINUTES
 from models.complaint import ComplaintRules, ComplaintRulesRequest, ComplaintSync
 from models.records import SyncReceipt
 from models.tables import ClaimRow, ComplaintRow, PolicyRow, StaffRow
+from security.masking import for_read_model
 
 RULES_VERSION = "CN-complaints-2020"
 
@@ -123,7 +124,8 @@ class ComplaintActivities:
                     if decision is not None and decision.status in ("met", "breached")
                     else None
                 )
-                row.status = st.model_dump(mode="json")
+                # id numbers, phones and accounts masked: the workflow keeps them (--full)
+                row.status = for_read_model(st.model_dump(mode="json"))
                 row.updated_at = st.history[-1].at if st.history else now
             session.add(row)
             write_events_and_items(

@@ -21,6 +21,7 @@ from models.records import (
     PaymentRequest,
 )
 from models.tables import ComplaintPaymentRow, PaymentRow
+from security.masking import mask_account
 
 
 class PaymentRail(Protocol):
@@ -74,7 +75,8 @@ class PaymentActivities:
                 return existing
             reference = self.rail.transfer(key, req.amount, req.account_ref, req.payee)
             row = table(
-                **req.model_dump(),
+                # the rail has the account; the read model keeps its last four digits
+                **{**req.model_dump(), "account_ref": mask_account(req.account_ref)},
                 idempotency_key=key,
                 reference=reference,
                 paid_at=datetime.now(UTC),
@@ -113,4 +115,5 @@ class PaymentActivities:
             )
         key = compensation_key(req.complaint_id, req.seq)
         row = self._pay_once(ComplaintPaymentRow, key, req)
-        return CompensationRecord.model_validate(row, from_attributes=True)
+        paid = CompensationRecord.model_validate(row, from_attributes=True)
+        return paid.model_copy(update={"account_ref": req.account_ref})  # as the workflow had it

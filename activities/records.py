@@ -12,6 +12,7 @@ from database import recused_staff
 from models.records import AuditEventIn, ClaimSync, SyncReceipt, WorkItemIn
 from models.status import CLAIM_ENDED, StageChange
 from models.tables import AuditEventRow, ClaimRecusalRow, ClaimRow, WorkItemRow
+from security.masking import for_read_model
 
 TERMINAL = CLAIM_ENDED
 
@@ -53,7 +54,8 @@ class RecordActivities:
                 row.pending_level = st.pending_approval_level
                 row.straight_through = st.straight_through
                 row.priority = sync.priority
-                row.status = st.model_dump(mode="json")
+                # id numbers, phones and accounts masked: the workflow keeps them (--full)
+                row.status = for_read_model(st.model_dump(mode="json"))
                 row.updated_at = st.history[-1].at if st.history else now
                 if st.stage in TERMINAL and row.closed_at is None:
                     row.closed_at = row.updated_at
@@ -124,7 +126,7 @@ def write_events_and_items(
                         kind=e.kind,
                         actor=e.actor,
                         at=e.at,
-                        data=e.data,
+                        data=for_read_model(e.data),
                     )
                 )
     for item in open_items:

@@ -37,7 +37,7 @@ from commands.common import (
     temporal,
 )
 from security.codec import decode_in_place
-from security.masking import mask_data, mask_text
+from security.masking import mask_data, mask_fields, mask_text
 
 app = typer.Typer(
     help="Auditors' tools: export, replay and read the history of a claim or complaint.",
@@ -319,6 +319,12 @@ def _masked(text: str | None) -> str | None:
     return mask_text(text) if text else text
 
 
+def _shown(payloads: Iterable[Payload]) -> list[Any]:
+    """Payloads as the trail shows them: bank accounts (and id number, phone and email
+    fields) masked like the other views, summaries included."""
+    return mask_fields(decode_all(payloads))
+
+
 def build_trail(history: WorkflowHistory) -> list[dict[str, Any]]:
     """A human timeline from the history: messages, stages, letters, payments, timers, rules."""
     trail: list[dict[str, Any]] = []
@@ -347,7 +353,7 @@ def build_trail(history: WorkflowHistory) -> list[dict[str, Any]]:
         t = ev.event_type
         if t == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
             a = ev.workflow_execution_started_event_attributes
-            args = decode_all(a.input.payloads)
+            args = _shown(a.input.payloads)
             report = args[0] if args else None
             add(
                 ev,
@@ -359,7 +365,7 @@ def build_trail(history: WorkflowHistory) -> list[dict[str, Any]]:
             )
         elif t == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
             a = ev.workflow_execution_signaled_event_attributes
-            args = decode_all(a.input.payloads)
+            args = _shown(a.input.payloads)
             payload = args[0] if len(args) == 1 else args
             add(
                 ev,
@@ -375,7 +381,7 @@ def build_trail(history: WorkflowHistory) -> list[dict[str, Any]]:
         elif t == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             a = ev.workflow_execution_update_accepted_event_attributes
             req = a.accepted_request
-            args = decode_all(req.input.args.payloads)
+            args = _shown(req.input.args.payloads)
             payload = args[0] if len(args) == 1 else args
             updates[req.meta.update_id] = add(
                 ev,
@@ -389,7 +395,7 @@ def build_trail(history: WorkflowHistory) -> list[dict[str, Any]]:
         elif t == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_REJECTED:
             a = ev.workflow_execution_update_rejected_event_attributes
             req = a.rejected_request
-            args = decode_all(req.input.args.payloads)
+            args = _shown(req.input.args.payloads)
             payload = args[0] if len(args) == 1 else args
             add(
                 ev,
@@ -414,7 +420,7 @@ def build_trail(history: WorkflowHistory) -> list[dict[str, Any]]:
             a = ev.activity_task_scheduled_event_attributes
             name = a.activity_type.name
             activities[ev.event_id] = name
-            args = decode_all(a.input.payloads)
+            args = _shown(a.input.payloads)
             arg = args[0] if args else None
             if name in ("sync_claim", "sync_complaint") and isinstance(arg, dict):
                 seen_stages = _sync_entries(ev, arg, seen_stages, trail, add)
@@ -432,7 +438,7 @@ def build_trail(history: WorkflowHistory) -> list[dict[str, Any]]:
             a = ev.activity_task_completed_event_attributes
             name = activities.get(a.scheduled_event_id)
             if name in ("load_rules", "load_complaint_rules"):
-                results = decode_all(a.result.payloads)
+                results = _shown(a.result.payloads)
                 _rules_entry(ev, name, results[0] if results else None, add)
         elif t == EventType.EVENT_TYPE_MARKER_RECORDED:
             seen_stages = _local_activity_entries(ev, seen_stages, trail, add)
@@ -463,7 +469,7 @@ def build_trail(history: WorkflowHistory) -> list[dict[str, Any]]:
             a = ev.timer_canceled_event_attributes
             add(ev, "timer", f"timer {a.timer_id}", summary="cancelled", outcome="cancelled")
         elif t == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
-            results = decode_all(ev.workflow_execution_completed_event_attributes.result.payloads)
+            results = _shown(ev.workflow_execution_completed_event_attributes.result.payloads)
             final = results[0] if results else None
             stage = final.get("stage") if isinstance(final, dict) else None
             add(ev, "case", "completed", summary=f"final stage {stage}" if stage else "")

@@ -149,9 +149,10 @@ def submit(
         typer.echo(f"claim {claim_id_} already exists (workflow claim-{claim_id_})")
 
 
-def load_status(claim_id: str) -> ClaimStatus:
-    """From the read model; a claim not yet projected is asked for through Temporal."""
-    return case_status(ClaimStatus, ClaimRow, claim_id, f"claim-{claim_id}", "claim")
+def load_status(claim_id: str, full: bool = False) -> ClaimStatus:
+    """From the read model (masked); a claim not yet projected, or wanted in full, is asked
+    for through Temporal."""
+    return case_status(ClaimStatus, ClaimRow, claim_id, f"claim-{claim_id}", "claim", full)
 
 
 @app.command("show")
@@ -165,7 +166,7 @@ def show(
     Example: claims claim show CLM-20261123-0001 --full --as sup1
     """
     shown_in_full = full_view_allowed(viewer, full)
-    st = load_status(claim_id)
+    st = load_status(claim_id, shown_in_full)
     id_no, phone = identity(st.claimant_id_no, st.claimant_phone, shown_in_full)
     if as_json:
         print_json(st.model_copy(update={"claimant_id_no": id_no, "claimant_phone": phone}))

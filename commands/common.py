@@ -275,12 +275,15 @@ ViewerOpt = Annotated[
 ]
 
 
-def case_status(model: type[M], row_type: Any, case_id: str, workflow_id: str, noun: str) -> M:
-    """A case's status from the read model; one not yet projected is asked for through
-    Temporal (its `status` query)."""
+def case_status(
+    model: type[M], row_type: Any, case_id: str, workflow_id: str, noun: str, full: bool = False
+) -> M:
+    """A case's status from the read model, which keeps id numbers, phones and accounts
+    masked; one not yet projected, or wanted in `full`, is asked for through Temporal (its
+    `status` query)."""
     with Session(db()) as s:
         row = s.get(row_type, case_id)
-        if row is not None and row.status:
+        if row is not None and row.status and not full:
             return model.model_validate(row.status)
 
     async def ask() -> M:
@@ -292,4 +295,6 @@ def case_status(model: type[M], row_type: Any, case_id: str, workflow_id: str, n
     except UserError:
         raise
     except Exception as exc:
+        if row is not None:  # known, wanted in full: only its workflow has the full values
+            raise UserError(f"the {noun}'s workflow did not answer: {one_line(exc)}") from exc
         raise UserError(f"unknown {noun} {case_id}") from exc

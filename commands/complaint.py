@@ -44,6 +44,7 @@ from models.complaint import (
     ReviewRequest,
 )
 from models.tables import ComplaintRow
+from security.masking import mask_account
 from workflows.complaint import ComplaintWorkflow
 
 app = typer.Typer(help="File complaints, look at them and take each step.", no_args_is_help=True)
@@ -59,13 +60,6 @@ def _update(complaint_id: str, update: Any, payload: Any) -> ComplaintStatus:
         return await handle.execute_update(update, payload)
 
     return run(go())
-
-
-def mask_account(value: str | None) -> str | None:
-    """A bank account as views show it: `****1234`, the last four kept (as on the letters)."""
-    if not value:
-        return value
-    return "****" + value[-4:] if len(value) > 4 else value
 
 
 def _masked_accounts(st: ComplaintStatus) -> ComplaintStatus:
@@ -154,9 +148,9 @@ def file(
         )
 
 
-def load(complaint_id: str) -> ComplaintStatus:
+def load(complaint_id: str, full: bool = False) -> ComplaintStatus:
     return case_status(
-        ComplaintStatus, ComplaintRow, complaint_id, f"complaint-{complaint_id}", "complaint"
+        ComplaintStatus, ComplaintRow, complaint_id, f"complaint-{complaint_id}", "complaint", full
     )
 
 
@@ -172,7 +166,7 @@ def show(
     Example: claims complaint show CMP-20261123-0001 --full --as cc1
     """
     shown_in_full = full_view_allowed(viewer, full)
-    st = load(complaint_id)
+    st = load(complaint_id, shown_in_full)
     id_no, phone = identity(st.complainant_id_no, st.complainant_phone, shown_in_full)
     if not shown_in_full:
         st = _masked_accounts(st)

@@ -1,4 +1,5 @@
-"""Masking of id numbers and phone numbers for listings, reports and logs.
+"""Masking of id numbers, phone numbers and bank accounts for the read model, listings,
+reports and logs.
 
 Listings show `110101********1234` and `138****0000`; the single-case views show the full
 value only to staff whose role needs it (FULL_VIEW_ROLES), and only when asked (`--full`).
@@ -76,6 +77,43 @@ def mask_data(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [mask_data(v) for v in value]
     return value
+
+
+def mask_account(value: str | None) -> str | None:
+    """A bank account as views show it: `****1234`, the last four kept (as on the letters)."""
+    if not value:
+        return value
+    return "****" + value[-4:] if len(value) > 4 else value
+
+
+# Fields by the ends of their names: what the read model and the shared views keep masked.
+_FIELD_MASKS = (
+    ("id_no", mask_id_no),
+    ("phone", mask_phone),
+    ("email", mask_email),
+    ("account_ref", mask_account),
+)
+
+
+def mask_fields(value: Any) -> Any:
+    """Nested dicts and lists with every id number, phone, email and bank account field
+    (`*id_no`, `*phone`, `*email`, `account_ref`) masked; other values as they are."""
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            mask = next((m for end, m in _FIELD_MASKS if str(key).endswith(end)), None)
+            out[key] = mask(item) if mask and isinstance(item, str) else mask_fields(item)
+        return out
+    if isinstance(value, list | tuple):
+        return [mask_fields(v) for v in value]
+    return value
+
+
+def for_read_model(status: dict[str, Any]) -> dict[str, Any]:
+    """A case's `status` as the read model stores it: id numbers, phones, emails and bank
+    accounts masked, in their fields and in free text; names kept (the listings show them).
+    The full values stay with the workflow, encrypted in its history: `--full` asks it."""
+    return mask_data(mask_fields(status))
 
 
 def may_see_full(roles: Iterable[str], active: bool = True) -> bool:

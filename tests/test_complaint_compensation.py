@@ -22,6 +22,7 @@ from models.complaint import (
     Callback,
     ComplaintFindings,
     Execution,
+    Payee,
     Resolution,
     ResolutionApproval,
 )
@@ -213,6 +214,19 @@ async def _to_proposal(ts, h, cid) -> None:
     )
 
 
+async def paid_to(ts, h, cid, payee: Payee) -> Any:
+    """A complaint from registration to its compensation paid to the payee (in CALLBACK)."""
+    await _to_proposal(ts, h, cid)
+    await h.execute_update(ComplaintWorkflow.propose_resolution, _pay(payee=payee))
+    await wait_cstage(ts, cid, "RESOLUTION_PROPOSED")
+    await h.execute_update(
+        ComplaintWorkflow.approve_resolution, await signed(h, ResolutionApproval(approver="cc1"))
+    )
+    await wait_cstage(ts, cid, "EXECUTING")
+    await h.execute_update(ComplaintWorkflow.execute, Execution(by="h1", note="已补付"))
+    return await wait_cstage(ts, cid, "CALLBACK")
+
+
 def _pay(amount: str = "800.00", **kw: Any) -> Resolution:
     data: dict[str, Any] = dict(
         handler="h1",
@@ -249,16 +263,7 @@ async def test_a_paid_complaint_pays_its_payee_on_its_ledger_and_not_the_policy(
     report = complaint(category="amount_dispute", policy_no="P-MED-0001")
     cid = report.complaint_id
     h = await start(ts, report)
-    await _to_proposal(ts, h, cid)
-    payee = PAYEE.model_copy(update={"name": "张三（账户名）"})
-    await h.execute_update(ComplaintWorkflow.propose_resolution, _pay(payee=payee))
-    await wait_cstage(ts, cid, "RESOLUTION_PROPOSED")
-    await h.execute_update(
-        ComplaintWorkflow.approve_resolution, await signed(h, ResolutionApproval(approver="cc1"))
-    )
-    await wait_cstage(ts, cid, "EXECUTING")
-    await h.execute_update(ComplaintWorkflow.execute, Execution(by="h1", note="已补付"))
-    st = await wait_cstage(ts, cid, "CALLBACK")
+    st = await paid_to(ts, h, cid, PAYEE.model_copy(update={"name": "张三（账户名）"}))
     key = f"complaint:{cid}:pay:1"
     # the captured payee and bank account, never the complainant's phone
     assert ts.rail.transfers == {key: (Decimal("800.00"), ACCOUNT, "张三（账户名）")}
