@@ -140,7 +140,8 @@ class CodecServer:
         self.codec = codec
         self.namespace = namespace
         self.app = codec_app(codec, namespace=namespace, token=token, origins=origins)
-        self.socket = socket.create_server(address, reuse_port=False)
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.socket = socket.create_server(address, family=family)
         self.server_address = self.socket.getsockname()[:2]
         self._server = uvicorn.Server(
             uvicorn.Config(
@@ -157,7 +158,7 @@ class CodecServer:
     @property
     def url(self) -> str:
         host, port = self.server_address
-        return f"http://{host}:{port}"
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def serve_forever(self) -> None:
         """Serve in this thread until Ctrl-C or SIGTERM (uvicorn's own handling)."""
