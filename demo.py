@@ -1,8 +1,10 @@
 """Demo policies, product clauses and staff, so a new user can try the engine at once.
 
 Loaded by `claims run` on first start and by `claims demo load`; loading twice changes nothing.
-Each demo staff member signs with the published secret `demo-<staff id>` (README "Signed
-decisions"): fine for trying the engine, never for real staff.
+Each demo staff member signs with a published Ed25519 key derived from a fixed seed per person
+(`signing.demo_private_key`; README "Signed decisions"), and, for cases begun before release
+2026-12, with the published HMAC secret `demo-<staff id>`: fine for trying the engine, never for
+real staff.
 """
 
 from __future__ import annotations
@@ -349,13 +351,22 @@ def demo_key_record(staff_id: str) -> str:
     return signing.key_record(demo_secret(staff_id), salt)
 
 
+def demo_public_key(staff_id: str) -> str:
+    """The public key (PEM) of a demo person's deterministic Ed25519 key pair."""
+    return signing.public_pem(signing.demo_private_key(staff_id))
+
+
 def load(
-    engine: Engine, keys_file: Path | None = None, today: date | None = None
+    engine: Engine,
+    keys_file: Path | None = None,
+    today: date | None = None,
+    keys_dir: Path | None = None,
 ) -> dict[str, int]:
     """Upsert the demo data; returns how many rows of each kind are now present. A demo staff
-    member without a signing key gets the demo one; `keys_file` also receives the demo secrets
-    (keeping any secret already there) so that the CLI signs as them. Loading again later
-    extends the policies' end to stay ahead of `today`."""
+    member without a signing key gets the demo one (Ed25519 public key, and the HMAC record for
+    cases begun before the release); `keys_file` also receives the demo secrets and `keys_dir`
+    the demo private keys (keeping any already there) so that the CLI signs as them. Loading
+    again later extends the policies' end to stay ahead of `today`."""
     end = policy_end(today or datetime.now(UTC).date())
     with Session(engine) as session:
         for p in POLICIES:
@@ -404,8 +415,12 @@ def load(
         for sid, name, level, roles in STAFF:
             row = session.get(StaffRow, sid)
             key, set_at = (row.signing_key, row.key_set_at) if row else (None, None)
+            algorithm, public = (row.algorithm, row.public_key) if row else (None, None)
             if key is None:
                 key, set_at = demo_key_record(sid), datetime.now(UTC)
+            if public is None:
+                algorithm, public = signing.ED25519, demo_public_key(sid)
+                set_at = set_at or datetime.now(UTC)
             session.merge(
                 StaffRow(
                     staff_id=sid,
@@ -414,6 +429,8 @@ def load(
                     roles=roles,
                     signing_key=key,
                     key_set_at=set_at,
+                    algorithm=algorithm,
+                    public_key=public,
                 )
             )
         for id_no, reason in WATCH_LIST:
@@ -421,6 +438,11 @@ def load(
         session.commit()
     if keys_file is not None:
         signing.save_keys(keys_file, {sid: demo_secret(sid) for sid, *_ in STAFF}, replace=False)
+    if keys_dir is not None:
+        for sid, *_ in STAFF:
+            path = signing.private_key_path(keys_dir, sid)
+            if not path.exists():
+                signing.write_private_key(path, signing.demo_private_key(sid))
     return {
         "policies": len(POLICIES),
         "clauses": len(CLAUSES),

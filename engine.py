@@ -168,7 +168,11 @@ def load_demo_once(settings: Settings) -> dict[str, int]:
     if marker.exists():
         return {}
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    counts = demo.load(engine_for(settings.db_url), keys_file=settings.staff_keys_file)
+    counts = demo.load(
+        engine_for(settings.db_url),
+        keys_file=settings.staff_keys_file,
+        keys_dir=settings.staff_keys_dir,
+    )
     marker.write_text("demo data loaded\n")
     return counts
 

@@ -167,6 +167,11 @@ class Settings(BaseSettings):
         return self.data_dir / "staff-keys.json"
 
     @property
+    def staff_keys_dir(self) -> Path:
+        """Staff Ed25519 private keys, `<staff id>.pem`, that the CLI signs with."""
+        return self.data_dir / "keys"
+
+    @property
     def key_file(self) -> Path:
         return self.payload_key_file or self.data_dir / "payload-keys"
 

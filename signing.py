@@ -1,15 +1,19 @@
-"""Signed staff decisions: key derivation, the canonical form and the HMAC over it.
+"""Signed staff decisions: the canonical form, Ed25519 signatures over it, and (for cases
+begun before release 2026-12) the key derivation and the HMAC over it.
 
-A staff member holds a secret. The read model keeps only the key derived from it,
+Since release 2026-12 a staff member holds an Ed25519 private key and the read model keeps
+only the public key; a decision's signature is the hex Ed25519 signature of the canonical form
+(the functions after "Ed25519" below). A database reader can check signatures, not make them.
+
+Before it, a staff member held a secret. The read model keeps only the key derived from it,
 `pbkdf2-sha256$<iterations>$<salt hex>$<key hex>`, where the key is
 PBKDF2-HMAC-SHA256(secret as UTF-8, salt, iterations, 32 bytes). A decision is signed with
 that key: HMAC-SHA256 over the canonical form of the message (every field sent except
 `signature`, plus `case_id`), hex encoded. README "Signed decisions" states the algorithm for
 other languages; the engine, the CLI and the tests all go through the functions below.
 
-The trade-off: HMAC needs the verifier to hold the signing key, so whoever can read the staff
-table can sign as anyone in it. What the derivation protects is the secret itself (a person
-may have chosen it, or use it elsewhere), which the read model never holds.
+HMAC needs the verifier to hold the signing key, so whoever can read the staff table can sign
+as anyone in it: only cases begun before release 2026-12 still verify it.
 """
 
 from __future__ import annotations
@@ -128,4 +132,125 @@ def secret_for(staff_id: str, keys_file: Path) -> str:
     raise SigningError(
         f"no secret for {staff_id}: set CLAIMS_STAFF_SECRET or add it to {keys_file} "
         f"(claims staff set-key {staff_id} --save)"
+    )
+
+
+# ---------------------------------------------------------------- Ed25519 (release 2026-12)
+#
+# Each person holds an Ed25519 private key (a PEM file, or CLAIMS_STAFF_KEY); the staff table
+# holds the public key only, so reading it lets nobody sign. A decision's signature is the
+# Ed25519 signature (RFC 8032, pure, no pre-hash) of the same canonical form, hex encoded: what
+# `openssl pkeyutl -sign -rawin -inkey key.pem` writes, as hex.
+
+ED25519 = "ed25519"
+HMAC = "hmac-sha256"
+DEMO_SEED = "claims-demo-ed25519:"
+
+
+def _ed25519():  # type: ignore[no-untyped-def]
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    return ed25519
+
+
+def new_private_key() -> Any:
+    return _ed25519().Ed25519PrivateKey.generate()
+
+
+def demo_private_key(staff_id: str) -> Any:
+    """A demo person's key: its 32-byte seed is SHA-256 of `claims-demo-ed25519:<staff id>`, so
+    every load of the demo gives the same keys (and anyone can sign as the demo staff)."""
+    seed = hashlib.sha256(f"{DEMO_SEED}{staff_id}".encode()).digest()
+    return _ed25519().Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def private_pem(key: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization as ser
+
+    return key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption())
+
+
+def public_pem(key: Any) -> str:
+    """The public key the staff table stores: SubjectPublicKeyInfo PEM (openssl reads it)."""
+    from cryptography.hazmat.primitives import serialization as ser
+
+    pub = key.public_key() if hasattr(key, "public_key") else key
+    return pub.public_bytes(ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def load_private_pem(data: bytes, where: str) -> Any:
+    from cryptography.hazmat.primitives import serialization as ser
+
+    try:
+        key = ser.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise SigningError(f"{where} is not an unencrypted PEM private key: {exc}") from None
+    if not isinstance(key, _ed25519().Ed25519PrivateKey):
+        raise SigningError(f"{where} is not an Ed25519 key")
+    return key
+
+
+def ed25519_signature(key: Any, fields: dict[str, Any], case_id: str) -> str:
+    return str(key.sign(canonical(fields, case_id)).hex())
+
+
+def ed25519_matches(public_key: str, fields: dict[str, Any], case_id: str, sig: str) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization as ser
+
+    try:
+        pub = ser.load_pem_public_key(public_key.encode())
+        raw = bytes.fromhex(sig)
+    except ValueError:
+        return False
+    if not isinstance(pub, _ed25519().Ed25519PublicKey) or len(raw) != 64:
+        return False
+    try:
+        pub.verify(raw, canonical(fields, case_id))
+    except InvalidSignature:
+        return False
+    return True
+
+
+def sign_ed25519(message: Any, case_id: str, key: Any, at: datetime | str | None = None) -> Any:
+    """`sign` with an Ed25519 private key."""
+    if isinstance(at, datetime):
+        at = at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    stamped = message.model_copy(update={"signed_at": at or signed_now(), "signature": None})
+    fields = stamped.model_dump(mode="json", exclude={"signature"})
+    return stamped.model_copy(update={"signature": ed25519_signature(key, fields, case_id)})
+
+
+def private_key_path(keys_dir: Path, staff_id: str) -> Path:
+    return keys_dir / f"{staff_id}.pem"
+
+
+def write_private_key(path: Path, key: Any) -> None:
+    """The private key as PEM, readable by its owner only (written 0600 from the start)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(private_pem(key))
+    tmp.replace(path)
+
+
+def private_key_for(staff_id: str, keys_dir: Path) -> Any:
+    """The acting person's private key: CLAIMS_STAFF_KEY (a PEM file's path, or the PEM
+    itself), else `<keys dir>/<staff id>.pem`."""
+    given = os.environ.get("CLAIMS_STAFF_KEY")
+    if given:
+        if given.lstrip().startswith("-----BEGIN"):
+            return load_private_pem(given.encode(), "CLAIMS_STAFF_KEY")
+        path = Path(given).expanduser()
+        if not path.is_file():
+            raise SigningError(f"CLAIMS_STAFF_KEY names no file: {path}")
+        return load_private_pem(path.read_bytes(), str(path))
+    path = private_key_path(keys_dir, staff_id)
+    if path.is_file():
+        return load_private_pem(path.read_bytes(), str(path))
+    raise SigningError(
+        f"no private key for {staff_id}: set CLAIMS_STAFF_KEY to a PEM file or put it at {path} "
+        f"(claims staff set-key {staff_id})"
     )

@@ -165,7 +165,7 @@ def show(
 
     Example: claims claim show CLM-20261123-0001 --full --as sup1
     """
-    shown_in_full = full_view_allowed(viewer, full)
+    shown_in_full = full_view_allowed(viewer, full, claim_id, "claim show")
     st = load_status(claim_id, shown_in_full)
     id_no, phone = identity(st.claimant_id_no, st.claimant_phone, shown_in_full)
     if as_json:
@@ -477,7 +477,7 @@ def adjust(
     Example: claims claim adjust CLM-1 --as adj2 --amount 5500 --note "核减不合理费用"
     """
     adj = Adjustment(adjuster=as_, note=note, amount=Decimal(amount) if amount else None)
-    state = update_claim(claim_id, ClaimWorkflow.adjust_update, adj)
+    state = update_claim(claim_id, ClaimWorkflow.adjust_update, signed(adj, claim_id))
     if as_json:
         print_json(state)
     else:

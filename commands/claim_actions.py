@@ -167,7 +167,9 @@ def convene(
     """
     names = [m.strip() for m in members.split(",") if m.strip()]
     state = update_claim(
-        claim_id, ClaimWorkflow.convene_panel, ConvenePanel(convener=as_, members=names)
+        claim_id,
+        ClaimWorkflow.convene_panel,
+        signed(ConvenePanel(convener=as_, members=names), claim_id),
     )
     if as_json:
         print_json(state)

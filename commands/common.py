@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Coroutine
@@ -27,7 +28,7 @@ from client import ReportRefused, connect
 from database import engine_for
 from models.catalog import BUSINESS_TZ
 from models.signature import Signed
-from models.tables import StaffRow
+from models.tables import AuditEventRow, StaffRow
 from models.validation import validation_message
 from security.codec import PayloadKeyError
 from security.masking import FULL_VIEW_ROLES, mask_id_no, mask_phone, may_see_full
@@ -77,20 +78,37 @@ async def temporal() -> Client:
 
 
 def signed(message: Signed, case_id: str) -> Any:
-    """The decision signed with the acting person's key: their secret from CLAIMS_STAFF_SECRET
-    or the keys file, the salt and iterations from their key record (README "Signed
-    decisions")."""
+    """The decision signed by the acting person (README "Signed decisions"): with their
+    Ed25519 private key (CLAIMS_STAFF_KEY, else `<data>/keys/<staff id>.pem`), checked against
+    the public key on record. For a case begun before release 2026-12, set CLAIMS_STAFF_SECRET:
+    the decision is then signed with HMAC under the key derived from that secret."""
     who = message.signer
     with Session(db()) as session:
         row = session.get(StaffRow, who)
-        record = row.signing_key if row is not None else None
     if row is None:
         raise UserError(f"unknown person {who!r}")
-    if not record:
+    if os.environ.get("CLAIMS_STAFF_SECRET"):
+        return _signed_hmac(message, case_id, row)
+    if row.algorithm != signing.ED25519 or not row.public_key:
         raise UserError(
             f"{who} has no signing key: an administrator runs claims staff set-key {who} "
             "(for the demo staff: claims demo load)"
         )
+    try:
+        key = signing.private_key_for(who, settings().staff_keys_dir)
+    except signing.SigningError as exc:
+        raise UserError(str(exc)) from None
+    if signing.public_pem(key).strip() != row.public_key.strip():
+        raise UserError(f"the private key given for {who} does not match {who}'s public key")
+    return signing.sign_ed25519(message, case_id, key)
+
+
+def _signed_hmac(message: Signed, case_id: str, row: StaffRow) -> Any:
+    """HMAC-SHA256, as before release 2026-12, for cases begun under it."""
+    who = message.signer
+    record = row.signing_key
+    if not record:
+        raise UserError(f"{who} has no HMAC key record for cases begun before release 2026-12")
     try:
         key = signing.key_from_secret(record, signing.secret_for(who, settings().staff_keys_file))
     except signing.SigningError as exc:
@@ -235,8 +253,10 @@ def deadline_table(deadlines: list[Any]) -> Any:
     return t
 
 
-def full_view_allowed(person: str | None, full: bool) -> bool:
-    """`--full --as STAFF`: id numbers and phones in full, for staff whose role allows it."""
+def full_view_allowed(person: str | None, full: bool, case_id: str = "", view: str = "") -> bool:
+    """`--full --as STAFF`: id numbers and phones in full, for staff whose role allows it. Each
+    full view allowed is recorded in the audit events (kind `full_view`: who, when, which case
+    and through which view)."""
     if not full:
         return False
     if not person:
@@ -252,7 +272,37 @@ def full_view_allowed(person: str | None, full: bool) -> bool:
         raise UserError(
             f"refused: {person} may not see id numbers and phones in full (roles: {allowed})"
         )
+    record_full_view(person, case_id, view)
     return True
+
+
+def record_full_view(person: str, case_id: str, view: str) -> None:
+    """An audit event for personal data seen in full. The case's own events are numbered by
+    its workflow from 1, so these take numbers below zero (-1, -2, ...) and never collide."""
+    from sqlalchemy import func
+    from sqlalchemy.exc import IntegrityError
+
+    for _ in range(5):
+        with Session(db()) as s:
+            low = s.exec(
+                select(func.min(AuditEventRow.seq)).where(AuditEventRow.case_id == case_id)
+            ).one()
+            s.add(
+                AuditEventRow(
+                    case_id=case_id,
+                    seq=min(low or 0, 0) - 1,
+                    kind="full_view",
+                    actor=person,
+                    at=datetime.now(UTC),
+                    data={"view": view},
+                )
+            )
+            try:
+                s.commit()
+                return
+            except IntegrityError:  # another full view of the case took the number meanwhile
+                s.rollback()
+    raise UserError(f"could not record the full view of {case_id}: try again")
 
 
 def identity(id_no: str | None, phone: str | None, full: bool) -> tuple[str | None, str | None]:

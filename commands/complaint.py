@@ -165,7 +165,7 @@ def show(
 
     Example: claims complaint show CMP-20261123-0001 --full --as cc1
     """
-    shown_in_full = full_view_allowed(viewer, full)
+    shown_in_full = full_view_allowed(viewer, full, complaint_id, "complaint show")
     st = load(complaint_id, shown_in_full)
     id_no, phone = identity(st.complainant_id_no, st.complainant_phone, shown_in_full)
     if not shown_in_full:

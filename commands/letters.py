@@ -38,11 +38,11 @@ def show(
 
     Example: claims letter show CLM-1-decision-1
     """
-    shown_in_full = full_view_allowed(viewer, full)
     with Session(db()) as s:
         row = s.get(LetterRow, letter_id)
     if row is None:
         raise UserError(f"unknown letter {letter_id}")
+    shown_in_full = full_view_allowed(viewer, full, row.case_id, f"letter show {letter_id}")
     recipient = row.recipient if shown_in_full else mask_text(row.recipient)
     if as_json:
         print_json({**row.model_dump(), "recipient": recipient})

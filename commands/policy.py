@@ -172,7 +172,7 @@ def show(
 
     Example: claims policy show P-AUTO-0001
     """
-    shown_in_full = full_view_allowed(viewer, full)
+    shown_in_full = full_view_allowed(viewer, full, policy_no, "policy show")
     with Session(db()) as s:
         policy = policy_terms(s, policy_no)
         row = s.get(PolicyRow, policy_no)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,19 +22,16 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 @app.command("list")
 @handle_errors
 def list_staff(as_json: JsonOpt = False) -> None:
-    """The staff, their level and roles, and who has a signing key (with the key's public
-    salt and iterations, which a signer needs to derive it from the secret).
+    """The staff, their level and roles, and each person's signing key: its `algorithm`
+    (`ed25519`) and `public_key` (PEM). Private keys are never in the table.
 
-    Example: claims staff list
+    Example: claims staff list --json
     """
     with Session(db()) as session:
         rows = session.exec(select(StaffRow).order_by(StaffRow.staff_id)).all()
     out = []
     for r in rows:
-        iterations, salt = (None, None)
-        if r.signing_key:
-            n, raw_salt, _ = signing.parse_record(r.signing_key)
-            iterations, salt = n, raw_salt.hex()
+        has_key = bool(r.algorithm and r.public_key)
         out.append(
             {
                 "staff_id": r.staff_id,
@@ -41,10 +39,10 @@ def list_staff(as_json: JsonOpt = False) -> None:
                 "level": r.level,
                 "roles": list(r.roles or []),
                 "active": r.active,
-                "has_key": bool(r.signing_key),
+                "has_key": has_key,
+                "algorithm": r.algorithm if has_key else None,
+                "public_key": r.public_key if has_key else None,
                 "key_set_at": r.key_set_at,
-                "salt": salt,
-                "iterations": iterations,
             }
         )
     if as_json:
@@ -60,7 +58,7 @@ def list_staff(as_json: JsonOpt = False) -> None:
             f"L{s['level']}" if s["level"] else "-",
             ", ".join(s["roles"]),
             "yes" if s["active"] else "no",
-            "yes" if s["has_key"] else "-",
+            s["algorithm"] or "-",
             when(s["key_set_at"]) if s["has_key"] else "-",
         )
     console.print(t)
@@ -70,41 +68,32 @@ def list_staff(as_json: JsonOpt = False) -> None:
 @handle_errors
 def set_key(
     staff_id: str,
-    secret: Annotated[
-        str | None,
-        typer.Option(help="Use this secret rather than a new random one (it is not printed)."),
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the private key here rather than to the keys folder."),
     ] = None,
-    save: Annotated[
-        bool,
-        typer.Option("--save", help="Also write the secret to the keys file in the data folder."),
-    ] = False,
 ) -> None:
-    """Give a staff member a new signing key. The table keeps only the key derived from the
-    secret; a new random secret is printed once. Decisions signed with the old key are refused
-    from now on.
+    """Give a staff member a new Ed25519 key pair. The table keeps only the public key; the
+    private key is written once, readable by its owner only (0600), to `<data>/keys/<staff
+    id>.pem` or `--out`, and the path is printed: hand it to the person, who signs with it
+    (the file, or CLAIMS_STAFF_KEY). Decisions signed with the old key are refused from now
+    on in cases begun since release 2026-12; earlier cases keep the HMAC key on record.
 
-    Example: claims staff set-key adj1 --save
+    Example: claims staff set-key adj1
     """
-    chosen = secret is not None
-    if chosen and not secret:
-        raise UserError("the secret cannot be empty")
-    secret = secret or signing.new_secret()
-    record = signing.key_record(secret)
+    path = out or signing.private_key_path(settings().staff_keys_dir, staff_id)
     with Session(db()) as session:
         row = session.get(StaffRow, staff_id)
         if row is None:
             raise UserError(f"unknown person {staff_id!r}")
-        row.signing_key = record
+        if path.is_dir():
+            raise UserError(f"{path} is a folder: give the file to write the private key to")
+        key = signing.new_private_key()
+        signing.write_private_key(path, key)
+        row.algorithm = signing.ED25519
+        row.public_key = signing.public_pem(key)
         row.key_set_at = datetime.now(UTC)
         session.add(row)
         session.commit()
-    iterations, salt, _ = signing.parse_record(record)
-    typer.echo(
-        f"signing key of {staff_id} set ({signing.SCHEME}, {iterations} iterations, "
-        f"salt {salt.hex()})"
-    )
-    if not chosen:
-        typer.echo(f"secret (shown once, give it to {staff_id}): {secret}")
-    if save:
-        signing.save_keys(settings().staff_keys_file, {staff_id: secret})
-        typer.echo(f"secret saved to {settings().staff_keys_file}")
+    typer.echo(f"signing key of {staff_id} set (ed25519)")
+    typer.echo(f"private key written to {path} (mode 0600): give it to {staff_id}")

@@ -226,8 +226,11 @@ class Assessment(Signed):
     note: LongText = ""
 
 
-class ConvenePanel(BaseModel):
-    """Update `convene_panel`: name the three members of the claim's panel (合议小组)."""
+class ConvenePanel(Signed):
+    """Update `convene_panel`: name the three members of the claim's panel (合议小组). Signed
+    by the convener in cases begun since release 2026-12."""
+
+    signer_field: ClassVar[str] = "convener"
 
     convener: Name
     members: list[Name] = Field(max_length=10)
@@ -259,8 +262,11 @@ class Withdrawal(BaseModel):
     reason: LongText = ""
 
 
-class Adjustment(BaseModel):
-    """Update `adjust`: an adjuster re-adjusts a returned claim, optionally setting the amount."""
+class Adjustment(Signed):
+    """Update `adjust`: an adjuster re-adjusts a returned claim, optionally setting the amount.
+    Signed by the adjuster in cases begun since release 2026-12."""
+
+    signer_field: ClassVar[str] = "adjuster"
 
     adjuster: Name
     note: LongText = ""

@@ -19,7 +19,9 @@ class Signed(BaseModel):
         default=None, description="ISO 8601 time with offset when the decision was signed"
     )
     signature: str | None = Field(
-        default=None, description="hex HMAC-SHA256 of the canonical form under the signer's key"
+        default=None,
+        description="hex Ed25519 signature of the canonical form by the signer's private key "
+        "(cases begun before release 2026-12: hex HMAC-SHA256 under the signer's derived key)",
     )
 
     @property
@@ -36,6 +38,8 @@ class SignatureCheck(BaseModel):
     case_id: str
     fields: dict[str, Any]
     signature: str
+    # `ed25519` for cases begun since release 2026-12; None (HMAC-SHA256) for earlier ones.
+    algorithm: str | None = None
 
 
 class SignatureVerdict(BaseModel):

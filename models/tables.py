@@ -69,6 +69,10 @@ class StaffRow(SQLModel, table=True):
     # The key derived from the person's signing secret, never the secret (signing.key_record).
     signing_key: str | None = None
     key_set_at: datetime | None = None
+    # Since release 2026-12: the person's public key (PEM) and its algorithm (`ed25519`). The
+    # private key stays with the person; `signing_key` is kept for cases begun under HMAC.
+    algorithm: str | None = None
+    public_key: str | None = None
 
 
 class WatchListRow(SQLModel, table=True):

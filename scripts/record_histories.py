@@ -216,7 +216,8 @@ async def watch_list_panel(client: Client, tq: str) -> str:
     )
     await _stage(h, ClaimWorkflow.status, "PENDING_APPROVAL")
     await h.execute_update(
-        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"])
+        ClaimWorkflow.convene_panel,
+        await signed(h, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"])),
     )
     await _decide(h, "sup1", "approve", note="关系证明齐全，依约赔付")
     await _decide(h, "sup2", "approve", note="同意")
@@ -231,7 +232,8 @@ async def denial_appeal(client: Client, tq: str) -> str:
     await h.execute_update(ClaimWorkflow.appeal_update, Appeal(reason="首诊在投保后，附新病历"))
     await _stage(h, ClaimWorkflow.status, "PENDING_APPROVAL")
     await h.execute_update(
-        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["mgr1", "sup2", "sup3"])
+        ClaimWorkflow.convene_panel,
+        await signed(h, ConvenePanel(convener="mgr1", members=["mgr1", "sup2", "sup3"])),
     )
     await _decide(h, "mgr1", "approve", note="新病历证明首诊在投保后")
     await _decide(h, "sup2", "amend", amount=Decimal("5000"), note="部分费用不合理")
@@ -531,7 +533,8 @@ async def complaint_claim_re_review(client: Client, tq: str) -> str:
     h = await _to_execution(client, tq, report, kinds=("explanation", "re_review"))
     await _stage(ch, ClaimWorkflow.status, "PENDING_APPROVAL")
     await ch.execute_update(
-        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["mgr1", "sup2", "sup3"])
+        ClaimWorkflow.convene_panel,
+        await signed(ch, ConvenePanel(convener="mgr1", members=["mgr1", "sup2", "sup3"])),
     )
     for member in ("mgr1", "sup2", "sup3"):
         await _decide(ch, member, "approve", note="首诊在投保后")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
@@ -51,8 +53,15 @@ async def case_time(handle: Any) -> datetime:
 
 
 async def signed(handle: Any, message: Any, at: datetime | str | None = None) -> Any:
-    """The message signed by the person it names with their demo key (secret demo-<id>), at
-    the case's current time unless `at` is given."""
+    """The message signed by the person it names with their demo Ed25519 key (what cases
+    begun since release 2026-12 verify), at the case's current time unless `at` is given."""
+    key = signing.demo_private_key(message.signer)
+    case_id = handle.id.split("-", 1)[1]
+    return signing.sign_ed25519(message, case_id, key, at or await case_time(handle))
+
+
+async def hmac_signed(handle: Any, message: Any, at: datetime | str | None = None) -> Any:
+    """The same with the demo HMAC key (secret demo-<id>): cases begun before the release."""
     key = signing.parse_record(demo.demo_key_record(message.signer))[2]
     case_id = handle.id.split("-", 1)[1]
     return signing.sign(message, case_id, key, at or await case_time(handle))
@@ -70,6 +79,24 @@ def openssl_sign(canonical: str, secret: str, salt: str, iterations: int) -> str
     """The hex signature of a canonical form, computed by `openssl` in the shell."""
     env = {"SECRET": secret, "SALT": salt, "ITERATIONS": str(iterations), "CANONICAL": canonical}
     r = subprocess.run(["bash", "-c", SIGN_SH], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+# The same since release 2026-12: an Ed25519 signature by openssl over the canonical form (a
+# file: `-rawin` signs a file, not a pipe), as hex.
+SIGN_ED25519_SH = r"""
+printf '%s' "$CANONICAL" > "$WORK/canonical"
+openssl pkeyutl -sign -rawin -inkey "$KEY" -in "$WORK/canonical" -out "$WORK/signature"
+od -An -tx1 -v "$WORK/signature" | tr -d ' \n'
+"""
+
+
+def openssl_sign_ed25519(canonical: str, key_pem: Path) -> str:
+    """The hex Ed25519 signature of a canonical form by `openssl pkeyutl -sign -rawin`."""
+    with tempfile.TemporaryDirectory() as work:
+        env = {"CANONICAL": canonical, "KEY": str(key_pem), "WORK": work}
+        r = subprocess.run(["bash", "-c", SIGN_ED25519_SH], env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return r.stdout.strip()
 

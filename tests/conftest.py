@@ -98,7 +98,7 @@ def settings(data_dir: Path) -> Settings:
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
     eng = make_engine(settings.db_url)
-    demo.load(eng, keys_file=settings.staff_keys_file)
+    demo.load(eng, keys_file=settings.staff_keys_file, keys_dir=settings.staff_keys_dir)
     yield eng
     eng.dispose()
 
@@ -223,6 +223,7 @@ def cli_env(dev, monkeypatch):
     monkeypatch.setenv("CLAIMS_TASK_QUEUE", s.task_queue)
     monkeypatch.setenv("CLAIMS_DATA_DIR", str(s.data_dir))
     monkeypatch.delenv("CLAIMS_STAFF_SECRET", raising=False)
+    monkeypatch.delenv("CLAIMS_STAFF_KEY", raising=False)
     get_settings.cache_clear()
     yield dev
     get_settings.cache_clear()

@@ -77,7 +77,15 @@ def _add_staff(engine, staff_id, level, roles):
     with Session(engine) as s:
         key = demo.demo_key_record(staff_id)
         s.merge(
-            StaffRow(staff_id=staff_id, name=staff_id, level=level, roles=roles, signing_key=key)
+            StaffRow(
+                staff_id=staff_id,
+                name=staff_id,
+                level=level,
+                roles=roles,
+                signing_key=key,
+                algorithm="ed25519",
+                public_key=demo.demo_public_key(staff_id),
+            )
         )
         s.commit()
 
@@ -166,19 +174,20 @@ async def test_a_panel_decides_by_majority_and_records_the_dissent(ts):
     msg = await _refused(
         handle.execute_update(
             ClaimWorkflow.convene_panel,
-            ConvenePanel(convener="mgr1", members=["sup1", "sup2", "adj1"]),
+            await signed(handle, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "adj1"])),
         )
     )
     assert "adj1 has authority L1; panel members are L2 or above" in msg
     msg = await _refused(
         handle.execute_update(
             ClaimWorkflow.convene_panel,
-            ConvenePanel(convener="adj1", members=["sup1", "sup2", "sup3"]),
+            await signed(handle, ConvenePanel(convener="adj1", members=["sup1", "sup2", "sup3"])),
         )
     )
     assert "adj1 has authority L1" in msg
     await handle.execute_update(
-        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"])
+        ClaimWorkflow.convene_panel,
+        await signed(handle, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"])),
     )
     await decide(handle, "sup1", "approve", note="关系证明齐全，依约赔付")
     msg = await _refused(decide(handle, "sup1", "approve"))
@@ -220,12 +229,13 @@ async def test_an_appeal_overturned_by_the_panel_then_pays(ts):
     msg = await _refused(
         handle.execute_update(
             ClaimWorkflow.convene_panel,
-            ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"]),
+            await signed(handle, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"])),
         )
     )
     assert msg == "sup1 took the decision under appeal and cannot sit on its panel"
     await handle.execute_update(
-        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["mgr1", "sup2", "sup3"])
+        ClaimWorkflow.convene_panel,
+        await signed(handle, ConvenePanel(convener="mgr1", members=["mgr1", "sup2", "sup3"])),
     )
     await decide(handle, "mgr1", "approve", note="新病历证明首诊在投保后")
     await decide(handle, "sup2", "amend", amount=Decimal("5000"), note="部分费用不合理")
@@ -402,7 +412,8 @@ async def test_an_inconclusive_investigation_sends_the_claim_to_the_panel(ts):
 async def test_panel_votes_are_refused_by_update_and_by_signal(ts, approver, vote, amount, reason):
     report, handle = await _watch_list_claim_to_panel(ts)
     await handle.execute_update(
-        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"])
+        ClaimWorkflow.convene_panel,
+        await signed(handle, ConvenePanel(convener="mgr1", members=["sup1", "sup2", "sup3"])),
     )
     await decide(handle, "sup1", "approve", note="同意")
     msg = await _refused(decide(handle, approver, vote, amount=amount))

@@ -228,7 +228,9 @@ async def test_return_sends_the_claim_back_and_the_chain_restarts(ts):
     assert task_kinds(st) == ["adjust"]
     await handle.execute_update(
         ClaimWorkflow.adjust_update,
-        Adjustment(adjuster="adj2", note="核减不合理费用", amount=Decimal("5500")),
+        await signed(
+            handle, Adjustment(adjuster="adj2", note="核减不合理费用", amount=Decimal("5500"))
+        ),
     )
     st = await wait_stage(ts.client, report.claim_id, "PENDING_APPROVAL")
     assert st.approvals == [] and st.pending_approval_level == 1

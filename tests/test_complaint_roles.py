@@ -64,6 +64,8 @@ def staff(engine) -> list[str]:
                     level=level,
                     roles=roles,
                     signing_key=demo.demo_key_record(sid),
+                    algorithm="ed25519",
+                    public_key=demo.demo_public_key(sid),
                 )
             )
         s.commit()

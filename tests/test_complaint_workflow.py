@@ -452,7 +452,8 @@ async def test_a_re_review_resolution_reopens_the_claim_and_waits_for_its_outcom
     st = await wait_stage(ts.client, claim.claim_id, "PENDING_APPROVAL")
     assert st.panel.grounds == ["complaint_review"]
     await ch.execute_update(
-        ClaimWorkflow.convene_panel, ConvenePanel(convener="mgr1", members=["mgr1", "sup2", "sup3"])
+        ClaimWorkflow.convene_panel,
+        await signed(ch, ConvenePanel(convener="mgr1", members=["mgr1", "sup2", "sup3"])),
     )
     for m in ("mgr1", "sup2", "sup3"):
         await ch.execute_update(

@@ -51,13 +51,12 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 import commands.schema
-import demo
 import signing
 from client import payload_codec, start_claim
 from models.claim import ClaimReport
 from security.codec_server import CodecServer
 from settings import Settings
-from tests.claimtools import openssl_sign
+from tests.claimtools import openssl_sign_ed25519
 from tests.conftest import (
     CONVERTER,
     TEMPORAL_BIN,
@@ -248,13 +247,14 @@ async def test_a_claim_driven_with_the_temporal_cli_only(running):
     assert shown["pending_approval_level"] == 1
     assert not shown["missing_materials"]  # the CLI prints an empty list as null
 
-    # signed as README "Signed decisions" says, by openssl with adj1's demo secret
+    # signed as README "Signed decisions" says, by openssl with adj1's demo private key
     at = datetime.now(CST).replace(microsecond=0).isoformat()
     canonical = (
         f'{{"approver":"adj1","case_id":"{claim_id}","decision":"approve","signed_at":"{at}"}}'
     )
-    _, salt, _ = signing.parse_record(demo.demo_key_record("adj1"))
-    sig = openssl_sign(canonical, "demo-adj1", salt.hex(), signing.ITERATIONS)
+    key_pem = running.settings.data_dir / "adj1-demo.pem"
+    signing.write_private_key(key_pem, signing.demo_private_key("adj1"))
+    sig = openssl_sign_ed25519(canonical, key_pem)
     decision = {"approver": "adj1", "decision": "approve", "signed_at": at, "signature": sig}
     r = await running.temporal(
         "workflow", "update", "execute", "--workflow-id", wid, "--name", "decide",

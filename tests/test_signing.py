@@ -1,6 +1,7 @@
-"""Signed decisions: the key derivation and canonical form, a decision signed with `openssl`
-in the shell and sent with the `temporal` CLI, and every way a signature is refused (by update)
-or recorded and ignored (by signal). README "Signed decisions" is the algorithm followed here.
+"""Signed decisions: Ed25519 over the canonical form (HMAC for cases begun before release
+2026-12), a decision signed with `openssl pkeyutl -sign -rawin` in the shell and sent with the
+`temporal` CLI, and every way a signature is refused (by update) or recorded and ignored (by
+signal). README "Signed decisions" is the algorithm followed here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import sqlite3
 import subprocess
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
+from unittest import mock
 
 import pytest
 from sqlmodel import Session, select
@@ -27,10 +30,11 @@ from models.claim import Decision
 from models.tables import AuditEventRow, StaffRow
 from security.codec_server import CodecServer
 from settings import Settings
-from tests.claimtools import openssl_sign, signed, status, wait_stage
+from tests.claimtools import openssl_sign, openssl_sign_ed25519, signed, status, wait_stage
 from tests.conftest import CONVERTER, TEMPORAL_BIN
 from tests.factories import medical_report
 from worker import WORKFLOWS
+from workflows.case import RELEASE_2026_12
 from workflows.claim import ClaimWorkflow
 
 runner = CliRunner()
@@ -76,6 +80,32 @@ def test_openssl_and_the_engine_compute_the_same_signature():
     assert openssl_sign(canonical, "demo-adj1", salt.hex(), signing.ITERATIONS) == ours
 
 
+def test_ed25519_demo_keys_are_deterministic_and_openssl_signs_as_the_engine(tmp_path):
+    # RFC 8032 test 1: this seed's public key
+    seed = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+    key = signing._ed25519().Ed25519PrivateKey.from_private_bytes(seed)
+    assert signing.public_pem(key) == (
+        "-----BEGIN PUBLIC KEY-----\n"
+        "MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n"
+        "-----END PUBLIC KEY-----\n"
+    )
+    assert signing.public_pem(signing.demo_private_key("adj1")) == demo.demo_public_key("adj1")
+    assert demo.demo_public_key("adj1") != demo.demo_public_key("adj2")
+    fields = {"approver": "adj1", "decision": "approve", "signed_at": "2026-11-23T10:00:00+08:00"}
+    canonical = signing.canonical(fields, "CLM-1").decode("utf-8")
+    pem = tmp_path / "adj1.pem"
+    signing.write_private_key(pem, signing.demo_private_key("adj1"))
+    assert pem.stat().st_mode & 0o777 == 0o600
+    ours = signing.ed25519_signature(signing.demo_private_key("adj1"), fields, "CLM-1")
+    assert openssl_sign_ed25519(canonical, pem) == ours and len(ours) == 128
+    public = demo.demo_public_key("adj1")
+    assert signing.ed25519_matches(public, fields, "CLM-1", ours.upper())
+    assert not signing.ed25519_matches(public, {**fields, "decision": "reject"}, "CLM-1", ours)
+    assert not signing.ed25519_matches(public, fields, "CLM-2", ours)
+    assert not signing.ed25519_matches(demo.demo_public_key("adj2"), fields, "CLM-1", ours)
+    assert not signing.ed25519_matches(public, fields, "CLM-1", "zz")
+
+
 def test_an_older_read_model_gains_the_key_columns(tmp_path):
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as db:
@@ -88,9 +118,14 @@ def test_an_older_read_model_gains_the_key_columns(tmp_path):
     with Session(engine) as s:
         row = s.get(StaffRow, "adj1")
         assert row is not None and row.signing_key is None
-    demo.load(engine)  # an existing person without a key gets the demo key
+    demo.load(engine)  # an existing person without a key gets the demo keys
     with Session(engine) as s:
-        assert s.get(StaffRow, "adj1").signing_key == demo.demo_key_record("adj1")
+        row = s.get(StaffRow, "adj1")
+        assert row.signing_key == demo.demo_key_record("adj1")
+        assert (row.algorithm, row.public_key) == ("ed25519", demo.demo_public_key("adj1"))
+    demo.load(engine)  # twice: the same keys
+    with Session(engine) as s:
+        assert s.get(StaffRow, "adj1").public_key == demo.demo_public_key("adj1")
     engine.dispose()
 
 
@@ -128,12 +163,12 @@ async def _send(dev, wid: str, payload: dict, *, signal: bool = False):
     )  # fmt: skip
 
 
-def _staff_key(cli_env, staff_id: str) -> tuple[str, int]:
+def _public_key(staff_id: str) -> str:
     r = runner.invoke(app, ["staff", "list", "--json"])
     assert r.exit_code == 0, r.output
     row = next(s for s in json.loads(r.output) if s["staff_id"] == staff_id)
-    assert row["has_key"]
-    return row["salt"], row["iterations"]
+    assert row["has_key"] and row["algorithm"] == "ed25519"
+    return str(row["public_key"])
 
 
 async def test_a_decision_signed_with_openssl_is_taken_and_bad_ones_are_refused(cli_env, codec_url):
@@ -144,7 +179,9 @@ async def test_a_decision_signed_with_openssl_is_taken_and_bad_ones_are_refused(
     await start_claim(dev.client, report, dev.task_queue)
     claim_id, wid = report.claim_id, f"claim-{report.claim_id}"
     await wait_stage(dev.client, claim_id, "PENDING_APPROVAL")
-    salt, iterations = _staff_key(dev, "adj1")
+    # adj1's private key, as the demo wrote it; the public key as the staff list shows it
+    key_pem = dev.settings.staff_keys_dir / "adj1.pem"
+    assert _public_key("adj1") == demo.demo_public_key("adj1")
 
     def sign_return(at: str, note: str = "请核减非必需费用") -> dict:
         canonical = (
@@ -152,14 +189,19 @@ async def test_a_decision_signed_with_openssl_is_taken_and_bad_ones_are_refused(
             f'"note":"{note}","signed_at":"{at}"}}'
         )
         payload = {"approver": "adj1", "decision": "return", "note": note, "signed_at": at}
-        return {**payload, "signature": openssl_sign(canonical, "demo-adj1", salt, iterations)}
+        return {**payload, "signature": openssl_sign_ed25519(canonical, key_pem)}
 
     now = datetime.now(UTC).replace(microsecond=0)
     good = sign_return(now.isoformat().replace("+00:00", "Z"))
+    # the HMAC that cases begun before the release take, over the same canonical form
+    _, salt, _ = signing.parse_record(demo.demo_key_record("adj1"))
+    canonical = signing.canonical(good, claim_id).decode()
+    hmac = openssl_sign(canonical, "demo-adj1", salt.hex(), signing.ITERATIONS)
     refusals = {
         "unsigned": ({k: good[k] for k in ("approver", "decision", "note")}, "is not signed"),
         "tampered": ({**good, "note": "同意赔付"}, "does not match this decision"),
         "expired": (sign_return((now - timedelta(minutes=11)).isoformat()), "more than 10 min"),
+        "hmac": ({**good, "signature": hmac}, "does not match this decision"),
     }
     for name, (payload, reason) in refusals.items():
         r = await _send(dev, wid, payload)
@@ -171,9 +213,19 @@ async def test_a_decision_signed_with_openssl_is_taken_and_bad_ones_are_refused(
     r = await _send(dev, wid, good)
     assert r.returncode == 0, r.stderr
     await wait_stage(dev.client, claim_id, "ADJUSTING")
+    # re-adjusting is signed too, by the adjuster
+    adjust = {"adjuster": "adj2", "note": "核减后"}
     r = await _temporal(
         dev, "workflow", "update", "execute", "--workflow-id", wid, "--name", "adjust",
-        "--input", json.dumps({"adjuster": "adj2", "note": "核减后"}),
+        "--input", json.dumps(adjust),
+    )  # fmt: skip
+    assert r.returncode != 0 and "the decision of adj2 is not signed" in r.stderr, r.stderr
+    adjust["signed_at"] = datetime.now(UTC).replace(microsecond=0).isoformat()
+    canonical = signing.canonical(adjust, claim_id).decode()
+    adjust["signature"] = openssl_sign_ed25519(canonical, dev.settings.staff_keys_dir / "adj2.pem")
+    r = await _temporal(
+        dev, "workflow", "update", "execute", "--workflow-id", wid, "--name", "adjust",
+        "--input", json.dumps(adjust, ensure_ascii=False),
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     await wait_stage(dev.client, claim_id, "PENDING_APPROVAL")
@@ -186,12 +238,14 @@ async def test_a_decision_signed_with_openssl_is_taken_and_bad_ones_are_refused(
 
     for _ in range(100):
         st = await status(dev.client, claim_id)
-        if len(st.refused_decisions) == 4:
+        if len(st.refused_decisions) == 5:
             break
         await asyncio.sleep(0.05)
     reasons = [d.reason for d in st.refused_decisions]
-    for expected in ("is not signed", "does not match", "more than 10 min", "already used"):
-        assert sum(expected in x for x in reasons) == 1, (expected, reasons)
+    for expected, n in (
+        ("is not signed", 1), ("does not match", 2), ("more than 10 min", 1), ("already used", 1)
+    ):  # fmt: skip
+        assert sum(expected in x for x in reasons) == n, (expected, reasons)
     assert {d.via for d in st.refused_decisions} == {"signal"}
     assert st.stage == "PENDING_APPROVAL" and st.approvals == []
     assert [h.stage for h in st.history].count("RETURNED") == 1
@@ -207,7 +261,7 @@ async def test_a_decision_signed_with_openssl_is_taken_and_bad_ones_are_refused(
                 AuditEventRow.case_id == claim_id, AuditEventRow.kind == "decision_refused"
             )
         ).all()
-    # every refusal is recorded, the four sent by update as well as the four by signal
+    # every refusal is recorded, the five sent by update as well as the five by signal
     assert sorted((e.data["via"], e.data["reason"][:40]) for e in refused) == sorted(
         (via, d.reason[:40]) for via in ("signal", "update") for d in st.refused_decisions
     )
@@ -225,56 +279,107 @@ async def _claims(*args: str):
     return await asyncio.to_thread(runner.invoke, app, list(args))
 
 
-async def test_an_administrator_sets_a_key_and_the_old_secret_stops_working(cli_env, monkeypatch):
-    dev = cli_env
-    r = await _claims("staff", "set-key", "adj1")
-    assert r.exit_code == 0, r.output
-    secret = r.output.split("secret (shown once, give it to adj1): ")[1].split()[0]
-    with Session(dev.engine) as s:
-        record = s.get(StaffRow, "adj1").signing_key
-    assert secret not in record and record.startswith("pbkdf2-sha256$200000$")
+_APPROVE = Decision(approver="adj1", decision="approve")
 
+
+async def _pending_claim(dev) -> tuple[str, Any]:
+    """A claim waiting for adj1's approval, and its handle."""
     report = medical_report(
         amount_claimed=Decimal("8000"), items=[{"category": "treatment", "amount": "8000"}]
     )
     await start_claim(dev.client, report, dev.task_queue)
     await wait_stage(dev.client, report.claim_id, "PENDING_APPROVAL")
-    # the keys file still holds the demo secret
-    r = await _claims("claim", "approve", report.claim_id, "--as", "adj1")
-    assert r.exit_code == 1
-    assert r.output.strip() == "error: the secret given for adj1 does not match adj1's signing key"
-    # a decision signed with the old key is refused by the case itself
-    handle = dev.client.get_workflow_handle_for(ClaimWorkflow.run, f"claim-{report.claim_id}")
-    old = await signed(handle, Decision(approver="adj1", decision="approve"))
+    wid = f"claim-{report.claim_id}"
+    return report.claim_id, dev.client.get_workflow_handle_for(ClaimWorkflow.run, wid)
+
+
+async def _refused_as_not_matching(handle: Any, message: Decision) -> None:
     with pytest.raises(WorkflowUpdateFailedError) as err:
-        await handle.execute_update(ClaimWorkflow.decide, old)
+        await handle.execute_update(ClaimWorkflow.decide, message)
     assert err.value.cause.type == "BadSignature"
-
-    monkeypatch.setenv("CLAIMS_STAFF_SECRET", secret)
-    r = await _claims("claim", "approve", report.claim_id, "--as", "adj1")
-    assert r.exit_code == 0, r.output
-    await wait_stage(dev.client, report.claim_id, "CLOSED")
+    assert "does not match this decision under adj1's key" in err.value.cause.message
 
 
-async def test_set_key_with_a_chosen_secret_saves_it_and_list_shows_who_has_a_key(cli_env):
+async def test_an_administrator_sets_a_key_and_the_old_key_stops_working(cli_env, monkeypatch):
     dev = cli_env
-    r = await _claims("staff", "set-key", "sup1", "--secret", "correct horse battery", "--save")
+    with Session(dev.engine) as s:
+        hmac_record = s.get(StaffRow, "adj1").signing_key
+    r = await _claims("staff", "set-key", "adj1")
     assert r.exit_code == 0, r.output
-    assert "correct horse" not in r.output and "secret saved to" in r.output
-    assert signing.read_keys(dev.settings.staff_keys_file)["sup1"] == "correct horse battery"
-    assert dev.settings.staff_keys_file.stat().st_mode & 0o077 == 0
+    path = dev.settings.staff_keys_dir / "adj1.pem"
+    assert r.output.splitlines() == [
+        "signing key of adj1 set (ed25519)",
+        f"private key written to {path} (mode 0600): give it to adj1",
+    ]
+    assert path.stat().st_mode & 0o777 == 0o600
+    key = signing.load_private_pem(path.read_bytes(), str(path))
+    with Session(dev.engine) as s:
+        row = s.get(StaffRow, "adj1")
+    # the table holds the public key only; the HMAC record stays for cases begun before
+    assert (row.algorithm, row.public_key) == ("ed25519", signing.public_pem(key))
+    assert "PRIVATE" not in row.public_key and row.signing_key == hmac_record
+    assert _public_key("adj1") == signing.public_pem(key) != demo.demo_public_key("adj1")
+
+    claim_id, handle = await _pending_claim(dev)
+    # a decision signed with the old (demo) key is refused by the case itself
+    await _refused_as_not_matching(handle, await signed(handle, _APPROVE))
+
+    # a key written elsewhere: the keys folder's file is now the wrong one
+    elsewhere = dev.settings.data_dir / "handed-over" / "adj1.pem"
+    r = await _claims("staff", "set-key", "adj1", "--out", str(elsewhere))
+    assert r.exit_code == 0 and f"private key written to {elsewhere}" in r.output, r.output
+    assert elsewhere.stat().st_mode & 0o777 == 0o600
+    r = await _claims("claim", "approve", claim_id, "--as", "adj1")
+    assert r.exit_code == 1
+    assert (
+        r.output.strip() == "error: the private key given for adj1 does not match adj1's public key"
+    )
+    monkeypatch.setenv("CLAIMS_STAFF_KEY", str(dev.settings.data_dir / "nowhere.pem"))
+    r = await _claims("claim", "approve", claim_id, "--as", "adj1")
+    assert r.exit_code == 1 and "CLAIMS_STAFF_KEY names no file" in r.output
+    monkeypatch.setenv("CLAIMS_STAFF_KEY", str(elsewhere))
+    r = await _claims("claim", "approve", claim_id, "--as", "adj1")
+    assert r.exit_code == 0, r.output
+    await wait_stage(dev.client, claim_id, "CLOSED")
+
+
+async def test_list_shows_each_persons_algorithm_and_public_key(cli_env):
+    dev = cli_env
     with Session(dev.engine) as s:
         row = s.get(StaffRow, "h2")
-        row.signing_key = None
+        row.algorithm, row.public_key = None, None
         s.add(row)
         s.commit()
     r = await _claims("staff", "list", "--json")
     assert r.exit_code == 0, r.output
-    keys = {s["staff_id"]: s["has_key"] for s in json.loads(r.output)}
-    assert keys["sup1"] is True and keys["h2"] is False and len(keys) == 14
+    listed = {s["staff_id"]: s for s in json.loads(r.output)}
+    assert len(listed) == 14
+    assert listed["sup1"]["algorithm"] == "ed25519"
+    assert listed["sup1"]["public_key"] == demo.demo_public_key("sup1")
+    assert listed["sup1"]["public_key"].startswith("-----BEGIN PUBLIC KEY-----")
+    assert listed["h2"]["has_key"] is False and listed["h2"]["public_key"] is None
+    assert not any("salt" in s or "signing_key" in s for s in listed.values())
     r = await _claims("staff", "list")
-    assert r.exit_code == 0 and "signing key" in r.output
+    assert r.exit_code == 0 and "signing key" in r.output and "ed25519" in r.output
     r = await _claims("staff", "set-key", "nobody")
     assert r.exit_code == 1 and r.output.strip() == "error: unknown person 'nobody'"
     r = await _claims("claim", "approve", "X", "--as", "h2")
     assert r.exit_code == 1 and "h2 has no signing key" in r.output
+
+
+async def test_a_case_begun_before_the_release_keeps_verifying_hmac(cli_env, monkeypatch):
+    """The old worker is this code with the release patch off (signing already on): its case
+    asks the check for no algorithm, so HMAC under the key record kept in the staff table."""
+    dev = cli_env
+    before = mock.patch("temporalio.workflow.patched", side_effect=lambda p: p != RELEASE_2026_12)
+    with before:
+        claim_id, handle = await _pending_claim(dev)
+        await _refused_as_not_matching(handle, await signed(handle, _APPROVE))
+        # the CLI signs with HMAC when given the secret
+        monkeypatch.setenv("CLAIMS_STAFF_SECRET", "demo-adj1")
+        r = await _claims("claim", "approve", claim_id, "--as", "adj1")
+        assert r.exit_code == 0, r.output
+        st = await wait_stage(dev.client, claim_id, "CLOSED")
+    assert [(a.approver, a.decision) for a in st.approvals] == [("adj1", "approve")]
+    history = await handle.fetch_history()
+    assert '"core_patch"' not in history.to_json()  # no release marker: as begun before it

@@ -233,6 +233,8 @@ class CaseBase:
                 case_id=self.case_id,
                 fields=msg.signed_fields(),
                 signature=msg.signature,
+                # Cases begun since the release are signed with Ed25519; earlier ones with HMAC.
+                algorithm="ed25519" if self._release_2026_12 else None,
             ),
             result_type=SignatureVerdict,
         )
@@ -245,6 +247,15 @@ class CaseBase:
             return USED
         self._signatures.add(used)
         return None
+
+    def _validate_release_signature(self, msg: Signed) -> None:
+        """Validators of the steps signed since release 2026-12 (convening a panel,
+        re-adjusting): a case begun since refuses them unsigned or badly stamped before they
+        are accepted; earlier cases take them as they did then."""
+        if self._release_2026_12:
+            reason = self._signature_problem(msg)
+            if reason:
+                raise bad_signature(reason)
 
     async def _require_signature(self, msg: Signed) -> None:
         """For update handlers (not validators: a validator's refusal leaves no trace): a

@@ -138,6 +138,13 @@ class ClaimMessages(ClaimCase):
             )
             if reason:
                 raise _refusal(reason)
+            # Since the release the validator takes only signed requests; an unsigned one
+            # reaches here only in the replay of a case recorded before panels were signed.
+            if self._release_2026_12 and req.signature is not None:
+                await self._require_signature(req)
+                reason = self._check_convene(req)  # looked at again after the lookup
+                if reason:
+                    raise _refusal(reason)
             assert self.panel and self.rules
             self.panel.members = list(req.members)
             self.panel.convened_by = req.convener
@@ -165,6 +172,7 @@ class ClaimMessages(ClaimCase):
         reason = self._check_convene(req)
         if reason:
             raise _refusal(reason)
+        self._validate_release_signature(req)
 
     @workflow.update(name="report_findings")
     async def report_findings(self, findings: Findings) -> ClaimStatus:
@@ -251,6 +259,8 @@ class ClaimMessages(ClaimCase):
                 raise _refusal(refused)
         if staff.level < 1 or not staff.active:
             raise _refusal(f"{adjustment.adjuster} is not an adjuster (L1 or above)")
+        if self._release_2026_12:
+            await self._require_signature(adjustment)
         if not self.awaiting_adjustment:
             raise _refusal(f"claim {self.claim_id} is not waiting for an adjustment")
         if self.adjustment is None and adjustment.amount is None:
@@ -268,6 +278,7 @@ class ClaimMessages(ClaimCase):
             raise _refusal(
                 f"claim {self.claim_id} is {self.stage}; it is not waiting for an adjustment"
             )
+        self._validate_release_signature(adjustment)
 
     @workflow.update(name="appeal")
     def appeal_update(self, appeal: Appeal) -> ClaimStatus:
