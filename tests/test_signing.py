@@ -26,7 +26,7 @@ import signing
 from cli import app
 from client import payload_codec, start_claim
 from database import make_engine
-from models.claim import Decision
+from models.claim import Adjustment, Decision
 from models.tables import AuditEventRow, StaffRow
 from security.codec_server import CodecServer
 from settings import Settings
@@ -367,6 +367,23 @@ async def test_list_shows_each_persons_algorithm_and_public_key(cli_env):
     assert r.exit_code == 1 and "h2 has no signing key" in r.output
 
 
+async def test_the_cli_signs_a_re_adjustment_and_an_unsigned_one_is_refused(cli_env):
+    dev = cli_env
+    claim_id, handle = await _pending_claim(dev)
+    r = await _claims("claim", "return", claim_id, "--as", "adj1", "--note", "核减")
+    assert r.exit_code == 0, r.output
+    await wait_stage(dev.client, claim_id, "ADJUSTING")
+    unsigned = Adjustment(adjuster="adj2", amount=Decimal("5500"))
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await handle.execute_update(ClaimWorkflow.adjust_update, unsigned)
+    assert err.value.cause.type == "BadSignature"
+    assert "the decision of adj2 is not signed" in err.value.cause.message
+    r = await _claims("claim", "adjust", claim_id, "--as", "adj2", "--amount", "5500")
+    assert r.exit_code == 0, r.output
+    assert "adjusted by adj2, payable 5,500.00" in r.output
+    await wait_stage(dev.client, claim_id, "PENDING_APPROVAL")
+
+
 async def test_a_case_begun_before_the_release_keeps_verifying_hmac(cli_env, monkeypatch):
     """The old worker is this code with the release patch off (signing already on): its case
     asks the check for no algorithm, so HMAC under the key record kept in the staff table."""
@@ -377,9 +394,18 @@ async def test_a_case_begun_before_the_release_keeps_verifying_hmac(cli_env, mon
         await _refused_as_not_matching(handle, await signed(handle, _APPROVE))
         # the CLI signs with HMAC when given the secret
         monkeypatch.setenv("CLAIMS_STAFF_SECRET", "demo-adj1")
+        r = await _claims("claim", "return", claim_id, "--as", "adj1", "--note", "核减")
+        assert r.exit_code == 0, r.output
+        await wait_stage(dev.client, claim_id, "ADJUSTING")
+        # re-adjusting is not signed in a case begun before the release
+        await handle.execute_update(
+            ClaimWorkflow.adjust_update, Adjustment(adjuster="adj2", amount=Decimal("5500"))
+        )
+        await wait_stage(dev.client, claim_id, "PENDING_APPROVAL")
         r = await _claims("claim", "approve", claim_id, "--as", "adj1")
         assert r.exit_code == 0, r.output
         st = await wait_stage(dev.client, claim_id, "CLOSED")
     assert [(a.approver, a.decision) for a in st.approvals] == [("adj1", "approve")]
+    assert st.payable_amount == Decimal("5500.00")
     history = await handle.fetch_history()
     assert '"core_patch"' not in history.to_json()  # no release marker: as begun before it
