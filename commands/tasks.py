@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import and_, exists, or_
+from sqlalchemy import and_, exists, or_, text
 from sqlmodel import Session, col, select
 
 from commands.common import ZONE_NAME, UserError, console, db, handle_errors, print_json, when
@@ -57,14 +57,7 @@ def open_items(person: str | None, limit: int = 100) -> list[WorkItemRow]:
         ]
         priority = col(WorkItemRow.priority)
         if not by_case:
-            # Nothing pooled (a complaint handler, intake): only what is assigned to them, a
-            # few items read by the assignee index and sorted. Ordering by priority + 0 keeps
-            # SQLite, whose statistics count every unassigned item under one assignee, from
-            # reading the whole queue in order to find none. The state is compared as
-            # `state || ''` so that no index on it competes with the assignee's: without
-            # statistics (a new read model) SQLite would otherwise read every open item.
-            q = q.where(mine, col(WorkItemRow.state).concat("") == "open")
-            priority = priority + 0
+            return _assigned_only(s, person, limit)
         else:
             q = q.where(WorkItemRow.state == "open")
             pooled = col(WorkItemRow.assignee).is_(None)
@@ -73,6 +66,31 @@ def open_items(person: str | None, limit: int = 100) -> list[WorkItemRow]:
             q = q.where(mine | (pooled & or_(*by_case)))
         q = q.order_by(priority.desc(), col(WorkItemRow.due_at)).limit(limit)
         return list(s.exec(q).all())
+
+
+# Nothing pooled (a complaint handler, intake): only what is assigned to them, a few items
+# read by the assignee index and sorted. SQLite's statistics count every unassigned item under
+# one assignee (NULL), so left to itself it may read the whole queue to find none; the index
+# is named. Recusal concerns pooled approvals only, never an item assigned to the person.
+_ASSIGNED_SQLITE = text(
+    "SELECT work_items.* FROM work_items INDEXED BY ix_work_items_assignee "
+    "WHERE work_items.assignee = :person AND work_items.state = 'open' "
+    "ORDER BY work_items.priority DESC, work_items.due_at LIMIT :limit"
+)
+
+
+def _assigned_only(s: Session, person: str, limit: int) -> list[WorkItemRow]:
+    if s.get_bind().dialect.name == "sqlite":
+        q = select(WorkItemRow).from_statement(_ASSIGNED_SQLITE)
+        rows = s.execute(q, {"person": person, "limit": limit}).scalars()  # type: ignore[call-overload]
+        return list(rows.all())
+    q = (
+        select(WorkItemRow)
+        .where(WorkItemRow.assignee == person, WorkItemRow.state == "open")
+        .order_by(col(WorkItemRow.priority).desc(), col(WorkItemRow.due_at))
+        .limit(limit)
+    )
+    return list(s.exec(q).all())
 
 
 def tasks(
