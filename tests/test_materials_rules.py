@@ -103,7 +103,11 @@ async def test_a_suspended_claim_lapses_when_the_limitation_ends(ts):
     assert result.open_tasks == []
     await wait_letter(ts.engine, report.claim_id, "lapse")
     [lapse] = [r for r in letters(ts.engine, report.claim_id) if r.kind == "lapse"]
-    last_day = occurred.date().replace(year=occurred.year + 2)
+    day = occurred.date()
+    # two years on; from 29 February the period ends on 28 February (Civil Code art. 202)
+    last_day = day.replace(
+        year=day.year + 2, day=28 if (day.month, day.day) == (2, 29) else day.day
+    )
     assert f"{last_day.year}年{last_day.month}月{last_day.day}日" in lapse.body
     assert "第二十六条" in lapse.body
 
