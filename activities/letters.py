@@ -35,7 +35,7 @@ from models.catalog import (
 from models.records import LetterRecord, LetterRequest
 from models.roles import CLAIM_DECIDERS, ROLE_NAMES, ROLES
 from models.tables import LetterRow, StaffRow
-from security.masking import mask_phone, mask_text
+from security.masking import mask_account, mask_phone, mask_text
 from workflows.money import fmt
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -67,8 +67,8 @@ def _as_date(value: object) -> date:
 
 
 def _mask(ref: object) -> str:
-    text = str(ref or "")
-    return "****" + text[-4:] if len(text) > 4 else text
+    """A bank account in a letter: masked as every view masks it."""
+    return mask_account(str(ref or "")) or ""
 
 
 class People:
