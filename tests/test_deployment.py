@@ -213,6 +213,9 @@ def test_docker_compose_validates_the_file_with_the_readme_environment(tmp_path)
         assert resolved[name]["environment"]["CLAIMS_PAYLOAD_KEYS"] == env["CLAIMS_PAYLOAD_KEYS"]
     assert resolved["postgresql"]["ports"] == ["127.0.0.1:15432:5432/tcp"]
     assert resolved["temporal-setup"]["environment"]["CLAIMS_HISTORY_RETENTION"] == "3650d"
+    # each worker replica serves /metrics on the compose network, none on a host port
+    assert resolved["worker"]["environment"]["CLAIMS_METRICS_PORT"] == "9464"
+    assert resolved["worker"]["expose"] == ["9464"] and "ports" not in resolved["worker"]
 
 
 @needs_compose
@@ -326,13 +329,14 @@ def test_the_namespace_job_waits_for_the_server_then_sets_the_retention(late_ser
     assert "setup: namespace default ready, closed cases kept 3650d" in out
     assert retention_of(address, "default") == f"{3650 * 86400}s"
 
-    # a namespace that does not exist yet is created; running again only sets the retention
-    for keep in ("400d", "7300d"):
+    # a namespace that does not exist yet is created; running again only sets the retention;
+    # the namespace is named as the engine names it: TEMPORAL_NAMESPACE, else CLAIMS_NAMESPACE
+    for keep, variable in (("400d", "CLAIMS_NAMESPACE"), ("7300d", "TEMPORAL_NAMESPACE")):
         again = subprocess.run(
             ["sh", str(SETUP), "namespace"],
             env=setup_env(
                 TEMPORAL_ADDRESS=address,
-                CLAIMS_NAMESPACE="claims-deploy",
+                **{variable: "claims-deploy"},
                 CLAIMS_HISTORY_RETENTION=keep,
                 SETUP_PAUSE="0.5",
             ),

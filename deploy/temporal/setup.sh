@@ -7,7 +7,8 @@
 #                        missing and migrated to the image's schema version, and the read
 #                        model's `claims` database (its tables are the engine's to make)
 #                        (SQL_HOST, SQL_PORT, SQL_USER, SQL_PASSWORD)
-#   setup.sh namespace   the engine's namespace with CLAIMS_HISTORY_RETENTION, created or set;
+#   setup.sh namespace   the engine's namespace (TEMPORAL_NAMESPACE, else CLAIMS_NAMESPACE, else
+#                        default) with CLAIMS_HISTORY_RETENTION, created or set;
 #                        done once the namespace serves requests (TEMPORAL_ADDRESS)
 #
 # A step that needs another service is tried up to SETUP_ATTEMPTS times (60), SETUP_PAUSE
@@ -76,7 +77,7 @@ ensure_namespace() {
 namespace() {
     : "${TEMPORAL_ADDRESS:?set TEMPORAL_ADDRESS to the frontend, host:port}"
     export TEMPORAL_ADDRESS
-    ns="${CLAIMS_NAMESPACE:-default}"
+    ns="${TEMPORAL_NAMESPACE:-${CLAIMS_NAMESPACE:-default}}"
     keep="${CLAIMS_HISTORY_RETENTION:-3650d}"
     if ! echo "$keep" | grep -Eq '^[1-9][0-9]*[dh]$'; then
         echo "setup: CLAIMS_HISTORY_RETENTION must be days or hours, e.g. 3650d, not '$keep'" >&2
