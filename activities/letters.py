@@ -32,11 +32,11 @@ from models.catalog import (
     MATERIAL_KINDS,
     REGULATOR_HOTLINE,
 )
+from models.money import fmt
 from models.records import LetterRecord, LetterRequest
 from models.roles import CLAIM_DECIDERS, ROLE_NAMES, ROLES
 from models.tables import LetterRow, StaffRow
 from security.masking import mask_account, mask_phone, mask_text
-from workflows.money import fmt
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 LANGUAGES = ("zh-CN", "en")

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from models.catalog import NON_COVERED_REASONS
-from workflows.money import fmt
+from models.money import fmt
 
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _UNITS = ("仟", "佰", "拾", "")

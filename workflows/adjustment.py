@@ -12,8 +12,8 @@ from types import MappingProxyType
 
 from models.catalog import NON_COVERED_MEDICAL
 from models.claim import ClaimReport, Item
+from models.money import ZERO, cents, fmt
 from models.rules import AdjustmentLine, AdjustmentResult, PolicyTerms, RulesSnapshot
-from workflows.money import ZERO, cents, fmt
 
 
 class AdjustmentError(ValueError):

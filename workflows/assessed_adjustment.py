@@ -14,10 +14,10 @@ from decimal import Decimal
 
 from models.catalog import BUSINESS_TZ, VEHICLE_MAX_DEPRECIATION, VEHICLE_MONTHLY_DEPRECIATION
 from models.claim import ClaimReport
+from models.money import ZERO, cents, fmt
 from models.rules import AdjustmentLine, AdjustmentResult, AssessedFigures, PolicyTerms, Usage
 from workflows.adjustment import AdjustmentError, _line, _medical_expenses, under_insurance
 from workflows.assessment import declared_figure, invoiced
-from workflows.money import ZERO, cents, fmt
 
 TOTAL_LOSS_SHARE = Decimal("0.8")
 

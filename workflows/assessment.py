@@ -20,9 +20,9 @@ from models.catalog import (
     MAX_DISABILITY_GRADE,
 )
 from models.claim import ClaimReport
+from models.money import ZERO, cents, fmt
 from models.rules import AssessedFigures, Comparison, Flag, RulesSnapshot
 from models.validation import MAX_AMOUNT
-from workflows.money import ZERO, cents, fmt
 
 DECLARED_FLAG = "A01"
 
