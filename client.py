@@ -36,6 +36,7 @@ from models import claim, complaint
 from models.arguments import SeveralArguments
 from models.claim import ClaimReport
 from models.complaint import ComplaintReport
+from models.ids import claim_workflow_id, complaint_workflow_id
 from models.validation import one_line, validation_message
 from security.codec import EncryptionCodec, key_ring
 from settings import Settings, TemporalSettingsError
@@ -230,10 +231,6 @@ def new_claim_id() -> str:
     return f"CLM-{datetime.now(UTC):%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
 
 
-def claim_workflow_id(claim_id: str) -> str:
-    return f"claim-{claim_id}"
-
-
 async def start_claim(
     client: Client, report: ClaimReport, task_queue: str
 ) -> tuple[WorkflowHandle, bool]:
@@ -293,5 +290,5 @@ async def start_complaint(
         report = report.model_copy(update={"complaint_id": new_complaint_id()})
     assert report.complaint_id
     return await _start_case(
-        client, "ComplaintWorkflow", f"complaint-{report.complaint_id}", report, task_queue
+        client, "ComplaintWorkflow", complaint_workflow_id(report.complaint_id), report, task_queue
     )

@@ -43,13 +43,12 @@ from temporalio.worker import (
 )
 
 from models.records import AuditEventIn
-from models.status import CLAIM_ENDED
+from models.status import CLAIM_ENDED, COMPLAINT_ENDED
 from models.tables import ClaimRow, ComplaintRow
 from settings import Settings
 
 log = logging.getLogger("claims.observability")
 
-COMPLAINT_ENDED = frozenset({"CLOSED", "DECLINED", "NOT_ACCEPTED"})
 CLOCK_STEPS = ("reminder", "escalation", "breach")
 REFUSALS = ("decision_refused", "assessment_refused")
 # yuan; a claim's payment runs from a few hundred to a few hundred thousand

@@ -36,6 +36,7 @@ from commands.common import (
     settings,
     temporal,
 )
+from models.ids import PREFIXES, claim_workflow_id, complaint_workflow_id
 from security.codec import decode_in_place
 from security.masking import mask_data, mask_fields, mask_text
 
@@ -45,7 +46,6 @@ app = typer.Typer(
 )
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "audit"
-PREFIXES = ("claim-", "complaint-")
 # fields of a message payload that name the person acting, in order of preference
 WHO_FIELDS = (
     "approver",
@@ -112,9 +112,9 @@ def workflow_id_of(history: WorkflowHistory | list[HistoryEvent], fallback: str)
         args = decode_all(attrs.input.payloads)
         report = args[0] if args and isinstance(args[0], dict) else {}
         if report.get("claim_id"):
-            return f"claim-{report['claim_id']}"
+            return claim_workflow_id(report["claim_id"])
         if report.get("complaint_id"):
-            return f"complaint-{report['complaint_id']}"
+            return complaint_workflow_id(report["complaint_id"])
     return fallback
 
 

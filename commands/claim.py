@@ -39,6 +39,7 @@ from models.claim import (
     Material,
     MaterialsSubmission,
 )
+from models.ids import claim_id_of, claim_workflow_id
 from models.status import ClaimStatus
 from models.tables import ClaimRow, ComplaintRow, LetterRow, PolicyRow
 from workflows.approval import level_name
@@ -138,21 +139,23 @@ def submit(
     async def go() -> tuple[str, bool]:
         client = await temporal()
         handle, started = await start_claim(client, report, settings().task_queue)
-        return handle.id.removeprefix("claim-"), started
+        return claim_id_of(handle.id), started
 
     claim_id_, started = run(go())
     if as_json:
-        print_json({"claim_id": claim_id_, "workflow_id": f"claim-{claim_id_}", "started": started})
+        print_json(
+            {"claim_id": claim_id_, "workflow_id": claim_workflow_id(claim_id_), "started": started}
+        )
     elif started:
-        typer.echo(f"claim {claim_id_} reported (workflow claim-{claim_id_})")
+        typer.echo(f"claim {claim_id_} reported (workflow {claim_workflow_id(claim_id_)})")
     else:
-        typer.echo(f"claim {claim_id_} already exists (workflow claim-{claim_id_})")
+        typer.echo(f"claim {claim_id_} already exists (workflow {claim_workflow_id(claim_id_)})")
 
 
 def load_status(claim_id: str, full: bool = False) -> ClaimStatus:
     """From the read model (masked); a claim not yet projected, or wanted in full, is asked
     for through Temporal."""
-    return case_status(ClaimStatus, ClaimRow, claim_id, f"claim-{claim_id}", "claim", full)
+    return case_status(ClaimStatus, ClaimRow, claim_id, claim_workflow_id(claim_id), "claim", full)
 
 
 @app.command("show")
@@ -396,7 +399,7 @@ def add_materials(
 
     async def go() -> None:
         client = await temporal()
-        handle = client.get_workflow_handle_for(ClaimWorkflow.run, f"claim-{claim_id}")
+        handle = client.get_workflow_handle_for(ClaimWorkflow.run, claim_workflow_id(claim_id))
         await handle.signal(ClaimWorkflow.submit_materials, sub)
 
     run(go())
@@ -408,7 +411,7 @@ def update_claim(claim_id: str, update: Any, payload: Any) -> Any:
 
     async def go() -> Any:
         client = await temporal()
-        handle = client.get_workflow_handle_for(ClaimWorkflow.run, f"claim-{claim_id}")
+        handle = client.get_workflow_handle_for(ClaimWorkflow.run, claim_workflow_id(claim_id))
         return await handle.execute_update(update, payload)
 
     return run(go())

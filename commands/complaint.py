@@ -43,6 +43,7 @@ from models.complaint import (
     ReviewDecision,
     ReviewRequest,
 )
+from models.ids import complaint_id_of, complaint_workflow_id
 from models.tables import ComplaintRow
 from security.masking import mask_account
 from workflows.complaint import ComplaintWorkflow
@@ -56,7 +57,9 @@ AsOpt = Annotated[str, typer.Option("--as", help="Staff id of the person acting.
 def _update(complaint_id: str, update: Any, payload: Any) -> ComplaintStatus:
     async def go() -> Any:
         client = await temporal()
-        handle = client.get_workflow_handle_for(ComplaintWorkflow.run, f"complaint-{complaint_id}")
+        handle = client.get_workflow_handle_for(
+            ComplaintWorkflow.run, complaint_workflow_id(complaint_id)
+        )
         return await handle.execute_update(update, payload)
 
     return run(go())
@@ -135,22 +138,29 @@ def file(
     async def go() -> tuple[str, bool]:
         client = await temporal()
         handle, started = await start_complaint(client, report, settings().task_queue)
-        return handle.id.removeprefix("complaint-"), started
+        return complaint_id_of(handle.id), started
 
     cid, started = run(go())
     if as_json:
-        print_json({"complaint_id": cid, "workflow_id": f"complaint-{cid}", "started": started})
+        print_json(
+            {"complaint_id": cid, "workflow_id": complaint_workflow_id(cid), "started": started}
+        )
     else:
         typer.echo(
             f"complaint {cid} "
             + ("filed" if started else "already exists")
-            + f" (workflow complaint-{cid})"
+            + f" (workflow {complaint_workflow_id(cid)})"
         )
 
 
 def load(complaint_id: str, full: bool = False) -> ComplaintStatus:
     return case_status(
-        ComplaintStatus, ComplaintRow, complaint_id, f"complaint-{complaint_id}", "complaint", full
+        ComplaintStatus,
+        ComplaintRow,
+        complaint_id,
+        complaint_workflow_id(complaint_id),
+        "complaint",
+        full,
     )
 
 

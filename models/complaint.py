@@ -18,7 +18,7 @@ from pydantic import (
 from models.records import AuditEventIn, CompensationRecord, WorkItemIn
 from models.rules import Flag
 from models.signature import Signed
-from models.status import DeadlineView, StageChange, TaskView
+from models.status import ComplaintStage, DeadlineView, StageChange, TaskView
 from models.validation import (
     CASE_ID_PATTERN,
     Closed,
@@ -46,22 +46,7 @@ Category = Literal[
 CareReason = Literal["elderly", "seriously_ill", "disabled"]
 ResolutionKind = Literal["apology", "explanation", "re_review", "payment", "process_fix"]
 
-COMPLAINT_STAGES = (
-    "RECEIVED",
-    "REGISTERED",
-    "DECLINED",
-    "NOT_ACCEPTED",  # the report could not be read; nothing was written
-    "TRIAGED",
-    "INVESTIGATING",
-    "RESOLUTION_PROPOSED",
-    "DECIDED",
-    "EXECUTING",
-    "AWAITING_CLAIM_REVIEW",
-    "CALLBACK",
-    "REVIEW_OFFERED",
-    "UNDER_REVIEW",
-    "CLOSED",
-)
+COMPLAINT_STAGES = tuple(ComplaintStage)  # models/status.py
 
 
 class Complainant(Closed):

@@ -4,39 +4,89 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from models.rules import AdjustmentResult, AssessedFigures, Comparison, ExclusionHit, Flag
 
-STAGES = (
-    "REPORTED",
-    "ACCEPTED",
-    "NOT_ACCEPTED",
-    "AWAITING_MATERIALS",
-    "SUSPENDED",
-    "UNDER_REVIEW",
-    "INVESTIGATING",
-    "ASSESSING",
-    "ADJUSTING",
-    "PENDING_APPROVAL",
-    "APPROVED",
-    "DENIED",
-    "RETURNED",
-    "PAYING",
-    "PAID",
-    "DENIAL_NOTIFIED",
-    "APPEALED",
-    "REOPENED",
-    "WITHDRAWN",
-    "LAPSED",
-    "CLOSED",
-)
 
+class ClaimStage(StrEnum):
+    """A claim's stages. The values are the strings the contract, the read model and the
+    recorded histories carry (a member compares equal to its string and serialises as it)."""
+
+    REPORTED = "REPORTED"
+    ACCEPTED = "ACCEPTED"
+    NOT_ACCEPTED = "NOT_ACCEPTED"
+    AWAITING_MATERIALS = "AWAITING_MATERIALS"
+    SUSPENDED = "SUSPENDED"
+    UNDER_REVIEW = "UNDER_REVIEW"
+    INVESTIGATING = "INVESTIGATING"
+    ASSESSING = "ASSESSING"
+    ADJUSTING = "ADJUSTING"
+    PENDING_APPROVAL = "PENDING_APPROVAL"
+    APPROVED = "APPROVED"
+    DENIED = "DENIED"
+    RETURNED = "RETURNED"
+    PAYING = "PAYING"
+    PAID = "PAID"
+    DENIAL_NOTIFIED = "DENIAL_NOTIFIED"
+    APPEALED = "APPEALED"
+    REOPENED = "REOPENED"
+    WITHDRAWN = "WITHDRAWN"
+    LAPSED = "LAPSED"
+    CLOSED = "CLOSED"
+
+
+class ComplaintStage(StrEnum):
+    """A complaint's stages (values as the contract and the read model carry them)."""
+
+    RECEIVED = "RECEIVED"
+    REGISTERED = "REGISTERED"
+    DECLINED = "DECLINED"
+    NOT_ACCEPTED = "NOT_ACCEPTED"  # the report could not be read; nothing was written
+    TRIAGED = "TRIAGED"
+    INVESTIGATING = "INVESTIGATING"
+    RESOLUTION_PROPOSED = "RESOLUTION_PROPOSED"
+    DECIDED = "DECIDED"
+    EXECUTING = "EXECUTING"
+    AWAITING_CLAIM_REVIEW = "AWAITING_CLAIM_REVIEW"
+    CALLBACK = "CALLBACK"
+    REVIEW_OFFERED = "REVIEW_OFFERED"
+    UNDER_REVIEW = "UNDER_REVIEW"
+    CLOSED = "CLOSED"
+
+
+STAGES = tuple(ClaimStage)
+COMPLAINT_STAGES = tuple(ComplaintStage)
 
 # Stages a claim does not leave (its workflow may still take a re-review for a while).
-CLAIM_ENDED = frozenset({"CLOSED", "NOT_ACCEPTED", "WITHDRAWN", "LAPSED"})
+CLAIM_ENDED: frozenset[ClaimStage] = frozenset(
+    {ClaimStage.CLOSED, ClaimStage.NOT_ACCEPTED, ClaimStage.WITHDRAWN, ClaimStage.LAPSED}
+)
+# Stages a complaint does not leave.
+COMPLAINT_ENDED: frozenset[ComplaintStage] = frozenset(
+    {ComplaintStage.CLOSED, ComplaintStage.DECLINED, ComplaintStage.NOT_ACCEPTED}
+)
+# Stages in which a claim is not yet decided (the advance payment is paid only then).
+CLAIM_UNDECIDED: tuple[ClaimStage, ...] = (
+    ClaimStage.UNDER_REVIEW,
+    ClaimStage.INVESTIGATING,
+    ClaimStage.ASSESSING,
+    ClaimStage.ADJUSTING,
+    ClaimStage.PENDING_APPROVAL,
+    ClaimStage.RETURNED,
+)
+# Stages from which a claim can no longer be withdrawn.
+CLAIM_NO_WITHDRAWAL: tuple[ClaimStage, ...] = (
+    ClaimStage.PAYING,
+    ClaimStage.PAID,
+    ClaimStage.CLOSED,
+    ClaimStage.NOT_ACCEPTED,
+    ClaimStage.WITHDRAWN,
+    ClaimStage.LAPSED,
+)
 
 
 class ApprovalRecord(BaseModel):

@@ -61,6 +61,7 @@ from models.complaint import (  # noqa: E402
     ReviewDecision,
     ReviewRequest,
 )
+from models.ids import claim_workflow_id, complaint_workflow_id  # noqa: E402
 from settings import Settings  # noqa: E402
 from tests.claimtools import register_time_skipping, signed  # noqa: E402
 from tests.factories import (  # noqa: E402
@@ -112,7 +113,7 @@ async def _stage(handle: Any, query: Any, *stages: str, timeout: float = 30) -> 
 
 async def _claim(client: Client, task_queue: str, report: ClaimReport, *stages: str) -> Any:
     await start_claim(client, report, task_queue)
-    handle = client.get_workflow_handle_for(ClaimWorkflow.run, f"claim-{report.claim_id}")
+    handle = client.get_workflow_handle_for(ClaimWorkflow.run, claim_workflow_id(report.claim_id))
     if stages:
         await _stage(handle, ClaimWorkflow.status, *stages)
     return handle
@@ -445,7 +446,9 @@ async def _to_execution(
     approvers: tuple[str, ...] = ("cc1",),
 ) -> Any:
     await start_complaint(client, report, tq)
-    h = client.get_workflow_handle_for(ComplaintWorkflow.run, f"complaint-{report.complaint_id}")
+    h = client.get_workflow_handle_for(
+        ComplaintWorkflow.run, complaint_workflow_id(report.complaint_id)
+    )
     st = ComplaintWorkflow.status
     await _stage(h, st, "REGISTERED")
     await h.execute_update(ComplaintWorkflow.assign, Assignment(coordinator="cc1", handler="h1"))
@@ -478,7 +481,9 @@ async def _to_execution(
 async def complaint_declined(client: Client, tq: str) -> str:
     report = _complaint("HIST-complaint-declined", policy_no="X-OTHER-1")
     await start_complaint(client, report, tq)
-    h = client.get_workflow_handle_for(ComplaintWorkflow.run, f"complaint-{report.complaint_id}")
+    h = client.get_workflow_handle_for(
+        ComplaintWorkflow.run, complaint_workflow_id(report.complaint_id)
+    )
     await h.result()
     return h.id
 

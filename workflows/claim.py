@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         ClaimReport,
         impossible_dates,
     )
+    from models.ids import claim_id_of
     from models.records import (
         LoadRulesRequest,
     )
@@ -79,7 +80,7 @@ class ClaimWorkflow(ClaimSettlement):
         # the claimant (SPC Interpretation II art. 15), not from the day it was sent.
         self._pause_on_delivery = self._release_2026_12
         self.report, self.invalid_report = read_report(ClaimReport, report)
-        self.claim_id = workflow.info().workflow_id.removeprefix("claim-")
+        self.claim_id = claim_id_of(workflow.info().workflow_id)
         if self.report is not None:
             self.claim_id = self.report.claim_id or self.claim_id
             self.invalid_report = unsafe_case_id(self.claim_id)

@@ -30,6 +30,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.rules import AdjustmentResult, ExclusionHit, Flag, RulesSnapshot
     from models.status import (
+        CLAIM_NO_WITHDRAWAL,
+        CLAIM_UNDECIDED,
         ApprovalRecord,
         AssessmentView,
         InvestigationView,
@@ -50,15 +52,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
-UNDECIDED = (
-    "UNDER_REVIEW",
-    "INVESTIGATING",
-    "ASSESSING",
-    "ADJUSTING",
-    "PENDING_APPROVAL",
-    "RETURNED",
-)
-NO_WITHDRAWAL = ("PAYING", "PAID", "CLOSED", "NOT_ACCEPTED", "WITHDRAWN", "LAPSED")
+UNDECIDED = CLAIM_UNDECIDED
+NO_WITHDRAWAL = CLAIM_NO_WITHDRAWAL
 
 
 def _refusal(message: str, kind: str = "InvalidDecision") -> ApplicationError:

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.catalog import NON_COVERED_MEDICAL, NON_COVERED_MEDICAL_CAUSE
     from models.complaint import ClaimReviewOutcome
+    from models.ids import complaint_workflow_id
     from models.records import (
         PaymentRecord,
         PaymentRequest,
@@ -322,7 +323,9 @@ class ClaimSettlement(ClaimMessages):
                 self.outcome = "approved"
         self._event("complaint_review_done", SYSTEM, complaint_id=req.complaint_id, outcome=result)
         try:
-            await workflow.get_external_workflow_handle(f"complaint-{req.complaint_id}").signal(
+            await workflow.get_external_workflow_handle(
+                complaint_workflow_id(req.complaint_id)
+            ).signal(
                 "claim_review_outcome",
                 ClaimReviewOutcome(
                     claim_id=self.claim_id,

@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         ReviewRequest,
         impossible_dates,
     )
+    from models.ids import claim_workflow_id, complaint_id_of
     from models.records import (
         CompensationRecord,
         CompensationRequest,
@@ -146,7 +147,7 @@ class ComplaintWorkflow(CaseBase):
         # The report is taken here, before any message is handled. It arrives raw (see
         # ClaimWorkflow): one that does not decode ends NOT_ACCEPTED with the reason.
         self.report, self.invalid_report = read_report(ComplaintReport, report)
-        self.complaint_id = workflow.info().workflow_id.removeprefix("complaint-")
+        self.complaint_id = complaint_id_of(workflow.info().workflow_id)
         if self.report is not None:
             self.complaint_id = self.report.complaint_id or self.complaint_id
             self.invalid_report = unsafe_case_id(self.complaint_id)
@@ -371,9 +372,9 @@ class ComplaintWorkflow(CaseBase):
             escalate=self.category == "payment_timeliness",
         )
         try:
-            await workflow.get_external_workflow_handle(f"claim-{self.report.claim_id}").signal(
-                "complaint_filed", link
-            )
+            await workflow.get_external_workflow_handle(
+                claim_workflow_id(self.report.claim_id)
+            ).signal("complaint_filed", link)
             self._event(
                 "claim_notified", SYSTEM, claim_id=self.report.claim_id, escalate=link.escalate
             )
@@ -550,7 +551,7 @@ class ComplaintWorkflow(CaseBase):
         claim_id = self.report.claim_id
         self.claim_review = {"claim_id": claim_id, "requested_at": workflow.now(), "outcome": None}
         try:
-            await workflow.get_external_workflow_handle(f"claim-{claim_id}").signal(
+            await workflow.get_external_workflow_handle(claim_workflow_id(claim_id)).signal(
                 "reopen_for_review",
                 ClaimReviewRequest(
                     complaint_id=self.complaint_id, reason=self.resolution.description
