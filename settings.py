@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_endpoint"),
         description="when set, workflows and activities are traced to this OTLP/HTTP endpoint",
     )
+    archive_folder: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CLAIMS_ARCHIVE_DIR", "archive_folder"),
+        description="where the nightly export writes closed cases' histories and the monthly "
+        "complaint report; default `archive` in the data folder",
+    )
 
     _profile: ClientConfigProfile | None = PrivateAttr(default=None)
 
@@ -160,6 +166,11 @@ class Settings(BaseSettings):
     @property
     def letters_dir(self) -> Path:
         return self.data_dir / "letters"
+
+    @property
+    def archive_dir(self) -> Path:
+        """The archive (README "Archive"): one dated folder per nightly export."""
+        return self.archive_folder or self.data_dir / "archive"
 
     @property
     def staff_keys_file(self) -> Path:
