@@ -211,7 +211,7 @@ class Clock:
 
     def due_steps(self, now: datetime) -> list[str]:
         """Ladder steps whose time has come (in order); the caller marks them fired."""
-        steps = []
+        steps: list[str] = []
         if not self.ladder or not self.running_at(now):
             return steps
         for step, _ in LADDER:
