@@ -17,6 +17,7 @@ from commands import (
     claim_actions,
     codec,
     complaint,
+    complaint_actions,
     complaint_report,
     db,
     demo,
@@ -26,9 +27,9 @@ from commands import (
     report,
     schema,
     staff,
+    tasks,
 )
 from commands.common import FullOpt, ViewerOpt, handle_errors, settings
-from commands.tasks import tasks
 
 
 class _App(typer.Typer):
@@ -51,6 +52,10 @@ app = _App(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+# A noun's commands may live in several modules: their apps join the noun's sub-app here.
+claim.app.add_typer(claim_actions.app)  # investigation, assessment, panel, appeal, withdrawal
+complaint.app.add_typer(complaint_actions.app)  # each step of a complaint
+report.app.add_typer(complaint_report.app)  # `claims report complaints`
 app.add_typer(claim.app, name="claim")
 app.add_typer(complaint.app, name="complaint")
 app.add_typer(audit.app, name="audit")
@@ -61,9 +66,7 @@ app.add_typer(staff.app, name="staff")
 app.add_typer(policy.app, name="policy")
 app.add_typer(calendar.app, name="calendar")
 app.add_typer(db.app, name="db")
-assert claim_actions.app is claim.app  # its commands join the `claim` sub-app
-assert complaint_report.app is report.app  # `claims report complaints`
-app.command("tasks")(tasks)
+app.command("tasks")(tasks.tasks)
 app.command("events")(events.events)
 app.command("schema")(schema.schema)
 app.command("codec-server")(codec.codec_server)

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlmodel import Session, col, select
 
 from client import check_dates, start_claim
+from commands.claim_view import ClaimView, print_claim
 from commands.common import (
     FullOpt,
     UserError,
@@ -18,12 +18,10 @@ from commands.common import (
     case_status,
     console,
     db,
-    deadline_table,
     full_view_allowed,
     handle_errors,
     identity,
     money,
-    newest,
     print_json,
     read_json,
     run,
@@ -41,7 +39,8 @@ from models.claim import (
 )
 from models.ids import claim_id_of, claim_workflow_id
 from models.status import ClaimStatus
-from models.tables import ClaimRow, ComplaintRow, LetterRow, PolicyRow
+from models.tables import ClaimRow
+from readmodel import queries
 from workflows.approval import level_name
 from workflows.claim import ClaimWorkflow
 
@@ -132,9 +131,8 @@ def submit(
     data = read_json(file) if file is not None else _report_from_options(**locals())
     report = ClaimReport.model_validate(data)
     check_dates(report)
-    with Session(db()) as s:
-        if s.get(PolicyRow, report.policy_no) is None:
-            raise UserError(f"invalid policy_no: no policy {report.policy_no} is on record")
+    if not queries.policy_exists(engine=db(), policy_no=report.policy_no):
+        raise UserError(f"invalid policy_no: no policy {report.policy_no} is on record")
 
     async def go() -> tuple[str, bool]:
         client = await temporal()
@@ -155,7 +153,8 @@ def submit(
 def load_status(claim_id: str, full: bool = False) -> ClaimStatus:
     """From the read model (masked); a claim not yet projected, or wanted in full, is asked
     for through Temporal."""
-    return case_status(ClaimStatus, ClaimRow, claim_id, claim_workflow_id(claim_id), "claim", full)
+    row = queries.claim(engine=db(), claim_id=claim_id)
+    return case_status(ClaimStatus, row, claim_workflow_id(claim_id), "claim", claim_id, full)
 
 
 @app.command("show")
@@ -174,145 +173,9 @@ def show(
     if as_json:
         print_json(st.model_copy(update={"claimant_id_no": id_no, "claimant_phone": phone}))
         return
-    console.print(f"[bold]Claim {st.claim_id}[/bold]  stage [bold]{st.stage}[/bold]")
-    console.print(
-        f"policy {st.policy_no}  {st.line}/{st.incident_type}  claimant {st.claimant_name}  "
-        f"channel {st.channel}  reported {when(st.reported_at)}",
-        markup=False,
-    )
-    console.print(f"id {id_no or '-'}  phone {phone or '-'}", markup=False)
-    console.print(
-        f"claimed {money(st.amount_claimed)}  payable {money(st.payable_amount)}  "
-        f"reserve {money(st.reserve)}" + ("  [fast track]" if st.straight_through else "")
-    )
-    if st.pending_approval_level:
-        chain = " -> ".join(level_name(lv) for lv in st.approval_chain)
-        console.print(f"awaiting {level_name(st.pending_approval_level)} approval (chain {chain})")
-    if st.missing_materials:
-        console.print("missing materials: " + ", ".join(st.missing_materials))
-    if st.flags:
-        console.print(
-            "risk flags: " + "; ".join(f"{f.code} {f.reason}" for f in st.flags), markup=False
-        )
-    for hit in st.exclusions:
-        console.print(
-            f"excluded cause: {hit.code} ({hit.source}), clause {hit.clause} proposed", markup=False
-        )
-    if st.not_accepted_reason:
-        console.print(f"not accepted: {st.not_accepted_reason}")
-    if st.denial_clause:
-        console.print(
-            f"denied under clause {st.denial_clause}: {st.denial_reason or ''}", markup=False
-        )
-
-    if st.breaches:
-        console.print("[bold]deadline breached:[/bold] " + ", ".join(st.breaches))
-    if st.deadlines:
-        console.print(deadline_table(st.deadlines))
-    if st.investigations:
-        t = Table(title="Investigation", title_justify="left")
-        for c in ("task", "investigator", "due", "finding", "recommendation"):
-            t.add_column(c)
-        for v in st.investigations:
-            rec = (
-                f"{v.recommendation}"
-                + (f" {money(v.amount)}" if v.amount is not None else "")
-                + (" (fraud suspected)" if v.fraud_suspected else "")
-                + (" (inconclusive)" if v.conclusive is False else "")
-                if v.done
-                else "-"
-            )
-            t.add_row(v.kind, v.investigator, when(v.due_at), v.facts or "open", rec)
-        console.print(t)
-        if st.investigation_summary:
-            console.print(f"investigation: {st.investigation_summary}")
-    if st.assessment:
-        fig = st.assessment.figures
-        given = {k: v for k, v in fig.model_dump(exclude={"assessor", "at", "note"}).items()}
-        shown = ", ".join(f"{k} {v}" for k, v in given.items() if v is not None)
-        console.print(f"assessment by {fig.assessor} ({when(fig.at)}): {shown}", markup=False)
-        for c in st.assessment.comparisons:
-            mark = "  (flagged: more than 20 % apart)" if c.flagged else ""
-            shown_as = str if c.figure == "disability_grade" else money
-            console.print(
-                f"  {c.figure}: declared {shown_as(c.declared)}, "
-                f"assessed {shown_as(c.assessed)}{mark}",
-                markup=False,
-            )
-    if st.panel:
-        p = st.panel
-        console.print(
-            f"panel (grounds: {', '.join(p.grounds)}): "
-            + (
-                f"members {', '.join(p.members)}, convened by {p.convened_by}"
-                if p.members
-                else "not convened yet"
-            )
-        )
-        for v in p.votes:
-            amount = f" {money(v.amount)}" if v.amount is not None else ""
-            clause = f" under {v.clause}" if v.clause else ""
-            dissent = " (dissent)" if v.member in p.dissent else ""
-            console.print(
-                f"  {v.member}: {v.vote}{amount}{clause} - {v.reason}{dissent}", markup=False
-            )
-        if p.outcome:
-            console.print(f"  outcome: {p.outcome}" + (f" {money(p.amount)}" if p.amount else ""))
-    if st.open_tasks:
-        t = Table(title="Open tasks", title_justify="left")
-        for c in ("task", "who", "due"):
-            t.add_column(c)
-        for task in st.open_tasks:
-            t.add_row(task.kind, task.assignee or task.role, when(task.due_at))
-        console.print(t)
-    if st.adjustment:
-        t = Table(title=f"Adjustment (by {st.adjustment.adjuster})", title_justify="left")
-        t.add_column("step")
-        t.add_column("amount", justify="right")
-        t.add_column("how")
-        for ln in st.adjustment.lines:
-            t.add_row(ln.label_en, money(ln.amount), ln.formula)
-        console.print(t)
-    if st.approvals or st.refused_decisions:
-        t = Table(title="Decisions", title_justify="left")
-        for c in ("at", "level", "who", "decision", "note"):
-            t.add_column(c)
-        for a in st.approvals:
-            lvl = "SYSTEM" if a.level == 0 else level_name(a.level)
-            t.add_row(when(a.at), lvl, a.approver, a.decision, a.clause or a.note)
-        for r in st.refused_decisions:
-            t.add_row(when(r.at), "-", r.approver, f"{r.decision} (refused)", r.reason)
-        console.print(t)
-    if st.payments:
-        t = Table(title="Payments", title_justify="left")
-        for c in ("seq", "amount", "reference", "paid"):
-            t.add_column(c)
-        for p in st.payments:
-            t.add_row(str(p.seq), money(p.amount), p.reference, when(p.paid_at))
-        console.print(t)
-    with Session(db()) as s:
-        rows = s.exec(
-            select(LetterRow).where(LetterRow.case_id == claim_id).order_by(col(LetterRow.sent_at))
-        ).all()
-        complaints = s.exec(select(ComplaintRow).where(ComplaintRow.claim_id == claim_id)).all()
-    if complaints:
-        console.print(
-            "complaints: "
-            + "; ".join(
-                f"{c.complaint_id} {c.category or '-'} {c.stage}"
-                + (" (escalated the claim)" if c.category == "payment_timeliness" else "")
-                for c in complaints
-            ),
-            markup=False,
-        )
-    if rows:
-        t = Table(title="Letters", title_justify="left")
-        for c in ("letter", "kind", "sent", "sha256"):
-            t.add_column(c)
-        for r in rows:
-            t.add_row(r.letter_id, r.kind, when(r.sent_at), r.sha256[:12])
-        console.print(t)
-    console.print("history: " + " -> ".join(h.stage for h in st.history))
+    letters = queries.letters_of(engine=db(), case_id=claim_id)
+    complaints = queries.complaints_about(engine=db(), claim_id=claim_id)
+    print_claim(ClaimView(st, id_no, phone, letters, complaints))
 
 
 def claim_rows(
@@ -324,8 +187,7 @@ def claim_rows(
 ) -> list[ClaimRow]:
     """Claims from the read model, newest first (each filter has an index ending in the report
     time, so the newest rows are read first and the scan stops at the limit)."""
-    stage = stage.upper() if stage else None
-    return newest(ClaimRow, ClaimRow.reported_at, limit, stage=stage, line=line, policy_no=policy)
+    return queries.claims(engine=db(), stage=stage, line=line, policy=policy, limit=limit)
 
 
 @app.command("list")

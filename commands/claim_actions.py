@@ -1,5 +1,5 @@
 """`claims claim ...` steps beyond approval: investigation findings, the panel, appeal,
-withdrawal. Registered on the same `claim` sub-app."""
+withdrawal. Joined to the `claim` sub-app in cli.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from temporalio.client import WorkflowUpdateFailedError
 
-from commands.claim import AsOpt, JsonOpt, app, update_claim
+from commands.claim import AsOpt, JsonOpt, update_claim
 from commands.common import UserError, handle_errors, money, print_json, signed
 from models.claim import (
     Appeal,
@@ -22,6 +22,8 @@ from models.claim import (
     Withdrawal,
 )
 from workflows.claim import ClaimWorkflow
+
+app = typer.Typer()
 
 
 @app.command("findings")

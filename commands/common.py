@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
-from sqlmodel import Session, col, select
+from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -28,8 +28,9 @@ from client import ReportRefused, connect
 from database import engine_for
 from models.catalog import BUSINESS_TZ
 from models.signature import Signed
-from models.tables import AuditEventRow, StaffRow
+from models.tables import ClaimRow, ComplaintRow, StaffRow
 from models.validation import validation_message
+from readmodel import queries
 from security.codec import PayloadKeyError
 from security.masking import FULL_VIEW_ROLES, mask_id_no, mask_phone, may_see_full
 from settings import Settings, TemporalSettingsError, get_settings
@@ -48,19 +49,8 @@ def settings() -> Settings:
     return get_settings()
 
 
-def db():  # type: ignore[no-untyped-def]
+def db() -> Engine:
     return engine_for(settings().db_url)
-
-
-def newest(table: type[T], at: Any, limit: int, **equal: Any) -> list[T]:
-    """Rows of a read-model table, newest first by `at`, whose columns equal the values given
-    (a None value is no filter)."""
-    q = select(table)
-    for name, value in equal.items():
-        if value is not None:
-            q = q.where(getattr(table, name) == value)
-    with Session(db()) as s:
-        return list(s.exec(q.order_by(col(at).desc()).limit(limit)).all())
 
 
 async def temporal() -> Client:
@@ -83,8 +73,7 @@ def signed(message: Signed, case_id: str) -> Any:
     the public key on record. For a case begun before release 2026-12, set CLAIMS_STAFF_SECRET:
     the decision is then signed with HMAC under the key derived from that secret."""
     who = message.signer
-    with Session(db()) as session:
-        row = session.get(StaffRow, who)
+    row = queries.staff_member(engine=db(), staff_id=who)
     if row is None:
         raise UserError(f"unknown person {who!r}")
     if os.environ.get("CLAIMS_STAFF_SECRET"):
@@ -136,7 +125,7 @@ def read_json(path: Path) -> Any:
 
 
 def one_line(exc: BaseException) -> str:
-    if isinstance(exc, UserError | ReportRefused | PayloadKeyError):
+    if isinstance(exc, UserError | ReportRefused | PayloadKeyError | queries.NotFound):
         return str(exc)
     if isinstance(exc, ValidationError):
         return validation_message(exc)
@@ -261,10 +250,7 @@ def full_view_allowed(person: str | None, full: bool, case_id: str = "", view: s
         return False
     if not person:
         raise UserError("--full needs --as STAFF: the person who looks, checked against their role")
-    from sqlmodel import Session
-
-    with Session(db()) as s:
-        staff = s.get(StaffRow, person)
+    staff = queries.staff_member(engine=db(), staff_id=person)
     if staff is None:
         raise UserError(f"unknown person {person!r}")
     if not may_see_full(staff.roles or [], staff.active):
@@ -277,31 +263,10 @@ def full_view_allowed(person: str | None, full: bool, case_id: str = "", view: s
 
 
 def record_full_view(person: str, case_id: str, view: str) -> None:
-    """An audit event for personal data seen in full. The case's own events are numbered by
-    its workflow from 1, so these take numbers below zero (-1, -2, ...) and never collide."""
-    from sqlalchemy import func
-    from sqlalchemy.exc import IntegrityError
-
+    """An audit event for personal data seen in full (numbered below the case's own events)."""
     for _ in range(5):
-        with Session(db()) as s:
-            low = s.exec(
-                select(func.min(AuditEventRow.seq)).where(AuditEventRow.case_id == case_id)
-            ).one()
-            s.add(
-                AuditEventRow(
-                    case_id=case_id,
-                    seq=min(low or 0, 0) - 1,
-                    kind="full_view",
-                    actor=person,
-                    at=datetime.now(UTC),
-                    data={"view": view},
-                )
-            )
-            try:
-                s.commit()
-                return
-            except IntegrityError:  # another full view of the case took the number meanwhile
-                s.rollback()
+        if queries.record_full_view(engine=db(), person=person, case_id=case_id, view=view):
+            return
     raise UserError(f"could not record the full view of {case_id}: try again")
 
 
@@ -326,15 +291,18 @@ ViewerOpt = Annotated[
 
 
 def case_status(
-    model: type[M], row_type: Any, case_id: str, workflow_id: str, noun: str, full: bool = False
+    model: type[M],
+    row: ClaimRow | ComplaintRow | None,
+    workflow_id: str,
+    noun: str,
+    case_id: str,
+    full: bool = False,
 ) -> M:
-    """A case's status from the read model, which keeps id numbers, phones and accounts
+    """A case's status from its read-model row, which keeps id numbers, phones and accounts
     masked; one not yet projected, or wanted in `full`, is asked for through Temporal (its
     `status` query)."""
-    with Session(db()) as s:
-        row = s.get(row_type, case_id)
-        if row is not None and row.status and not full:
-            return model.model_validate(row.status)
+    if row is not None and row.status and not full:
+        return model.model_validate(row.status)
 
     async def ask() -> M:
         client = await temporal()
