@@ -21,7 +21,6 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RawValue
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     import pydantic
@@ -61,7 +60,6 @@ with workflow.unsafe.imports_passed_through():
         LetterRequest,
         PaymentRecord,
         PaymentRequest,
-        StaffInfo,
     )
     from models.roles import COMPLAINT_COORDINATOR as COORDINATOR
     from models.roles import COMPLAINT_HANDLER as HANDLER
@@ -77,17 +75,20 @@ with workflow.unsafe.imports_passed_through():
         unsafe_case_id,
     )
     from workflows.clock import Calendar, Clock, notice_reached
+    from workflows.complaint_approvals import ResolutionApprovals
+    from workflows.complaint_checks import (
+        AFTER_DECISION,
+        BEFORE_DECISION,
+        check_handler,
+        check_stage,
+        need_l3_manager,
+        need_role,
+        refuse,
+    )
+    from workflows.complaint_state import COORDINATOR_STEP, ClaimReview, ComplaintState
 
 PAUSE_REASONS = ("external_appraisal", "mediation")
-BEFORE_DECISION = ("REGISTERED", "TRIAGED", "INVESTIGATING", "RESOLUTION_PROPOSED")
-# Once the decision has gone out the complainant may ask for a review (within the window),
-# whatever the callback brings; the review itself begins after the callback.
-AFTER_DECISION = ("DECIDED", "EXECUTING", "AWAITING_CLAIM_REVIEW", "CALLBACK", "REVIEW_OFFERED")
 REVIEW_WINDOW = "review_window"
-
-
-def _refuse(message: str) -> ApplicationError:
-    return ApplicationError(message, type="InvalidComplaintStep", non_retryable=True)
 
 
 def _age(birth: date, on: date) -> int:
@@ -101,79 +102,52 @@ class ComplaintWorkflow(CaseBase):
     @workflow.init
     def __init__(self, report: RawValue = NO_REPORT) -> None:
         self._init_case()
-        # Decided once, when the case starts, and kept for its life: cases started before
-        # these changes keep the rules they started with (README "Changing workflow code").
-        # Compensation is paid on its own ledger to the payee captured with the resolution
-        # (DOMAIN §6a), not through pay_claim to the complainant's phone.
-        self._compensation_ledger = self._release_2026_12
-        # Complaint steps come from complaint staff only, by role and level (DOMAIN §1).
-        self._complaint_roles = self._release_2026_12
-        # A decision states its findings, basis and reasons (DOMAIN §8.6): a resolution
-        # without them is refused.
-        self._decision_grounds = self._release_2026_12
-        # The review may be asked for within 30 days of the complainant receiving the decision
-        # (CBIRC 2020 art. 20), counted as the Civil Code counts, callback or not.
-        self._review_from_receipt = self._release_2026_12
-        self.compensation: list[CompensationRecord] = []
-        self.report: ComplaintReport | None = None
-        self.rules: ComplaintRules | None = None
-        self.complaint_id = ""
-        self.category: str | None = None
-        self.department: str | None = None
-        self.priority_label = "normal"
-        self.priority_reasons: list[str] = []
-        self.special_care = False
-        self.advisor: str | None = None
-        self.coordinator: str | None = None
-        self.handler: str | None = None
-        self.decline_reason: str | None = None
-        self.findings: ComplaintFindings | None = None
-        self.resolution: Resolution | None = None
-        self.approvals: list[dict[str, Any]] = []
-        self.executed: Execution | None = None
-        self.claim_review: dict[str, Any] | None = None
-        self.review_outcome: ClaimReviewOutcome | None = None
-        self.callbacks: list[CallbackView] = []
-        self.review_request: ReviewRequest | None = None
-        self.review: ReviewDecision | None = None
-        self.close_request: CloseRequest | None = None
-        self.extensions = 0
-        self.decided_at: datetime | None = None
-        self.closed_at: datetime | None = None
+        release = self._release_2026_12  # see ComplaintState
+        self.state = ComplaintState(
+            compensation_ledger=release,
+            complaint_roles=release,
+            decision_grounds=release,
+            review_from_receipt=release,
+        )
+        self._approvals = ResolutionApprovals(self.state)
         self.letters: list[str] = []
         self._letter_counts: dict[str, int] = {}
         self._flush_lock = asyncio.Lock()
         self._sa_stage: str | None = None
         # The report is taken here, before any message is handled. It arrives raw (see
         # ClaimWorkflow): one that does not decode ends NOT_ACCEPTED with the reason.
-        self.report, self.invalid_report = read_report(ComplaintReport, report)
-        self.complaint_id = complaint_id_of(workflow.info().workflow_id)
-        if self.report is not None:
-            self.complaint_id = self.report.complaint_id or self.complaint_id
-            self.invalid_report = unsafe_case_id(self.complaint_id)
-            if self.invalid_report is not None:  # ends NOT_ACCEPTED; nothing is written
-                self.report, self.complaint_id = None, ""
+        self.state.report, self.state.invalid_report = read_report(ComplaintReport, report)
+        self.state.complaint_id = complaint_id_of(workflow.info().workflow_id)
+        if self.state.report is not None:
+            self.state.complaint_id = self.state.report.complaint_id or self.state.complaint_id
+            self.state.invalid_report = unsafe_case_id(self.state.complaint_id)
+            if self.state.invalid_report is not None:  # ends NOT_ACCEPTED; nothing is written
+                self.state.report, self.state.complaint_id = None, ""
                 return
-            if self.report.received_at is None:
-                self.report.received_at = workflow.info().start_time
-            self.category = self.report.category
+            if self.state.report.received_at is None:
+                self.state.report.received_at = workflow.info().start_time
+            self.state.category = self.state.report.category
 
     @property
     def case_id(self) -> str:
-        return self.complaint_id
+        return self.state.complaint_id
+
+    @property
+    def rules(self) -> ComplaintRules | None:  # type: ignore[override]  # read by CaseBase
+        return self.state.rules
 
     # ================================================================== the process
 
     @workflow.run
     async def run(self, report: RawValue = NO_REPORT) -> ComplaintStatus:
-        problem = self.invalid_report
-        if problem is None and self.report is not None:
-            problem = impossible_dates(self.report, workflow.now())
+        problem = self.state.invalid_report
+        if problem is None and self.state.report is not None:
+            problem = impossible_dates(self.state.report, workflow.now())
             if problem is not None and not workflow.patched("refuse-impossible-dates"):
                 problem = None
         if problem is not None:
             # Nothing is written (no row, no letter); the reason is in the result and status.
-            self.decline_reason = f"the report cannot be accepted: {problem}"
+            self.state.decline_reason = f"the report cannot be accepted: {problem}"
             self._to("NOT_ACCEPTED", SYSTEM, reason=INVALID_REPORT)
             return self.status()
         watcher = asyncio.create_task(self._watch_clocks())
@@ -184,21 +158,21 @@ class ComplaintWorkflow(CaseBase):
         return self.status()
 
     async def _process(self) -> None:
-        report = self.report
+        report = self.state.report
         assert report is not None and report.received_at is not None
         self._to("RECEIVED", report.channel, channel=report.channel)
         rules = await self._record_call(
             "load_complaint_rules",
             ComplaintRulesRequest(
-                complaint_id=self.complaint_id,
+                complaint_id=self.state.complaint_id,
                 policy_no=report.policy_no,
                 claim_id=report.claim_id,
-                complainant_key=self._complainant_key,
+                complainant_key=self.state.complainant_key,
                 received_on=report.received_at.date(),
             ),
             result_type=ComplaintRules,
         )
-        self.rules = rules
+        self.state.rules = rules
         self.calendar = Calendar.of(
             timezone(timedelta(hours=rules.utc_offset_hours)),
             rules.holidays,
@@ -214,10 +188,10 @@ class ComplaintWorkflow(CaseBase):
             received_at=report.received_at.isoformat(),
             matter=report.matter,
             remedy_sought=report.remedy_sought,
-            priority=self.priority_label,
+            priority=self.state.priority_label,
             decision_days=rules.decision_days,
             decision_due=self._due_date("complaint"),
-            advisor=self.advisor,
+            advisor=self.state.advisor,
             internal_days=rules.special_care_days,
             complainants=1 + len(report.complainants),
         )
@@ -226,49 +200,53 @@ class ComplaintWorkflow(CaseBase):
 
         # Triage (分流与责任划分)
         self._open_task(
-            self._key("assign"), "assign_complaint", "coordinator", self._due("complaint"), level=2
+            self.state.key("assign"),
+            "assign_complaint",
+            "coordinator",
+            self._due("complaint"),
+            level=2,
         )
         await self._flush()
-        await workflow.wait_condition(lambda: self.handler is not None)
-        self._close_task(self._key("assign"))
-        self._to("INVESTIGATING", self.coordinator or SYSTEM, handler=self.handler)
+        await workflow.wait_condition(lambda: self.state.handler is not None)
+        self._close_task(self.state.key("assign"))
+        self._to("INVESTIGATING", self.state.coordinator or SYSTEM, handler=self.state.handler)
         self._open_task(
-            self._key("investigate"),
+            self.state.key("investigate"),
             "investigate_complaint",
             "handler",
             self._due("complaint"),
-            assignee=self.handler,
+            assignee=self.state.handler,
         )
         await self._progress("assigned")
 
         # Investigation and resolution
-        await workflow.wait_condition(lambda: self.findings is not None)
-        self._close_task(self._key("investigate"))
+        await workflow.wait_condition(lambda: self.state.findings is not None)
+        self._close_task(self.state.key("investigate"))
         await self._progress("findings")
         while True:
             self._open_task(
-                self._key("propose"),
+                self.state.key("propose"),
                 "propose_resolution",
                 "handler",
                 self._due("complaint"),
-                assignee=self.handler,
+                assignee=self.state.handler,
             )
             await self._flush()
-            await workflow.wait_condition(lambda: self.resolution is not None)
-            self._close_task(self._key("propose"))
-            self._to("RESOLUTION_PROPOSED", self.handler or SYSTEM)
+            await workflow.wait_condition(lambda: self.state.resolution is not None)
+            self._close_task(self.state.key("propose"))
+            self._to("RESOLUTION_PROPOSED", self.state.handler or SYSTEM)
             self._open_approval_task()
             await self._flush()
             await workflow.wait_condition(
-                lambda: self.resolution is None or self._resolution_approved
+                lambda: self.state.resolution is None or self._approvals.approved
             )
-            if self.resolution is not None:
+            if self.state.resolution is not None:
                 break
         await self._decide()
         await self._execute()
         await self._callback()
-        self._to("CLOSED", SYSTEM, outcome=self.outcome)
-        self.closed_at = workflow.now()
+        self._to("CLOSED", SYSTEM, outcome=self.state.outcome(self.stage))
+        self.state.closed_at = workflow.now()
         self._stop_all_clocks()
         for key in list(self.tasks):
             self._close_task(key)
@@ -277,36 +255,36 @@ class ComplaintWorkflow(CaseBase):
     async def _declined(self) -> bool:
         """Preliminary check (初步核实): a complaint about a policy or claim this institution
         does not hold is declined with a letter pointing to where it belongs."""
-        assert self.report and self.rules
-        r, rules = self.report, self.rules
+        assert self.state.report and self.state.rules
+        r, rules = self.state.report, self.state.rules
         reason = None
         if r.policy_no and rules.policy_known is False and not rules.claim_known:
             reason = (
                 f"保单 {r.policy_no} 非本公司承保，本公司无法受理该投诉。"
-                if self._zh
+                if self.state.zh
                 else f"Policy {r.policy_no} was not issued by us, so we cannot handle this."
             )
         elif r.claim_id and rules.claim_known is False and not rules.policy_known:
             reason = (
                 f"未查询到理赔案件 {r.claim_id}，且未提供本公司保单。"
-                if self._zh
+                if self.state.zh
                 else f"We hold no claim {r.claim_id} and no policy of ours was named."
             )
         if reason is None:
             return False
-        self.decline_reason = reason
+        self.state.decline_reason = reason
         self._to("DECLINED", SYSTEM, reason=reason)
         await self._letter(
             "complaint_declined", reason=reason, received_at=r.received_at.isoformat()
         )
-        self.closed_at = workflow.now()
+        self.state.closed_at = workflow.now()
         await self._flush()
         return True
 
     def _register(self) -> None:
         """Registration, priority (DOMAIN §8.3) and the complaint clock."""
-        assert self.report and self.rules and self.report.received_at
-        r, rules = self.report, self.rules
+        assert self.state.report and self.state.rules and self.state.report.received_at
+        r, rules = self.state.report, self.state.rules
         self._to("REGISTERED", SYSTEM)
         on = r.received_at.date()
         reasons = []
@@ -319,7 +297,7 @@ class ComplaintWorkflow(CaseBase):
         if r.medical_emergency:
             reasons.append("medical emergency")
         if reasons:
-            self.priority_label = "urgent"
+            self.state.priority_label = "urgent"
         care = []
         for person in (r.complainant,):
             if person.birth_date and _age(person.birth_date, on) >= rules.elderly_age:
@@ -333,17 +311,17 @@ class ComplaintWorkflow(CaseBase):
         high = list(care)
         if rules.repeat_count:
             high.append(f"repeat complaint ({rules.repeat_count} in 12 months)")
-        if high and self.priority_label == "normal":
-            self.priority_label = "high"
-        self.priority_reasons = reasons + high
-        self.special_care = bool(care)
-        self.priority = {"urgent": 50, "high": 20}.get(self.priority_label, 0)
+        if high and self.state.priority_label == "normal":
+            self.state.priority_label = "high"
+        self.state.priority_reasons = reasons + high
+        self.state.special_care = bool(care)
+        self.priority = {"urgent": 50, "high": 20}.get(self.state.priority_label, 0)
         # From the complaint's receipt (received_at): one forwarded by the regulator and
         # registered a week late has a week less.
         received = r.received_at if self._receipt_clocks else None
         self._start_clock("complaint", rules.decision_days, owner="L2", at=received)
-        if self.special_care:
-            self.advisor = rules.advisors[0] if rules.advisors else None
+        if self.state.special_care:
+            self.state.advisor = rules.advisors[0] if rules.advisors else None
             self._start_clock(
                 "special_care_target",
                 rules.special_care_days,
@@ -354,101 +332,88 @@ class ComplaintWorkflow(CaseBase):
         self._event(
             "registered",
             SYSTEM,
-            priority=self.priority_label,
-            reasons=self.priority_reasons,
-            advisor=self.advisor,
+            priority=self.state.priority_label,
+            reasons=self.state.priority_reasons,
+            advisor=self.state.advisor,
         )
 
     async def _tell_claim(self) -> None:
         """A complaint that names a claim shows on it; a payment-timeliness complaint
         escalates the claim at once (DOMAIN §9)."""
-        assert self.report and self.rules
-        if not (self.report.claim_id and self.rules.claim_known):
+        assert self.state.report and self.state.rules
+        if not (self.state.report.claim_id and self.state.rules.claim_known):
             return
         link = ComplaintLink(
-            complaint_id=self.complaint_id,
-            category=self.category,
-            received_at=self.report.received_at or workflow.now(),
-            escalate=self.category == "payment_timeliness",
+            complaint_id=self.state.complaint_id,
+            category=self.state.category,
+            received_at=self.state.report.received_at or workflow.now(),
+            escalate=self.state.category == "payment_timeliness",
         )
         try:
             await workflow.get_external_workflow_handle(
-                claim_workflow_id(self.report.claim_id)
+                claim_workflow_id(self.state.report.claim_id)
             ).signal("complaint_filed", link)
             self._event(
-                "claim_notified", SYSTEM, claim_id=self.report.claim_id, escalate=link.escalate
+                "claim_notified",
+                SYSTEM,
+                claim_id=self.state.report.claim_id,
+                escalate=link.escalate,
             )
         except Exception as exc:  # noqa: BLE001 - a finished claim takes no signal
-            self._event("claim_not_running", SYSTEM, claim_id=self.report.claim_id, detail=str(exc))
-
-    @property
-    def _resolution_approved(self) -> bool:
-        if self.resolution is None:
-            return False
-        need = ["coordinator"]
-        if self._needs_l3:
-            need.append("L3")
-        done = [a["as"] for a in self.approvals if a["approve"]]
-        return all(n in done for n in need)
-
-    @property
-    def _needs_l3(self) -> bool:
-        assert self.rules
-        amount = self.resolution.amount if self.resolution else None
-        return amount is not None and amount > self.rules.handler_limit
+            self._event(
+                "claim_not_running", SYSTEM, claim_id=self.state.report.claim_id, detail=str(exc)
+            )
 
     def _open_approval_task(self) -> None:
-        done = [a["as"] for a in self.approvals if a["approve"]]
-        if "coordinator" not in done:
+        step = self._approvals.next_step()
+        if step is not None:
             self._open_task(
-                self._key("approve:coordinator"),
+                self.state.key(f"approve:{step}"),
                 "approve_resolution",
-                "coordinator",
+                step,
                 self._due("complaint"),
-                level=2,
-            )
-        elif self._needs_l3:
-            self._open_task(
-                self._key("approve:L3"), "approve_resolution", "L3", self._due("complaint"), level=3
+                level=2 if step == COORDINATOR_STEP else 3,
             )
 
     async def _decide(self) -> None:
-        assert self.resolution and self.findings
-        self.decided_at = workflow.now()
+        assert self.state.resolution and self.state.findings
+        self.state.decided_at = workflow.now()
         self._stop_clock("complaint")
         self._stop_clock("special_care_target")
         self._to("DECIDED", SYSTEM)
         letter = await self._letter(
             "complaint_decision",
-            findings=self.findings.findings,
-            upheld=self.findings.upheld,
+            findings=self.state.findings.findings,
+            upheld=self.state.findings.upheld,
             resolution={
-                "kinds": list(self.resolution.kinds),
-                "description": self.resolution.description,
-                "basis": self.resolution.basis,
-                "reasons": self.resolution.reasons,
-                "amount": str(self.resolution.amount) if self.resolution.amount else None,
+                "kinds": list(self.state.resolution.kinds),
+                "description": self.state.resolution.description,
+                "basis": self.state.resolution.basis,
+                "reasons": self.state.resolution.reasons,
+                "amount": str(self.state.resolution.amount)
+                if self.state.resolution.amount
+                else None,
             },
-            decided_at=self.decided_at.isoformat(),
+            decided_at=self.state.decided_at.isoformat(),
         )
-        if self._review_from_receipt:
+        if self.state.review_from_receipt:
             self._open_review_window(letter)
         await self._flush()
 
     def _open_review_window(self, letter: LetterRecord) -> None:
         """The review window: 30 days from the day the decision reached the complainant (its
         recorded delivery, else sending plus the presumed days for post), Civil Code days."""
-        assert self.rules and self.decided_at
+        assert self.state.rules and self.state.decided_at
         reached = notice_reached(
-            self.decided_at,
+            self.state.decided_at,
             letter.channel,
-            self.rules.presumed_delivery_days,
+            self.state.rules.presumed_delivery_days,
             getattr(letter, "delivered_at", None),
         )
         self.clocks[REVIEW_WINDOW] = Clock(
             REVIEW_WINDOW,
             reached,
-            self.rules.review_request_days,
+            self.state.rules.review_request_days,
             self._cal,
             owner="complainant",
             ladder=False,
@@ -484,30 +449,34 @@ class ComplaintWorkflow(CaseBase):
     async def _execute(self) -> None:
         """Carry out the resolution: a claim re-review (and wait for its outcome), a payment
         (exactly once), and the handler's confirmation that everything was done."""
-        assert self.resolution and self.report
+        assert self.state.resolution and self.state.report
         self._to("EXECUTING", SYSTEM)
-        if "re_review" in self.resolution.kinds and self.report.claim_id:
+        if "re_review" in self.state.resolution.kinds and self.state.report.claim_id:
             await self._claim_re_review()
         self._open_task(
-            self._key("execute"), "execute_resolution", "handler", None, assignee=self.handler
+            self.state.key("execute"),
+            "execute_resolution",
+            "handler",
+            None,
+            assignee=self.state.handler,
         )
         await self._flush()
-        await workflow.wait_condition(lambda: self.executed is not None)
-        self._close_task(self._key("execute"))
-        if self.resolution.amount and self._compensation_ledger:
+        await workflow.wait_condition(lambda: self.state.executed is not None)
+        self._close_task(self.state.key("execute"))
+        if self.state.resolution.amount and self.state.compensation_ledger:
             await self._pay_compensation()
-        elif self.resolution.amount:
+        elif self.state.resolution.amount:
             paid = await workflow.execute_activity(
                 "pay_claim",
                 PaymentRequest(
-                    claim_id=self.complaint_id,
+                    claim_id=self.state.complaint_id,
                     seq=1,
-                    amount=self.resolution.amount,
-                    payee=self.report.complainant.name,
-                    account_ref=self.report.complainant.phone
-                    or self.report.complainant.email
+                    amount=self.state.resolution.amount,
+                    payee=self.state.report.complainant.name,
+                    account_ref=self.state.report.complainant.phone
+                    or self.state.report.complainant.email
                     or "",
-                    policy_no=self.report.policy_no or "",
+                    policy_no=self.state.report.policy_no or "",
                 ),
                 result_type=PaymentRecord,
                 start_to_close_timeout=PAYMENT_TIMEOUT,
@@ -519,25 +488,25 @@ class ComplaintWorkflow(CaseBase):
     async def _pay_compensation(self) -> None:
         """The compensation, exactly once, on the complaint ledger (complaint:<id>:pay:<seq>):
         to the payee and bank account captured with the resolution."""
-        assert self.resolution and self.resolution.amount and self.report
-        payee = self.resolution.payee
+        assert self.state.resolution and self.state.resolution.amount and self.state.report
+        payee = self.state.resolution.payee
         assert payee is not None  # propose_resolution refuses a payment without its payee
         paid = await workflow.execute_activity(
             "pay_compensation",
             CompensationRequest(
-                complaint_id=self.complaint_id,
-                seq=len(self.compensation) + 1,
-                amount=self.resolution.amount,
+                complaint_id=self.state.complaint_id,
+                seq=len(self.state.compensation) + 1,
+                amount=self.state.resolution.amount,
                 payee=payee.name,
                 account_ref=payee.account_ref,
                 bank_name=payee.bank_name,
-                claim_id=self.report.claim_id,
+                claim_id=self.state.report.claim_id,
             ),
             result_type=CompensationRecord,
             start_to_close_timeout=PAYMENT_TIMEOUT,
             retry_policy=PAYMENT_RETRY,
         )
-        self.compensation.append(paid)
+        self.state.compensation.append(paid)
         self._event(
             "compensation_paid",
             SYSTEM,
@@ -547,78 +516,86 @@ class ComplaintWorkflow(CaseBase):
         )
 
     async def _claim_re_review(self) -> None:
-        assert self.report and self.resolution
-        claim_id = self.report.claim_id
-        self.claim_review = {"claim_id": claim_id, "requested_at": workflow.now(), "outcome": None}
+        assert self.state.report and self.state.resolution
+        claim_id = self.state.report.claim_id
+        assert claim_id  # _execute asks for a re-review only of a complaint about a claim
+        review = self.state.claim_review = ClaimReview(claim_id, workflow.now())
         try:
             await workflow.get_external_workflow_handle(claim_workflow_id(claim_id)).signal(
                 "reopen_for_review",
                 ClaimReviewRequest(
-                    complaint_id=self.complaint_id, reason=self.resolution.description
+                    complaint_id=self.state.complaint_id, reason=self.state.resolution.description
                 ),
             )
         except Exception as exc:  # noqa: BLE001 - the claim's reopen window has passed
-            self.claim_review["outcome"] = "not_possible"
+            review.outcome = "not_possible"
             self._event("claim_review_not_possible", SYSTEM, claim_id=claim_id, detail=str(exc))
             return
         self._to("AWAITING_CLAIM_REVIEW", SYSTEM, claim_id=claim_id)
         await self._progress("claim_review")
-        await workflow.wait_condition(lambda: self.review_outcome is not None)
-        assert self.review_outcome
-        self.claim_review["outcome"] = self.review_outcome.outcome
-        self._to("EXECUTING", SYSTEM, claim_review=self.review_outcome.outcome)
-        self.claim_review["payable_amount"] = (
-            str(self.review_outcome.payable_amount)
-            if self.review_outcome.payable_amount is not None
-            else None
+        await workflow.wait_condition(lambda: self.state.review_outcome is not None)
+        assert self.state.review_outcome
+        outcome = self.state.review_outcome
+        review.outcome = outcome.outcome
+        self._to("EXECUTING", SYSTEM, claim_review=outcome.outcome)
+        review.answered = True
+        review.payable_amount = (
+            str(outcome.payable_amount) if outcome.payable_amount is not None else None
         )
 
     async def _callback(self) -> None:
         """Satisfaction callback (满意度回访): the complaint closes only when it is recorded,
         or three attempts failed and are documented."""
-        assert self.rules
+        assert self.state.rules
         self._to("CALLBACK", SYSTEM)
         self._open_task(
-            self._key("callback"), "satisfaction_callback", "coordinator", None, level=2
+            self.state.key("callback"), "satisfaction_callback", "coordinator", None, level=2
         )
         await self._flush()
-        await workflow.wait_condition(lambda: self._callback_done)
-        self._close_task(self._key("callback"))
+        await workflow.wait_condition(lambda: self.state.callback_done)
+        self._close_task(self.state.key("callback"))
         await self._letter(
             "complaint_callback",
-            callbacks=[c.model_dump(mode="json") for c in self.callbacks],
-            outcome=self.outcome,
+            callbacks=[c.model_dump(mode="json") for c in self.state.callbacks],
+            outcome=self.state.outcome(self.stage),
             recipient="complaint file",
         )
-        if self._review_from_receipt:
+        if self.state.review_from_receipt:
             if not await self._review_asked():
                 return
         else:
-            if self.outcome != "not_satisfied":
+            if self.state.outcome(self.stage) != "not_satisfied":
                 return
             # Review by the superior office: asked for within 30 days, decided within 30 days.
             self._to("REVIEW_OFFERED", SYSTEM)
             await self._flush()
-            until = workflow.now() + timedelta(days=self.rules.review_request_days)
+            until = workflow.now() + timedelta(days=self.state.rules.review_request_days)
             asked = await self._wait(
-                lambda: self.review_request is not None or self.close_request is not None, until
+                lambda: (
+                    self.state.review_request is not None or self.state.close_request is not None
+                ),
+                until,
             )
-            if not asked or self.review_request is None:
+            if not asked or self.state.review_request is None:
                 return
-        self._to("UNDER_REVIEW", self.review_request.by, reason=self.review_request.reason)
-        self._start_clock(
-            "review", self.rules.review_decision_days, owner="L3", customer_facing=False
+        self._to(
+            "UNDER_REVIEW", self.state.review_request.by, reason=self.state.review_request.reason
         )
-        self._open_task(self._key("review"), "review_complaint", "L3", self._due("review"), level=3)
+        self._start_clock(
+            "review", self.state.rules.review_decision_days, owner="L3", customer_facing=False
+        )
+        self._open_task(
+            self.state.key("review"), "review_complaint", "L3", self._due("review"), level=3
+        )
         await self._flush()
-        await workflow.wait_condition(lambda: self.review is not None)
-        assert self.review
+        await workflow.wait_condition(lambda: self.state.review is not None)
+        assert self.state.review
         self._stop_clock("review")
-        self._close_task(self._key("review"))
+        self._close_task(self.state.key("review"))
         await self._letter(
             "complaint_review_decision",
-            upheld=self.review.upheld,
-            findings=self.review.findings,
+            upheld=self.state.review.upheld,
+            findings=self.state.review.findings,
             decided_at=workflow.now().isoformat(),
             reviewer_level="L3",
         )
@@ -627,36 +604,22 @@ class ComplaintWorkflow(CaseBase):
         """Whether the superior office reviews: asked for already (it may be, from the
         decision on), or asked for while the window is still open by a complainant who was
         not satisfied or whom the callback did not reach."""
-        if self.review_request is None and self.outcome != "satisfied" and self._review_window_open:
+        if (
+            self.state.review_request is None
+            and self.state.outcome(self.stage) != "satisfied"
+            and self._review_window_open
+        ):
             self._to("REVIEW_OFFERED", SYSTEM)
             await self._flush()
             window = self.clocks[REVIEW_WINDOW]
             await self._wait(
-                lambda: self.review_request is not None or self.close_request is not None,
+                lambda: (
+                    self.state.review_request is not None or self.state.close_request is not None
+                ),
                 window.due_at(workflow.now()),
             )
         self._close_review_window()
-        return self.review_request is not None
-
-    @property
-    def _callback_done(self) -> bool:
-        assert self.rules
-        reached = any(c.reached and c.satisfied is not None for c in self.callbacks)
-        failed = sum(1 for c in self.callbacks if not c.reached)
-        return reached or failed >= self.rules.callback_attempts
-
-    @property
-    def outcome(self) -> str | None:
-        if self.stage == "DECLINED":
-            return "declined"
-        answered = [c for c in self.callbacks if c.reached and c.satisfied is not None]
-        if answered:
-            return "satisfied" if answered[-1].satisfied else "not_satisfied"
-        if self.rules and sum(1 for c in self.callbacks if not c.reached) >= (
-            self.rules.callback_attempts
-        ):
-            return "unreachable"
-        return None
+        return self.state.review_request is not None
 
     async def _progress(self, step: str, detail: str = "", reason: str = "") -> None:
         clock = self.clocks.get("complaint")
@@ -676,29 +639,31 @@ class ComplaintWorkflow(CaseBase):
         coordinator = await self._staff(a.coordinator)
         handler = await self._staff(a.handler)
         self._check_stage("assign", ("REGISTERED",))
-        self._need_role(coordinator, a.coordinator, COORDINATOR)
+        need_role(coordinator, a.coordinator, COORDINATOR)
         if handler is None or not handler.active:
-            raise _refuse(f"unknown person {a.handler!r}")
-        if not self._complaint_roles and HANDLER not in handler.roles and handler.level < 1:
-            raise _refuse(f"{a.handler} cannot handle complaints")
-        assert self.rules
-        role = self.rules.claim_people.get(a.handler)
+            raise refuse(f"unknown person {a.handler!r}")
+        if not self.state.complaint_roles and HANDLER not in handler.roles and handler.level < 1:
+            raise refuse(f"{a.handler} cannot handle complaints")
+        assert self.state.rules
+        role = self.state.rules.claim_people.get(a.handler)
         if role:
-            raise _refuse(f"{a.handler} {role} complained about and must stand aside")
-        if self._complaint_roles:
-            self._need_role(handler, a.handler, HANDLER)
+            raise refuse(f"{a.handler} {role} complained about and must stand aside")
+        if self.state.complaint_roles:
+            need_role(handler, a.handler, HANDLER)
         if a.category:
-            self.category = a.category
-        if self.category is None:
-            raise _refuse("give the complaint's category when assigning it")
-        self.coordinator = a.coordinator
-        self.handler = a.handler
-        self.department = self.rules.departments.get(self.category, "customer_service")
+            self.state.category = a.category
+        if self.state.category is None:
+            raise refuse("give the complaint's category when assigning it")
+        self.state.coordinator = a.coordinator
+        self.state.handler = a.handler
+        self.state.department = self.state.rules.departments.get(
+            self.state.category, "customer_service"
+        )
         self._to(
             "TRIAGED",
             a.coordinator,
-            category=self.category,
-            department=self.department,
+            category=self.state.category,
+            department=self.state.department,
             handler=a.handler,
         )
         return self.status()
@@ -711,7 +676,7 @@ class ComplaintWorkflow(CaseBase):
     async def record_findings(self, f: ComplaintFindings) -> ComplaintStatus:
         await self._require_signature(f)
         self._check_findings(f)  # again: other findings may have come in during the check
-        self.findings = f
+        self.state.findings = f
         self._event("findings", f.handler, upheld=f.upheld)
         return self.status()
 
@@ -721,14 +686,13 @@ class ComplaintWorkflow(CaseBase):
 
     def _check_findings(self, f: ComplaintFindings) -> None:
         self._check_stage("record findings", ("INVESTIGATING",))
-        self._check_handler(f.handler)
-        if self.findings is not None:
-            raise _refuse("the findings are already recorded")
+        check_handler(self.state, f.handler)
+        if self.state.findings is not None:
+            raise refuse("the findings are already recorded")
 
     @workflow.update(name="propose_resolution")
     def propose_resolution(self, r: Resolution) -> ComplaintStatus:
-        self.resolution = r
-        self.approvals = []
+        self._approvals.propose(r)
         self._event(
             "resolution_proposed",
             r.handler,
@@ -739,131 +703,86 @@ class ComplaintWorkflow(CaseBase):
 
     @propose_resolution.validator
     def _validate_resolution(self, r: Resolution) -> None:
-        self._check_stage("propose a resolution", ("INVESTIGATING", "RESOLUTION_PROPOSED"))
-        self._check_handler(r.handler)
-        if self.findings is None:
-            raise _refuse("record the findings before proposing a resolution")
-        if self.resolution is not None:
-            raise _refuse("a resolution is already waiting for approval")
-        if "re_review" in r.kinds and not (self.report and self.report.claim_id):
-            raise _refuse("a re-review needs a complaint about a claim")
-        if self._compensation_ledger and r.amount is not None and r.payee is None:
-            raise _refuse(
-                "a resolution that pays money needs its payee: name and bank account (payee)"
-            )
-        if self._compensation_ledger and r.amount is None and r.payee is not None:
-            raise _refuse("a payee goes only with a resolution that pays money")
-        if self._decision_grounds:
-            blank = r.missing_grounds(self.findings.findings)
-            if blank:
-                raise _refuse(blank)
+        self._approvals.check_proposal(self.stage, r)
 
     @workflow.update(name="approve_resolution")
     async def approve_resolution(self, a: ResolutionApproval) -> ComplaintStatus:
-        self._check_approval_stage()
+        self._approvals.check_open(self.stage)
         staff = await self._staff(a.approver)
-        self._check_approval_stage()
-        done = [x["as"] for x in self.approvals if x["approve"]]
-        if "coordinator" not in done:
-            self._need_role(staff, a.approver, COORDINATOR)
-            acting_as = "coordinator"
-        else:
-            why = (
-                f"this resolution pays more than the handler's limit of "
-                f"{self.rules.handler_limit if self.rules else ''}: it needs an L3 approval"
-            )
-            if self._complaint_roles:
-                self._need_l3_manager(staff, a.approver, why)
-                if a.approver in [x["approver"] for x in self.approvals if x["approve"]]:
-                    raise _refuse(f"{a.approver} has already approved this resolution")
-            elif staff is None or staff.level < 3:
-                raise _refuse(why)
-            acting_as = "L3"
-        if a.approver == self.handler:
-            raise _refuse("the handler who proposed the resolution cannot approve it")
+        self._approvals.check_open(self.stage)
+        acting_as = self._approvals.acting_as(staff, a)
         await self._require_signature(a)
-        self._check_approval_stage()
-        if acting_as == "coordinator" and any(x["as"] == acting_as for x in self.approvals):
-            raise _refuse("the coordinator's approval came in meanwhile; look again and retry")
-        self.approvals.append(
-            {
-                "approver": a.approver,
-                "as": acting_as,
-                "approve": a.approve,
-                "note": a.note,
-                "at": workflow.now().isoformat(),
-            }
-        )
-        self._close_task(self._key(f"approve:{acting_as}"))
+        self._approvals.check_open(self.stage)
+        self._approvals.take(a, acting_as, workflow.now())
+        self._close_task(self.state.key(f"approve:{acting_as}"))
         self._event(
             "resolution_approval", a.approver, acting_as=acting_as, approve=a.approve, note=a.note
         )
-        if not a.approve:
-            self.resolution = None  # back to the handler
+        if not a.approve:  # back to the handler
             self._to("INVESTIGATING", a.approver, returned=a.note)
-        elif not self._resolution_approved:
+        elif not self._approvals.approved:
             self._open_approval_task()
         await self._flush()
         return self.status()
 
     @approve_resolution.validator
     def _validate_approval(self, a: ResolutionApproval) -> None:
-        self._check_approval_stage()
+        self._approvals.check_open(self.stage)
 
     @workflow.update(name="extend")
     async def extend(self, c: ClockChange) -> ComplaintStatus:
         self._check_stage("extend the time limit", BEFORE_DECISION)
-        assert self.rules
+        assert self.state.rules
         staff = await self._staff(c.by)
         target = c.days or (
-            self.rules.first_extension_days
-            if self.extensions == 0
-            else self.rules.second_extension_days
+            self.state.rules.first_extension_days
+            if self.state.extensions == 0
+            else self.state.rules.second_extension_days
         )
-        allowed = (self.rules.first_extension_days, self.rules.second_extension_days)
+        allowed = (self.state.rules.first_extension_days, self.state.rules.second_extension_days)
         if target not in allowed or target <= self.clocks["complaint"].total_days:
-            raise _refuse(
+            raise refuse(
                 f"the complaint time limit extends to {allowed[0]}, then {allowed[1]} days"
             )
         if not c.reason:
-            raise _refuse("an extension needs its reason")
+            raise refuse("an extension needs its reason")
         if staff is None:
-            raise _refuse(f"unknown person {c.by!r}")
-        second = target == self.rules.second_extension_days
-        if self._complaint_roles:
+            raise refuse(f"unknown person {c.by!r}")
+        second = target == self.state.rules.second_extension_days
+        if self.state.complaint_roles:
             # The coordinator extends; the second extension needs L3: an L3 coordinator or
             # a manager gives it.
             if not second:
-                self._need_role(staff, c.by, COORDINATOR)
+                need_role(staff, c.by, COORDINATOR)
             elif not staff.active:
-                raise _refuse(f"unknown person {c.by!r}")
+                raise refuse(f"unknown person {c.by!r}")
             elif not {COORDINATOR, MANAGER} & set(staff.roles):
-                raise _refuse(
+                raise refuse(
                     f"a second extension to {target} days needs L3 approval; "
                     f"{c.by} is not a complaint coordinator or a manager"
                 )
             self._check_stage("extend the time limit", BEFORE_DECISION)
         if second and staff.level < 3:
-            raise _refuse(
+            raise refuse(
                 f"a second extension to {target} days needs L3 approval; {c.by} is L{staff.level}"
             )
         if (
-            not self._complaint_roles
-            and target == self.rules.first_extension_days
+            not self.state.complaint_roles
+            and target == self.state.rules.first_extension_days
             and not (COORDINATOR in staff.roles or staff.level >= 3)
         ):
-            raise _refuse(f"{c.by} is not the complaint coordinator")
+            raise refuse(f"{c.by} is not the complaint coordinator")
         self.clocks["complaint"].extend(target, c.reason, workflow.now(), by=c.by)
         self.clocks["complaint"].fired = []
         self._clock_changed()
-        self.extensions += 1
+        self.state.extensions += 1
         self._event("extended", c.by, days=target, reason=c.reason)
         await self._letter(
             "complaint_extension",
             days=target,
             reason=c.reason,
             decision_due=self._due_date("complaint"),
-            approved_by_manager=target == self.rules.second_extension_days,
+            approved_by_manager=target == self.state.rules.second_extension_days,
         )
         await self._flush()
         return self.status()
@@ -876,10 +795,10 @@ class ComplaintWorkflow(CaseBase):
     async def pause(self, c: ClockChange) -> ComplaintStatus:
         await self._clock_keeper(c.by, "pause the clock")
         if c.reason not in PAUSE_REASONS:
-            raise _refuse("the complaint clock pauses only for external_appraisal or mediation")
+            raise refuse("the complaint clock pauses only for external_appraisal or mediation")
         clock = self.clocks["complaint"]
         if clock.paused:
-            raise _refuse("the complaint clock is already paused")
+            raise refuse("the complaint clock is already paused")
         clock.pause(c.reason, workflow.now())
         self._clock_changed()
         self._event("clock_paused", c.by, clock="complaint", reason=c.reason)
@@ -895,7 +814,7 @@ class ComplaintWorkflow(CaseBase):
         await self._clock_keeper(c.by, "resume the clock")
         clock = self.clocks["complaint"]
         if not clock.paused:
-            raise _refuse("the complaint clock is not paused")
+            raise refuse("the complaint clock is not paused")
         clock.resume(workflow.now())
         self._clock_changed()
         self._event("clock_resumed", c.by, clock="complaint")
@@ -910,10 +829,10 @@ class ComplaintWorkflow(CaseBase):
     async def new_facts(self, c: ClockChange) -> ComplaintStatus:
         """New facts restart the 15-day period (CBIRC 2020 rules)."""
         await self._clock_keeper(c.by, "restart the clock")
-        assert self.rules
+        assert self.state.rules
         clock = self.clocks["complaint"]
         clock.restart(workflow.now())
-        clock.days = self.rules.decision_days
+        clock.days = self.state.rules.decision_days
         clock.extensions = []
         self._clock_changed()
         self._event("clock_restarted", c.by, clock="complaint", facts=c.reason)
@@ -924,39 +843,39 @@ class ComplaintWorkflow(CaseBase):
     def _validate_new_facts(self, c: ClockChange) -> None:
         self._check_stage("restart the clock", BEFORE_DECISION)
         if not c.reason:
-            raise _refuse("say what the new facts are")
+            raise refuse("say what the new facts are")
 
     @workflow.update(name="execute")
     def execute(self, e: Execution) -> ComplaintStatus:
-        self.executed = e
+        self.state.executed = e
         self._event("executed", e.by, note=e.note)
         return self.status()
 
     @execute.validator
     def _validate_execute(self, e: Execution) -> None:
         self._check_stage("record the execution", ("EXECUTING",))
-        if self._complaint_roles:
-            self._check_handler(e.by)
-        elif e.by not in (self.handler, self.coordinator):
-            raise _refuse(f"{e.by} is neither the handler nor the coordinator of this complaint")
-        if self.executed is not None:
-            raise _refuse("the execution is already recorded")
+        if self.state.complaint_roles:
+            check_handler(self.state, e.by)
+        elif e.by not in (self.state.handler, self.state.coordinator):
+            raise refuse(f"{e.by} is neither the handler nor the coordinator of this complaint")
+        if self.state.executed is not None:
+            raise refuse("the execution is already recorded")
 
     @workflow.update(name="callback")
     async def callback(self, c: Callback) -> ComplaintStatus:
-        if self._complaint_roles:
+        if self.state.complaint_roles:
             await self._need_coordinator(c.by)
             self._validate_callback(c)  # again: the case may have moved on during the lookup
-            if self._callback_done:
-                raise _refuse("the satisfaction callback is already recorded")
-        self.callbacks.append(
+            if self.state.callback_done:
+                raise refuse("the satisfaction callback is already recorded")
+        self.state.callbacks.append(
             CallbackView(
                 at=workflow.now(), by=c.by, reached=c.reached, satisfied=c.satisfied, note=c.note
             )
         )
         self._event("callback", c.by, reached=c.reached, satisfied=c.satisfied)
         # A failed attempt does not move the process on: the read model shows it now.
-        if not self._callback_done and workflow.patched("flush-on-message"):
+        if not self.state.callback_done and workflow.patched("flush-on-message"):
             await self._flush()
         return self.status()
 
@@ -964,14 +883,14 @@ class ComplaintWorkflow(CaseBase):
     def _validate_callback(self, c: Callback) -> None:
         self._check_stage("record a callback", ("CALLBACK",))
         if c.reached and c.satisfied is None:
-            raise _refuse("a callback that reached the complainant records satisfied or not")
+            raise refuse("a callback that reached the complainant records satisfied or not")
         if not c.reached and not c.note:
-            raise _refuse("document a failed callback attempt (when, how, what happened)")
+            raise refuse("document a failed callback attempt (when, how, what happened)")
 
     @workflow.update(name="request_review")
     async def request_review(self, r: ReviewRequest) -> ComplaintStatus:
-        self.review_request = r
-        if self._review_from_receipt:
+        self.state.review_request = r
+        if self.state.review_from_receipt:
             self._event("review_requested", r.by, reason=r.reason)
             self._close_review_window()
             if self.stage != "REVIEW_OFFERED" and workflow.patched("flush-on-message"):
@@ -980,31 +899,33 @@ class ComplaintWorkflow(CaseBase):
 
     @request_review.validator
     def _validate_request_review(self, r: ReviewRequest) -> None:
-        if not self._review_from_receipt:
+        if not self.state.review_from_receipt:
             self._check_stage("ask for a review", ("REVIEW_OFFERED",))
             return
         self._check_stage("ask for a review", AFTER_DECISION)
-        if self.review_request is not None:
-            raise _refuse("a review is already asked for")
+        if self.state.review_request is not None:
+            raise refuse("a review is already asked for")
         if not self._review_window_open:
             clock = self.clocks.get(REVIEW_WINDOW)
             end = self._due_date(REVIEW_WINDOW) if clock is not None else "-"
-            raise _refuse(f"the review window of complaint {self.complaint_id} closed on {end}")
+            raise refuse(
+                f"the review window of complaint {self.state.complaint_id} closed on {end}"
+            )
 
     @workflow.update(name="review_decision")
     async def review_decision(self, d: ReviewDecision) -> ComplaintStatus:
         self._check_stage("decide the review", ("UNDER_REVIEW",))
         staff = await self._staff(d.reviewer)
         why = "the review is decided by the superior office (L3)"
-        if self._complaint_roles:
-            self._need_l3_manager(staff, d.reviewer, why)
+        if self.state.complaint_roles:
+            need_l3_manager(staff, d.reviewer, why)
         elif staff is None or staff.level < 3:
-            raise _refuse(why)
-        if d.reviewer in (self.handler, self.coordinator):
-            raise _refuse(f"{d.reviewer} handled this complaint and cannot review it")
+            raise refuse(why)
+        if d.reviewer in (self.state.handler, self.state.coordinator):
+            raise refuse(f"{d.reviewer} handled this complaint and cannot review it")
         await self._require_signature(d)
         self._check_stage("decide the review", ("UNDER_REVIEW",))
-        self.review = d
+        self.state.review = d
         self._event("review_decided", d.reviewer, upheld=d.upheld)
         return self.status()
 
@@ -1014,10 +935,10 @@ class ComplaintWorkflow(CaseBase):
 
     @workflow.update(name="close")
     async def close(self, c: CloseRequest) -> ComplaintStatus:
-        if self._complaint_roles:
+        if self.state.complaint_roles:
             await self._need_coordinator(c.by)
             self._validate_close(c)  # again: the case may have moved on during the lookup
-        self.close_request = c
+        self.state.close_request = c
         self._event("close_requested", c.by, note=c.note)
         return self.status()
 
@@ -1026,43 +947,45 @@ class ComplaintWorkflow(CaseBase):
         # 投诉不销号: no complaint is closed without its resolution carried out and the
         # satisfaction callback recorded (or three failed attempts documented).
         if self.stage in ("CLOSED", "DECLINED"):
-            raise _refuse(f"complaint {self.complaint_id} is already closed")
-        if self.executed is None:
-            raise _refuse(
+            raise refuse(f"complaint {self.state.complaint_id} is already closed")
+        if self.state.executed is None:
+            raise refuse(
                 "no complaint is closed without resolution: the resolution has not been carried out"
             )
-        if not self._callback_done:
-            raise _refuse(
+        if not self.state.callback_done:
+            raise refuse(
                 "no complaint is closed without resolution: the satisfaction "
                 "callback is not recorded"
             )
         if self.stage != "REVIEW_OFFERED":
-            raise _refuse(f"complaint {self.complaint_id} is {self.stage} and closes by itself")
+            raise refuse(
+                f"complaint {self.state.complaint_id} is {self.stage} and closes by itself"
+            )
 
     @workflow.signal(name="claim_review_outcome")
     def claim_review_outcome(self, outcome: ClaimReviewOutcome) -> None:
-        self.review_outcome = outcome
+        self.state.review_outcome = outcome
         self._event(
             "claim_review_outcome", SYSTEM, outcome=outcome.outcome, claim_id=outcome.claim_id
         )
 
     @workflow.query(name="status")
     def status(self) -> ComplaintStatus:
-        r = self.report
+        r = self.state.report
         now = workflow.now()
         if r is None:  # a report that could not be read (stage NOT_ACCEPTED)
             return ComplaintStatus(
-                complaint_id=self.complaint_id,
+                complaint_id=self.state.complaint_id,
                 stage=self.stage,
                 channel="",
                 complainant_name="",
                 received_at=workflow.info().start_time,
                 matter="",
-                decline_reason=self.decline_reason,
+                decline_reason=self.state.decline_reason,
                 history=self.history,
             )
         return ComplaintStatus(
-            complaint_id=self.complaint_id,
+            complaint_id=self.state.complaint_id,
             stage=self.stage,
             channel=r.channel,
             complainant_name=r.complainant.name,
@@ -1071,97 +994,58 @@ class ComplaintWorkflow(CaseBase):
             complainants=1 + len(r.complainants),
             policy_no=r.policy_no,
             claim_id=r.claim_id,
-            category=self.category,
-            department=self.department,
-            priority=self.priority_label,
-            priority_reasons=self.priority_reasons,
-            special_care=self.special_care,
-            advisor=self.advisor,
-            handler=self.handler,
-            coordinator=self.coordinator,
+            category=self.state.category,
+            department=self.state.department,
+            priority=self.state.priority_label,
+            priority_reasons=self.state.priority_reasons,
+            special_care=self.state.special_care,
+            advisor=self.state.advisor,
+            handler=self.state.handler,
+            coordinator=self.state.coordinator,
             received_at=r.received_at or now,
             matter=r.matter,
             remedy_sought=r.remedy_sought,
-            decline_reason=self.decline_reason,
-            findings=self.findings.findings if self.findings else None,
-            upheld=self.findings.upheld if self.findings else None,
-            resolution=self.resolution.model_dump(mode="json") if self.resolution else None,
-            resolution_approvals=self.approvals,
-            executed=self.executed is not None,
-            compensation=self.compensation,
-            claim_review=self.claim_review,
-            callbacks=self.callbacks,
-            satisfied={"satisfied": True, "not_satisfied": False}.get(self.outcome or ""),
-            review=self.review.model_dump(mode="json") if self.review else None,
-            extensions=self.extensions,
+            decline_reason=self.state.decline_reason,
+            findings=self.state.findings.findings if self.state.findings else None,
+            upheld=self.state.findings.upheld if self.state.findings else None,
+            resolution=self.state.resolution.model_dump(mode="json")
+            if self.state.resolution
+            else None,
+            resolution_approvals=[a.view() for a in self.state.approvals],
+            executed=self.state.executed is not None,
+            compensation=self.state.compensation,
+            claim_review=self.state.claim_review.view() if self.state.claim_review else None,
+            callbacks=self.state.callbacks,
+            satisfied={"satisfied": True, "not_satisfied": False}.get(
+                self.state.outcome(self.stage) or ""
+            ),
+            review=self.state.review.model_dump(mode="json") if self.state.review else None,
+            extensions=self.state.extensions,
             deadlines=[c.view(now) for c in self.clocks.values()],
             open_tasks=list(self.tasks.values()),
             letters=self.letters,
             history=self.history,
             breaches=self.breaches,
             flags=list(self.calendar_flags.values()),
-            decided_at=self.decided_at,
-            closed_at=self.closed_at,
-            outcome=self.outcome,
-            repeat=bool(self.rules and self.rules.repeat_count),
+            decided_at=self.state.decided_at,
+            closed_at=self.state.closed_at,
+            outcome=self.state.outcome(self.stage),
+            repeat=bool(self.state.rules and self.state.rules.repeat_count),
         )
 
     # ================================================================== helpers
 
     def _check_stage(self, what: str, stages: tuple[str, ...]) -> None:
-        if self.stage not in stages:
-            raise _refuse(f"complaint {self.complaint_id} is {self.stage}; cannot {what} now")
-
-    def _check_approval_stage(self) -> None:
-        self._check_stage("approve a resolution", ("RESOLUTION_PROPOSED",))
-        if self._resolution_approved:
-            raise _refuse("the resolution is already approved")
-
-    def _check_handler(self, who: str) -> None:
-        """Findings, the proposal and the execution come from the assigned handler (whom
-        `assign` took only from the complaint handlers)."""
-        if who == self.handler:
-            return
-        if self._complaint_roles:
-            raise _refuse(
-                f"{who} is not the assigned complaint handler of complaint {self.complaint_id}"
-            )
-        raise _refuse(f"{who} is not the handler of complaint {self.complaint_id}")
-
-    def _need_role(self, staff: StaffInfo | None, who: str, role: str) -> None:
-        if staff is None or not staff.active:
-            raise _refuse(f"unknown person {who!r}")
-        if role not in staff.roles:
-            raise _refuse(f"{who} is not a {role.replace('_', ' ')}")
-
-    def _need_l3_manager(self, staff: StaffInfo | None, who: str, why: str) -> None:
-        """L3 steps (an approval above the handler's limit, the review) come from a manager
-        at L3: level alone is not enough, nor is any other role at that level."""
-        if staff is None or not staff.active:
-            raise _refuse(f"unknown person {who!r}")
-        if MANAGER not in staff.roles or staff.level < 3:
-            raise _refuse(f"{why}; {who} is not an L3 manager")
+        check_stage(self.state, self.stage, what, stages)
 
     async def _need_coordinator(self, who: str) -> None:
-        self._need_role(await self._staff(who), who, COORDINATOR)
+        need_role(await self._staff(who), who, COORDINATOR)
 
     async def _clock_keeper(self, who: str, what: str) -> None:
         """The coordinator owns the complaint clock: pauses, resumptions and restarts."""
-        if self._complaint_roles:
+        if self.state.complaint_roles:
             await self._need_coordinator(who)
             self._check_stage(what, BEFORE_DECISION)  # again, after the lookup
-
-    @property
-    def _complainant_key(self) -> str | None:
-        c = self.report.complainant if self.report else None
-        return (c.id_no or c.phone or c.email) if c else None
-
-    @property
-    def _zh(self) -> bool:
-        return self.report is None or self.report.complainant.language == "zh-CN"
-
-    def _key(self, what: str) -> str:
-        return f"{self.complaint_id}:{what}"
 
     def _due(self, clock: str) -> datetime | None:
         c = self.clocks.get(clock)
@@ -1170,16 +1054,16 @@ class ComplaintWorkflow(CaseBase):
     async def _letter(
         self, kind: str, recipient: str | None = None, **context: Any
     ) -> LetterRecord:
-        assert self.report
+        assert self.state.report
         n = self._letter_counts.get(kind, 0) + 1
         self._letter_counts[kind] = n
-        letter_id = f"{self.complaint_id}-{kind}-{n}"
-        c = self.report.complainant
+        letter_id = f"{self.state.complaint_id}-{kind}-{n}"
+        c = self.state.report.complainant
         record = await self._record_call(
             "send_letter",
             LetterRequest(
                 letter_id=letter_id,
-                case_id=self.complaint_id,
+                case_id=self.state.complaint_id,
                 kind=kind,
                 language=c.language,
                 recipient=recipient or f"{c.name} <{c.email or c.phone or 'post'}>",
@@ -1187,10 +1071,10 @@ class ComplaintWorkflow(CaseBase):
                 if recipient
                 else ("email" if c.email else "sms" if c.phone else "post"),
                 context={
-                    "complaint_id": self.complaint_id,
+                    "complaint_id": self.state.complaint_id,
                     "complainant_name": c.name,
-                    "claim_id": self.report.claim_id,
-                    "policy_no": self.report.policy_no,
+                    "claim_id": self.state.report.claim_id,
+                    "policy_no": self.state.report.policy_no,
                     **context,
                 },
             ),
@@ -1203,14 +1087,14 @@ class ComplaintWorkflow(CaseBase):
 
     async def _flush(self) -> None:
         async with self._flush_lock:
-            assert self.report
+            assert self.state.report
             updates = []
             if self._sa_stage is None:
-                updates.append(search.COMPLAINT_PRIORITY.value_set(self.priority_label))
+                updates.append(search.COMPLAINT_PRIORITY.value_set(self.state.priority_label))
             if self.stage != self._sa_stage:
                 updates.append(search.COMPLAINT_STAGE.value_set(self.stage))
-                if self.category:
-                    updates.append(search.COMPLAINT_CATEGORY.value_set(self.category))
+                if self.state.category:
+                    updates.append(search.COMPLAINT_CATEGORY.value_set(self.state.category))
                 self._sa_stage = self.stage
             updates += self._next_due_update()
             if updates:
@@ -1224,7 +1108,7 @@ class ComplaintWorkflow(CaseBase):
                 ComplaintSync(
                     status=self.status(),
                     version=self._sync_version,
-                    complainant_key=self._complainant_key,
+                    complainant_key=self.state.complainant_key,
                     events=events,
                     open_items=opened,
                     close_items=closed,
