@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
@@ -21,7 +23,7 @@ from security.masking import for_read_model
 RULES_VERSION = "CN-complaints-2020"
 
 
-def claim_people(status: dict) -> dict[str, str]:
+def claim_people(status: Mapping[str, Any]) -> dict[str, str]:
     """Everyone who decided, adjusted, investigated or sat on the panel of a claim."""
     people: dict[str, str] = {}
     adjuster = (status.get("adjustment") or {}).get("adjuster")

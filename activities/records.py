@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio import activity
 
 from database import recused_staff
@@ -113,7 +113,7 @@ def write_events_and_items(
             session.exec(
                 select(AuditEventRow.seq).where(
                     AuditEventRow.case_id == case_id,
-                    AuditEventRow.seq.in_(seqs),  # type: ignore[attr-defined]
+                    col(AuditEventRow.seq).in_(seqs),
                 )
             ).all()
         )
@@ -154,12 +154,12 @@ def write_events_and_items(
             session.add(existing)
     if priority:
         # A breached case jumps the queue: all its open work moves to the top.
-        for item in session.exec(
+        for row in session.exec(
             select(WorkItemRow).where(
                 WorkItemRow.case_id == case_id,
                 WorkItemRow.state == "open",
                 WorkItemRow.priority < priority,
             )
         ).all():
-            item.priority = priority
-            session.add(item)
+            row.priority = priority
+            session.add(row)

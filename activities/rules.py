@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from pydantic import TypeAdapter
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -22,7 +23,10 @@ from models.catalog import (
 from models.records import LoadRulesRequest, StaffInfo
 from models.rules import (
     Clause,
+    ClauseKind,
     DeadlineRules,
+    PolicyEvent,
+    PolicyStatus,
     PolicyStatusChange,
     PolicyTerms,
     RulesSnapshot,
@@ -40,6 +44,12 @@ from models.tables import (
 )
 
 RULES_VERSION = "CN-2025.1"
+
+# The table keeps statuses, clause kinds and events as text; these take only the values the
+# models name (as the models' own validation would), and give mypy the narrower type.
+POLICY_STATUS: TypeAdapter[PolicyStatus] = TypeAdapter(PolicyStatus)
+POLICY_EVENT: TypeAdapter[PolicyEvent] = TypeAdapter(PolicyEvent)
+CLAUSE_KIND: TypeAdapter[ClauseKind] = TypeAdapter(ClauseKind)
 
 
 def _same_run(run_id: str | None) -> bool:
@@ -101,11 +111,11 @@ def policy_terms(session: Session, policy_no: str) -> PolicyTerms | None:
         insured_id_no=row.insured_id_no,
         start_date=row.start_date,
         end_date=row.end_date,
-        status=row.status,  # type: ignore[arg-type]
+        status=POLICY_STATUS.validate_python(row.status),
         clauses=[
             Clause(
                 id=c.clause_id,
-                kind=c.kind,  # type: ignore[arg-type]
+                kind=CLAUSE_KIND.validate_python(c.kind),
                 title_zh=c.title_zh,
                 title_en=c.title_en,
                 text_zh=c.text_zh,
@@ -116,7 +126,7 @@ def policy_terms(session: Session, policy_no: str) -> PolicyTerms | None:
         ],
         status_history=[
             PolicyStatusChange(
-                event=h.event,  # type: ignore[arg-type]
+                event=POLICY_EVENT.validate_python(h.event),
                 effective_on=h.effective_on,
                 reason=h.reason,
             )
@@ -199,11 +209,10 @@ class RulesActivities:
             checklist=list(CHECKLISTS.get((req.line, req.incident_type), ())),
             held_materials=held_materials(policy, req.claimant_id_no),
             authority_limits=dict(AUTHORITY_LIMITS),
-            triage=TriageRules(**TRIAGE),
-            deadlines=DeadlineRules(
-                **{
+            triage=TriageRules.model_validate(TRIAGE),
+            deadlines=DeadlineRules.model_validate(
+                {
                     **CN_DEADLINES,
-                    "materials_reminder_days": list(CN_DEADLINES["materials_reminder_days"]),
                     "holidays": calendar.holidays,
                     "workdays": calendar.workdays,
                     "calendar_years": calendar.years,

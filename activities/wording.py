@@ -11,8 +11,18 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Protocol
 
+from activities.notes import (
+    average_note,
+    clause_ref,
+    clause_text,
+    deductible_note,
+    limit_note,
+    ratio_note,
+    salvage_note,
+    total_loss_note,
+)
 from models.catalog import NON_COVERED_REASONS
 from models.money import fmt
 
@@ -119,24 +129,15 @@ _RATIO = re.compile(r"(\d+(?:\.\d+)?)%")
 _MANUAL = re.compile(r"^理赔人员 (?P<who>\S+) 调整应赔付金额：(?P<note>.*)$", re.S)
 
 
-def _clause_ref(clause: Mapping[str, Any] | None, zh: bool) -> str:
-    if not clause:
-        return ""
-    if zh:
-        return f"保险条款 {clause['id']}（{clause['title']}）"
-    return f"policy clause {clause['id']} ({clause['title']})"
+class LetterContext(Protocol):
+    """What a letter's template knows: a mapping, or the template's own jinja2 context."""
 
-
-def _clause_text(clause: Mapping[str, Any] | None, zh: bool) -> str:
-    """The clause's own words after a note, so the claimant need not look it up."""
-    if not clause or not clause.get("text"):
-        return ""
-    return f"条款原文：“{clause['text']}”" if zh else f' The clause reads: "{clause["text"]}"'
+    def get(self, key: str, /) -> Any: ...
 
 
 def settlement_in_words(
     lines: list[Mapping[str, Any]],
-    context: Mapping[str, Any],
+    context: LetterContext,
     zh: bool,
     person: Callable[[str], str],
 ) -> Computation:
@@ -146,75 +147,128 @@ def settlement_in_words(
     `context` may carry what the decision letter knows beyond the lines (cases begun since
     "decision-letter-details"): `non_covered` items, `non_covered_clause`, `coverage_clause`,
     and the approvals' notes (the panel's reasons for an amount it set)."""
-    i = 0 if zh else 1
-    out = Computation()
-    coverage = context.get("coverage_clause")
-    basis = _clause_ref(coverage, zh)
-    running = Decimal("0")
-    previous_less = False
-
-    def add(label: str, amount: Decimal, less: bool = False, result: bool = False) -> None:
-        nonlocal running, previous_less
-        out.steps.append(Step(label, abs(amount), less, result))
-        running = running - abs(amount) if less else amount
-        previous_less = less
-
-    def less(what: str) -> str:
-        return _LESS[i] + what
-
+    writer = _Writer(context, zh, person)
     for line in lines:
         zh_label = str(line["label_zh"])
         label = zh_label if zh else str(line["label_en"])
         amount = Decimal(str(line["amount"]))
-        if zh_label == "申请费用合计":
-            add(_WORDS["claimed"][i], amount)
-        elif zh_label.startswith("不属保险责任费用"):
-            if amount:
-                _non_covered(out, amount, context, zh, add, less)
-        elif zh_label == "合理费用":
-            add(_WORDS["eligible"][i], amount)
-        elif zh_label.startswith("扣除免赔额"):
-            if amount:
-                add(less(_WORDS["deductible"][i]), amount, less=True)
-                out.notes.append(_deductible_note(abs(amount), basis, zh))
-        elif zh_label.startswith("按给付比例"):
-            found = _RATIO.search(zh_label)
-            ratio = found.group(1) if found else "100"
-            if previous_less:
-                add(_WORDS["after_deductible"][i], running)
-            add(_WORDS["ratio"][i].format(r=ratio), amount)
-            if Decimal(ratio) < 100:
-                out.notes.append(_ratio_note(ratio, basis, zh))
-        elif zh_label.startswith("应赔付金额"):
-            if "以剩余保额为限" in zh_label and amount < running:
-                out.notes.append(_limit_note(basis, zh))
-            add(_WORDS["payable"][i], amount, result=True)
-        elif zh_label.startswith("扣除残值"):
-            if amount:
-                suffix = (
-                    zh_label.removeprefix("扣除残值") if zh else label.removeprefix("Less salvage")
-                )
-                add(less(_WORDS["salvage"][i] + suffix), amount, less=True)
-                out.notes.append(_salvage_note(abs(amount), zh))
-        elif zh_label == "不足额保险比例分摊":
-            add(_WORDS["average"][i], amount)
-            out.notes.append(_average_note(zh))
-        elif zh_label.startswith("推定全损"):
-            add(label, amount)
-            out.notes.append(_total_loss_note(zh))
-        elif manual := _MANUAL.match(zh_label):
-            _manual(out, manual["who"], manual["note"], amount, context, zh, person, add)
+        step = next(
+            (
+                write
+                for key, exact, write in _STEPS
+                if (zh_label == key if exact else zh_label.startswith(key))
+            ),
+            _Writer.other,
+        )
+        step(writer, zh_label, label, amount)
+    return writer.out
+
+
+class _Writer:
+    """The computation as it is written, line by line: its steps, its notes, and the running
+    amount a ratio applies to."""
+
+    def __init__(self, context: LetterContext, zh: bool, person: Callable[[str], str]) -> None:
+        self.context = context
+        self.zh = zh
+        self.i = 0 if zh else 1
+        self.person = person
+        self.out = Computation()
+        self.basis = clause_ref(context.get("coverage_clause"), zh)
+        self.running = Decimal("0")
+        self.previous_less = False
+
+    def add(self, label: str, amount: Decimal, less: bool = False, result: bool = False) -> None:
+        self.out.steps.append(Step(label, abs(amount), less, result))
+        self.running = self.running - abs(amount) if less else amount
+        self.previous_less = less
+
+    def less(self, what: str) -> str:
+        return _LESS[self.i] + what
+
+    def claimed(self, zh_label: str, label: str, amount: Decimal) -> None:
+        self.add(_WORDS["claimed"][self.i], amount)
+
+    def non_covered(self, zh_label: str, label: str, amount: Decimal) -> None:
+        if amount:
+            _non_covered(self.out, amount, self.context, self.zh, self.add, self.less)
+
+    def eligible(self, zh_label: str, label: str, amount: Decimal) -> None:
+        self.add(_WORDS["eligible"][self.i], amount)
+
+    def deductible(self, zh_label: str, label: str, amount: Decimal) -> None:
+        if amount:
+            self.add(self.less(_WORDS["deductible"][self.i]), amount, less=True)
+            self.out.notes.append(deductible_note(abs(amount), self.basis, self.zh))
+
+    def ratio(self, zh_label: str, label: str, amount: Decimal) -> None:
+        found = _RATIO.search(zh_label)
+        ratio = found.group(1) if found else "100"
+        if self.previous_less:
+            self.add(_WORDS["after_deductible"][self.i], self.running)
+        self.add(_WORDS["ratio"][self.i].format(r=ratio), amount)
+        if Decimal(ratio) < 100:
+            self.out.notes.append(ratio_note(ratio, self.basis, self.zh))
+
+    def payable(self, zh_label: str, label: str, amount: Decimal) -> None:
+        if "以剩余保额为限" in zh_label and amount < self.running:
+            self.out.notes.append(limit_note(self.basis, self.zh))
+        self.add(_WORDS["payable"][self.i], amount, result=True)
+
+    def salvage(self, zh_label: str, label: str, amount: Decimal) -> None:
+        if amount:
+            suffix = (
+                zh_label.removeprefix("扣除残值") if self.zh else label.removeprefix("Less salvage")
+            )
+            self.add(self.less(_WORDS["salvage"][self.i] + suffix), amount, less=True)
+            self.out.notes.append(salvage_note(abs(amount), self.zh))
+
+    def average(self, zh_label: str, label: str, amount: Decimal) -> None:
+        self.add(_WORDS["average"][self.i], amount)
+        self.out.notes.append(average_note(self.zh))
+
+    def total_loss(self, zh_label: str, label: str, amount: Decimal) -> None:
+        self.add(label, amount)
+        self.out.notes.append(total_loss_note(self.zh))
+
+    def other(self, zh_label: str, label: str, amount: Decimal) -> None:
+        """A manual amount (staff or the panel), or a line the wording does not know."""
+        if manual := _MANUAL.match(zh_label):
+            _manual(
+                self.out,
+                manual["who"],
+                manual["note"],
+                amount,
+                self.context,
+                self.zh,
+                self.person,
+                self.add,
+            )
         elif amount < 0:
-            add(less(label.removeprefix("扣除").removeprefix("Less ")), amount, less=True)
+            self.add(self.less(label.removeprefix("扣除").removeprefix("Less ")), amount, less=True)
         else:
-            add(label, amount)
-    return out
+            self.add(label, amount)
+
+
+# The adjustment's lines the wording knows, by their zh-CN label (exact, or its start), in the
+# order they are tried; any other line is written by `_Writer.other`.
+_STEPS: tuple[tuple[str, bool, Callable[[_Writer, str, str, Decimal], None]], ...] = (
+    ("申请费用合计", True, _Writer.claimed),
+    ("不属保险责任费用", False, _Writer.non_covered),
+    ("合理费用", True, _Writer.eligible),
+    ("扣除免赔额", False, _Writer.deductible),
+    ("按给付比例", False, _Writer.ratio),
+    ("应赔付金额", False, _Writer.payable),
+    ("扣除残值", False, _Writer.salvage),
+    ("不足额保险比例分摊", True, _Writer.average),
+    ("推定全损", False, _Writer.total_loss),
+)
 
 
 def _non_covered(
     out: Computation,
     amount: Decimal,
-    context: Mapping[str, Any],
+    context: LetterContext,
     zh: bool,
     add: Callable[..., None],
     less: Callable[[str], str],
@@ -230,21 +284,21 @@ def _non_covered(
                 f"不属于保险责任的费用 {fmt(abs(amount))} 元：医保目录外的自费药品费用及美容、"
                 "整形等非医学必需的费用，"
                 + (
-                    f"根据{_clause_ref(clause, zh)}的约定"
+                    f"根据{clause_ref(clause, zh)}的约定"
                     if clause
                     else "根据保险合同责任免除的约定"
                 )
                 + "不属于保险责任，不予赔付。"
-                + _clause_text(clause, zh)
+                + clause_text(clause, zh)
             )
         else:
             out.notes.append(
                 f"Expenses not covered, CNY {fmt(abs(amount))}: self-paid drugs outside the "
                 "medical insurance catalogue and cosmetic or other non-medically-necessary "
                 "treatment, which "
-                + (_clause_ref(clause, zh) if clause else "the exclusions of your policy")
+                + (clause_ref(clause, zh) if clause else "the exclusions of your policy")
                 + " do not cover."
-                + _clause_text(clause, zh)
+                + clause_text(clause, zh)
             )
         return
     for item in items:
@@ -256,16 +310,16 @@ def _non_covered(
         if zh:
             out.notes.append(
                 f"{what} {fmt(value)} 元：属于{reason}，"
-                + (f"根据{_clause_ref(clause, zh)}的约定" if clause else "根据保险合同的约定")
+                + (f"根据{clause_ref(clause, zh)}的约定" if clause else "根据保险合同的约定")
                 + "不属于保险责任，不予赔付。"
-                + _clause_text(clause, zh)
+                + clause_text(clause, zh)
             )
         else:
             out.notes.append(
                 f"{what}, CNY {fmt(value)}: {reason}, which "
-                + (_clause_ref(clause, zh) if clause else "your policy")
+                + (clause_ref(clause, zh) if clause else "your policy")
                 + " does not cover."
-                + _clause_text(clause, zh)
+                + clause_text(clause, zh)
             )
 
 
@@ -274,7 +328,7 @@ def _manual(
     who: str,
     note: str,
     amount: Decimal,
-    context: Mapping[str, Any],
+    context: LetterContext,
     zh: bool,
     person: Callable[[str], str],
     add: Callable[..., None],
@@ -304,82 +358,3 @@ def _manual(
         )
     add(_WORDS[key][0 if zh else 1], amount)
     out.notes.append(zh_note if zh else en_note)
-
-
-def _deductible_note(amount: Decimal, basis: str, zh: bool) -> str:
-    if zh:
-        return (
-            f"免赔额 {fmt(amount)} 元：依据保险单约定的免赔额"
-            + (f"及{basis}" if basis else "")
-            + "，此部分由被保险人自行承担，在计算赔款时扣除。"
-        )
-    return (
-        f"Deductible, CNY {fmt(amount)}: under the deductible stated in your policy"
-        + (f" and {basis}" if basis else "")
-        + ", this part of the loss is borne by the insured and is taken off the settlement."
-    )
-
-
-def _ratio_note(ratio: str, basis: str, zh: bool) -> str:
-    rest = 100 - Decimal(ratio)
-    if zh:
-        return (
-            f"赔付比例 {ratio}%：依据保险单约定的给付比例"
-            + (f"及{basis}" if basis else "")
-            + f"，扣除免赔额后的费用按 {ratio}% 赔付，其余 {rest}% 由被保险人自行承担。"
-        )
-    return (
-        f"Ratio of {ratio}%: under the reimbursement ratio stated in your policy"
-        + (f" and {basis}" if basis else "")
-        + f", we pay {ratio}% of the expenses after the deductible; the other {rest}% is borne "
-        "by the insured."
-    )
-
-
-def _limit_note(basis: str, zh: bool) -> str:
-    if zh:
-        return (
-            "保险金额限额：依据保险单约定"
-            + (f"及{basis}" if basis else "")
-            + "，本次赔付以本保单年度剩余的保险金额为限，超出部分不予赔付。"
-        )
-    return (
-        "Limit: under your policy"
-        + (f" and {basis}" if basis else "")
-        + ", we pay up to the sum insured left for this policy year; we cannot pay the part "
-        "above it."
-    )
-
-
-def _salvage_note(amount: Decimal, zh: bool) -> str:
-    if zh:
-        return (
-            f"残值 {fmt(amount)} 元：受损标的的残值经核定后作价归被保险人所有，依据保险合同约定"
-            "在赔款中扣除。"
-        )
-    return (
-        f"Salvage, CNY {fmt(amount)}: the damaged property, valued at this amount, stays with "
-        "the insured, so under the policy its value is taken off the settlement."
-    )
-
-
-def _average_note(zh: bool) -> str:
-    if zh:
-        return (
-            "比例赔偿：保险金额低于出险时的保险价值，依据《中华人民共和国保险法》第五十五条，"
-            "按照保险金额与保险价值的比例承担赔偿责任。"
-        )
-    return (
-        "Under-insurance: the sum insured is less than the value at risk at the time of the loss, "
-        "so under Article 55 of the Insurance Law of the People's Republic of China we pay the "
-        "loss in proportion of the sum insured to that value."
-    )
-
-
-def _total_loss_note(zh: bool) -> str:
-    if zh:
-        return "推定全损：维修费用达到车辆实际价值的 80% 及以上，按车辆实际价值计算损失。"
-    return (
-        "Total loss: the repair would cost 80% or more of the vehicle's actual value, so the loss "
-        "is the vehicle's actual value."
-    )

@@ -10,10 +10,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+ClauseKind = Literal["coverage", "exclusion", "waiting_period", "general"]
+
 
 class Clause(BaseModel):
     id: str
-    kind: Literal["coverage", "exclusion", "waiting_period", "general"]
+    kind: ClauseKind
     title_zh: str
     title_en: str
     text_zh: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -23,7 +24,7 @@ class PolicyRow(SQLModel, table=True):
     start_date: date
     end_date: date
     status: str = "in_force"
-    terms: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    terms: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class PolicyStatusRow(SQLModel, table=True):
@@ -55,7 +56,7 @@ class ClauseRow(SQLModel, table=True):
     text_zh: str
     text_en: str
     # The exclusion codes (DOMAIN §6a) this clause states; empty for other clauses.
-    causes: list | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    causes: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class StaffRow(SQLModel, table=True):
@@ -64,7 +65,7 @@ class StaffRow(SQLModel, table=True):
     staff_id: str = Field(primary_key=True)
     name: str
     level: int = 0
-    roles: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     active: bool = True
     # The key derived from the person's signing secret, never the secret (signing.key_record).
     signing_key: str | None = None
@@ -112,7 +113,7 @@ class ClaimRow(SQLModel, table=True):
     # The workflow run that owns these records: a rule lookup repeated within that run (a local
     # activity runs again when its workflow task is lost) is not a second report of the claim.
     run_id: str | None = None
-    status: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class WorkItemRow(SQLModel, table=True):
@@ -207,7 +208,7 @@ class AuditEventRow(SQLModel, table=True):
     kind: str = Field(index=True)
     actor: str
     at: datetime
-    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class ComplaintRow(SQLModel, table=True):
@@ -236,4 +237,4 @@ class ComplaintRow(SQLModel, table=True):
     updated_at: datetime
     history_len: int = 0
     sync_version: int = 0
-    status: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
