@@ -25,6 +25,7 @@ from commands import (
     letters,
     policy,
     report,
+    schedule,
     schema,
     staff,
     tasks,
@@ -66,6 +67,7 @@ app.add_typer(staff.app, name="staff")
 app.add_typer(policy.app, name="policy")
 app.add_typer(calendar.app, name="calendar")
 app.add_typer(db.app, name="db")
+app.add_typer(schedule.app, name="schedule")
 app.command("tasks")(tasks.tasks)
 app.command("events")(events.events)
 app.command("schema")(schema.schema)

@@ -28,6 +28,7 @@ from temporalio.worker import (
 )
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.archive import ArchiveActivities
 from activities.complaints import ComplaintActivities
 from activities.faults import with_faults
 from activities.letters import LetterActivities
@@ -42,10 +43,11 @@ from observability import EngineMetrics, serve_metrics, setup_tracing, tracing_i
 from security.codec import PayloadKeyError, no_key_message
 from security.masking import mask_logs
 from settings import Settings, TemporalSettingsError, get_settings
+from workflows.archive import ArchiveWorkflow, ComplaintReportWorkflow
 from workflows.claim import ClaimWorkflow
 from workflows.complaint import ComplaintWorkflow
 
-WORKFLOWS = [ClaimWorkflow, ComplaintWorkflow]
+WORKFLOWS = [ClaimWorkflow, ComplaintWorkflow, ArchiveWorkflow, ComplaintReportWorkflow]
 # Imported once, not again for every case: the sandbox would otherwise compile and execute
 # the workflow modules and re-apply the workflow definitions each time a case is created or
 # comes back into the cache (docs/benchmarks.md: 15.4 histories replayed per second with the
@@ -117,8 +119,12 @@ log = logging.getLogger("claims.worker")
 
 
 def build_activities(
-    settings: Settings, engine: Engine, rail: PaymentRail | None = None
+    settings: Settings,
+    engine: Engine,
+    rail: PaymentRail | None = None,
+    client: Client | None = None,
 ) -> list[object]:
+    """The engine's activities; with `client`, the archive's too (they read histories)."""
     rules = RulesActivities(engine)
     records = RecordActivities(engine)
     letters = LetterActivities(engine, settings.letters_dir)
@@ -137,6 +143,9 @@ def build_activities(
         payments.pay_claim,
         payments.pay_compensation,
     ]
+    if client is not None:
+        archive = ArchiveActivities(client, settings, engine)
+        activities += [archive.export_closed, archive.write_complaint_report]
     # The fault switch (a testing aid, off unless CLAIMS_FAULT_RATE is set) wraps every
     # activity registered here, local activities included.
     return with_faults(activities, settings.fault_rate, settings.fault_seed)
@@ -167,7 +176,7 @@ def build_worker(
         workflows=workflows if workflows is not None else WORKFLOWS,
         activities=activities
         if activities is not None
-        else build_activities(settings, engine or engine_for(settings.db_url), rail),
+        else build_activities(settings, engine or engine_for(settings.db_url), rail, client),
         # activities and local activities share the thread pool
         activity_executor=ThreadPoolExecutor(max_workers=2 * settings.activity_slots),
         max_concurrent_activities=settings.activity_slots,
