@@ -13,12 +13,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import func
-from sqlmodel import Session, select
 
 from commands.common import console, db, handle_errors, money, print_json
 from commands.report import _pct, _rate
-from models.tables import ClaimRow, ComplaintPaymentRow, ComplaintRow
+from models.tables import ComplaintRow
+from readmodel import queries
 from security.masking import mask_contact
 
 # Months and quarters are counted on China Standard Time (the CN profile of DOMAIN §3). The
@@ -297,23 +296,18 @@ COLUMNS = [name for name in ComplaintRow.model_fields if name != "status"]
 
 
 def _load() -> tuple[list[dict[str, Any]], int, list[dict[str, Any]]]:
-    with Session(db()) as s:
-        rows = [
-            {name: getattr(row, name) for name in COLUMNS}
-            for row in s.exec(select(ComplaintRow)).all()
-        ]
-        claims = s.exec(select(func.count()).select_from(ClaimRow)).one()
-        paid = [
-            {"complaint_id": cid, "amount": amount, "paid_at": at}
-            for cid, amount, at in s.exec(
-                select(
-                    ComplaintPaymentRow.complaint_id,
-                    ComplaintPaymentRow.amount,
-                    ComplaintPaymentRow.paid_at,
-                )
-            ).all()
-        ]
-    return rows, int(claims), paid
+    """The complaint rows and the ledger as the measures take them (plain dicts), and the
+    number of claims."""
+    engine = db()
+    rows = [
+        {name: getattr(row, name) for name in COLUMNS}
+        for row in queries.all_complaints(engine=engine)
+    ]
+    paid = [
+        {"complaint_id": p.complaint_id, "amount": p.amount, "paid_at": p.paid_at}
+        for p in queries.compensation_paid(engine=engine)
+    ]
+    return rows, queries.claim_count(engine=engine), paid
 
 
 def _volume_table(title: str, column: str, counts: dict[str, int], total: int) -> Table:

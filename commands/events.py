@@ -17,21 +17,15 @@ from collections.abc import Iterable
 from typing import Annotated
 
 import typer
-from sqlmodel import Session, col, or_, select
 
 from commands.common import db, handle_errors
 from models.tables import AuditEventRow
+from readmodel import queries
 
 
 def events_since(since: int, limit: int = 1000, also: Iterable[int] = ()) -> list[AuditEventRow]:
     """Rows after `since` in sequence order, and any of the ids in `also` that now exist."""
-    wanted = col(AuditEventRow.id) > since
-    extra = sorted(also)
-    if extra:
-        wanted = or_(wanted, col(AuditEventRow.id).in_(extra))
-    with Session(db()) as s:
-        q = select(AuditEventRow).where(wanted).order_by(col(AuditEventRow.id)).limit(limit)
-        return list(s.exec(q).all())
+    return queries.events_since(engine=db(), since=since, limit=limit, also=also)
 
 
 class Follower:

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlmodel import Session, col, select
 
 from commands.common import (
     FullOpt,
@@ -20,7 +19,7 @@ from commands.common import (
     when,
 )
 from models.catalog import LOCAL_TIME_NAME
-from models.tables import LetterRow
+from readmodel import queries
 from security.masking import mask_text
 
 app = typer.Typer(help="Read the letters sent on a case.", no_args_is_help=True)
@@ -38,8 +37,7 @@ def show(
 
     Example: claims letter show CLM-1-decision-1
     """
-    with Session(db()) as s:
-        row = s.get(LetterRow, letter_id)
+    row = queries.letter(engine=db(), letter_id=letter_id)
     if row is None:
         raise UserError(f"unknown letter {letter_id}")
     shown_in_full = full_view_allowed(viewer, full, row.case_id, f"letter show {letter_id}")
@@ -73,10 +71,7 @@ def list_letters(
 
     Example: claims letter list CLM-1
     """
-    with Session(db()) as s:
-        rows = s.exec(
-            select(LetterRow).where(LetterRow.case_id == case_id).order_by(col(LetterRow.sent_at))
-        ).all()
+    rows = queries.letters_of(engine=db(), case_id=case_id)
     if as_json:
         print_json(
             [{**r.model_dump(exclude={"body"}), "recipient": mask_text(r.recipient)} for r in rows]

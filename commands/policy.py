@@ -16,7 +16,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from activities.rules import policy_terms, status_rows
+from activities.rules import policy_terms
 from commands.common import (
     FullOpt,
     UserError,
@@ -31,7 +31,8 @@ from commands.common import (
 )
 from models.catalog import BUSINESS_TZ
 from models.rules import STATUS_AFTER, PolicyStatusChange, PolicyTerms, status_on
-from models.tables import PolicyRow, PolicyStatusRow, StaffRow
+from models.tables import PolicyRow, PolicyStatusRow
+from readmodel import queries
 
 app = typer.Typer(help="Policies: terms and status history.", no_args_is_help=True)
 
@@ -83,18 +84,11 @@ def change_refusal(policy: PolicyTerms, event: str, effective_on: date) -> str |
     """Why `event` effective on `effective_on` cannot be recorded for `policy`, or None.
     Changes are recorded in date order (a change never takes effect before the latest one
     recorded), inside the policy period, and only from a status that allows them."""
-    no = policy.policy_no
-    if effective_on < policy.start_date:
-        return f"{no} starts on {policy.start_date}: a change cannot take effect before it"
-    if effective_on > policy.end_date:
-        return f"{no} ends on {policy.end_date}: a change cannot take effect after it"
     history = sorted(policy.status_history, key=lambda c: c.effective_on)
-    if history and effective_on < history[-1].effective_on:
-        last = history[-1]
-        return (
-            f"{no} already has a change effective {last.effective_on} ({last.event}): "
-            "record changes in date order"
-        )
+    refusal = _date_refusal(policy, effective_on, history)
+    if refusal is not None:
+        return refusal
+    no = policy.policy_no
     status = STATUS_AFTER[history[-1].event] if history else policy.status
     if status in ALLOWED_FROM[event]:
         return None
@@ -104,6 +98,24 @@ def change_refusal(policy: PolicyTerms, event: str, effective_on: date) -> str |
     if STATUS_AFTER[event] == status:
         return f"{no} is already {STATUS_WORD[status]}{since}"
     return f"{no} is {STATUS_WORD[status]}{since}: it cannot be {event} now"
+
+
+def _date_refusal(
+    policy: PolicyTerms, effective_on: date, history: list[PolicyStatusChange]
+) -> str | None:
+    """A change outside the policy period, or before the latest change recorded."""
+    no = policy.policy_no
+    if effective_on < policy.start_date:
+        return f"{no} starts on {policy.start_date}: a change cannot take effect before it"
+    if effective_on > policy.end_date:
+        return f"{no} ends on {policy.end_date}: a change cannot take effect after it"
+    if history and effective_on < history[-1].effective_on:
+        last = history[-1]
+        return (
+            f"{no} already has a change effective {last.effective_on} ({last.event}): "
+            "record changes in date order"
+        )
+    return None
 
 
 def record_change(
@@ -173,12 +185,10 @@ def show(
     Example: claims policy show P-AUTO-0001
     """
     shown_in_full = full_view_allowed(viewer, full, policy_no, "policy show")
-    with Session(db()) as s:
-        policy = policy_terms(s, policy_no)
-        row = s.get(PolicyRow, policy_no)
-        history = status_rows(s, policy_no)
-    if policy is None or row is None:
+    record = queries.policy(engine=db(), policy_no=policy_no)
+    if record is None:
         raise UserError(f"unknown policy {policy_no}")
+    policy, row, history = record.terms, record.row, record.history
     id_no, _ = identity(policy.insured_id_no, None, shown_in_full)
     out = {
         "policy_no": policy.policy_no,
@@ -236,10 +246,8 @@ def show(
 
 def _record(event: str, policy_no: str, effective: str, reason: str, by: str | None) -> None:
     effective_on = parse_day(effective)
-    if by is not None:
-        with Session(db()) as s:
-            if s.get(StaffRow, by) is None:
-                raise UserError(f"unknown person {by!r}")
+    if by is not None and queries.staff_member(engine=db(), staff_id=by) is None:
+        raise UserError(f"unknown person {by!r}")
     row, status = record_change(db(), policy_no, event, effective_on, reason, by or "cli")
     typer.echo(
         f"policy {policy_no}: {event} with effect from {effective_on} (history #{row.seq}); "

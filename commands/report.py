@@ -10,11 +10,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlmodel import Session, select
 
 from commands.common import console, db, handle_errors, print_json
 from models.status import CLAIM_ENDED
-from models.tables import ClaimRow
+from readmodel import queries
 
 app = typer.Typer(help="Management measures from the read model.", no_args_is_help=True)
 
@@ -123,8 +122,7 @@ def report_claims(
 
     Example: claims report claims
     """
-    with Session(db()) as s:
-        statuses = [row.status for row in s.exec(select(ClaimRow)).all() if row.status]
+    statuses = queries.claim_statuses(engine=db())
     m = claim_measures(statuses, datetime.now(UTC))
     if as_json:
         print_json(m)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlmodel import Session, select
 
 import signing
 from commands.common import UserError, console, db, handle_errors, print_json, settings, when
-from models.tables import StaffRow
+from readmodel import queries
 
 app = typer.Typer(help="Staff and their signing keys.", no_args_is_help=True)
 
@@ -27,9 +25,8 @@ def list_staff(as_json: JsonOpt = False) -> None:
 
     Example: claims staff list --json
     """
-    with Session(db()) as session:
-        rows = session.exec(select(StaffRow).order_by(StaffRow.staff_id)).all()
-    out = []
+    rows = queries.staff(engine=db())
+    out: list[dict[str, Any]] = []
     for r in rows:
         has_key = bool(r.algorithm and r.public_key)
         out.append(
@@ -82,18 +79,17 @@ def set_key(
     Example: claims staff set-key adj1
     """
     path = out or signing.private_key_path(settings().staff_keys_dir, staff_id)
-    with Session(db()) as session:
-        row = session.get(StaffRow, staff_id)
-        if row is None:
-            raise UserError(f"unknown person {staff_id!r}")
-        if path.is_dir():
-            raise UserError(f"{path} is a folder: give the file to write the private key to")
-        key = signing.new_private_key()
-        signing.write_private_key(path, key)
-        row.algorithm = signing.ED25519
-        row.public_key = signing.public_pem(key)
-        row.key_set_at = datetime.now(UTC)
-        session.add(row)
-        session.commit()
+    if queries.staff_member(engine=db(), staff_id=staff_id) is None:
+        raise UserError(f"unknown person {staff_id!r}")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder: give the file to write the private key to")
+    key = signing.new_private_key()
+    signing.write_private_key(path, key)
+    queries.set_public_key(
+        engine=db(),
+        staff_id=staff_id,
+        algorithm=signing.ED25519,
+        public_key=signing.public_pem(key),
+    )
     typer.echo(f"signing key of {staff_id} set (ed25519)")
     typer.echo(f"private key written to {path} (mode 0600): give it to {staff_id}")
