@@ -26,7 +26,17 @@ import secrets
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from models.signature import Signed
+
+if TYPE_CHECKING:  # cryptography is imported when a key is used, not with this module
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
+Signable = TypeVar("Signable", bound=Signed)
 
 SCHEME = "pbkdf2-sha256"
 ITERATIONS = 200_000
@@ -88,7 +98,7 @@ def signed_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def sign(message: Any, case_id: str, key: bytes, at: datetime | str | None = None) -> Any:
+def sign(message: Signable, case_id: str, key: bytes, at: datetime | str | None = None) -> Signable:
     """A copy of a pydantic message with `signed_at` and `signature` set. The fields signed are
     the message's full JSON form, which is what the data converter sends."""
     if isinstance(at, datetime):
@@ -147,63 +157,64 @@ HMAC = "hmac-sha256"
 DEMO_SEED = "claims-demo-ed25519:"
 
 
-def _ed25519():  # type: ignore[no-untyped-def]
-    from cryptography.hazmat.primitives.asymmetric import ed25519
+def new_private_key() -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    return ed25519
-
-
-def new_private_key() -> Any:
-    return _ed25519().Ed25519PrivateKey.generate()
+    return Ed25519PrivateKey.generate()
 
 
-def demo_private_key(staff_id: str) -> Any:
+def demo_private_key(staff_id: str) -> Ed25519PrivateKey:
     """A demo person's key: its 32-byte seed is SHA-256 of `claims-demo-ed25519:<staff id>`, so
     every load of the demo gives the same keys (and anyone can sign as the demo staff)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     seed = hashlib.sha256(f"{DEMO_SEED}{staff_id}".encode()).digest()
-    return _ed25519().Ed25519PrivateKey.from_private_bytes(seed)
+    return Ed25519PrivateKey.from_private_bytes(seed)
 
 
-def private_pem(key: Any) -> bytes:
+def private_pem(key: Ed25519PrivateKey) -> bytes:
     from cryptography.hazmat.primitives import serialization as ser
 
     return key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption())
 
 
-def public_pem(key: Any) -> str:
+def public_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     """The public key the staff table stores: SubjectPublicKeyInfo PEM (openssl reads it)."""
     from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    pub = key.public_key() if hasattr(key, "public_key") else key
+    pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
     return pub.public_bytes(ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
-def load_private_pem(data: bytes, where: str) -> Any:
+def load_private_pem(data: bytes, where: str) -> Ed25519PrivateKey:
     from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     try:
         key = ser.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
         raise SigningError(f"{where} is not an unencrypted PEM private key: {exc}") from None
-    if not isinstance(key, _ed25519().Ed25519PrivateKey):
+    if not isinstance(key, Ed25519PrivateKey):
         raise SigningError(f"{where} is not an Ed25519 key")
     return key
 
 
-def ed25519_signature(key: Any, fields: dict[str, Any], case_id: str) -> str:
-    return str(key.sign(canonical(fields, case_id)).hex())
+def ed25519_signature(key: Ed25519PrivateKey, fields: dict[str, Any], case_id: str) -> str:
+    return key.sign(canonical(fields, case_id)).hex()
 
 
 def ed25519_matches(public_key: str, fields: dict[str, Any], case_id: str, sig: str) -> bool:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     try:
         pub = ser.load_pem_public_key(public_key.encode())
         raw = bytes.fromhex(sig)
     except ValueError:
         return False
-    if not isinstance(pub, _ed25519().Ed25519PublicKey) or len(raw) != 64:
+    if not isinstance(pub, Ed25519PublicKey) or len(raw) != 64:
         return False
     try:
         pub.verify(raw, canonical(fields, case_id))
@@ -212,7 +223,9 @@ def ed25519_matches(public_key: str, fields: dict[str, Any], case_id: str, sig: 
     return True
 
 
-def sign_ed25519(message: Any, case_id: str, key: Any, at: datetime | str | None = None) -> Any:
+def sign_ed25519(
+    message: Signable, case_id: str, key: Ed25519PrivateKey, at: datetime | str | None = None
+) -> Signable:
     """`sign` with an Ed25519 private key."""
     if isinstance(at, datetime):
         at = at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -225,7 +238,7 @@ def private_key_path(keys_dir: Path, staff_id: str) -> Path:
     return keys_dir / f"{staff_id}.pem"
 
 
-def write_private_key(path: Path, key: Any) -> None:
+def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
     """The private key as PEM, readable by its owner only (written 0600 from the start)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -236,7 +249,7 @@ def write_private_key(path: Path, key: Any) -> None:
     tmp.replace(path)
 
 
-def private_key_for(staff_id: str, keys_dir: Path) -> Any:
+def private_key_for(staff_id: str, keys_dir: Path) -> Ed25519PrivateKey:
     """The acting person's private key: CLAIMS_STAFF_KEY (a PEM file's path, or the PEM
     itself), else `<keys dir>/<staff id>.pem`."""
     given = os.environ.get("CLAIMS_STAFF_KEY")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -123,7 +123,7 @@ def build_activities(
     engine: Engine,
     rail: PaymentRail | None = None,
     client: Client | None = None,
-) -> list[object]:
+) -> list[Callable[..., Any]]:
     """The engine's activities; with `client`, the archive's too (they read histories)."""
     rules = RulesActivities(engine)
     records = RecordActivities(engine)
@@ -131,7 +131,7 @@ def build_activities(
     payments = PaymentActivities(engine, rail)
     complaints = ComplaintActivities(engine)
     signatures = SignatureActivities(engine)
-    activities: list[object] = [
+    activities: list[Callable[..., Any]] = [
         complaints.load_complaint_rules,
         complaints.sync_complaint,
         rules.load_rules,
@@ -158,7 +158,7 @@ def build_worker(
     engine: Engine | None = None,
     rail: PaymentRail | None = None,
     task_queue: str | None = None,
-    activities: list[object] | None = None,
+    activities: Sequence[Callable[..., Any]] | None = None,
     interceptors: Sequence[Interceptor] = (),
     workflows: list[type] | None = None,
     metrics: EngineMetrics | None = None,

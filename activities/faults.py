@@ -80,7 +80,9 @@ class FaultSwitch:
         return activity.defn(name=name)(faulty)
 
 
-def with_faults(activities: list[Any], rate: float, seed: int | None = None) -> list[Any]:
+def with_faults(
+    activities: list[Callable[..., Any]], rate: float, seed: int | None = None
+) -> list[Callable[..., Any]]:
     """Wrap every activity in the fault switch; a rate of 0 returns them unchanged."""
     if rate <= 0:
         return activities

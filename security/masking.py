@@ -113,7 +113,8 @@ def for_read_model(status: dict[str, Any]) -> dict[str, Any]:
     """A case's `status` as the read model stores it: id numbers, phones, emails and bank
     accounts masked, in their fields and in free text; names kept (the listings show them).
     The full values stay with the workflow, encrypted in its history: `--full` asks it."""
-    return mask_data(mask_fields(status))
+    masked: dict[str, Any] = mask_data(mask_fields(status))
+    return masked
 
 
 def may_see_full(roles: Iterable[str], active: bool = True) -> bool:
