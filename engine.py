@@ -24,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from temporalio.client import Client
+
 from client import connect, ensure_search_attributes, payload_codec, search_attribute_flags
 from database import engine_for, upgrade_at_start
 from security.codec import create_key_file
@@ -177,7 +179,7 @@ def load_demo_once(settings: Settings) -> dict[str, int]:
     return counts
 
 
-async def connect_with_retry(settings: Settings, seconds: float = 30):  # type: ignore[no-untyped-def]
+async def connect_with_retry(settings: Settings, seconds: float = 30) -> Client:
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -188,7 +190,7 @@ async def connect_with_retry(settings: Settings, seconds: float = 30):  # type: 
             await asyncio.sleep(0.3)
 
 
-async def serve(settings: Settings, announce=print) -> None:  # type: ignore[no-untyped-def]
+async def serve(settings: Settings, announce: Callable[[str], Any] = print) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     if threading.current_thread() is threading.main_thread():
@@ -238,7 +240,7 @@ def start_codec_server(settings: Settings) -> CodecServer | None:
     return server
 
 
-def run_engine(settings: Settings, announce=print) -> None:  # type: ignore[no-untyped-def]
+def run_engine(settings: Settings, announce: Callable[[str], Any] = print) -> None:
     """Run until Ctrl-C, SIGTERM or SIGHUP: the server (unless TEMPORAL_ADDRESS names one)
     and a worker. Whenever the signal comes, starting up included, what has started is
     stopped (the worker first, then the server and the codec server) before this returns.
@@ -295,7 +297,9 @@ def _flagged(announce: Callable[[str], Any], flag: str) -> Callable[[str], Any]:
     return lambda text: announce(text + flag)
 
 
-def _start_and_serve(settings: Settings, started: _Started, announce, payloads: str) -> None:  # type: ignore[no-untyped-def]
+def _start_and_serve(
+    settings: Settings, started: _Started, announce: Callable[[str], Any], payloads: str
+) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     announce(f"read model {upgrade_at_start(settings.db_url)}")
     loaded = load_demo_once(settings)
