@@ -117,7 +117,7 @@ def with_one_line_failures(client: Client) -> Client:
     return Client(**config)
 
 
-def search_attribute_flags(keys: tuple[SearchAttributeKey, ...] = search.ALL) -> list[str]:
+def search_attribute_flags(keys: tuple[SearchAttributeKey[Any], ...] = search.ALL) -> list[str]:
     """`--search-attribute Name=Type` arguments for `temporal server start-dev`."""
     flags: list[str] = []
     for key in keys:
@@ -233,7 +233,7 @@ def new_claim_id() -> str:
 
 async def start_claim(
     client: Client, report: ClaimReport, task_queue: str
-) -> tuple[WorkflowHandle, bool]:
+) -> tuple[WorkflowHandle[Any, Any], bool]:
     """Start the claim's workflow; the same claim id twice is the same claim.
 
     Returns the handle and whether this call started it. A running claim is returned as it is
@@ -250,7 +250,7 @@ async def start_claim(
 
 async def _start_case(
     client: Client, workflow_type: str, workflow_id: str, report: object, task_queue: str
-) -> tuple[WorkflowHandle, bool]:
+) -> tuple[WorkflowHandle[Any, Any], bool]:
     handle = client.get_workflow_handle(workflow_id)
     try:
         # The raw call: whether the case exists, without decoding its search attributes.
@@ -283,7 +283,7 @@ def new_complaint_id() -> str:
 
 async def start_complaint(
     client: Client, report: ComplaintReport, task_queue: str
-) -> tuple[WorkflowHandle, bool]:
+) -> tuple[WorkflowHandle[Any, Any], bool]:
     """Start the complaint's workflow; the same complaint id twice is the same complaint."""
     check_report(report)
     if not report.complaint_id:
