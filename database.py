@@ -4,12 +4,12 @@ Alembic (migrations/): building the engine brings it to the newest revision firs
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from alembic import command
 from alembic.config import Config
@@ -165,7 +165,13 @@ def schema_lock(engine: Engine) -> Iterator[Connection]:
         conn.commit()
 
 
-def migration_options(dialect: str) -> dict[str, object]:
+class MigrationOptions(TypedDict):
+    render_as_batch: bool
+    compare_type: bool
+    include_object: Callable[[object, str | None, str, bool, object], bool]
+
+
+def migration_options(dialect: str) -> MigrationOptions:
     """How Alembic runs and compares this read model (env.py and the tests)."""
     # SQLite alters a table by copying it: later revisions use op.batch_alter_table there.
     return {

@@ -6,9 +6,10 @@ CLAIMS_DATABASE_URL and takes the same lock."""
 from __future__ import annotations
 
 from logging.config import fileConfig
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
@@ -20,7 +21,7 @@ from settings import get_settings
 config = context.config
 
 
-def render_item(kind: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Autogenerate writes sqlmodel's column types as the plain SQLAlchemy types they are, so
     a revision does not depend on sqlmodel."""
     if kind == "type" and isinstance(obj, AutoString):
@@ -35,7 +36,7 @@ def run(connection: Connection) -> None:
         connection=connection,
         target_metadata=SQLModel.metadata,
         render_item=render_item,
-        **migration_options(connection.dialect.name),  # type: ignore[arg-type]
+        **migration_options(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

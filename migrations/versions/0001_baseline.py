@@ -15,11 +15,13 @@ Create Date: 2026-11-29
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.engine import Connection
-from sqlalchemy.schema import CreateIndex
+from sqlalchemy.schema import CreateIndex, SchemaItem
+from sqlalchemy.types import TypeEngine
 
 revision = "0001"
 down_revision = None
@@ -33,12 +35,12 @@ S = sa.String
 tables = sa.MetaData()
 
 
-def _table(name: str, *items: sa.SchemaItem) -> sa.Table:
+def _table(name: str, *items: SchemaItem) -> sa.Table:
     return sa.Table(name, tables, *items)
 
 
-def _col(name: str, kind: sa.types.TypeEngine, *, null: bool = False, **kw: object) -> sa.Column:
-    return sa.Column(name, kind, nullable=null, **kw)  # type: ignore[arg-type]
+def _col(name: str, kind: TypeEngine[Any], *, null: bool = False, **kw: Any) -> sa.Column[Any]:
+    return sa.Column(name, kind, nullable=null, **kw)
 
 
 _table(
@@ -237,7 +239,7 @@ def _adopt(bind: Connection, table: sa.Table) -> None:
     existing = {c["name"] for c in sa.inspect(bind).get_columns(table.name)}
     for column in table.columns:
         if column.name not in existing:
-            default = column.default.arg if column.default is not None else None  # type: ignore[attr-defined]
+            default = column.default.arg if isinstance(column.default, sa.ColumnDefault) else None
             op.add_column(
                 table.name,
                 sa.Column(
@@ -251,9 +253,9 @@ def _adopt(bind: Connection, table: sa.Table) -> None:
         bind.execute(CreateIndex(index, if_not_exists=True))
 
 
-def _literal(value: object) -> sa.TextClause | str:
+def _literal(value: object) -> sa.ColumnElement[bool] | sa.TextClause | str:
     if isinstance(value, bool):
-        return sa.true() if value else sa.false()  # type: ignore[return-value]
+        return sa.true() if value else sa.false()
     if isinstance(value, str):
         return value
     return sa.text(str(value))
