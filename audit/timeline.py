@@ -129,7 +129,7 @@ class Timeline:
     activities: dict[int, str] = field(default_factory=dict)
     seen_stages: int = 0
 
-    def add(self, event: HistoryEvent, kind: str, name: str, **more: Any) -> Entry:
+    def add(self, event: HistoryEvent, kind: str, name: str | None, **more: Any) -> Entry:
         entry: Entry = {
             "event_id": event.event_id,
             "at": event.event_time.ToDatetime().isoformat() + "Z",

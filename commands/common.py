@@ -203,9 +203,8 @@ def local_time(value: Any) -> str:
         return "-"
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    at: datetime = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def when(value: Any) -> str:
@@ -214,9 +213,8 @@ def when(value: Any) -> str:
         return "-"
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M")
+    at: datetime = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def deadline_table(deadlines: list[Any]) -> Any:
@@ -306,7 +304,8 @@ def case_status(
 
     async def ask() -> M:
         client = await temporal()
-        return await client.get_workflow_handle(workflow_id).query("status", result_type=model)
+        status: M = await client.get_workflow_handle(workflow_id).query("status", result_type=model)
+        return status
 
     try:
         return run(ask())

@@ -47,7 +47,8 @@ def update_complaint(complaint_id: str, update: Any, payload: Any) -> ComplaintS
         )
         return await handle.execute_update(update, payload)
 
-    return run(go())
+    status: ComplaintStatus = run(go())
+    return status
 
 
 def _masked_accounts(st: ComplaintStatus) -> ComplaintStatus:

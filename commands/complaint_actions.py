@@ -42,7 +42,7 @@ def assign(
     st = update_complaint(
         complaint_id,
         ComplaintWorkflow.assign,
-        Assignment(coordinator=as_, handler=handler, category=category),
+        Assignment.model_validate({"coordinator": as_, "handler": handler, "category": category}),
     )
     done(complaint_id, f"assigned to {handler} ({st.department})", st, as_json)
 

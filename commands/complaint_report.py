@@ -61,9 +61,8 @@ def _when(value: Any) -> datetime | None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    if value.tzinfo is not None:
-        value = value.astimezone(CN_TZ)
-    return value
+    at: datetime = value
+    return at.astimezone(CN_TZ) if at.tzinfo is not None else at
 
 
 def _month(value: Any) -> str | None:

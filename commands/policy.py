@@ -8,7 +8,7 @@ the policy's `status` to the status in force today."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -190,7 +190,7 @@ def show(
         raise UserError(f"unknown policy {policy_no}")
     policy, row, history = record.terms, record.row, record.history
     id_no, _ = identity(policy.insured_id_no, None, shown_in_full)
-    out = {
+    out: dict[str, Any] = {
         "policy_no": policy.policy_no,
         "line": policy.line,
         "product_code": policy.product_code,

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, exists, func, or_, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from activities.rules import policy_terms, status_rows
@@ -138,11 +139,9 @@ class CompensationPaid:
 
 def compensation_paid(*, engine: Engine) -> list[CompensationPaid]:
     """The complaint ledger: every compensation paid on a complaint."""
-    q = select(
-        ComplaintPaymentRow.complaint_id, ComplaintPaymentRow.amount, ComplaintPaymentRow.paid_at
-    )
     with Session(engine) as s:
-        return [CompensationPaid(cid, amount, at) for cid, amount, at in s.exec(q).all()]
+        rows = s.exec(select(ComplaintPaymentRow)).all()
+        return [CompensationPaid(r.complaint_id, r.amount, r.paid_at) for r in rows]
 
 
 # ======================================================= letters, policies
@@ -275,17 +274,18 @@ def open_items(*, engine: Engine, person: str | None, limit: int = 100) -> list[
 
 def _queue_of(s: Session, staff: StaffRow, limit: int) -> list[WorkItemRow]:
     person = staff.staff_id
-    mine = WorkItemRow.assignee == person
+    mine = col(WorkItemRow.assignee) == person
     # Someone no longer active is refused by every case: offer them nothing pooled.
     may = offer(staff.roles or [] if staff.active else [], staff.level)
     # Recusal: nobody decides a case they adjusted or already approved. An outer join on
     # the recusal key (not NOT EXISTS, which PostgreSQL hashes over the whole table) keeps
     # it to one index probe per item read, and the scan stops at the limit.
     recusal = and_(
-        ClaimRecusalRow.case_id == WorkItemRow.case_id, ClaimRecusalRow.staff_id == person
+        col(ClaimRecusalRow.case_id) == col(WorkItemRow.case_id),
+        col(ClaimRecusalRow.staff_id) == person,
     )
     q = select(WorkItemRow).outerjoin(ClaimRecusalRow, recusal)
-    q = q.where(or_(WorkItemRow.kind != "approve", col(ClaimRecusalRow.case_id).is_(None)))
+    q = q.where(or_(col(WorkItemRow.kind) != "approve", col(ClaimRecusalRow.case_id).is_(None)))
     # Whether an item is a complaint's: its case has a complaint row. Not the key (a
     # claim's complaint_escalation key holds ":complaint:", and the complaint clocks would
     # have to be listed here in step with the workflow) nor the kind (the clock kinds are
@@ -294,7 +294,7 @@ def _queue_of(s: Session, staff: StaffRow, limit: int) -> list[WorkItemRow]:
     # index to the limit. It hashes the complaint ids once (far fewer than the claims);
     # SQLite probes their key, and only for an unassigned item of a role this person could
     # take, since the cheaper conditions come first.
-    is_complaint = exists().where(ComplaintRow.complaint_id == WorkItemRow.case_id)
+    is_complaint = exists().where(col(ComplaintRow.complaint_id) == col(WorkItemRow.case_id))
     by_case = [
         col(WorkItemRow.role).in_(sorted(roles)) & case
         for roles, case in (
@@ -306,7 +306,7 @@ def _queue_of(s: Session, staff: StaffRow, limit: int) -> list[WorkItemRow]:
     if not by_case:
         return _assigned_only(s, person, limit)
     q = q.where(WorkItemRow.state == "open")
-    pooled = col(WorkItemRow.assignee).is_(None)
+    pooled: ColumnElement[bool] = col(WorkItemRow.assignee).is_(None)
     if may.too_senior:
         pooled &= col(WorkItemRow.kind).not_in(sorted(may.too_senior))
     q = q.where(mine | (pooled & or_(*by_case)))
@@ -328,7 +328,7 @@ _ASSIGNED_SQLITE = text(
 def _assigned_only(s: Session, person: str, limit: int) -> list[WorkItemRow]:
     if s.get_bind().dialect.name == "sqlite":
         q = select(WorkItemRow).from_statement(_ASSIGNED_SQLITE)
-        rows = s.execute(q, {"person": person, "limit": limit}).scalars()  # type: ignore[call-overload]
+        rows = s.execute(q, {"person": person, "limit": limit}).scalars()
         return list(rows.all())
     q = (
         select(WorkItemRow)
