@@ -8,9 +8,9 @@ date (China Standard Time), each folder with a `manifest.json` of sha256 digests
     archive/reports/manifest.json
 
 A history file is what `claims audit export` writes (`temporal workflow show --output json`,
-payloads encrypted as stored: replaying needs the payload keys of the time). Every file is
-written to a temporary name and renamed, and left alone when it already holds the same bytes:
-an export retried after a crash, or run twice, neither duplicates nor corrupts anything.
+payloads encrypted as stored: replaying needs the payload keys of the time), keys sorted. Every
+file is written to a temporary name and renamed, and left alone when it already holds the same
+bytes: an export retried after a crash, or run twice, neither duplicates nor corrupts anything.
 
 The replay side (`claims audit replay --dir`) checks each folder's manifest before anything is
 replayed; a folder without a manifest is a plain folder of history files, read as before."""
@@ -18,6 +18,7 @@ replayed; a folder without a manifest is a plain folder of history files, read a
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import uuid
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pydantic
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 
 from models.archive import (
     ArchivedFile,
@@ -54,6 +55,14 @@ def history_file_name(workflow_id: str) -> str:
     """The file a case's history is archived under. Any client may choose a workflow id:
     keep it inside the folder."""
     return re.sub(r"[^A-Za-z0-9_.-]", "_", workflow_id) + ".json"
+
+
+def history_json(history: WorkflowHistory) -> bytes:
+    """The history as `claims audit export` writes it, with its keys sorted: the server sends
+    maps (search attributes, headers) in any order, and the same history must always give the
+    same bytes, hence the same sha256."""
+    document = json.loads(history.to_json())
+    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
 def write_atomically(path: Path, data: bytes) -> bool:
@@ -166,7 +175,7 @@ async def export_closed(
         runs[name] = run_id
         handle = client.get_workflow_handle(workflow_id, run_id=run_id)
         history = await handle.fetch_history()
-        data = (history.to_json() + "\n").encode()
+        data = history_json(history)
         written += write_atomically(folder / name, data)
         archived.append(
             ArchivedFile(

@@ -1,0 +1,418 @@
+"""The archive (README "Archive"), on the real dev server: the schedules installed twice are one
+of each, at Beijing time; the nightly export writes one JSON per closed case and a manifest of
+their sha256 digests, writes nothing again when retried, and `claims audit replay --dir`
+replays it; a file changed after the export fails the replay in one line; the monthly
+complaint report lands in the archive with the month's measures."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import typer
+from sqlmodel import Session
+from temporalio.client import ScheduleOverlapPolicy, WorkflowHistory
+from typer.testing import CliRunner
+
+import commands.audit
+import commands.schedule
+from audit import schedules
+from audit.archive import MANIFEST, archive_report, history_file_name, sha256_of
+from client import start_claim
+from models.archive import (
+    ArchiveRequest,
+    ComplaintReportRequest,
+    Manifest,
+    month_bounds,
+    previous_month,
+)
+from models.catalog import BUSINESS_TZ
+from models.claim import Withdrawal
+from models.tables import ComplaintPaymentRow, ComplaintRow
+from security.codec import ENCODING
+from settings import get_settings
+from tests.claimtools import handle_for, wait_stage
+from tests.conftest import Engine_, end_workflows, per_test_client
+from tests.factories import medical_report
+from worker import build_worker
+from workflows.archive import ArchiveWorkflow, ComplaintReportWorkflow
+from workflows.claim import ClaimWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+runner = CliRunner()
+cli = typer.Typer()
+cli.add_typer(commands.audit.app, name="audit")
+cli.add_typer(commands.schedule.app, name="schedule")
+
+
+async def claims(*args: str):  # type: ignore[no-untyped-def]
+    return await asyncio.to_thread(runner.invoke, cli, list(args))
+
+
+@pytest.fixture
+async def archiving(dev_env, settings, engine, rail) -> AsyncIterator[Engine_]:
+    """The engine's own worker (build_worker with its default activities: the archive's
+    included) on the dev server."""
+    client, started = per_test_client(dev_env)
+    async with build_worker(client, settings, engine=engine, rail=rail):
+        yield Engine_(client, settings, engine, rail, dev_env)
+        await end_workflows(client, started)
+
+
+@pytest.fixture
+def archiving_cli(archiving, monkeypatch):  # type: ignore[no-untyped-def]
+    s = archiving.settings
+    monkeypatch.setenv("TEMPORAL_ADDRESS", archiving.env.client.service_client.config.target_host)
+    monkeypatch.setenv("CLAIMS_TASK_QUEUE", s.task_queue)
+    monkeypatch.setenv("CLAIMS_DATA_DIR", str(s.data_dir))
+    get_settings.cache_clear()
+    yield archiving
+    get_settings.cache_clear()
+
+
+# ================================================================= schedules
+
+
+async def test_installing_twice_leaves_one_schedule_of_each_at_beijing_time(archiving_cli):
+    client = archiving_cli.client
+    try:
+        first = await claims("schedule", "install")
+        assert first.exit_code == 0, first.output
+        assert first.output.splitlines() == [
+            "claims-archive-nightly: created",
+            "claims-complaint-report-monthly: created",
+        ]
+        await client.get_schedule_handle(schedules.NIGHTLY_ARCHIVE).pause(note="maintenance")
+        second = await claims("schedule", "install")
+        assert second.exit_code == 0, second.output
+        assert second.output.splitlines() == [
+            "claims-archive-nightly: updated",
+            "claims-complaint-report-monthly: updated",
+        ]
+        nightly = await client.get_schedule_handle(schedules.NIGHTLY_ARCHIVE).describe()
+        monthly = await client.get_schedule_handle(schedules.MONTHLY_COMPLAINT_REPORT).describe()
+        for described in (nightly, monthly):
+            spec = described.schedule.spec
+            assert spec.time_zone_name == "Asia/Shanghai"
+            assert len(spec.calendars) == 1
+            assert described.schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
+            assert described.schedule.action.task_queue == archiving_cli.task_queue
+        assert nightly.schedule.state.paused  # the operator's pause outlives the reinstall
+        assert nightly.schedule.action.workflow == "ArchiveWorkflow"
+        assert monthly.schedule.action.workflow == "ComplaintReportWorkflow"
+        assert nightly.schedule.policy.catchup_window == timedelta(days=2)
+        # whatever today is: the next runs fall at 02:00 and at 03:00 on the 1st, Beijing time
+        at = monthly.info.next_action_times[0].astimezone(BUSINESS_TZ)
+        assert (at.day, at.hour, at.minute) == (1, 3, 0)
+        for next_run in nightly.info.next_action_times[:3]:
+            local = next_run.astimezone(BUSINESS_TZ)
+            assert (local.hour, local.minute) == (2, 0)
+        ids = [s.id async for s in await client.list_schedules()]
+        assert ids.count(schedules.NIGHTLY_ARCHIVE) <= 1
+        assert ids.count(schedules.MONTHLY_COMPLAINT_REPORT) <= 1
+
+        listed = await claims("schedule", "list")
+        assert listed.exit_code == 0, listed.output
+        lines = listed.output.splitlines()
+        assert len(lines) == 2
+        assert lines[0].startswith("claims-archive-nightly: 02:00 every night, Beijing time")
+        assert "next run " in lines[0] and " 02:00 Beijing time" in lines[0]
+        assert lines[0].endswith("PAUSED")
+        assert "(Asia/Shanghai)" in lines[1] and " 03:00 Beijing time" in lines[1]
+
+        unknown = await claims("schedule", "run-now", "backup")
+        assert unknown.exit_code == 1
+        assert unknown.output.strip().startswith("error: unknown schedule 'backup'")
+    finally:
+        removed = await claims("schedule", "remove")
+    assert removed.output.splitlines() == [
+        "claims-archive-nightly: removed",
+        "claims-complaint-report-monthly: removed",
+    ]
+    listed = await claims("schedule", "list")
+    assert "claims-archive-nightly: not installed" in listed.output
+
+
+async def test_a_run_of_the_schedule_exports_up_to_the_time_it_was_meant_for(archiving_cli):
+    client = archiving_cli.client
+    try:
+        assert (await claims("schedule", "install")).exit_code == 0
+        r = await claims("schedule", "run-now", "archive")
+        assert r.exit_code == 0, r.output
+        assert r.output.strip() == "claims-archive-nightly: started"
+        handle = client.get_schedule_handle(schedules.NIGHTLY_ARCHIVE)
+        for _ in range(100):
+            described = await handle.describe()
+            if described.info.recent_actions:
+                break
+            await asyncio.sleep(0.1)
+        action = described.info.recent_actions[-1]
+        started = action.action
+        result = await client.get_workflow_handle_for(
+            ArchiveWorkflow.run, started.workflow_id, run_id=started.first_execution_run_id
+        ).result()
+    finally:
+        await claims("schedule", "remove")
+    # the scheduled time as the schedule records it on the run (to the second)
+    assert result.until == action.scheduled_at.replace(microsecond=0)
+    assert result.exported == 0  # nothing closed on this task queue yet
+    assert Path(result.folder).parent == archiving_cli.settings.archive_dir
+    assert (Path(result.folder) / MANIFEST).is_file()
+
+
+# ============================================================ nightly export
+
+
+async def _closed_claims(engine: Engine_) -> list[str]:
+    """Two claims that end at once: one on a policy nobody holds, one withdrawn."""
+    refused = medical_report(policy_no="P-NOPE-9999")
+    withdrawn = medical_report(
+        amount_claimed=Decimal("8000.00"),
+        items=[{"category": "treatment", "description": "治疗费", "amount": "8000.00"}],
+    )
+    for report in (refused, withdrawn):
+        await start_claim(engine.client, report, engine.task_queue)
+    await wait_stage(engine.client, withdrawn.claim_id, "PENDING_APPROVAL")
+    handle = handle_for(engine.client, withdrawn.claim_id)
+    for _ in range(200):  # refused while the claim is mid-step; taken a moment later
+        try:
+            await handle.execute_update(ClaimWorkflow.withdraw_update, Withdrawal(reason="撤回"))
+            break
+        except Exception:  # noqa: BLE001
+            await asyncio.sleep(0.05)
+    ids = []
+    for report in (refused, withdrawn):
+        await handle_for(engine.client, report.claim_id).result()
+        ids.append(f"claim-{report.claim_id}")
+    query = f"TaskQueue = '{engine.task_queue}' AND ExecutionStatus != 'Running'"
+    for _ in range(100):  # visibility follows the close within moments
+        if len([w async for w in engine.client.list_workflows(query)]) == 2:
+            break
+        await asyncio.sleep(0.1)
+    return sorted(ids)
+
+
+async def _archive(engine: Engine_, until: datetime | None = None):  # type: ignore[no-untyped-def]
+    return await engine.client.execute_workflow(
+        ArchiveWorkflow.run,
+        ArchiveRequest(until=until),
+        id=f"archive-{uuid.uuid4()}",
+        task_queue=engine.task_queue,
+    )
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(folder.iterdir())}
+
+
+async def test_the_nightly_export_archives_each_closed_case_with_its_digest(archiving_cli):
+    engine = archiving_cli
+    workflow_ids = await _closed_claims(engine)
+    first = await _archive(engine)
+    folder = Path(first.folder)
+    assert folder.parent == engine.settings.archive_dir
+    assert folder.name == first.until.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d")
+    assert (first.since, first.exported, first.written) == (None, 2, 2)
+
+    manifest = Manifest.model_validate_json((folder / MANIFEST).read_bytes())
+    assert [f.workflow_id for f in manifest.files] == workflow_ids
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [MANIFEST, *(history_file_name(w) for w in workflow_ids)]
+    )
+    for entry in manifest.files:
+        data = (folder / entry.file).read_bytes()
+        assert entry.sha256 == hashlib.sha256(data).hexdigest()
+        assert entry.size == len(data)
+        described = await engine.client.get_workflow_handle(entry.workflow_id).describe()
+        assert entry.run_id == described.run_id
+        history = WorkflowHistory.from_json(entry.workflow_id, data.decode())
+        assert entry.events == len(history.events) > 5
+        started = history.events[0].workflow_execution_started_event_attributes
+        assert started.input.payloads[0].metadata["encoding"] == ENCODING  # as stored
+    assert [(w.since, w.until) for w in manifest.exports] == [(None, first.until)]
+
+    # a retry of the same export (a worker lost after writing) writes nothing again
+    before = _snapshot(folder)
+    retried = await _archive(engine, first.until)
+    assert (retried.exported, retried.written) == (2, 0)
+    assert _snapshot(folder) == before
+
+    # the next export starts where this one ended, and finds nothing new
+    later = first.until + timedelta(seconds=1)
+    following = await _archive(engine, later)
+    assert (following.since, following.exported) == (first.until, 0)
+
+    r = await claims("audit", "replay", "--dir", str(engine.settings.archive_dir))
+    assert r.exit_code == 0, r.output
+    assert r.output.count("replays cleanly") == 2
+    assert "manifest" not in r.output
+
+
+# ================================================================= tampering
+
+
+def _archived(tmp_path: Path) -> Path:
+    """An archive folder holding two committed histories, as the export writes them."""
+    folder = tmp_path / "archive" / "2026-11-29"
+    folder.mkdir(parents=True)
+    files = []
+    for name in ("fast-track.json", "complaint-happy-path.json"):
+        shutil.copy(HISTORIES / name, folder / name)
+        data = (folder / name).read_bytes()
+        files.append(
+            {"file": name, "sha256": sha256_of(data), "size": len(data), "workflow_id": name}
+        )
+    manifest = {"exports": [{"since": None, "until": "2026-11-28T18:00:00Z"}], "files": files}
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+def test_the_replay_of_an_archive_checks_the_manifest_first(tmp_path):
+    folder = _archived(tmp_path)
+    archive_report(folder.parent, "complaints-2026-10.json", b'{"month": "2026-10"}\n')
+    r = runner.invoke(cli, ["audit", "replay", "--dir", str(folder.parent)])
+    assert r.exit_code == 0, r.output
+    assert r.output.count("replays cleanly") == 2  # the report is checked, not replayed
+
+
+def test_a_file_changed_after_the_export_fails_the_replay_in_one_line(tmp_path):
+    folder = _archived(tmp_path)
+    tampered = folder / "fast-track.json"
+    tampered.write_bytes(tampered.read_bytes().rstrip() + b" \n")  # still valid JSON
+    r = runner.invoke(cli, ["audit", "replay", "--dir", str(folder.parent)])
+    assert r.exit_code == 1, r.output
+    failures = [line for line in r.output.splitlines() if "FAILED" in line]
+    assert failures == [
+        f"{tampered}: FAILED ArchiveMismatch: sha256 differs from manifest.json: "
+        "changed since it was archived"
+    ]
+    assert "complaint-happy-path.json: replays cleanly" in r.output
+
+
+def test_a_file_missing_from_or_added_to_an_archive_folder_fails(tmp_path):
+    folder = _archived(tmp_path)
+    (folder / "complaint-happy-path.json").unlink()
+    shutil.copy(HISTORIES / "human-approval.json", folder / "human-approval.json")
+    r = runner.invoke(cli, ["audit", "replay", "--dir", str(folder)])
+    assert r.exit_code == 1, r.output
+    assert "complaint-happy-path.json: FAILED ArchiveMismatch: listed in manifest.json" in r.output
+    assert "human-approval.json: FAILED ArchiveMismatch: not listed in manifest.json" in r.output
+
+
+def test_a_plain_folder_of_histories_still_replays(tmp_path):
+    for name in ("fast-track.json", "human-approval.json"):
+        shutil.copy(HISTORIES / name, tmp_path / name)
+    r = runner.invoke(cli, ["audit", "replay", "--dir", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert r.output.count("replays cleanly") == 2
+
+
+# ============================================================ monthly report
+
+
+@pytest.mark.parametrize(
+    ("at", "month"),
+    [
+        (datetime(2026, 12, 1, 3, 0, tzinfo=BUSINESS_TZ), "2026-11"),
+        (datetime(2026, 1, 1, 3, 0, tzinfo=BUSINESS_TZ), "2025-12"),
+        # 00:30 on 1 March in Beijing is still February in UTC: the month is Beijing's
+        (datetime(2026, 2, 28, 16, 30, tzinfo=UTC), "2026-02"),
+        (datetime(2026, 3, 15, 12, 0, tzinfo=UTC), "2026-02"),
+    ],
+)
+def test_the_monthly_report_covers_the_month_before_the_run(at, month):
+    assert previous_month(at) == month
+
+
+def test_a_month_runs_from_its_first_midnight_in_beijing():
+    start, end = month_bounds("2025-12")
+    assert start == datetime(2025, 11, 30, 16, 0, tzinfo=UTC)
+    assert end == datetime(2025, 12, 31, 16, 0, tzinfo=UTC)
+
+
+def _complaint(engine, complaint_id: str, received: datetime, **fields) -> None:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        s.add(
+            ComplaintRow(
+                complaint_id=complaint_id,
+                stage=fields.pop("stage", "CLOSED"),
+                channel="phone",
+                complainant_name="张*",
+                received_at=received.astimezone(UTC),
+                updated_at=received.astimezone(UTC),
+                status={},
+                **fields,
+            )
+        )
+        s.commit()
+
+
+async def test_the_monthly_complaint_report_lands_in_the_archive(archiving):
+    cst = BUSINESS_TZ
+    # the first and last moments of March 2025 in Beijing are in it; either side is not
+    _complaint(
+        archiving.engine,
+        "CMP-A",
+        datetime(2025, 3, 1, 0, 30, tzinfo=cst),
+        category="materials",
+        upheld=True,
+    )
+    _complaint(
+        archiving.engine,
+        "CMP-B",
+        datetime(2025, 3, 31, 23, 30, tzinfo=cst),
+        category="materials",
+        upheld=False,
+    )
+    _complaint(
+        archiving.engine,
+        "CMP-C",
+        datetime(2025, 3, 12, 10, 0, tzinfo=cst),
+        category="service_attitude",
+    )
+    _complaint(archiving.engine, "CMP-D", datetime(2025, 4, 1, 0, 30, tzinfo=cst), category="other")
+    _complaint(
+        archiving.engine, "CMP-E", datetime(2025, 2, 28, 23, 30, tzinfo=cst), category="other"
+    )
+    with Session(archiving.engine) as s:
+        s.add(
+            ComplaintPaymentRow(
+                complaint_id="CMP-A",
+                seq=1,
+                amount=Decimal("200.00"),
+                payee="张*",
+                account_ref="****1234",
+                idempotency_key=f"cmp-a-{uuid.uuid4()}",
+                reference="REF-1",
+                paid_at=datetime(2025, 3, 20, 10, 0, tzinfo=UTC),
+            )
+        )
+        s.commit()
+
+    result = await archiving.client.execute_workflow(
+        ComplaintReportWorkflow.run,
+        ComplaintReportRequest(month="2025-03"),
+        id=f"complaint-report-{uuid.uuid4()}",
+        task_queue=archiving.task_queue,
+    )
+    path = archiving.settings.archive_dir / "reports" / "complaints-2025-03.json"
+    assert (result.month, result.file, result.complaints) == ("2025-03", str(path), 3)
+    data = path.read_bytes()
+    assert result.sha256 == hashlib.sha256(data).hexdigest()
+    report = json.loads(data)
+    assert report["month"] == "2025-03"
+    measures = report["measures"]
+    assert measures["by_category"] == {"materials": 2, "service_attitude": 1}
+    assert (measures["upheld"], measures["findings"]) == (1, 2)
+    assert measures["by_month"] == {"2025-03": 3}
+    assert (measures["compensation_paid"], measures["compensation_total"]) == (1, "200.00")
+    manifest = Manifest.model_validate_json((path.parent / MANIFEST).read_bytes())
+    assert [(f.file, f.sha256) for f in manifest.files] == [(path.name, result.sha256)]
