@@ -277,11 +277,13 @@ async def latency(client: Client, target: Target, engine: Engine, n: int) -> dic
     async with workers(target, queue, 1):
         for i in range(n):
             r = report(tag, i)
+            claim_id = r.claim_id
+            assert claim_id is not None  # report() names every claim
             t0 = time.perf_counter()
             await start_claim(client, r, queue)
             t_paid = None
             while True:
-                is_paid, is_closed = await asyncio.to_thread(look, r.claim_id)
+                is_paid, is_closed = await asyncio.to_thread(look, claim_id)
                 now = time.perf_counter()
                 if is_paid and t_paid is None:
                     t_paid = now - t0

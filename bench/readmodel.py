@@ -59,10 +59,13 @@ ITEM_COLS = (
     "closed_at"
 )
 EVENT_COLS = "case_id, seq, kind, actor, at, data"
+Row = tuple[Any, ...]  # one table row, its values in the order of the columns above
 RECUSAL_COLS = "case_id, staff_id"
 
 
-def _status(claim_id: str, stage: str, at: datetime, adjuster: str, approvers: list[str]) -> dict:
+def _status(
+    claim_id: str, stage: str, at: datetime, adjuster: str, approvers: list[str]
+) -> dict[str, Any]:
     """A claim's status as the projection stores it: about the size of a real one (history,
     deadlines, adjustment lines, decisions), since the JSON column is read back by some views."""
     iso = at.isoformat()
@@ -99,7 +102,7 @@ def _status(claim_id: str, stage: str, at: datetime, adjuster: str, approvers: l
     }
 
 
-def rows(claims: int, events_per_claim: int, seed: int = 7) -> Iterator[tuple[str, tuple]]:
+def rows(claims: int, events_per_claim: int, seed: int = 7) -> Iterator[tuple[str, Row]]:
     """("claim" | "item" | "event" | "recusal", row) tuples for a book of `claims` claims."""
     rnd = random.Random(seed)
     stages = [s for s, _ in STAGES]
@@ -163,7 +166,17 @@ def rows(claims: int, events_per_claim: int, seed: int = 7) -> Iterator[tuple[st
             yield ("event", (cid, seq, kind, "system", at, json.dumps({"n": seq})))
 
 
-def _item(case_id, kind, role, level, assignee, priority, due, state, at):  # type: ignore[no-untyped-def]
+def _item(
+    case_id: str,
+    kind: str,
+    role: str,
+    level: int,
+    assignee: str | None,
+    priority: int,
+    due: datetime,
+    state: str,
+    at: datetime,
+) -> Row:
     return (
         f"{case_id}:{kind}:1",
         case_id,
@@ -193,7 +206,7 @@ def populate(engine: Engine, claims: int, events: int) -> dict[str, int]:
     counts written per table."""
     demo.load(engine)
     per_claim = max(1, events // max(1, claims))
-    buffers: dict[str, list[tuple]] = {k: [] for k in TABLES}
+    buffers: dict[str, list[Row]] = {k: [] for k in TABLES}
     counts = dict.fromkeys(TABLES, 0)
     raw = engine.raw_connection()
     try:
@@ -221,7 +234,7 @@ def populate(engine: Engine, claims: int, events: int) -> dict[str, int]:
     return {TABLES[k][0]: v for k, v in counts.items()}
 
 
-def _insert_writer(raw: Any, kind: str, batch: list[tuple]) -> None:
+def _insert_writer(raw: Any, kind: str, batch: list[Row]) -> None:
     table, cols = TABLES[kind]
     marks = ", ".join("?" for _ in cols.split(","))
     cur = raw.cursor()
@@ -239,7 +252,7 @@ def _sqlite(value: Any) -> Any:
     return value
 
 
-def _copy_writer(raw: Any, kind: str, batch: list[tuple]) -> None:
+def _copy_writer(raw: Any, kind: str, batch: list[Row]) -> None:
     table, cols = TABLES[kind]
     cur = raw.cursor()
     with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:

@@ -205,7 +205,7 @@ def _load() -> str:
 
 
 def render(
-    a: argparse.Namespace, rows: list[tuple[str, str]], rm: dict[str, Any], extra: dict
+    a: argparse.Namespace, rows: list[tuple[str, str]], rm: dict[str, Any], extra: dict[str, Any]
 ) -> str:
     lines = [
         "# Benchmarks",
