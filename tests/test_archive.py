@@ -11,16 +11,24 @@ import hashlib
 import json
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import typer
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from temporalio.client import ScheduleOverlapPolicy, WorkflowHistory
-from typer.testing import CliRunner
+from temporalio.client import (
+    ScheduleActionExecutionStartWorkflow,
+    ScheduleActionStartWorkflow,
+    ScheduleOverlapPolicy,
+    WorkflowHistory,
+    WorkflowUpdateFailedError,
+)
+from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner, Result
 
 import commands.audit
 import commands.schedule
@@ -38,9 +46,9 @@ from models.catalog import BUSINESS_TZ
 from models.claim import Withdrawal
 from models.tables import ComplaintPaymentRow, ComplaintRow
 from security.codec import ENCODING
-from settings import get_settings
+from settings import Settings, get_settings
 from tests.claimtools import handle_for, wait_stage
-from tests.conftest import Engine_, end_workflows, per_test_client
+from tests.conftest import Engine_, RecordingRail, end_workflows, per_test_client
 from tests.factories import medical_report
 from worker import build_worker
 from workflows.archive import ArchiveWorkflow, ComplaintReportWorkflow
@@ -53,12 +61,14 @@ cli.add_typer(commands.audit.app, name="audit")
 cli.add_typer(commands.schedule.app, name="schedule")
 
 
-async def claims(*args: str):  # type: ignore[no-untyped-def]
+async def claims(*args: str) -> Result:
     return await asyncio.to_thread(runner.invoke, cli, list(args))
 
 
 @pytest.fixture
-async def archiving(dev_env, settings, engine, rail) -> AsyncIterator[Engine_]:
+async def archiving(
+    dev_env: WorkflowEnvironment, settings: Settings, engine: Engine, rail: RecordingRail
+) -> AsyncIterator[Engine_]:
     """The engine's own worker (build_worker with its default activities: the archive's
     included) on the dev server."""
     client, started = per_test_client(dev_env)
@@ -68,7 +78,7 @@ async def archiving(dev_env, settings, engine, rail) -> AsyncIterator[Engine_]:
 
 
 @pytest.fixture
-def archiving_cli(archiving, monkeypatch):  # type: ignore[no-untyped-def]
+def archiving_cli(archiving: Engine_, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine_]:
     s = archiving.settings
     monkeypatch.setenv("TEMPORAL_ADDRESS", archiving.env.client.service_client.config.target_host)
     monkeypatch.setenv("CLAIMS_TASK_QUEUE", s.task_queue)
@@ -81,7 +91,9 @@ def archiving_cli(archiving, monkeypatch):  # type: ignore[no-untyped-def]
 # ================================================================= schedules
 
 
-async def test_installing_twice_leaves_one_schedule_of_each_at_beijing_time(archiving_cli):
+async def test_installing_twice_leaves_one_schedule_of_each_at_beijing_time(
+    archiving_cli: Engine_,
+) -> None:
     client = archiving_cli.client
     try:
         first = await claims("schedule", "install")
@@ -99,15 +111,18 @@ async def test_installing_twice_leaves_one_schedule_of_each_at_beijing_time(arch
         ]
         nightly = await client.get_schedule_handle(schedules.NIGHTLY_ARCHIVE).describe()
         monthly = await client.get_schedule_handle(schedules.MONTHLY_COMPLAINT_REPORT).describe()
+        workflows = []
         for described in (nightly, monthly):
             spec = described.schedule.spec
             assert spec.time_zone_name == "Asia/Shanghai"
             assert len(spec.calendars) == 1
             assert described.schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
-            assert described.schedule.action.task_queue == archiving_cli.task_queue
+            action = described.schedule.action
+            assert isinstance(action, ScheduleActionStartWorkflow)
+            assert action.task_queue == archiving_cli.task_queue
+            workflows.append(action.workflow)
+        assert workflows == ["ArchiveWorkflow", "ComplaintReportWorkflow"]
         assert nightly.schedule.state.paused  # the operator's pause outlives the reinstall
-        assert nightly.schedule.action.workflow == "ArchiveWorkflow"
-        assert monthly.schedule.action.workflow == "ComplaintReportWorkflow"
         assert nightly.schedule.policy.catchup_window == timedelta(days=2)
         # whatever today is: the next runs fall at 02:00 and at 03:00 on the 1st, Beijing time
         at = monthly.info.next_action_times[0].astimezone(BUSINESS_TZ)
@@ -141,7 +156,9 @@ async def test_installing_twice_leaves_one_schedule_of_each_at_beijing_time(arch
     assert "claims-archive-nightly: not installed" in listed.output
 
 
-async def test_a_run_of_the_schedule_exports_up_to_the_time_it_was_meant_for(archiving_cli):
+async def test_a_run_of_the_schedule_exports_up_to_the_time_it_was_meant_for(
+    archiving_cli: Engine_,
+) -> None:
     client = archiving_cli.client
     try:
         assert (await claims("schedule", "install")).exit_code == 0
@@ -156,6 +173,7 @@ async def test_a_run_of_the_schedule_exports_up_to_the_time_it_was_meant_for(arc
             await asyncio.sleep(0.1)
         action = described.info.recent_actions[-1]
         started = action.action
+        assert isinstance(started, ScheduleActionExecutionStartWorkflow)
         result = await client.get_workflow_handle_for(
             ArchiveWorkflow.run, started.workflow_id, run_id=started.first_execution_run_id
         ).result()
@@ -178,6 +196,7 @@ async def _closed_claims(engine: Engine_) -> list[str]:
         amount_claimed=Decimal("8000.00"),
         items=[{"category": "treatment", "description": "治疗费", "amount": "8000.00"}],
     )
+    assert refused.claim_id and withdrawn.claim_id
     for report in (refused, withdrawn):
         await start_claim(engine.client, report, engine.task_queue)
     await wait_stage(engine.client, withdrawn.claim_id, "PENDING_APPROVAL")
@@ -186,12 +205,12 @@ async def _closed_claims(engine: Engine_) -> list[str]:
         try:
             await handle.execute_update(ClaimWorkflow.withdraw_update, Withdrawal(reason="撤回"))
             break
-        except Exception:  # noqa: BLE001
+        except WorkflowUpdateFailedError:
             await asyncio.sleep(0.05)
     ids = []
-    for report in (refused, withdrawn):
-        await handle_for(engine.client, report.claim_id).result()
-        ids.append(f"claim-{report.claim_id}")
+    for claim_id in (refused.claim_id, withdrawn.claim_id):
+        await handle_for(engine.client, claim_id).result()
+        ids.append(f"claim-{claim_id}")
     query = f"TaskQueue = '{engine.task_queue}' AND ExecutionStatus != 'Running'"
     for _ in range(100):  # visibility follows the close within moments
         if len([w async for w in engine.client.list_workflows(query)]) == 2:
@@ -213,7 +232,9 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
     return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(folder.iterdir())}
 
 
-async def test_the_nightly_export_archives_each_closed_case_with_its_digest(archiving_cli):
+async def test_the_nightly_export_archives_each_closed_case_with_its_digest(
+    archiving_cli: Engine_,
+) -> None:
     engine = archiving_cli
     workflow_ids = await _closed_claims(engine)
     first = await _archive(engine)
@@ -228,6 +249,7 @@ async def test_the_nightly_export_archives_each_closed_case_with_its_digest(arch
         [MANIFEST, *(history_file_name(w) for w in workflow_ids)]
     )
     for entry in manifest.files:
+        assert entry.workflow_id is not None
         data = (folder / entry.file).read_bytes()
         assert entry.sha256 == hashlib.sha256(data).hexdigest()
         assert entry.size == len(data)
@@ -275,7 +297,7 @@ def _archived(tmp_path: Path) -> Path:
     return folder
 
 
-def test_the_replay_of_an_archive_checks_the_manifest_first(tmp_path):
+def test_the_replay_of_an_archive_checks_the_manifest_first(tmp_path: Path) -> None:
     folder = _archived(tmp_path)
     archive_report(folder.parent, "complaints-2026-10.json", b'{"month": "2026-10"}\n')
     r = runner.invoke(cli, ["audit", "replay", "--dir", str(folder.parent)])
@@ -283,7 +305,7 @@ def test_the_replay_of_an_archive_checks_the_manifest_first(tmp_path):
     assert r.output.count("replays cleanly") == 2  # the report is checked, not replayed
 
 
-def test_a_file_changed_after_the_export_fails_the_replay_in_one_line(tmp_path):
+def test_a_file_changed_after_the_export_fails_the_replay_in_one_line(tmp_path: Path) -> None:
     folder = _archived(tmp_path)
     tampered = folder / "fast-track.json"
     tampered.write_bytes(tampered.read_bytes().rstrip() + b" \n")  # still valid JSON
@@ -297,7 +319,7 @@ def test_a_file_changed_after_the_export_fails_the_replay_in_one_line(tmp_path):
     assert "complaint-happy-path.json: replays cleanly" in r.output
 
 
-def test_a_file_missing_from_or_added_to_an_archive_folder_fails(tmp_path):
+def test_a_file_missing_from_or_added_to_an_archive_folder_fails(tmp_path: Path) -> None:
     folder = _archived(tmp_path)
     (folder / "complaint-happy-path.json").unlink()
     shutil.copy(HISTORIES / "human-approval.json", folder / "human-approval.json")
@@ -307,7 +329,7 @@ def test_a_file_missing_from_or_added_to_an_archive_folder_fails(tmp_path):
     assert "human-approval.json: FAILED ArchiveMismatch: not listed in manifest.json" in r.output
 
 
-def test_a_plain_folder_of_histories_still_replays(tmp_path):
+def test_a_plain_folder_of_histories_still_replays(tmp_path: Path) -> None:
     for name in ("fast-track.json", "human-approval.json"):
         shutil.copy(HISTORIES / name, tmp_path / name)
     r = runner.invoke(cli, ["audit", "replay", "--dir", str(tmp_path)])
@@ -328,11 +350,11 @@ def test_a_plain_folder_of_histories_still_replays(tmp_path):
         (datetime(2026, 3, 15, 12, 0, tzinfo=UTC), "2026-02"),
     ],
 )
-def test_the_monthly_report_covers_the_month_before_the_run(at, month):
+def test_the_monthly_report_covers_the_month_before_the_run(at: datetime, month: str) -> None:
     assert previous_month(at) == month
 
 
-def test_a_month_runs_from_its_first_midnight_in_beijing():
+def test_a_month_runs_from_its_first_midnight_in_beijing() -> None:
     start, end = month_bounds("2025-12")
     assert start == datetime(2025, 11, 30, 16, 0, tzinfo=UTC)
     assert end == datetime(2025, 12, 31, 16, 0, tzinfo=UTC)
@@ -355,7 +377,7 @@ def _complaint(engine, complaint_id: str, received: datetime, **fields) -> None:
         s.commit()
 
 
-async def test_the_monthly_complaint_report_lands_in_the_archive(archiving):
+async def test_the_monthly_complaint_report_lands_in_the_archive(archiving: Engine_) -> None:
     cst = BUSINESS_TZ
     # the first and last moments of March 2025 in Beijing are in it; either side is not
     _complaint(
