@@ -211,12 +211,18 @@ async def _closed_claims(engine: Engine_) -> list[str]:
     for claim_id in (refused.claim_id, withdrawn.claim_id):
         await handle_for(engine.client, claim_id).result()
         ids.append(f"claim-{claim_id}")
-    query = f"TaskQueue = '{engine.task_queue}' AND ExecutionStatus != 'Running'"
-    for _ in range(100):  # visibility follows the close within moments
-        if len([w async for w in engine.client.list_workflows(query)]) == 2:
-            break
-        await asyncio.sleep(0.1)
+    await _visible(engine, 2)
     return sorted(ids)
+
+
+async def _visible(engine: Engine_, closed: int) -> None:
+    """Wait until visibility lists this many closed cases (it follows a close within
+    moments)."""
+    query = f"TaskQueue = '{engine.task_queue}' AND ExecutionStatus != 'Running'"
+    for _ in range(100):
+        if len([w async for w in engine.client.list_workflows(query)]) >= closed:
+            return
+        await asyncio.sleep(0.1)
 
 
 async def _archive(engine: Engine_, until: datetime | None = None):  # type: ignore[no-untyped-def]
@@ -267,14 +273,28 @@ async def test_the_nightly_export_archives_each_closed_case_with_its_digest(
     assert (retried.exported, retried.written) == (2, 0)
     assert _snapshot(folder) == before
 
-    # the next export starts where this one ended, and finds nothing new
-    later = first.until + timedelta(seconds=1)
-    following = await _archive(engine, later)
-    assert (following.since, following.exported) == (first.until, 0)
+    # a worker lost after the files and before the manifest: the retry writes the manifest
+    (folder / MANIFEST).unlink()
+    retried = await _archive(engine, first.until)
+    assert (retried.exported, retried.written) == (2, 0)
+    after = _snapshot(folder)
+    assert after.pop(MANIFEST)[1] == before.pop(MANIFEST)[1]
+    assert after == before
+
+    # the next export starts where this one ended and takes only what closed since
+    late = medical_report(policy_no="P-NOPE-9999")
+    assert late.claim_id
+    await start_claim(engine.client, late, engine.task_queue)
+    await handle_for(engine.client, late.claim_id).result()
+    await _visible(engine, 3)
+    following = await _archive(engine)
+    assert (following.since, following.exported, following.written) == (first.until, 1, 1)
+    listed = Manifest.model_validate_json((Path(following.folder) / MANIFEST).read_bytes())
+    assert f"claim-{late.claim_id}" in [f.workflow_id for f in listed.files]
 
     r = await claims("audit", "replay", "--dir", str(engine.settings.archive_dir))
     assert r.exit_code == 0, r.output
-    assert r.output.count("replays cleanly") == 2
+    assert r.output.count("replays cleanly") == 3
     assert "manifest" not in r.output
 
 
