@@ -1,5 +1,8 @@
-"""What another system sees: a claim driven with nothing but the `temporal` CLI, started and
-signalled over Temporal's HTTP API with curl, the one-claim-per-id rule, and `claims schema`.
+"""What another system sees: a claim driven with nothing but the `temporal` CLI, started,
+signalled and queried over Temporal's HTTP API with curl, the one-claim-per-id rule, and
+`claims schema`. The README's integrator examples themselves run as written against
+`claims run` in tests/test_readme.py; this module checks more than they show (each step's
+effect, the duplicate starts, what a client without the codec server sees).
 
 The steps that must be language-neutral use no Python client; the Python client only checks.
 
@@ -20,7 +23,10 @@ this module runs, with HTTP=127.0.0.1:7243:
 
 Payloads are encrypted (the engine's production path): a plain JSON start or signal is read
 as it is, and the `temporal` CLI reads the engine's encrypted answers (query results, update
-results) through the codec server, `--codec-endpoint http://127.0.0.1:8234`.
+results) through the codec server, `--codec-endpoint http://127.0.0.1:8234`; over the HTTP API
+a query's answer is decoded by the codec server's `POST /decode`. Without the codec server
+the CLI prints ciphertext for a query, and an update is applied but the CLI cannot read its
+answer (`payload encoding is not supported`, exit 1).
 
 The first answers 200 `{"runId": "...", "started": true, ...}`; a taken id answers 409
 `{"code": 6, "message": "Workflow execution is already running. ..."}` (a closed claim:
@@ -31,6 +37,7 @@ start a second run). The second answers 200 `{"link": {...}}`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import socket
 import sqlite3
@@ -119,13 +126,12 @@ class Running:
     def queue(self) -> str:
         return self.settings.task_queue
 
-    async def temporal(self, *args: str) -> subprocess.CompletedProcess[str]:
+    async def temporal(self, *args: str, codec: bool = True) -> subprocess.CompletedProcess[str]:
         """The `temporal` CLI against this server, reading and writing payloads through the
-        codec server; in a thread, so the worker keeps running."""
-        cmd = [
-            TEMPORAL_BIN, *args, "--address", self.server.address, "--namespace", "default",
-            "--codec-endpoint", self.server.codec_url,
-        ]  # fmt: skip
+        codec server (unless `codec=False`); in a thread, so the worker keeps running."""
+        cmd = [TEMPORAL_BIN, *args, "--address", self.server.address, "--namespace", "default"]
+        if codec:
+            cmd += ["--codec-endpoint", self.server.codec_url]
         return await asyncio.to_thread(
             subprocess.run, cmd, capture_output=True, text=True, timeout=60
         )
@@ -139,6 +145,23 @@ class Running:
         return await asyncio.to_thread(
             subprocess.run, cmd, capture_output=True, text=True, timeout=60
         )
+
+    async def http_status(self, workflow_id: str) -> dict[str, Any]:
+        """The status query over the HTTP API, its encrypted answer opened by the codec
+        server's `POST /decode`: curl only."""
+        r = await self.curl(f"/workflows/{workflow_id}/query/status", {})
+        body, code = r.stdout.rsplit("\n", 1)
+        assert code == "200", r.stdout
+        answer = json.loads(body)["queryResult"]
+        assert answer["payloads"][0]["metadata"]["encoding"] != "anNvbi9wbGFpbg=="  # json/plain
+        cmd = [
+            "curl", "-sS", "-X", "POST", f"{self.server.codec_url}/decode",
+            "-H", "Content-Type: application/json", "-d", json.dumps(answer),
+        ]  # fmt: skip
+        r = await asyncio.to_thread(subprocess.run, cmd, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        payload = json.loads(r.stdout)["payloads"][0]
+        return json.loads(base64.b64decode(payload["data"]))
 
     async def query_status(self, workflow_id: str) -> dict[str, Any]:
         r = await self.temporal(
@@ -315,6 +338,52 @@ async def test_b_claim_started_and_signalled_over_the_http_api(running):
     status = await _wait_py(handle, "PENDING_APPROVAL")
     assert status["missing_materials"] == []
     assert set(status["received_materials"]) == set(ALL_MEDICAL)
+
+    # What an HTTP client reads: the status query, decoded by the codec server.
+    shown = await running.http_status(wid)
+    assert shown["stage"] == "PENDING_APPROVAL"
+    assert shown["claim_id"] == claim_id
+    assert shown["missing_materials"] == []
+
+
+async def test_b_without_the_codec_server_answers_stay_encrypted(running):
+    """What the README warns of: without `--codec-endpoint` a query prints ciphertext, and an
+    update is applied although the CLI cannot read its answer."""
+    claim_id = f"RAW-{uuid.uuid4().hex[:8]}"
+    wid = f"claim-{claim_id}"
+    running.workflow_ids.append(wid)
+    report = report_json(claim_id, materials=the_rest()["materials"])
+    r = await running.curl(f"/workflows/{wid}", http_start(running.queue, report))
+    assert r.stdout.endswith("\n200"), r.stdout
+    await running.wait_stage(wid, "PENDING_APPROVAL")
+
+    r = await running.temporal(
+        "workflow", "query", "--workflow-id", wid, "--name", "status", codec=False
+    )
+    assert r.returncode == 0, r.stderr
+    assert "YmluYXJ5L2VuY3J5cHRlZA==" in r.stdout  # base64 of binary/encrypted
+    assert claim_id not in r.stdout and "张三" not in r.stdout
+
+    at = datetime.now(CST).replace(microsecond=0).isoformat()
+    canonical = (
+        f'{{"approver":"adj1","case_id":"{claim_id}","decision":"approve","signed_at":"{at}"}}'
+    )
+    key_pem = running.settings.data_dir / "adj1-demo.pem"
+    signing.write_private_key(key_pem, signing.demo_private_key("adj1"))
+    decision = {
+        "approver": "adj1",
+        "decision": "approve",
+        "signed_at": at,
+        "signature": openssl_sign_ed25519(canonical, key_pem),
+    }
+    r = await running.temporal(
+        "workflow", "update", "execute", "--workflow-id", wid, "--name", "decide",
+        "--input", json.dumps(decision), codec=False,
+    )  # fmt: skip
+    assert r.returncode == 1
+    assert "payload encoding is not supported" in r.stdout + r.stderr
+    shown = await running.wait_stage(wid, "CLOSED")
+    assert [a["approver"] for a in shown["approvals"]] == ["adj1"]
 
 
 async def _wait_py(handle: Any, stage: str, timeout: float = 30) -> dict[str, Any]:
