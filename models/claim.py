@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -40,7 +40,7 @@ Line = Literal["medical", "auto", "property", "accident"]
 Channel = Literal["phone", "app", "web", "wechat", "branch", "agent", "api"]
 Language = Literal["zh-CN", "en"]
 
-assert set(CLAIM_CHANNELS) == set(Channel.__args__)  # type: ignore[attr-defined]
+assert set(CLAIM_CHANNELS) == set(get_args(Channel))
 
 
 # Facts in `details` the formulas read: each must be a finite number in range.

@@ -72,35 +72,50 @@ def codec_app(
     async def preflight(request: Request) -> Response:
         return with_cors(request, Response(status_code=204))
 
-    async def handle(request: Request) -> Response:
-        if request.method == "OPTIONS":
-            return await preflight(request)
-        operation = request.path_params.get("operation")
-        if operation not in OPERATIONS:
-            return error(request, 404, "not found: POST /encode or /decode")
+    def refusal(request: Request) -> tuple[int, str] | None:
+        """Why a request is refused before its body is read (status, message); None if not."""
+        if request.path_params.get("operation") not in OPERATIONS:
+            return 404, "not found: POST /encode or /decode"
         asked = request.path_params.get("namespace") or request.headers.get("x-namespace")
         if asked and asked != namespace:
-            return error(request, 403, f"namespace {asked!r} is not served here")
+            return 403, f"namespace {asked!r} is not served here"
         if expected is not None and not hmac.compare_digest(
             request.headers.get("authorization", "").encode(), expected
         ):
-            return error(request, 401, "unauthorized: send Authorization: Bearer <token>")
+            return 401, "unauthorized: send Authorization: Bearer <token>"
         try:
             declared = int(request.headers.get("content-length") or 0)
         except ValueError:
-            return error(request, 400, "bad Content-Length")
+            return 400, "bad Content-Length"
         if declared > MAX_BODY:
-            return error(request, 413, "too large")
+            return 413, "too large"
+        return None
+
+    async def read_body(request: Request) -> bytes | None:
+        """The body, or None once it grows past MAX_BODY (whatever Content-Length said)."""
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_BODY:
-                return error(request, 413, "too large")
+                return None
+        return bytes(body)
+
+    async def handle(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return await preflight(request)
+        refused = refusal(request)
+        if refused is not None:
+            return error(request, *refused)
+        body = await read_body(request)
+        if body is None:
+            return error(request, 413, "too large")
         fn: Callable[[Payload], Payload] = (
-            codec.encode_one if operation == "encode" else codec.decode_one
+            codec.encode_one
+            if request.path_params.get("operation") == "encode"
+            else codec.decode_one
         )
         try:
-            payloads = json_format.Parse(bytes(body) or b"{}", Payloads())
+            payloads = json_format.Parse(body or b"{}", Payloads())
             out = Payloads(payloads=[fn(p) for p in payloads.payloads])
         except json_format.ParseError as exc:
             return error(request, 400, f"bad payloads JSON: {exc}")
