@@ -7,14 +7,11 @@ read by many: id numbers, phones and bank accounts in it are masked like the oth
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
@@ -25,25 +22,12 @@ from activities.payments import PaymentActivities
 from activities.records import RecordActivities
 from activities.rules import RulesActivities
 from audit.history import decode_all
-from security.masking import mask_data, mask_fields, mask_text
+from audit.payloads import duration, failure_message, masked, message, shown, summary, who
+from security.masking import mask_data, mask_text
 
 # One entry of the trail: event_id, at (ISO 8601, Z), kind, name, who, summary, outcome,
 # reason, and what the kind adds (input, payload, amount, letter_id, rules, stage_at).
 Entry = dict[str, Any]
-
-# fields of a message payload that name the person acting, in order of preference
-WHO_FIELDS = (
-    "approver",
-    "by",
-    "convener",
-    "coordinator",
-    "handler",
-    "investigator",
-    "assessor",
-    "adjuster",
-    "reviewer",
-    "submitted_by",
-)
 
 SYNC_ACTIVITIES = frozenset(
     {activity_name(RecordActivities.sync_claim), activity_name(ComplaintActivities.sync_complaint)}
@@ -57,63 +41,6 @@ RULES_ACTIVITIES = frozenset(
 LETTER_ACTIVITY = activity_name(LetterActivities.send_letter)
 PAYMENT_ACTIVITY = activity_name(PaymentActivities.pay_claim)
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
-
-
-# ============================================================ payloads
-
-
-def _who(payload: Any) -> str | None:
-    if isinstance(payload, dict):
-        for name in WHO_FIELDS:
-            if payload.get(name):
-                return str(payload[name])
-    return None
-
-
-def summary(payload: Any, limit: int = 200) -> str:
-    """A payload in one line: `key=value, ...` without the empty values, cut at `limit`."""
-    if payload is None:
-        return ""
-    if isinstance(payload, dict):
-        text = ", ".join(
-            f"{k}={json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v}"
-            for k, v in payload.items()
-            if v not in (None, [], {}, "")
-        )
-    else:
-        text = json.dumps(payload, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def duration(d: Any) -> str:
-    """A protobuf Duration as `1d 2h 3m 4s` (the parts that are not zero)."""
-    seconds = int(d.ToTimedelta().total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [f"{days}d"] * bool(days) + [f"{hours}h"] * bool(hours)
-    parts += [f"{minutes}m"] * bool(minutes) + [f"{secs}s"] * bool(secs)
-    return " ".join(parts) or "0s"
-
-
-def _failure_message(failure: Failure) -> str:
-    return failure.message or (failure.cause.message if failure.HasField("cause") else "")
-
-
-def _masked(text: str | None) -> str | None:
-    return mask_text(text) if text else text
-
-
-def _shown(payloads: Iterable[Payload]) -> list[Any]:
-    """Payloads as the trail shows them: bank accounts (and id number, phone and email
-    fields) masked like the other views, summaries included."""
-    shown: list[Any] = mask_fields(decode_all(payloads))
-    return shown
-
-
-def _message(args: list[Any]) -> Any:
-    """A message's payload: its one argument, else the list of them."""
-    return args[0] if len(args) == 1 else args
 
 
 # ============================================================ the trail
@@ -138,7 +65,7 @@ class Timeline:
             "who": more.pop("who", None),
             "summary": mask_text(more.pop("summary", "")),
             "outcome": more.pop("outcome", None),
-            "reason": _masked(more.pop("reason", None)),
+            "reason": masked(more.pop("reason", None)),
         }
         entry.update(mask_data(more))
         self.trail.append(entry)
@@ -150,7 +77,7 @@ Reader = Callable[[Timeline, HistoryEvent], None]
 
 def _started(t: Timeline, ev: HistoryEvent) -> None:
     a = ev.workflow_execution_started_event_attributes
-    args = _shown(a.input.payloads)
+    args = shown(a.input.payloads)
     report = args[0] if args else None
     t.add(
         ev,
@@ -164,12 +91,12 @@ def _started(t: Timeline, ev: HistoryEvent) -> None:
 
 def _signaled(t: Timeline, ev: HistoryEvent) -> None:
     a = ev.workflow_execution_signaled_event_attributes
-    payload = _message(_shown(a.input.payloads))
+    payload = message(shown(a.input.payloads))
     t.add(
         ev,
         "signal",
         a.signal_name,
-        who=_who(payload) or a.identity or None,
+        who=who(payload) or a.identity or None,
         summary=summary(payload),
         outcome="received",
         payload=payload,
@@ -178,12 +105,12 @@ def _signaled(t: Timeline, ev: HistoryEvent) -> None:
 
 def _update_accepted(t: Timeline, ev: HistoryEvent) -> None:
     req = ev.workflow_execution_update_accepted_event_attributes.accepted_request
-    payload = _message(_shown(req.input.args.payloads))
+    payload = message(shown(req.input.args.payloads))
     t.updates[req.meta.update_id] = t.add(
         ev,
         "update",
         req.input.name,
-        who=_who(payload) or req.meta.identity or None,
+        who=who(payload) or req.meta.identity or None,
         summary=summary(payload),
         outcome="pending",
         payload=payload,
@@ -193,15 +120,15 @@ def _update_accepted(t: Timeline, ev: HistoryEvent) -> None:
 def _update_rejected(t: Timeline, ev: HistoryEvent) -> None:
     a = ev.workflow_execution_update_rejected_event_attributes
     req = a.rejected_request
-    payload = _message(_shown(req.input.args.payloads))
+    payload = message(shown(req.input.args.payloads))
     t.add(
         ev,
         "update",
         req.input.name,
-        who=_who(payload) or req.meta.identity or None,
+        who=who(payload) or req.meta.identity or None,
         summary=summary(payload),
         outcome="refused",
-        reason=_failure_message(a.failure),
+        reason=failure_message(a.failure),
         payload=payload,
     )
 
@@ -213,7 +140,7 @@ def _update_completed(t: Timeline, ev: HistoryEvent) -> None:
         return
     if a.outcome.HasField("failure"):
         entry["outcome"] = "refused"
-        entry["reason"] = _failure_message(a.outcome.failure)
+        entry["reason"] = failure_message(a.outcome.failure)
     else:
         entry["outcome"] = "accepted"
 
@@ -222,7 +149,7 @@ def _activity_scheduled(t: Timeline, ev: HistoryEvent) -> None:
     a = ev.activity_task_scheduled_event_attributes
     name = a.activity_type.name
     t.activities[ev.event_id] = name
-    args = _shown(a.input.payloads)
+    args = shown(a.input.payloads)
     arg = args[0] if args else None
     if not isinstance(arg, dict):
         return
@@ -244,20 +171,20 @@ def _activity_completed(t: Timeline, ev: HistoryEvent) -> None:
     a = ev.activity_task_completed_event_attributes
     name = t.activities.get(a.scheduled_event_id)
     if name in RULES_ACTIVITIES:
-        results = _shown(a.result.payloads)
+        results = shown(a.result.payloads)
         _rules_entry(t, ev, name, results[0] if results else None)
 
 
 def _activity_failed(t: Timeline, ev: HistoryEvent) -> None:
     a = ev.activity_task_failed_event_attributes
     name = t.activities.get(a.scheduled_event_id, "activity")
-    t.add(ev, "activity", name, outcome="failed", reason=_failure_message(a.failure))
+    t.add(ev, "activity", name, outcome="failed", reason=failure_message(a.failure))
 
 
 def _activity_timed_out(t: Timeline, ev: HistoryEvent) -> None:
     a = ev.activity_task_timed_out_event_attributes
     name = t.activities.get(a.scheduled_event_id, "activity")
-    t.add(ev, "activity", name, outcome="failed", reason=_failure_message(a.failure))
+    t.add(ev, "activity", name, outcome="failed", reason=failure_message(a.failure))
 
 
 def _marker(t: Timeline, ev: HistoryEvent) -> None:
@@ -269,7 +196,7 @@ def _marker(t: Timeline, ev: HistoryEvent) -> None:
     meta = (decode_all(a.details["data"].payloads) or [{}])[0]
     name = meta.get("activity_type", "local activity") if isinstance(meta, dict) else ""
     if a.HasField("failure"):
-        t.add(ev, "activity", name, outcome="failed", reason=_failure_message(a.failure))
+        t.add(ev, "activity", name, outcome="failed", reason=failure_message(a.failure))
         return
     results = decode_all(a.details["result"].payloads) if "result" in a.details else []
     result = results[0] if results and isinstance(results[0], dict) else None
@@ -302,7 +229,7 @@ def _timer_canceled(t: Timeline, ev: HistoryEvent) -> None:
 
 
 def _completed(t: Timeline, ev: HistoryEvent) -> None:
-    results = _shown(ev.workflow_execution_completed_event_attributes.result.payloads)
+    results = shown(ev.workflow_execution_completed_event_attributes.result.payloads)
     final = results[0] if results else None
     stage = final.get("stage") if isinstance(final, dict) else None
     t.add(ev, "case", "completed", summary=f"final stage {stage}" if stage else "")
@@ -310,7 +237,7 @@ def _completed(t: Timeline, ev: HistoryEvent) -> None:
 
 def _failed(t: Timeline, ev: HistoryEvent) -> None:
     failure = ev.workflow_execution_failed_event_attributes.failure
-    t.add(ev, "case", "failed", reason=_failure_message(failure), outcome="failed")
+    t.add(ev, "case", "failed", reason=failure_message(failure), outcome="failed")
 
 
 def _terminated(t: Timeline, ev: HistoryEvent) -> None:

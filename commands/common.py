@@ -124,31 +124,53 @@ def read_json(path: Path) -> Any:
     return json.loads(text)
 
 
-def one_line(exc: BaseException) -> str:
-    if isinstance(exc, UserError | ReportRefused | PayloadKeyError | queries.NotFound):
-        return str(exc)
-    if isinstance(exc, ValidationError):
-        return validation_message(exc)
-    if isinstance(exc, WorkflowUpdateFailedError):
-        cause = exc.cause
-        return f"refused: {cause.message if isinstance(cause, ApplicationError) else cause}"
-    if isinstance(exc, ApplicationError):
-        return f"refused: {exc.message}"
-    if isinstance(exc, RPCError):
-        if exc.status == RPCStatusCode.NOT_FOUND and (
-            "already completed" in exc.message or "closing workflow" in exc.message
-        ):
-            return "the case is finished; it takes no more messages"
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            found = re.search(r"for ID: (claim|complaint)-(\S+)", exc.message)
-            if found:
-                return f"unknown {found.group(1)} {found.group(2)}"
-            return f"not found: {exc.message}"
+def _update_refused(exc: WorkflowUpdateFailedError) -> str:
+    cause = exc.cause
+    return f"refused: {cause.message if isinstance(cause, ApplicationError) else cause}"
+
+
+def _rpc_error(exc: RPCError) -> str:
+    if exc.status != RPCStatusCode.NOT_FOUND:
         return f"Temporal error: {exc.message}"
-    if isinstance(exc, json.JSONDecodeError):
-        return f"bad JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-    if isinstance(exc, FileNotFoundError):
-        return f"no such file: {exc.filename}"
+    if "already completed" in exc.message or "closing workflow" in exc.message:
+        return "the case is finished; it takes no more messages"
+    found = re.search(r"for ID: (claim|complaint)-(\S+)", exc.message)
+    if found:
+        return f"unknown {found.group(1)} {found.group(2)}"
+    return f"not found: {exc.message}"
+
+
+def _bad_json(exc: json.JSONDecodeError) -> str:
+    return f"bad JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+
+
+def _no_file(exc: FileNotFoundError) -> str:
+    return f"no such file: {exc.filename}"
+
+
+def _application_error(exc: ApplicationError) -> str:
+    return f"refused: {exc.message}"
+
+
+# The first entry whose type the error has says it (a JSON error is a ValueError, so order
+# matters); anything else is its type and message.
+_ONE_LINE: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], Any], ...] = (
+    ((UserError, ReportRefused, PayloadKeyError, queries.NotFound), str),
+    (ValidationError, validation_message),
+    (WorkflowUpdateFailedError, _update_refused),
+    (ApplicationError, _application_error),
+    (RPCError, _rpc_error),
+    (json.JSONDecodeError, _bad_json),
+    (FileNotFoundError, _no_file),
+)
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as the one line the user reads."""
+    for types, say in _ONE_LINE:
+        if isinstance(exc, types):
+            line: str = say(exc)
+            return line
     return f"{type(exc).__name__}: {exc}"
 
 

@@ -27,6 +27,7 @@ from temporalio.api.history.v1 import (
 from temporalio.client import WorkflowHistory
 
 from audit.history import load_file
+from audit.payloads import duration, summary
 from audit.timeline import (
     LETTER_ACTIVITY,
     PAYMENT_ACTIVITY,
@@ -34,8 +35,6 @@ from audit.timeline import (
     RULES_ACTIVITIES,
     SYNC_ACTIVITIES,
     build_trail,
-    duration,
-    summary,
 )
 
 HISTORIES = Path(__file__).parent / "histories"
