@@ -35,7 +35,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from models.archive import ArchiveRequest, ComplaintReportRequest
+from models.archive import VISIBILITY_SETTLE, ArchiveRequest, ComplaintReportRequest
 from settings import Settings
 from workflows.archive import ArchiveWorkflow, ComplaintReportWorkflow
 
@@ -61,13 +61,15 @@ def _at(hour: int, comment: str, day_of_month: int | None = None) -> ScheduleSpe
     return ScheduleSpec(calendars=[calendar], time_zone_name=TIME_ZONE)
 
 
-def definitions(settings: Settings) -> dict[str, Schedule]:
+def definitions(
+    settings: Settings, *, settle: timedelta = VISIBILITY_SETTLE
+) -> dict[str, Schedule]:
     """The engine's schedules, starting their workflows on the engine's task queue."""
     return {
         NIGHTLY_ARCHIVE: Schedule(
             action=ScheduleActionStartWorkflow(
                 ArchiveWorkflow.run,
-                ArchiveRequest(),
+                ArchiveRequest(settle=settle),
                 id=NIGHTLY_ARCHIVE,  # the server appends the scheduled time
                 task_queue=settings.task_queue,
                 execution_timeout=RUN_TIMEOUT,
@@ -95,10 +97,12 @@ def definitions(settings: Settings) -> dict[str, Schedule]:
     }
 
 
-async def install(client: Client, settings: Settings) -> list[tuple[str, str]]:
+async def install(
+    client: Client, settings: Settings, *, settle: timedelta = VISIBILITY_SETTLE
+) -> list[tuple[str, str]]:
     """Create the schedules, or update those that exist; (id, "created" | "updated")."""
     done: list[tuple[str, str]] = []
-    for schedule_id, schedule in definitions(settings).items():
+    for schedule_id, schedule in definitions(settings, settle=settle).items():
         try:
             await client.create_schedule(schedule_id, schedule)
             done.append((schedule_id, "created"))

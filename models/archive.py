@@ -15,11 +15,18 @@ from models.catalog import BUSINESS_TZ
 MANIFEST_FORMAT = "claims-archive/1"
 
 
+# Visibility records a case's close moments after it happens (longer on a busy cluster): an
+# export lists the cases closed before `until` only this long after it, so that none closed
+# just before is missed, for the next export starts at `until`.
+VISIBILITY_SETTLE = timedelta(minutes=1)
+
+
 class ArchiveRequest(BaseModel):
     """The nightly export's input. `until` unset: the time the schedule meant the run for
-    (a manual start: the workflow's start)."""
+    (a manual start: the workflow's start). The export waits until `until + settle`."""
 
     until: datetime | None = None
+    settle: timedelta = VISIBILITY_SETTLE
 
 
 class ExportRequest(BaseModel):

@@ -38,6 +38,7 @@ from client import start_claim
 from models.archive import (
     ArchiveRequest,
     ComplaintReportRequest,
+    ExportResult,
     Manifest,
     month_bounds,
     previous_month,
@@ -161,7 +162,8 @@ async def test_a_run_of_the_schedule_exports_up_to_the_time_it_was_meant_for(
 ) -> None:
     client = archiving_cli.client
     try:
-        assert (await claims("schedule", "install")).exit_code == 0
+        # as `claims schedule install` does, without the minute the export waits for visibility
+        await schedules.install(client, archiving_cli.settings, settle=timedelta(0))
         r = await claims("schedule", "run-now", "archive")
         assert r.exit_code == 0, r.output
         assert r.output.strip() == "claims-archive-nightly: started"
@@ -225,10 +227,10 @@ async def _visible(engine: Engine_, closed: int) -> None:
         await asyncio.sleep(0.1)
 
 
-async def _archive(engine: Engine_, until: datetime | None = None):  # type: ignore[no-untyped-def]
+async def _archive(engine: Engine_, until: datetime | None = None) -> ExportResult:
     return await engine.client.execute_workflow(
         ArchiveWorkflow.run,
-        ArchiveRequest(until=until),
+        ArchiveRequest(until=until, settle=timedelta(0)),  # the test waits for visibility
         id=f"archive-{uuid.uuid4()}",
         task_queue=engine.task_queue,
     )

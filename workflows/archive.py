@@ -49,6 +49,9 @@ class ArchiveWorkflow:
     @workflow.run
     async def run(self, request: ArchiveRequest) -> ExportResult:
         until = request.until or scheduled_time()
+        settled = until + request.settle - workflow.now()
+        if settled > timedelta(0):
+            await workflow.sleep(settled)
         return await workflow.execute_activity_method(
             ArchiveActivities.export_closed,
             ExportRequest(until=until),
