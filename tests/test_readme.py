@@ -23,7 +23,8 @@ whose README output begins `error:` may exit non-zero; any other must exit 0. A 
 reads (show, tasks, report, query, list) is repeated until its output matches or 30 s pass,
 since the engine works asynchronously; one that acts runs once.
 
-The reference section ("Reference: the codes") lies between two markers; the test builds it
+Every `claims` command has a row in the CLI table (typer's command tree against the table's
+first column). The reference section ("Reference: the codes") lies between two markers; the test builds it
 from models/catalog.py, models/roles.py, models/status.py, models/complaint.py,
 workflows/search.py and demo.py and compares. After changing a code, rewrite it with
 `.venv/bin/python -m tests.test_readme`.
@@ -342,6 +343,53 @@ def test_the_contract_names_every_search_attribute():
         if line.startswith("| search attributes |")
     )
     assert set(re.findall(r"`(\w+)`", row)) == {key.name for key in search.ALL}
+
+
+def _command_paths() -> set[str]:
+    """Every `claims` command, as typed: `claims claim show`, `claims tasks`, ..."""
+    import typer.main
+
+    from cli import app
+
+    paths: set[str] = set()
+
+    def walk(command: typing.Any, path: str) -> None:
+        if hasattr(command, "commands"):  # a group (typer's own, not always click's class)
+            for name, sub in command.commands.items():
+                walk(sub, f"{path} {name}")
+        else:
+            paths.add(path)
+
+    walk(typer.main.get_command(app), "claims")
+    return paths
+
+
+def _documented(section: str) -> set[str]:
+    """The commands the CLI table names; `claims policy cancel / lapse ID` names two."""
+    found: set[str] = set()
+    for row in section.splitlines():
+        if not row.startswith("| `claims"):
+            continue
+        first = row.split(" | ")[0]
+        for span in re.findall(r"`(claims [^`]*)`", first):
+            words = span.split()
+            head: list[str] = []
+            for word in words:
+                if not re.fullmatch(r"[a-z][a-z-]*", word):
+                    break
+                head.append(word)
+            found.add(" ".join(head))
+            alternatives = re.search(r"^claims ([a-z-]+) [a-z-]+((?: / [a-z-]+)+)", span)
+            if alternatives:
+                for name in alternatives.group(2).split(" / ")[1:]:
+                    found.add(f"claims {alternatives.group(1)} {name}")
+    return found
+
+
+def test_every_command_is_in_the_cli_table():
+    table = sections(README.read_text(encoding="utf-8"))["The CLI"]
+    missing = _command_paths() - _documented(table)
+    assert missing == set(), f"commands missing from the README's CLI table: {sorted(missing)}"
 
 
 # ================================================================ running the examples
