@@ -24,8 +24,8 @@ reads (show, tasks, report, query, list) is repeated until its output matches or
 since the engine works asynchronously; one that acts runs once.
 
 Every `claims` command has a row in the CLI table (typer's command tree against the table's
-first column). The reference section ("Reference: the codes") lies between two markers; the test builds it
-from models/catalog.py, models/roles.py, models/status.py, models/complaint.py,
+first column). The reference section ("Reference: the codes") lies between two markers; the
+test builds it from models/catalog.py, models/roles.py, models/status.py, models/complaint.py,
 workflows/search.py and demo/data.py and compares. After changing a code, rewrite it with
 `.venv/bin/python -m tests.test_readme`.
 """
