@@ -12,11 +12,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 
-from activities.rules import policy_terms
 from commands.common import (
     FullOpt,
     UserError,
@@ -31,7 +28,7 @@ from commands.common import (
 )
 from models.catalog import BUSINESS_TZ
 from models.rules import STATUS_AFTER, PolicyStatusChange, PolicyTerms, status_on
-from models.tables import PolicyRow, PolicyStatusRow
+from models.tables import PolicyStatusRow
 from readmodel import queries
 
 app = typer.Typer(help="Policies: terms and status history.", no_args_is_help=True)
@@ -131,38 +128,29 @@ def record_change(
     force on `on` (today); returns the row and that status. Refused with a UserError."""
     if not reason.strip():
         raise UserError("give a reason (--reason): it is kept in the history")
-    with Session(engine) as session:
-        policy = policy_terms(session, policy_no)
-        if policy is None:
-            raise UserError(f"unknown policy {policy_no}")
+
+    def status_after(policy: PolicyTerms) -> str:
         refusal = change_refusal(policy, event, effective_on)
         if refusal is not None:
             raise UserError(f"refused: {refusal}")
-        last_seq = session.exec(
-            select(func.max(PolicyStatusRow.seq)).where(PolicyStatusRow.policy_no == policy_no)
-        ).one()
-        row = PolicyStatusRow(
+        change = PolicyStatusChange.model_validate(
+            {"event": event, "effective_on": effective_on, "reason": reason.strip()}
+        )
+        changed = policy.model_copy(update={"status_history": [*policy.status_history, change]})
+        return status_today(changed, on or today())
+
+    try:
+        return queries.record_policy_change(
+            engine=engine,
             policy_no=policy_no,
-            seq=(last_seq or 0) + 1,
             event=event,
             effective_on=effective_on,
             reason=reason.strip(),
-            recorded_at=datetime.now(UTC),
             recorded_by=recorded_by,
+            status_after=status_after,
         )
-        change = PolicyStatusChange.model_validate(
-            {"event": event, "effective_on": effective_on, "reason": row.reason}
-        )
-        changed = policy.model_copy(update={"status_history": [*policy.status_history, change]})
-        status = status_today(changed, on or today())
-        policy_row = session.get(PolicyRow, policy_no)
-        assert policy_row is not None
-        policy_row.status = status
-        session.add(row)
-        session.add(policy_row)
-        session.commit()
-        session.refresh(row)
-    return row, status
+    except queries.NotFound as exc:
+        raise UserError(str(exc)) from None
 
 
 def _local(value: datetime) -> str:

@@ -6,9 +6,9 @@ The indexes these queries lean on are named where the order of the conditions ma
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -162,6 +162,47 @@ def letters_of(*, engine: Engine, case_id: str) -> list[LetterRow]:
 def policy_exists(*, engine: Engine, policy_no: str) -> bool:
     with Session(engine) as s:
         return s.get(PolicyRow, policy_no) is not None
+
+
+def record_policy_change(
+    *,
+    engine: Engine,
+    policy_no: str,
+    event: str,
+    effective_on: date,
+    reason: str,
+    recorded_by: str,
+    status_after: Callable[[PolicyTerms], str],
+) -> tuple[PolicyStatusRow, str]:
+    """Append a status change to a policy's history and set its `status` to what
+    `status_after` says of the policy as it was (it raises to refuse the change), in one
+    transaction; returns the row and that status."""
+    with Session(engine) as session:
+        policy = policy_terms(session, policy_no)
+        if policy is None:
+            raise NotFound(f"unknown policy {policy_no}")
+        status = status_after(policy)
+        last_seq = session.exec(
+            select(func.max(PolicyStatusRow.seq)).where(PolicyStatusRow.policy_no == policy_no)
+        ).one()
+        row = PolicyStatusRow(
+            policy_no=policy_no,
+            seq=(last_seq or 0) + 1,
+            event=event,
+            effective_on=effective_on,
+            reason=reason,
+            recorded_at=datetime.now(UTC),
+            recorded_by=recorded_by,
+        )
+        policy_row = session.get(PolicyRow, policy_no)
+        if policy_row is None:
+            raise NotFound(f"unknown policy {policy_no}")
+        policy_row.status = status
+        session.add(row)
+        session.add(policy_row)
+        session.commit()
+        session.refresh(row)
+    return row, status
 
 
 @dataclass(frozen=True)
