@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from temporalio.client import WorkflowUpdateFailedError
@@ -24,6 +24,9 @@ from models.claim import (
 from workflows.claim import ClaimWorkflow
 
 app = typer.Typer()
+
+Recommendation = Literal["pay", "deny", "reduce"]
+RECOMMENDATIONS: dict[str, Recommendation] = {"pay": "pay", "deny": "deny", "reduce": "reduce"}
 
 
 @app.command("findings")
@@ -52,14 +55,15 @@ def findings(
 
     Example: claims claim findings CLM-1 --as inv1 --task hospital_check --facts "病历属实"
     """
-    if recommend not in ("pay", "deny", "reduce"):
+    recommendation = RECOMMENDATIONS.get(recommend)
+    if recommendation is None:
         raise UserError(f"--recommend must be pay, deny or reduce, not {recommend!r}")
     payload = Findings(
         investigator=as_,
         task=task,
         facts=facts,
         fraud_suspected=fraud,
-        recommendation=recommend,  # type: ignore[arg-type]
+        recommendation=recommendation,
         amount=Decimal(amount) if amount else None,
         conclusive=not inconclusive,
         excluded_cause=excluded_cause,

@@ -42,7 +42,8 @@ class Follower:
         self.gaps = {g: t for g, t in self.gaps.items() if now - t < self.gap_wait}
         batch = events_since(self.last, self.limit, self.gaps)
         for e in batch:
-            assert e.id is not None
+            if e.id is None:  # not yet written (a row from the table always has its id)
+                continue
             if e.id in self.gaps:
                 del self.gaps[e.id]
                 continue
