@@ -74,7 +74,7 @@ def definitions(
                 task_queue=settings.task_queue,
                 execution_timeout=RUN_TIMEOUT,
             ),
-            spec=_at(2, "02:00 every night, Beijing time"),
+            spec=_at(2, "02:00 every night"),
             policy=SchedulePolicy(
                 overlap=ScheduleOverlapPolicy.SKIP, catchup_window=NIGHTLY_CATCHUP
             ),
@@ -88,7 +88,7 @@ def definitions(
                 task_queue=settings.task_queue,
                 execution_timeout=RUN_TIMEOUT,
             ),
-            spec=_at(3, "03:00 on the 1st of every month, Beijing time", day_of_month=1),
+            spec=_at(3, "03:00 on the 1st of every month", day_of_month=1),
             policy=SchedulePolicy(
                 overlap=ScheduleOverlapPolicy.SKIP, catchup_window=MONTHLY_CATCHUP
             ),

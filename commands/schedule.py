@@ -7,10 +7,21 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
+from rich.table import Table
 from temporalio.client import Client
 
 from audit import schedules
-from commands.common import UserError, handle_errors, print_json, run, settings, temporal, when
+from commands.common import (
+    ZONE_NAME,
+    UserError,
+    console,
+    handle_errors,
+    print_json,
+    run,
+    settings,
+    temporal,
+    when,
+)
 
 app = typer.Typer(
     help="The engine's schedules: nightly archive export, monthly complaint report.",
@@ -57,16 +68,22 @@ def list_schedules(
     if as_json:
         print_json([vars(summary) for summary in found])
         return
+    t = Table(title=f"Schedules (times in {ZONE_NAME})", title_justify="left")
+    for column in ("schedule", "runs at", "next run", "last run", "runs", "state"):
+        t.add_column(column, justify="right" if column == "runs" else "left")
     for summary in found:
         if not summary.installed:
-            typer.echo(f"{summary.id}: not installed (claims schedule install)")
+            t.add_row(summary.id, "-", "-", "-", "-", "not installed (claims schedule install)")
             continue
-        state = "  PAUSED" if summary.paused else ""
-        typer.echo(
-            f"{summary.id}: {summary.when} ({summary.time_zone}); "
-            f"next run {when(summary.next_run)} Beijing time; {summary.runs} runs so far"
-            f" ({summary.workflow}){state}"
+        t.add_row(
+            summary.id,
+            f"{summary.when} ({summary.time_zone})",
+            when(summary.next_run),
+            when(summary.last_run),
+            str(summary.runs),
+            "paused" if summary.paused else "active",
         )
+    console.print(t)
 
 
 @app.command("remove")

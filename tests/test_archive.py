@@ -137,12 +137,20 @@ async def test_installing_twice_leaves_one_schedule_of_each_at_beijing_time(
 
         listed = await claims("schedule", "list")
         assert listed.exit_code == 0, listed.output
-        lines = listed.output.splitlines()
-        assert len(lines) == 2
-        assert lines[0].startswith("claims-archive-nightly: 02:00 every night, Beijing time")
-        assert "next run " in lines[0] and " 02:00 Beijing time" in lines[0]
-        assert lines[0].endswith("PAUSED")
-        assert "(Asia/Shanghai)" in lines[1] and " 03:00 Beijing time" in lines[1]
+        assert "times in Beijing time" in listed.output
+        rows = {
+            cells[0]: cells[1:]
+            for line in listed.output.splitlines()
+            if (cells := [c.strip() for c in line.strip("│ ").split("│")])[0].startswith("claims-")
+        }
+        nightly_row, monthly_row = (
+            rows["claims-archive-nightly"],
+            rows[schedules.MONTHLY_COMPLAINT_REPORT],
+        )
+        assert nightly_row[0] == "02:00 every night (Asia/Shanghai)"
+        assert nightly_row[1].endswith(" 02:00") and nightly_row[2:] == ["-", "0", "paused"]
+        assert monthly_row[0] == "03:00 on the 1st of every month (Asia/Shanghai)"
+        assert monthly_row[1].endswith("-01 03:00") and monthly_row[4] == "active"
 
         unknown = await claims("schedule", "run-now", "backup")
         assert unknown.exit_code == 1
@@ -153,8 +161,8 @@ async def test_installing_twice_leaves_one_schedule_of_each_at_beijing_time(
         "claims-archive-nightly: removed",
         "claims-complaint-report-monthly: removed",
     ]
-    listed = await claims("schedule", "list")
-    assert "claims-archive-nightly: not installed" in listed.output
+    listed = await claims("schedule", "list", "--json")
+    assert [s["installed"] for s in json.loads(listed.output)] == [False, False]
 
 
 async def test_a_run_of_the_schedule_exports_up_to_the_time_it_was_meant_for(
