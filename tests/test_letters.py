@@ -41,7 +41,7 @@ from models.rules import AdjustmentResult
 from models.status import ApprovalRecord
 from tests.rulefixtures import report, rules
 from workflows.adjustment import adjust, manual_adjustment
-from workflows.claim import ClaimWorkflow
+from workflows.claim_state import ClaimState
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("zh-CN", "en")
@@ -100,11 +100,11 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 def _claim_case(engine: Engine, language: str, approvals: list[ApprovalRecord]) -> Any:
     """A claim as the workflow holds it when it writes the decision or denial letter: the demo
     medical policy's rules, a report with a self-paid item, its adjustment and approvals. The
-    letter contexts come from the claim's own builders."""
+    letter contexts come from the claim state's own builders."""
     with Session(engine) as session:
         terms = policy_terms(session, "P-MED-0001")
     assert terms is not None
-    case = object.__new__(ClaimWorkflow)  # state only: no workflow is running
+    case = ClaimState(release=True)  # state only: no workflow is running
     claimant = {"name": "张三", "id_no": terms.insured_id_no, "phone": "13800000000"}
     case.report = report(
         claimant={**claimant, "language": language},
@@ -134,7 +134,7 @@ def decision_context(engine: Engine, language: str) -> dict[str, Any]:
         "incident_type": "outpatient",
         "lines": [line.model_dump(mode="json") for line in adjustment.lines],
         "payable": str(adjustment.payable),
-        "approvals": case._approvals_context(True),
+        "approvals": case.approvals_context(True),
         "straight_through": False,
         "payment_days": 10,
         "payment_due": "2026-03-12",
@@ -142,7 +142,7 @@ def decision_context(engine: Engine, language: str) -> dict[str, Any]:
         "advance_paid": "0",
         "balance": str(adjustment.payable),
         "after_appeal": False,
-        **case._decision_details(),
+        **case.decision_details(),
     }
 
 
@@ -152,11 +152,11 @@ def denial_context(engine: Engine, language: str) -> dict[str, Any]:
     return {
         **CLAIM,
         "reason": "既往症未如实告知" if language == "zh-CN" else "A pre-existing condition",
-        "clause": case._clause_context("MED-2.2"),
+        "clause": case.clause_context("MED-2.2"),
         "decided_at": NOW,
         "appeal_days": 30,
         "appeal_due": "2026-04-01",
-        "approvals": case._approvals_context(True),
+        "approvals": case.approvals_context(True),
     }
 
 
@@ -164,7 +164,7 @@ def contexts(engine: Engine, language: str) -> dict[str, dict[str, Any]]:
     """One context per letter kind, as the workflows build it at MOMENT."""
     zh = language == "zh-CN"
     case = _claim_case(engine, language, [])
-    clause = case._clause_context
+    clause = case.clause_context
     resolution = {
         "kinds": ["apology", "payment"],
         "description": "书面致歉并补付漏计的费用" if zh else "An apology and the missing amount",
@@ -379,14 +379,14 @@ def rendered(
 
 
 def _letter_calls() -> dict[str, set[str]]:
-    """The keywords every `self._letter("<kind>", ...)` call in the workflows passes."""
+    """The keywords every `case.letter("<kind>", ...)` call in the workflows passes."""
     calls: dict[str, set[str]] = {}
     for path in (ROOT / "workflows").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "_letter"
+                and node.func.attr in ("_letter", "letter")
                 and node.args
                 and isinstance(node.args[0], ast.Constant)
             ):

@@ -1,253 +1,165 @@
-"""The state of one claim and the plumbing every step uses: audit events, work items,
-letters, the read-model sync, search attributes and the statutory clocks that run beside the
-process. Deterministic code only (see workflows/claim.py)."""
+"""One claim's file: its typed state with the recorder, clocks and signature guard it shares
+with complaints, the claim's letters, its flush to the read model and its status. The
+workflow owns one; the claim's steps and desks work on it. Deterministic code only."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
-    from activities.policy import (
-        LETTER_TIMEOUT,
-    )
-    from models.claim import (
-        Appeal,
-        ClaimReport,
-        Material,
-        Withdrawal,
-    )
-    from models.complaint import ClaimReviewRequest
-    from models.records import (
-        ClaimSync,
-        LetterRecord,
-        LetterRequest,
-    )
-    from models.rules import AdjustmentResult, ExclusionHit, Flag, RulesSnapshot
-    from models.status import (
-        CLAIM_NO_WITHDRAWAL,
-        CLAIM_UNDECIDED,
-        ApprovalRecord,
-        AssessmentView,
-        InvestigationView,
-        PanelView,
-        PaymentView,
-        RefusedDecision,
-    )
+    from activities.records import RecordActivities
+    from models.claim import Material
+    from models.records import ClaimSync, LetterRecord
+    from models.status import ApprovalState, ClaimStage, ClaimStatus
     from workflows import search
-    from workflows.approval import level_name
-    from workflows.case import SYSTEM, CaseBase
+    from workflows.claim_state import ClaimState
     from workflows.coverage import insured_id_of
-    from workflows.decisions import (
-        Panel,
-    )
-    from workflows.investigation import (
-        Finding,
-        InvestigationResult,
-    )
+    from workflows.deadlines import CaseClocks
+    from workflows.recorder import CaseRecorder, Changes, record_call, wait_until
+    from workflows.signature_guard import SignatureGuard
 
 
-UNDECIDED = CLAIM_UNDECIDED
-NO_WITHDRAWAL = CLAIM_NO_WITHDRAWAL
+class ClaimCase:
+    """The state of one claim and the plumbing every step uses."""
 
+    def __init__(self, *, release: bool, signing: bool) -> None:
+        self.state = ClaimState(release=release)
+        self.rec: CaseRecorder[ClaimStage] = CaseRecorder(ClaimStage.REPORTED)
+        self.clocks = CaseClocks(
+            self.rec,
+            flush=self.flush,
+            delay_letter=self._delay_letter,
+            calendar_flags=release,
+        )
+        self.guard = SignatureGuard(
+            self.rec,
+            flush=self.flush,
+            window=self._signature_window,
+            signing=signing,
+            release=release,
+        )
+        self._sa_stage: str | None = None
+        self._sa_level: int | None = -1
 
-def _refusal(message: str, kind: str = "InvalidDecision") -> ApplicationError:
-    return ApplicationError(message, type=kind, non_retryable=True)
-
-
-class ClaimCase(CaseBase):
     @property
-    def case_id(self) -> str:
-        return self.claim_id
+    def claim_id(self) -> str:
+        return self.state.claim_id
 
-    async def _park(self, condition: Any, until: datetime | None = None) -> bool:
+    def name(self, claim_id: str) -> None:
+        """The claim's id: what its letters, work items and log lines are named by."""
+        self.state.claim_id = claim_id
+        self.rec.case_id = claim_id
+
+    @property
+    def stage(self) -> ClaimStage:
+        return self.rec.stage
+
+    @property
+    def pending_level(self) -> int | None:
+        s = self.state
+        if self.rec.stage != ClaimStage.PENDING_APPROVAL or s.outcome is not None:
+            return None
+        done = len(s.approvals)
+        return s.chain[done] if done < len(s.chain) else None
+
+    def _signature_window(self) -> int | None:
+        rules = self.state.rules
+        return rules.signature_window_minutes if rules else None
+
+    # ================================================================== waiting
+
+    async def park(self, condition: Callable[[], bool], until: datetime | None = None) -> bool:
         """The process waits for a person or a date: the only moments a withdrawal may stop
         it (no activity of the process is then in flight)."""
-        self._parked = True
+        self.state.parked = True
         try:
             if until is None:
                 await workflow.wait_condition(condition)
                 return True
-            return await self._wait(condition, until)
+            return await wait_until(condition, until)
         finally:
-            self._parked = False
+            self.state.parked = False
 
-    def __init__(self) -> None:
-        self._init_case()
-        # DOMAIN §1, §6a: who may decide by role and level; excluded causes; amounts from the
-        # insurer's assessment, not the claimant's figures; limits net of earlier claims.
-        # Cases begun before these rules keep the ones they started with (they replay).
-        self._by_role = self._release_2026_12
-        self._exclusion_rules = self._release_2026_12
-        self._assessment_rules = self._release_2026_12
-        self._net_limits = self._release_2026_12
-        self._lapse_rules = self._release_2026_12
-        self._second_notice_rules = self._release_2026_12
-        self._payee_watch = self._release_2026_12
-        self.report: ClaimReport | None = None
-        self.rules: RulesSnapshot | None = None
-        self.claim_id = ""
-        self.stage = "REPORTED"
-        self.received: dict[str, Material] = {}
-        self.required: list[str] = []
-        self.flags: list[Flag] = []
-        self.adjustment: AdjustmentResult | None = None
-        self.chain: list[int] = []
-        self.approvals: list[ApprovalRecord] = []
-        self.refused: list[RefusedDecision] = []
-        self.recused: dict[str, str] = {}
-        self.panel: Panel | None = None
-        self.panel_view: PanelView | None = None
-        self.investigations: dict[str, InvestigationView] = {}
-        self.findings: list[Finding] = []
-        self.investigation: InvestigationResult | None = None
-        self.exclusions: list[ExclusionHit] = []
-        self.assessment: AssessmentView | None = None
-        self.awaiting_assessment = False
-        self.letters: list[str] = []
-        self.payments: list[PaymentView] = []
-        self.stp = False
-        self.reserve: Decimal | None = None
-        self.denial_clause: str | None = None
-        self.denial_reason: str | None = None
-        self.not_accepted_reason: str | None = None
-        self.document_rounds = 0
-        self.round = 0
-        self.outcome: str | None = None  # approved / denied / returned
-        self.awaiting_adjustment = False
-        self.appeal: Appeal | None = None
-        self.appealed_at: datetime | None = None
-        self.overturned = False
-        self.withdrawal: Withdrawal | None = None
-        self._parked = False  # the process waits for a person or a date, no step in flight
-        self.complaints: list[dict[str, Any]] = []
-        self.review_request: ClaimReviewRequest | None = None
-        self._paying = False
-        self._letter_counts: dict[str, int] = {}
-        self._flush_lock = asyncio.Lock()
-        self._decision_lock = asyncio.Lock()
-        self._payment_lock = asyncio.Lock()
-        self._sa_stage: str | None = None
-        self._sa_level: int | None = -1
+    # ================================================================== materials, letters
 
-    # ================================================================== helpers
-
-    @property
-    def missing(self) -> list[str]:
-        return [k for k in self.required if k not in self.received]
-
-    @property
-    def paid_total(self) -> Decimal:
-        return sum((p.amount for p in self.payments), Decimal("0"))
-
-    @property
-    def _zh(self) -> bool:
-        return self.report is None or self.report.claimant.language == "zh-CN"
-
-    def _account(self) -> str:
-        account = self.received.get("bank_account")
-        return account.ref if account else ""
-
-    def _level_label(self, level: int) -> str:
-        return "SYSTEM" if level == 0 else level_name(level)
-
-    def _clause_context(self, clause_id: str | None) -> dict[str, str] | None:
-        policy = self.rules.policy if self.rules else None
-        clause = policy.clause(clause_id) if policy and clause_id else None
-        if clause is None:
-            return None
-        return {
-            "id": clause.id,
-            "title": clause.title_zh if self._zh else clause.title_en,
-            "text": clause.text_zh if self._zh else clause.text_en,
-        }
-
-    def _receive(self, materials: list[Material], actor: str) -> None:
-        new = [m for m in materials if m.kind not in self.received]
+    def receive(self, materials: list[Material], actor: str) -> None:
+        received = self.state.received
+        new = [m for m in materials if m.kind not in received]
         for m in new:
-            self.received[m.kind] = m
+            received[m.kind] = m
         if new:
-            self._event("materials_received", actor, kinds=[m.kind for m in new])
+            self.rec.event("materials_received", actor, kinds=[m.kind for m in new])
 
-    def _letter_day(self, at: datetime) -> str:
+    def letter_day(self, at: datetime) -> str:
         """A day a letter names, as the profile's local date: a notice sent at 00:30 Beijing
         time on 2 March is of 2 March. Letters of cases begun before "letter-local-dates"
         name the UTC date they always named (their histories replay)."""
-        if self._release_2026_12:
-            return at.astimezone(self._cal.tz).date().isoformat()
+        if self.state.release:
+            return at.astimezone(self.clocks.cal.tz).date().isoformat()
         return at.date().isoformat()
 
-    async def _letter(
-        self, kind: str, recipient: str | None = None, **context: Any
-    ) -> LetterRecord:
-        assert self.report
-        n = self._letter_counts.get(kind, 0) + 1
-        self._letter_counts[kind] = n
-        letter_id = f"{self.claim_id}-{kind}-{n}"
-        claimant = self.report.claimant
-        record = await self._record_call(
-            "send_letter",
-            LetterRequest(
-                letter_id=letter_id,
-                case_id=self.claim_id,
-                kind=kind,
-                language=claimant.language,
-                recipient=recipient or f"{claimant.name} <{claimant.email or claimant.phone}>",
-                channel="file" if recipient else ("email" if claimant.email else "sms"),
-                context={
-                    "claim_id": self.claim_id,
-                    "claimant_name": claimant.name,
-                    "policy_no": self.report.policy_no,
-                    **context,
-                },
-            ),
-            result_type=LetterRecord,
-            timeout=LETTER_TIMEOUT,
+    async def letter(self, kind: str, recipient: str | None = None, **context: Any) -> LetterRecord:
+        report = self.state.report
+        assert report
+        claimant = report.claimant
+        return await self.rec.letter(
+            kind,
+            language=claimant.language,
+            recipient=recipient or f"{claimant.name} <{claimant.email or claimant.phone}>",
+            channel="file" if recipient else ("email" if claimant.email else "sms"),
+            context={
+                "claim_id": self.claim_id,
+                "claimant_name": claimant.name,
+                "policy_no": report.policy_no,
+                **context,
+            },
         )
-        self.letters.append(letter_id)
-        self._event("letter", SYSTEM, kind=kind, letter_id=letter_id, sha256=record.sha256)
-        return record
 
-    async def _flush(self) -> None:
+    async def _delay_letter(self, clock: str, due_on: str, stage: str) -> LetterRecord:
+        return await self.letter("delay", clock=clock, due_on=due_on, stage=stage)
+
+    # ================================================================== the read model
+
+    async def flush(self) -> None:
         """Write the projection, new audit events and work-item changes in one activity."""
-        async with self._flush_lock:
-            self._upsert_search_attributes()
-            self._sync_version += 1
-            events, self._events = self._events, []
-            opened, self._opened = self._opened, []
-            closed, self._closed = self._closed, []
-            assert self.report
-            await self._record_call(
-                "sync_claim",
-                ClaimSync(
-                    status=self.status(),
-                    version=self._sync_version,
-                    insured_id_no=self.rules.policy.insured_id_no
-                    if self.rules and self.rules.policy
-                    else insured_id_of(self.report),
-                    events=events,
-                    open_items=opened,
-                    close_items=closed,
-                    priority=self.priority,
-                ),
-            )
+        await self.rec.flush(self._search_updates, self._write)
 
-    def _upsert_search_attributes(self) -> None:
-        assert self.report
-        updates = []
+    async def _write(self, changes: Changes) -> None:
+        s = self.state
+        assert s.report
+        await record_call(
+            RecordActivities.sync_claim,
+            ClaimSync(
+                status=self.status(),
+                version=changes.version,
+                insured_id_no=s.rules.policy.insured_id_no
+                if s.rules and s.rules.policy
+                else insured_id_of(s.report),
+                events=changes.events,
+                open_items=changes.opened,
+                close_items=changes.closed,
+                priority=self.rec.priority,
+            ),
+        )
+
+    def _search_updates(self) -> list[SearchAttributeUpdate[Any]]:
+        report = self.state.report
+        assert report
+        updates: list[SearchAttributeUpdate[Any]] = []
         if self._sa_stage is None:
             updates += [
-                search.CLAIM_LINE.value_set(self.report.line),
-                search.POLICY_NO.value_set(self.report.policy_no),
+                search.CLAIM_LINE.value_set(report.line),
+                search.POLICY_NO.value_set(report.policy_no),
             ]
-        if self.stage != self._sa_stage:
-            updates.append(search.CLAIM_STAGE.value_set(self.stage))
-            self._sa_stage = self.stage
+        if self.rec.stage != self._sa_stage:
+            updates.append(search.CLAIM_STAGE.value_set(self.rec.stage))
+            self._sa_stage = self.rec.stage
         level = self.pending_level
         if level != self._sa_level:
             updates.append(
@@ -256,6 +168,69 @@ class ClaimCase(CaseBase):
                 else search.PENDING_LEVEL.value_unset()
             )
             self._sa_level = level
-        updates += self._next_due_update()
-        if updates:
-            workflow.upsert_search_attributes(updates)
+        updates += self.clocks.next_due_update()
+        return updates
+
+    # ================================================================== what queries return
+
+    def status(self) -> ClaimStatus:
+        s, rec, report = self.state, self.rec, self.state.report
+        now = workflow.now()
+        return ClaimStatus(
+            claim_id=s.claim_id,
+            stage=rec.stage,
+            # A report that could not be read leaves these empty (stage NOT_ACCEPTED).
+            line=report.line if report else "",
+            incident_type=report.incident_type if report else "",
+            policy_no=report.policy_no if report else "",
+            claimant_name=report.claimant.name if report else "",
+            claimant_id_no=report.claimant.id_no if report else None,
+            claimant_phone=report.claimant.phone if report else None,
+            channel=report.channel if report else "",
+            reported_at=(report.reported_at if report else None) or workflow.info().start_time,
+            amount_claimed=report.amount_claimed if report else Decimal("0"),
+            reserve=s.reserve,
+            payable_amount=s.adjustment.payable if s.adjustment else None,
+            missing_materials=s.missing,
+            received_materials=sorted(s.received),
+            document_rounds=s.document_rounds,
+            pending_approval_level=self.pending_level,
+            approval_chain=s.chain,
+            approvals=s.approvals,
+            refused_decisions=s.refused,
+            deadlines=[c.view(now) for c in self.clocks.clocks.values()],
+            open_tasks=list(rec.tasks.values()),
+            flags=[*s.flags, *self.clocks.flags.values()],
+            straight_through=s.stp,
+            adjustment=s.adjustment,
+            denial_clause=s.denial_clause,
+            denial_reason=s.denial_reason,
+            not_accepted_reason=s.not_accepted_reason,
+            letters=rec.letters,
+            payments=s.payments,
+            history=rec.history,
+            rules_version=s.rules.version if s.rules else None,
+            investigations=list(s.investigations.values()),
+            investigation_summary=s.investigation.summary if s.investigation else None,
+            panel=s.panel_view,
+            breaches=self.clocks.breaches,
+            priority=rec.priority,
+            appealed_at=s.appealed_at,
+            appeal_reason=s.appeal.reason if s.appeal else None,
+            overturned=s.overturned,
+            withdrawn_reason=s.withdrawal.reason if s.withdrawal else None,
+            paid_total=s.paid_total,
+            complaints=[c.model_dump() for c in s.complaints],
+            exclusions=s.exclusions,
+            assessment=s.assessment,
+        )
+
+    def approval_state(self) -> ApprovalState:
+        s = self.state
+        return ApprovalState(
+            claim_id=s.claim_id,
+            stage=self.rec.stage,
+            pending_approval_level=self.pending_level,
+            approvals=s.approvals,
+            payable_amount=s.adjustment.payable if s.adjustment else None,
+        )
