@@ -248,7 +248,9 @@ def _check(folder: Path, jsons: list[str], found: ArchiveContents) -> None:
     listed = {f.file for f in manifest.files}
     for entry in manifest.files:
         path = folder / entry.file
-        if not path.is_file():
+        if Path(entry.file).name != entry.file or entry.file in ("", ".", ".."):
+            problem = "names a file outside its folder"  # a manifest written by hand
+        elif not path.is_file():
             problem = "listed in manifest.json but missing"
         elif sha256_of(path.read_bytes()) != entry.sha256:
             problem = "sha256 differs from manifest.json: changed since it was archived"

@@ -359,6 +359,16 @@ def test_a_file_missing_from_or_added_to_an_archive_folder_fails(tmp_path: Path)
     assert "human-approval.json: FAILED ArchiveMismatch: not listed in manifest.json" in r.output
 
 
+def test_a_manifest_naming_a_file_elsewhere_fails(tmp_path: Path) -> None:
+    folder = _archived(tmp_path)
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    manifest["files"][0]["file"] = "../outside.json"
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    r = runner.invoke(cli, ["audit", "replay", "--dir", str(folder)])
+    assert r.exit_code == 1, r.output
+    assert "outside.json: FAILED ArchiveMismatch: names a file outside its folder" in r.output
+
+
 def test_a_plain_folder_of_histories_still_replays(tmp_path: Path) -> None:
     for name in ("fast-track.json", "human-approval.json"):
         shutil.copy(HISTORIES / name, tmp_path / name)
