@@ -1,25 +1,23 @@
 """The archive (README "Archive"), on the real dev server: the schedules installed twice are one
 of each, at Beijing time; the nightly export writes one JSON per closed case and a manifest of
 their sha256 digests, writes nothing again when retried, and `claims audit replay --dir`
-replays it; a file changed after the export fails the replay in one line; the monthly
-complaint report lands in the archive with the month's measures."""
+replays it. Tampering: tests/test_archive_replay.py; the monthly complaint report:
+tests/test_archive_report.py."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import json
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import typer
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from temporalio.client import (
     ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
@@ -33,26 +31,22 @@ from typer.testing import CliRunner, Result
 import commands.audit
 import commands.schedule
 from audit import schedules
-from audit.archive import MANIFEST, archive_report, history_file_name, sha256_of
+from audit.archive import MANIFEST, history_file_name
 from client import start_claim
 from models.archive import (
     ArchiveRequest,
-    ComplaintReportRequest,
     ExportResult,
     Manifest,
-    month_bounds,
-    previous_month,
 )
 from models.catalog import BUSINESS_TZ
 from models.claim import Withdrawal
-from models.tables import ComplaintPaymentRow, ComplaintRow
 from security.codec import ENCODING
 from settings import Settings, get_settings
 from tests.claimtools import handle_for, wait_stage
 from tests.conftest import Engine_, RecordingRail, end_workflows, per_test_client
 from tests.factories import medical_report
 from worker import build_worker
-from workflows.archive import ArchiveWorkflow, ComplaintReportWorkflow
+from workflows.archive import ArchiveWorkflow
 from workflows.claim import ClaimWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -306,175 +300,3 @@ async def test_the_nightly_export_archives_each_closed_case_with_its_digest(
     assert r.exit_code == 0, r.output
     assert r.output.count("replays cleanly") == 3
     assert "manifest" not in r.output
-
-
-# ================================================================= tampering
-
-
-def _archived(tmp_path: Path) -> Path:
-    """An archive folder holding two committed histories, as the export writes them."""
-    folder = tmp_path / "archive" / "2026-11-29"
-    folder.mkdir(parents=True)
-    files = []
-    for name in ("fast-track.json", "complaint-happy-path.json"):
-        shutil.copy(HISTORIES / name, folder / name)
-        data = (folder / name).read_bytes()
-        files.append(
-            {"file": name, "sha256": sha256_of(data), "size": len(data), "workflow_id": name}
-        )
-    manifest = {"exports": [{"since": None, "until": "2026-11-28T18:00:00Z"}], "files": files}
-    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-    return folder
-
-
-def test_the_replay_of_an_archive_checks_the_manifest_first(tmp_path: Path) -> None:
-    folder = _archived(tmp_path)
-    archive_report(folder.parent, "complaints-2026-10.json", b'{"month": "2026-10"}\n')
-    r = runner.invoke(cli, ["audit", "replay", "--dir", str(folder.parent)])
-    assert r.exit_code == 0, r.output
-    assert r.output.count("replays cleanly") == 2  # the report is checked, not replayed
-
-
-def test_a_file_changed_after_the_export_fails_the_replay_in_one_line(tmp_path: Path) -> None:
-    folder = _archived(tmp_path)
-    tampered = folder / "fast-track.json"
-    tampered.write_bytes(tampered.read_bytes().rstrip() + b" \n")  # still valid JSON
-    r = runner.invoke(cli, ["audit", "replay", "--dir", str(folder.parent)])
-    assert r.exit_code == 1, r.output
-    failures = [line for line in r.output.splitlines() if "FAILED" in line]
-    assert failures == [
-        f"{tampered}: FAILED ArchiveMismatch: sha256 differs from manifest.json: "
-        "changed since it was archived"
-    ]
-    assert "complaint-happy-path.json: replays cleanly" in r.output
-
-
-def test_a_file_missing_from_or_added_to_an_archive_folder_fails(tmp_path: Path) -> None:
-    folder = _archived(tmp_path)
-    (folder / "complaint-happy-path.json").unlink()
-    shutil.copy(HISTORIES / "human-approval.json", folder / "human-approval.json")
-    r = runner.invoke(cli, ["audit", "replay", "--dir", str(folder)])
-    assert r.exit_code == 1, r.output
-    assert "complaint-happy-path.json: FAILED ArchiveMismatch: listed in manifest.json" in r.output
-    assert "human-approval.json: FAILED ArchiveMismatch: not listed in manifest.json" in r.output
-
-
-def test_a_manifest_naming_a_file_elsewhere_fails(tmp_path: Path) -> None:
-    folder = _archived(tmp_path)
-    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    manifest["files"][0]["file"] = "../outside.json"
-    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
-    r = runner.invoke(cli, ["audit", "replay", "--dir", str(folder)])
-    assert r.exit_code == 1, r.output
-    assert "outside.json: FAILED ArchiveMismatch: names a file outside its folder" in r.output
-
-
-def test_a_plain_folder_of_histories_still_replays(tmp_path: Path) -> None:
-    for name in ("fast-track.json", "human-approval.json"):
-        shutil.copy(HISTORIES / name, tmp_path / name)
-    r = runner.invoke(cli, ["audit", "replay", "--dir", str(tmp_path)])
-    assert r.exit_code == 0, r.output
-    assert r.output.count("replays cleanly") == 2
-
-
-# ============================================================ monthly report
-
-
-@pytest.mark.parametrize(
-    ("at", "month"),
-    [
-        (datetime(2026, 12, 1, 3, 0, tzinfo=BUSINESS_TZ), "2026-11"),
-        (datetime(2026, 1, 1, 3, 0, tzinfo=BUSINESS_TZ), "2025-12"),
-        # 00:30 on 1 March in Beijing is still February in UTC: the month is Beijing's
-        (datetime(2026, 2, 28, 16, 30, tzinfo=UTC), "2026-02"),
-        (datetime(2026, 3, 15, 12, 0, tzinfo=UTC), "2026-02"),
-    ],
-)
-def test_the_monthly_report_covers_the_month_before_the_run(at: datetime, month: str) -> None:
-    assert previous_month(at) == month
-
-
-def test_a_month_runs_from_its_first_midnight_in_beijing() -> None:
-    start, end = month_bounds("2025-12")
-    assert start == datetime(2025, 11, 30, 16, 0, tzinfo=UTC)
-    assert end == datetime(2025, 12, 31, 16, 0, tzinfo=UTC)
-
-
-def _complaint(engine, complaint_id: str, received: datetime, **fields) -> None:  # type: ignore[no-untyped-def]
-    with Session(engine) as s:
-        s.add(
-            ComplaintRow(
-                complaint_id=complaint_id,
-                stage=fields.pop("stage", "CLOSED"),
-                channel="phone",
-                complainant_name="张*",
-                received_at=received.astimezone(UTC),
-                updated_at=received.astimezone(UTC),
-                status={},
-                **fields,
-            )
-        )
-        s.commit()
-
-
-async def test_the_monthly_complaint_report_lands_in_the_archive(archiving: Engine_) -> None:
-    cst = BUSINESS_TZ
-    # the first and last moments of March 2025 in Beijing are in it; either side is not
-    _complaint(
-        archiving.engine,
-        "CMP-A",
-        datetime(2025, 3, 1, 0, 30, tzinfo=cst),
-        category="materials",
-        upheld=True,
-    )
-    _complaint(
-        archiving.engine,
-        "CMP-B",
-        datetime(2025, 3, 31, 23, 30, tzinfo=cst),
-        category="materials",
-        upheld=False,
-    )
-    _complaint(
-        archiving.engine,
-        "CMP-C",
-        datetime(2025, 3, 12, 10, 0, tzinfo=cst),
-        category="service_attitude",
-    )
-    _complaint(archiving.engine, "CMP-D", datetime(2025, 4, 1, 0, 30, tzinfo=cst), category="other")
-    _complaint(
-        archiving.engine, "CMP-E", datetime(2025, 2, 28, 23, 30, tzinfo=cst), category="other"
-    )
-    with Session(archiving.engine) as s:
-        s.add(
-            ComplaintPaymentRow(
-                complaint_id="CMP-A",
-                seq=1,
-                amount=Decimal("200.00"),
-                payee="张*",
-                account_ref="****1234",
-                idempotency_key=f"cmp-a-{uuid.uuid4()}",
-                reference="REF-1",
-                paid_at=datetime(2025, 3, 20, 10, 0, tzinfo=UTC),
-            )
-        )
-        s.commit()
-
-    result = await archiving.client.execute_workflow(
-        ComplaintReportWorkflow.run,
-        ComplaintReportRequest(month="2025-03"),
-        id=f"complaint-report-{uuid.uuid4()}",
-        task_queue=archiving.task_queue,
-    )
-    path = archiving.settings.archive_dir / "reports" / "complaints-2025-03.json"
-    assert (result.month, result.file, result.complaints) == ("2025-03", str(path), 3)
-    data = path.read_bytes()
-    assert result.sha256 == hashlib.sha256(data).hexdigest()
-    report = json.loads(data)
-    assert report["month"] == "2025-03"
-    measures = report["measures"]
-    assert measures["by_category"] == {"materials": 2, "service_attitude": 1}
-    assert (measures["upheld"], measures["findings"]) == (1, 2)
-    assert measures["by_month"] == {"2025-03": 3}
-    assert (measures["compensation_paid"], measures["compensation_total"]) == (1, "200.00")
-    manifest = Manifest.model_validate_json((path.parent / MANIFEST).read_bytes())
-    assert [(f.file, f.sha256) for f in manifest.files] == [(path.name, result.sha256)]
