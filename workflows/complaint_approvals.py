@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from models.complaint import Resolution, ResolutionApproval
     from models.records import StaffInfo
     from models.roles import COMPLAINT_COORDINATOR as COORDINATOR
+    from models.status import ComplaintStage
     from workflows.complaint_checks import (
         check_handler,
         check_stage,
@@ -64,7 +65,12 @@ class ResolutionApprovals:
 
     def check_proposal(self, stage: str, r: Resolution) -> None:
         state = self.state
-        check_stage(state, stage, "propose a resolution", ("INVESTIGATING", "RESOLUTION_PROPOSED"))
+        check_stage(
+            state,
+            stage,
+            "propose a resolution",
+            (ComplaintStage.INVESTIGATING, ComplaintStage.RESOLUTION_PROPOSED),
+        )
         check_handler(state, r.handler)
         if state.findings is None:
             raise refuse("record the findings before proposing a resolution")
@@ -90,7 +96,9 @@ class ResolutionApprovals:
     # ------------------------------------------------------------------ the approvals
 
     def check_open(self, stage: str) -> None:
-        check_stage(self.state, stage, "approve a resolution", ("RESOLUTION_PROPOSED",))
+        check_stage(
+            self.state, stage, "approve a resolution", (ComplaintStage.RESOLUTION_PROPOSED,)
+        )
         if self.approved:
             raise refuse("the resolution is already approved")
 

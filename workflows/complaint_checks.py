@@ -11,12 +11,24 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from models.records import StaffInfo
     from models.roles import MANAGER
+    from models.status import ComplaintStage
     from workflows.complaint_state import ComplaintState
 
-BEFORE_DECISION = ("REGISTERED", "TRIAGED", "INVESTIGATING", "RESOLUTION_PROPOSED")
+BEFORE_DECISION = (
+    ComplaintStage.REGISTERED,
+    ComplaintStage.TRIAGED,
+    ComplaintStage.INVESTIGATING,
+    ComplaintStage.RESOLUTION_PROPOSED,
+)
 # Once the decision has gone out the complainant may ask for a review (within the window),
 # whatever the callback brings; the review itself begins after the callback.
-AFTER_DECISION = ("DECIDED", "EXECUTING", "AWAITING_CLAIM_REVIEW", "CALLBACK", "REVIEW_OFFERED")
+AFTER_DECISION = (
+    ComplaintStage.DECIDED,
+    ComplaintStage.EXECUTING,
+    ComplaintStage.AWAITING_CLAIM_REVIEW,
+    ComplaintStage.CALLBACK,
+    ComplaintStage.REVIEW_OFFERED,
+)
 
 
 def refuse(message: str) -> ApplicationError:

@@ -125,6 +125,10 @@ class ComplaintState:
         c = self.report.complainant if self.report else None
         return (c.id_no or c.phone or c.email) if c else None
 
+    def signature_window(self) -> int | None:
+        """Minutes a signed decision's time may be from the case's; None before the rules."""
+        return self.rules.signature_window_minutes if self.rules else None
+
     @property
     def zh(self) -> bool:
         return self.report is None or self.report.complainant.language == "zh-CN"
