@@ -23,6 +23,7 @@ from models.archive import (
     month_bounds,
 )
 from models.tables import ClaimRow, ComplaintPaymentRow, ComplaintRow
+from readmodel.measures import COLUMNS, complaint_measures
 from security.masking import mask_contact
 from settings import Settings
 
@@ -50,8 +51,6 @@ class ArchiveActivities:
         """The complaint measures (DOMAIN §8.9, as `claims report complaints` computes them)
         of the complaints received in the month, China Standard Time, as
         `reports/complaints-YYYY-MM.json` in the archive."""
-        from commands.complaint_report import complaint_measures
-
         rows, claims, paid = self._month(request.month)
         measures = complaint_measures(rows, claims, paid)
         # a complainant's key is their id number, phone or email: the report shows it masked
@@ -73,8 +72,6 @@ class ArchiveActivities:
     def _month(self, month: str) -> tuple[list[dict[str, Any]], int, list[dict[str, Any]]]:
         """The month's complaints (received in it) as the report reads them, the claims
         reported in it, and the compensation paid in it."""
-        from commands.complaint_report import COLUMNS
-
         # the read model holds UTC: compare with the month's bounds in UTC
         start, end = (at.astimezone(UTC) for at in month_bounds(month))
 

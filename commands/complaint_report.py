@@ -3,11 +3,6 @@ with a regulator-style CSV and PNG charts. Joined to the `report` sub-app in cli
 
 from __future__ import annotations
 
-import csv
-import io
-from collections import Counter
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,204 +11,12 @@ from rich.table import Table
 
 from commands.common import console, db, handle_errors, money, print_json
 from commands.complaint_charts import write_charts
-from commands.report import _pct, _rate
-from models.tables import ComplaintRow
+from commands.report import _pct
 from readmodel import queries
+from readmodel.measures import COLUMNS, complaint_measures, rate, regulator_csv
 from security.masking import mask_contact
 
-# Months and quarters are counted on China Standard Time (the CN profile of DOMAIN §3). The
-# read model returns aware datetimes in UTC (sqlmodel's UTCDateTime), so a complaint received
-# at 01:00 on 1 December in China is 30 November in UTC: aware values are converted to China
-# time first. Naive values (only from hand-made dicts) are taken as China time already.
-CN_TZ = timezone(timedelta(hours=8))
-
-CATEGORY_ZH = {
-    "claim_decision": "理赔核定",
-    "materials": "理赔资料",
-    "payment_timeliness": "赔付时效",
-    "service_attitude": "服务态度",
-    "amount_dispute": "理赔金额争议",
-    "other": "其他",
-}
-UNCATEGORISED = "uncategorised"
-UNCATEGORISED_ZH = "未分类"
-UNASSIGNED = "unassigned"
-OPEN = "open"
-DECLINED = "declined"
-
-REGULATOR_HEADER = [
-    "统计期间",
-    "投诉类别",
-    "受理件数",
-    "办结件数",
-    "按期办结件数",
-    "延期件数",
-    "投诉成立件数",
-    "满意件数",
-    "监管转办件数",
-]
-TOTAL_ZH = "合计"
-
 app = typer.Typer()
-
-
-def _when(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    at: datetime = value
-    return at.astimezone(CN_TZ) if at.tzinfo is not None else at
-
-
-def _month(value: Any) -> str | None:
-    at = _when(value)
-    return None if at is None else f"{at.year:04d}-{at.month:02d}"
-
-
-def _quarter(value: Any) -> str:
-    at = _when(value)
-    return "" if at is None else f"{at.year:04d}-Q{(at.month - 1) // 3 + 1}"
-
-
-def _months_between(first: str, last: str) -> list[str]:
-    year, month = (int(p) for p in first.split("-"))
-    out: list[str] = []
-    while f"{year:04d}-{month:02d}" <= last:
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return out
-
-
-def _is_declined(row: dict[str, Any]) -> bool:
-    return row.get("outcome") == DECLINED or row.get("stage") == "DECLINED"
-
-
-def _is_closed(row: dict[str, Any]) -> bool:
-    return row.get("closed_at") is not None or row.get("stage") == "CLOSED"
-
-
-def _volume(rows: list[dict[str, Any]], field: str, missing: str) -> dict[str, int]:
-    """Counts by a field, largest first (ties by name); a missing value counts as `missing`."""
-    counts = Counter(row.get(field) or missing for row in rows)
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def complaint_measures(
-    rows: list[dict[str, Any]],
-    claims_count: int,
-    compensation: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """The measures of DOMAIN §8.9 from complaint rows (plain dicts with the ComplaintRow
-    fields) and the number of claims in the book; `compensation` is the complaint ledger
-    (dicts with the ComplaintPaymentRow fields, at least `amount`).
-
-    - on-time rate: on_time True / complaints decided (decided_at set) whose on_time is known;
-    - extension rate: extensions > 0 / complaints registered (all but the declined ones);
-    - upheld rate: upheld True / upheld known; satisfaction rate: satisfied True / known;
-    - complaints per 1,000 claims: all complaints / claims * 1000 (None without claims);
-    - repeat complainants: complainant keys with two complaints or more;
-    - by month: complaints received per month (YYYY-MM, China time), gaps filled with 0;
-    - compensation paid: the payments on the complaint ledger and their total, apart from
-      claim payments (DOMAIN §6a: compensation is not a claim payment).
-    """
-    total = len(rows)
-    declined = sum(_is_declined(r) for r in rows)
-    registered = total - declined
-    timed = [r for r in rows if r.get("decided_at") is not None and r.get("on_time") is not None]
-    on_time = sum(r["on_time"] is True for r in timed)
-    extended = sum((r.get("extensions") or 0) > 0 for r in rows if not _is_declined(r))
-    judged = [r for r in rows if r.get("upheld") is not None]
-    upheld = sum(r["upheld"] is True for r in judged)
-    called = [r for r in rows if r.get("satisfied") is not None]
-    satisfied = sum(r["satisfied"] is True for r in called)
-
-    keys = Counter(r["complainant_key"] for r in rows if r.get("complainant_key"))
-    repeats = sorted(
-        ((key, n) for key, n in keys.items() if n >= 2), key=lambda kv: (-kv[1], kv[0])
-    )
-
-    months = Counter(m for m in (_month(r.get("received_at")) for r in rows) if m)
-    by_month: dict[str, int] = {}
-    if months:
-        by_month = {m: months.get(m, 0) for m in _months_between(min(months), max(months))}
-
-    return {
-        "complaints": total,
-        "registered": registered,
-        "declined": declined,
-        "complainants": sum(r.get("complainants") or 1 for r in rows),
-        "by_category": _volume(rows, "category", UNCATEGORISED),
-        "by_channel": _volume(rows, "channel", "unknown"),
-        "by_priority": _volume(rows, "priority", "normal"),
-        "by_department": _volume(rows, "department", UNASSIGNED),
-        "by_outcome": _volume(rows, "outcome", OPEN),
-        "decided_with_deadline": len(timed),
-        "decided_on_time": on_time,
-        "on_time_rate": _rate(on_time, len(timed)),
-        "extended": extended,
-        "extension_rate": _rate(extended, registered),
-        "findings": len(judged),
-        "upheld": upheld,
-        "upheld_rate": _rate(upheld, len(judged)),
-        "callbacks_answered": len(called),
-        "satisfied": satisfied,
-        "satisfaction_rate": _rate(satisfied, len(called)),
-        "claims": claims_count,
-        "complaints_per_1000_claims": (
-            round(total / claims_count * 1000, 2) if claims_count else None
-        ),
-        "repeat_complainants": len(repeats),
-        "repeat_complainant_keys": [{"key": k, "complaints": n} for k, n in repeats],
-        "by_month": by_month,
-        "compensation_paid": len(compensation or []),
-        "compensation_total": str(
-            sum((Decimal(str(p["amount"])) for p in compensation or []), Decimal("0.00"))
-        ),
-    }
-
-
-def regulator_csv(rows: list[dict[str, Any]]) -> str:
-    """Quarterly complaint statistics in the layout insurers send the regulator: per quarter
-    (of received_at, China time) one row for each category and a 合计 row. Counts cover the
-    complaints accepted (受理: all but the declined ones). 办结 = closed; 按期办结 = closed with
-    its decision notice on time; 延期 = extended at least once; 投诉成立 = upheld; 满意 =
-    satisfied at the callback; 监管转办 = forwarded by the regulator. UTF-8 with a BOM, so
-    Excel reads the Chinese headers."""
-    accepted = [r for r in rows if not _is_declined(r)]
-    periods = sorted({_quarter(r.get("received_at")) for r in accepted}) or [""]
-
-    def counts(group: list[dict[str, Any]]) -> list[int]:
-        closed = [r for r in group if _is_closed(r)]
-        return [
-            len(group),
-            len(closed),
-            sum(r.get("on_time") is True for r in closed),
-            sum((r.get("extensions") or 0) > 0 for r in group),
-            sum(r.get("upheld") is True for r in group),
-            sum(r.get("satisfied") is True for r in group),
-            sum(r.get("channel") == "regulator" for r in group),
-        ]
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(REGULATOR_HEADER)
-    for period in periods:
-        in_period = [r for r in accepted if _quarter(r.get("received_at")) == period]
-        categories = list(CATEGORY_ZH)
-        extra = sorted({r["category"] for r in in_period if r.get("category")} - set(categories))
-        categories += extra
-        for category in categories:
-            group = [r for r in in_period if r.get("category") == category]
-            writer.writerow([period, CATEGORY_ZH.get(category, category), *counts(group)])
-        missing = [r for r in in_period if not r.get("category")]
-        if missing:
-            writer.writerow([period, UNCATEGORISED_ZH, *counts(missing)])
-        writer.writerow([period, TOTAL_ZH, *counts(in_period)])
-    return "\ufeff" + out.getvalue()
-
-
-COLUMNS = [name for name in ComplaintRow.model_fields if name != "status"]
 
 
 def _load() -> tuple[list[dict[str, Any]], int, list[dict[str, Any]]]:
@@ -237,7 +40,7 @@ def _volume_table(title: str, column: str, counts: dict[str, int], total: int) -
     t.add_column("complaints", justify="right")
     t.add_column("share", justify="right")
     for key, n in counts.items():
-        t.add_row(key, str(n), _pct(_rate(n, total)))
+        t.add_row(key, str(n), _pct(rate(n, total)))
     return t
 
 

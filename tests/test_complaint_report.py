@@ -13,15 +13,10 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-import commands.complaint_report  # noqa: F401  (registers `report complaints` on the report app)
-from commands.complaint_report import (
-    REGULATOR_HEADER,
-    complaint_measures,
-    regulator_csv,
-    write_charts,
-)
+from commands.complaint_charts import write_charts
 from database import engine_for, make_engine
 from models.tables import ClaimRow, ComplaintPaymentRow, ComplaintRow, PaymentRow
+from readmodel.measures import REGULATOR_HEADER, complaint_measures, regulator_csv
 from settings import get_settings
 
 CST = timezone(timedelta(hours=8))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from commands.report import claim_measures
+from readmodel.measures import claim_measures
 
 NOW = datetime(2026, 6, 30, tzinfo=UTC)
 
