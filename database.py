@@ -23,6 +23,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import SQLModel, create_engine
 
 import migrations
+import models.notice_tables  # noqa: F401  (the notices and the letter box)
 import models.portal  # noqa: F401  (the claimant portal's tables)
 import models.tables  # noqa: F401  (every table on SQLModel.metadata)
 

@@ -120,6 +120,20 @@ class Settings(BaseSettings):
         description="where the nightly export writes closed cases' histories and the monthly "
         "complaint report; default `archive` in the data folder",
     )
+    # Notices (notify/): SMS and post go to folders in the data folder
+    smtp_url: str | None = Field(
+        default=None,
+        repr=False,  # it may carry a password
+        validation_alias=AliasChoices("CLAIMS_SMTP_URL", "smtp_url"),
+        description="email notices: `smtp://host:port` or `smtps://user:pass@host`; unset: "
+        "no email, notices go by their next channel",
+    )
+    smtp_starttls: bool = Field(
+        default=False, validation_alias=AliasChoices("CLAIMS_SMTP_STARTTLS", "smtp_starttls")
+    )
+    smtp_from: str = Field(
+        default="claims@localhost", validation_alias=AliasChoices("CLAIMS_SMTP_FROM", "smtp_from")
+    )
 
     _profile: ClientConfigProfile | None = PrivateAttr(default=None)
 

@@ -32,6 +32,7 @@ from activities.archive import ArchiveActivities
 from activities.complaints import ComplaintActivities
 from activities.faults import with_faults
 from activities.letters import LetterActivities
+from activities.notices import NoticeActivities
 from activities.payments import PaymentActivities, PaymentRail
 from activities.records import RecordActivities
 from activities.rules import RulesActivities
@@ -39,6 +40,7 @@ from activities.signatures import SignatureActivities
 from client import connect, ensure_search_attributes, payload_codec, with_one_line_failures
 from database import engine_for, upgrade_at_start
 from models.arguments import SeveralArguments
+from notify import build_notifier
 from observability import EngineMetrics, serve_metrics, setup_tracing, tracing_interceptors
 from security.codec import PayloadKeyError, no_key_message
 from security.masking import mask_logs
@@ -131,6 +133,7 @@ def build_activities(
     records = RecordActivities(engine)
     letters = LetterActivities(engine, settings.letters_dir)
     payments = PaymentActivities(engine, rail)
+    notices = NoticeActivities(build_notifier(settings, engine))
     complaints = ComplaintActivities(engine)
     signatures = SignatureActivities(engine)
     activities: list[Callable[..., Any]] = [
@@ -144,6 +147,7 @@ def build_activities(
         letters.send_letter,
         payments.pay_claim,
         payments.pay_compensation,
+        notices.send_notice,
     ]
     if client is not None:
         archive = ArchiveActivities(client, settings, engine)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 
+import models.notice_tables  # noqa: F401  (the notices and the letter box)
 import models.portal  # noqa: F401  (the claimant portal's tables)
 import models.tables  # noqa: F401  (the tables the revisions must match)
 from database import migration_options, open_engine, schema_lock

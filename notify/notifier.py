@@ -1,0 +1,256 @@
+"""The Notifier: a notice is sent once per key, on the first of its channels that takes it.
+
+Each channel tried is a row in `notices` (key, channel): its status, attempts, times and last
+error. A call sends at most one attempt per channel: a transient failure is recorded and the
+call says so (NoticeDeferred), and Temporal's retry policy calls again later; after
+MAX_ATTEMPTS on a channel, or at once when the channel refuses the message for good (no
+address, a refused recipient), the next channel is tried. A notice already sent answers with
+its first receipt and sends nothing (the table is read before sending and again after).
+
+Formal notices (models.catalog.FORMAL_NOTICES) go in writing, email or post, post last when
+the preferences leave it out; an SMS under `<key>:sms` then points to them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from models.catalog import COMPANY_NAME, FORMAL_NOTICES
+from models.notice_tables import NoticeRow
+from models.notices import (
+    WRITTEN_CHANNELS,
+    Channel,
+    Contact,
+    NoticeReceipt,
+    NoticeRequest,
+    NoticeStatus,
+)
+from notify.base import Adapter, Message, PermanentFailure, TransientFailure
+from security.masking import mask_email, mask_phone
+
+log = logging.getLogger("claims.notify")
+
+MAX_ATTEMPTS = 3  # on one channel, before the next is tried
+DONE = (NoticeStatus.SENT, NoticeStatus.DELIVERED)
+
+
+class NoticeDeferred(Exception):
+    """This attempt failed and the channel will be tried again: call again later."""
+
+
+class NoticeUndeliverable(Exception):
+    """Every channel refused the notice or ran out of attempts."""
+
+
+def plan(req: NoticeRequest) -> tuple[list[Channel], bool]:
+    """The channels to try in order, and whether an SMS pointer follows."""
+    channels = list(dict.fromkeys(req.channels))
+    if req.kind not in FORMAL_NOTICES:
+        return channels, False
+    written = [c for c in channels if c in WRITTEN_CHANNELS]
+    if Channel.POST not in written:
+        written.append(Channel.POST)
+    return written, bool(req.recipient.phone)
+
+
+def masked_recipient(channel: Channel, contact: Contact) -> str:
+    """The recipient as a log line may show it."""
+    if channel is Channel.EMAIL:
+        return mask_email(contact.email) or "-"
+    if channel is Channel.SMS:
+        return mask_phone(contact.phone) or "-"
+    if channel is Channel.POST:
+        return "postal address" if contact.postal_address else "-"
+    return "letter box"
+
+
+POINTER_TEXT = {
+    "zh-CN": "【{company}】您有一份关于案件 {case} 的书面通知，已通过{by}发出，请查收。",
+    "en": "{company}: a written notice about case {case} has been sent to you by {by}.",
+}
+POINTER_LINK = {"zh-CN": "也可在此查看：{link}", "en": " Read it at {link}"}
+BY = {
+    "zh-CN": {Channel.EMAIL: "电子邮件", Channel.POST: "邮寄"},
+    "en": {Channel.EMAIL: "email", Channel.POST: "post"},
+}
+
+
+def pointer_request(req: NoticeRequest, by: Channel) -> NoticeRequest:
+    """The SMS that tells the person a formal notice went out in writing, and where."""
+    lang = req.language if req.language in POINTER_TEXT else "zh-CN"
+    text = POINTER_TEXT[lang].format(
+        company=COMPANY_NAME[lang], case=req.case_id, by=BY[lang].get(by, by.value)
+    )
+    if req.link:
+        text += POINTER_LINK[lang].format(link=req.link)
+    return NoticeRequest(
+        case_id=req.case_id,
+        key=f"{req.key}:sms",
+        kind=f"{req.kind}_pointer",
+        channels=[Channel.SMS],
+        text=text,
+        recipient=Contact(phone=req.recipient.phone),
+        language=lang,
+    )
+
+
+class Notifier:
+    def __init__(
+        self, engine: Engine, adapters: Iterable[Adapter], max_attempts: int = MAX_ATTEMPTS
+    ) -> None:
+        self.engine = engine
+        self.adapters = {a.channel: a for a in adapters}
+        self.max_attempts = max_attempts
+
+    # -- the table ---------------------------------------------------------------------------
+
+    def rows(self, key: str) -> list[NoticeRow]:
+        with Session(self.engine) as session:
+            query = select(NoticeRow).where(NoticeRow.key == key)
+            return list(session.exec(query.order_by(col(NoticeRow.first_attempt_at))))
+
+    def _done(self, key: str) -> NoticeRow | None:
+        sent = [r for r in self.rows(key) if r.status in DONE and r.sent_at is not None]
+        return min(sent, key=lambda r: r.sent_at or r.last_attempt_at) if sent else None
+
+    def _record(
+        self,
+        req: NoticeRequest,
+        channel: Channel,
+        status: NoticeStatus | None,
+        *,
+        error: str | None = None,
+        reference: str | None = None,
+    ) -> NoticeRow:
+        """One attempt on a channel; `status` None: retrying, or failed at the last attempt."""
+        now = datetime.now(UTC)
+        for _ in range(2):  # a concurrent attempt may insert the row first
+            with Session(self.engine) as session:
+                row = session.get(NoticeRow, (req.key, channel.value))
+                if row is None:
+                    row = NoticeRow(
+                        key=req.key,
+                        channel=channel.value,
+                        case_id=req.case_id,
+                        kind=req.kind,
+                        status=NoticeStatus.RETRYING.value,
+                        first_attempt_at=now,
+                        last_attempt_at=now,
+                    )
+                if row.status in DONE:
+                    return row  # a concurrent attempt sent it: its record stands
+                row.attempts += 1
+                row.last_attempt_at = now
+                if status is None:
+                    out = row.attempts >= self.max_attempts
+                    status = NoticeStatus.FAILED if out else NoticeStatus.RETRYING
+                row.status = status.value
+                row.last_error = error
+                if status is NoticeStatus.SENT:
+                    row.sent_at, row.reference = now, reference
+                session.add(row)
+                try:
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                    continue
+                session.refresh(row)
+                return row
+        raise TransientFailure("the notice record could not be written")
+
+    def mark_delivered(self, key: str, channel: Channel, at: datetime | None = None) -> bool:
+        """A gateway, the post or the page confirms delivery: the evidence of notice (送达)."""
+        with Session(self.engine) as session:
+            row = session.get(NoticeRow, (key, channel.value))
+            if row is None or row.status not in DONE:
+                return False
+            row.status = NoticeStatus.DELIVERED.value
+            row.delivered_at = row.delivered_at or at or datetime.now(UTC)
+            session.add(row)
+            session.commit()
+        return True
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def send(self, req: NoticeRequest) -> NoticeReceipt:
+        """Send the notice once (and its SMS pointer once). Raises NoticeDeferred when this
+        attempt failed and should be repeated, NoticeUndeliverable when nothing can take it."""
+        channels, pointer = plan(req)
+        done = self._done(req.key) or self._send_first(req, channels)
+        pointer_key = None
+        if pointer:
+            pointer_key = self._send_pointer(req, Channel(done.channel))
+        return self._receipt(req.key, done, pointer_key)
+
+    def _send_first(self, req: NoticeRequest, channels: list[Channel]) -> NoticeRow:
+        message = Message(
+            key=req.key,
+            case_id=req.case_id,
+            kind=req.kind,
+            subject=req.subject,
+            text=req.text,
+            recipient=req.recipient,
+            letter_path=req.letter_path,
+            language=req.language,
+        )
+        tried = {r.channel: r for r in self.rows(req.key)}
+        for channel in channels:
+            seen = tried.get(channel.value)
+            if seen is not None and seen.status == NoticeStatus.FAILED.value:
+                continue
+            row = self._attempt(req, channel, message)
+            if row.status in DONE:
+                return self._done(req.key) or row  # the first sent, if another attempt won
+            if row.status == NoticeStatus.RETRYING.value:
+                raise NoticeDeferred(
+                    f"notice {req.key}: {channel.value} attempt {row.attempts} of "
+                    f"{self.max_attempts} failed: {row.last_error}"
+                )
+        raise NoticeUndeliverable(
+            f"notice {req.key}: no channel took it ({', '.join(c.value for c in channels)})"
+        )
+
+    def _attempt(self, req: NoticeRequest, channel: Channel, message: Message) -> NoticeRow:
+        to = masked_recipient(channel, req.recipient)
+        adapter = self.adapters.get(channel)
+        if adapter is None:
+            error = f"{channel.value} is not configured"
+            log.warning("notice %s: %s", req.key, error)
+            return self._record(req, channel, NoticeStatus.FAILED, error=error)
+        try:
+            reference = adapter.send(message)
+        except PermanentFailure as err:
+            log.warning("notice %s by %s to %s refused: %s", req.key, channel.value, to, err)
+            return self._record(req, channel, NoticeStatus.FAILED, error=str(err))
+        except TransientFailure as err:
+            log.warning("notice %s by %s to %s failed: %s", req.key, channel.value, to, err)
+            return self._record(req, channel, None, error=str(err))
+        log.info("notice %s (%s) sent by %s to %s", req.key, req.kind, channel.value, to)
+        return self._record(req, channel, NoticeStatus.SENT, reference=reference)
+
+    def _send_pointer(self, req: NoticeRequest, by: Channel) -> str:
+        pointer = pointer_request(req, by)
+        try:
+            self.send(pointer)
+        except NoticeUndeliverable as err:
+            # the notice itself went out in writing; a pointer that cannot go is only recorded
+            log.warning("%s", err)
+        return pointer.key
+
+    def _receipt(self, key: str, done: NoticeRow, pointer_key: str | None) -> NoticeReceipt:
+        assert done.sent_at is not None
+        return NoticeReceipt(
+            key=key,
+            channel=Channel(done.channel),
+            status=NoticeStatus(done.status),
+            sent_at=done.sent_at,
+            attempts=sum(r.attempts for r in self.rows(key)),
+            reference=done.reference or "",
+            pointer_key=pointer_key,
+        )
