@@ -16,6 +16,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.worker import Replayer
@@ -83,7 +84,7 @@ def test_openssl_and_the_engine_compute_the_same_signature():
 def test_ed25519_demo_keys_are_deterministic_and_openssl_signs_as_the_engine(tmp_path):
     # RFC 8032 test 1: this seed's public key
     seed = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
-    key = signing._ed25519().Ed25519PrivateKey.from_private_bytes(seed)
+    key = Ed25519PrivateKey.from_private_bytes(seed)
     assert signing.public_pem(key) == (
         "-----BEGIN PUBLIC KEY-----\n"
         "MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n"
