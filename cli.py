@@ -23,6 +23,7 @@ from commands import (
     demo,
     events,
     letters,
+    notices,
     policy,
     report,
     schedule,
@@ -61,6 +62,7 @@ app.add_typer(claim.app, name="claim")
 app.add_typer(complaint.app, name="complaint")
 app.add_typer(audit.app, name="audit")
 app.add_typer(letters.app, name="letter")
+app.add_typer(notices.app, name="notice")
 app.add_typer(demo.app, name="demo")
 app.add_typer(report.app, name="report")
 app.add_typer(staff.app, name="staff")
