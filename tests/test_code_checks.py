@@ -36,9 +36,24 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.timeout(600)  # a first run, with no mypy cache, takes a minute on a busy machine
+def test_mypy_strict_passes_on_all_source() -> None:
+    result = _run("mypy")  # pyproject.toml [tool.mypy]: strict, every module outside tests/
+    assert result.returncode == 0, f"mypy --strict found errors:\n{result.stdout}{result.stderr}"
+
+
 def test_ruff_passes() -> None:
     result = _run("ruff", "check", ".")
     assert result.returncode == 0, f"ruff check found problems:\n{result.stdout}{result.stderr}"
+
+
+def test_no_source_file_is_over_400_lines() -> None:
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in source_files()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert not long, f"source files over {MAX_LINES} lines (split them by what they do): {long}"
 
 
 def imported_modules(source: str, package: tuple[str, ...]) -> Iterator[tuple[int, str]]:
