@@ -1,0 +1,69 @@
+"""The portal's data access (keyword-only, one session per call): access links, documents,
+and the claim records the page shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from models.portal import PortalDocumentRow, PortalTokenRow
+from models.tables import ClaimRow, LetterRow, PaymentRow
+
+
+def add_token(*, engine: Engine, token_sha256: str, claim_id: str, at: datetime) -> None:
+    with Session(engine) as s:
+        s.add(PortalTokenRow(token_sha256=token_sha256, claim_id=claim_id, created_at=at))
+        s.commit()
+
+
+def token(*, engine: Engine, token_sha256: str) -> PortalTokenRow | None:
+    with Session(engine) as s:
+        return s.get(PortalTokenRow, token_sha256)
+
+
+def claim(*, engine: Engine, claim_id: str) -> ClaimRow | None:
+    with Session(engine) as s:
+        return s.get(ClaimRow, claim_id)
+
+
+def letters(*, engine: Engine, claim_id: str) -> list[LetterRow]:
+    with Session(engine) as s:
+        q = select(LetterRow).where(LetterRow.case_id == claim_id)
+        return list(s.exec(q.order_by(col(LetterRow.sent_at))).all())
+
+
+def letter(*, engine: Engine, claim_id: str, letter_id: str) -> LetterRow | None:
+    with Session(engine) as s:
+        row = s.get(LetterRow, letter_id)
+        return row if row is not None and row.case_id == claim_id else None
+
+
+def payments(*, engine: Engine, claim_id: str) -> list[PaymentRow]:
+    with Session(engine) as s:
+        q = select(PaymentRow).where(PaymentRow.claim_id == claim_id)
+        return list(s.exec(q.order_by(col(PaymentRow.seq))).all())
+
+
+def record_document(*, engine: Engine, row: PortalDocumentRow) -> bool:
+    """Record a received document; False when this claim already has it (same digest)."""
+    with Session(engine) as s:
+        if s.get(PortalDocumentRow, (row.claim_id, row.sha256)) is not None:
+            return False
+        s.add(row)
+        s.commit()
+        return True
+
+
+def documents(*, engine: Engine, claim_id: str) -> list[PortalDocumentRow]:
+    with Session(engine) as s:
+        q = select(PortalDocumentRow).where(PortalDocumentRow.claim_id == claim_id)
+        return list(s.exec(q.order_by(col(PortalDocumentRow.received_at))).all())
+
+
+def document(*, engine: Engine, sha256: str) -> PortalDocumentRow | None:
+    """The first record of a digest (the file is the same whichever claim it came with)."""
+    with Session(engine) as s:
+        q = select(PortalDocumentRow).where(PortalDocumentRow.sha256 == sha256)
+        return s.exec(q.order_by(col(PortalDocumentRow.received_at))).first()
