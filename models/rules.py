@@ -186,12 +186,15 @@ class Flag(BaseModel):
     reason: str
 
 
+ExclusionSource = Literal["declared", "findings"]  # the claimant's report, or findings
+
+
 class ExclusionHit(BaseModel):
     """An excluded cause (责任免除) found on a claim, with the product clause that states it."""
 
     code: str
     clause: str
-    source: Literal["declared", "findings"]
+    source: ExclusionSource
 
 
 class AssessedFigures(BaseModel):

@@ -15,7 +15,7 @@ from models.catalog import (
     EXCLUSION_CAUSES,
 )
 from models.claim import ClaimReport
-from models.rules import ExclusionHit, PolicyTerms
+from models.rules import ExclusionHit, ExclusionSource, PolicyTerms
 
 
 def cause_code(raw: object) -> str | None:
@@ -33,7 +33,7 @@ def excluded_causes(line: str) -> tuple[str, ...]:
 
 
 def exclusion_hit(
-    policy: PolicyTerms | None, line: str, code: str | None, source: str
+    policy: PolicyTerms | None, line: str, code: str | None, source: ExclusionSource
 ) -> ExclusionHit | None:
     """The exclusion a cause falls under, when the line excludes it and the product states it
     in a clause; None otherwise."""
@@ -42,7 +42,7 @@ def exclusion_hit(
     clause = policy.exclusion_clause(code)
     if clause is None:
         return None
-    return ExclusionHit(code=code, clause=clause.id, source=source)  # type: ignore[arg-type]
+    return ExclusionHit(code=code, clause=clause.id, source=source)
 
 
 def declared_exclusions(report: ClaimReport, policy: PolicyTerms | None) -> list[ExclusionHit]:
