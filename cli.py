@@ -21,10 +21,12 @@ from commands import (
     complaint_report,
     db,
     demo,
+    documents,
     events,
     letters,
     notices,
     policy,
+    portal,
     report,
     schedule,
     schema,
@@ -56,6 +58,8 @@ app = _App(
 )
 # A noun's commands may live in several modules: their apps join the noun's sub-app here.
 claim.app.add_typer(claim_actions.app)  # investigation, assessment, panel, appeal, withdrawal
+claim.app.add_typer(portal.app)  # `claims claim link`
+claim.app.add_typer(documents.claim_app)  # `claims claim documents`
 complaint.app.add_typer(complaint_actions.app)  # each step of a complaint
 report.app.add_typer(complaint_report.app)  # `claims report complaints`
 app.add_typer(claim.app, name="claim")
@@ -70,11 +74,13 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(calendar.app, name="calendar")
 app.add_typer(db.app, name="db")
 app.add_typer(schedule.app, name="schedule")
+app.add_typer(documents.app, name="document")
 app.command("tasks")(tasks.tasks)
 app.command("events")(events.events)
 app.command("schema")(schema.schema)
 app.command("codec-server")(codec.codec_server)
 app.command("new-key")(codec.new_key)
+app.command("portal")(portal.portal)
 
 
 @app.command("show")

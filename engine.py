@@ -324,4 +324,7 @@ def _start_and_serve(
         announce(f"codec      {started.codec_server.url} (the Web UI decodes through it)")
     announce(f"database   {settings.db_url}")
     announce(f"letters    {settings.letters_dir.resolve()}")
-    asyncio.run(serve(settings, announce))
+    from portal.server import running as portal_running
+
+    with portal_running(settings, announce):  # the claimant self-service page
+        asyncio.run(serve(settings, announce))

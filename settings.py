@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     http_port: int = Field(
         default=7243, validation_alias=AliasChoices("CLAIMS_HTTP_PORT", "http_port")
     )
+    portal_port: int = Field(
+        default=8240, validation_alias=AliasChoices("CLAIMS_PORTAL_PORT", "portal_port")
+    )
+    portal_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CLAIMS_PORTAL_URL", "portal_url"),
+        description="the claimant portal's public address, for the links staff hand out; "
+        "unset: http://127.0.0.1:<portal port>",
+    )
     # A workflow task runs its local activities (record writes, letters) before it completes:
     # with too many at once on a busy worker they miss the 10 s task timeout and run again.
     workflow_task_slots: int = Field(
