@@ -62,6 +62,8 @@ def plan(req: NoticeRequest) -> tuple[list[Channel], bool]:
 def masked_recipient(channel: Channel, contact: Contact) -> str:
     """The recipient as a log line may show it."""
     if channel is Channel.EMAIL:
+        if contact.email and "@" not in contact.email:
+            return "an address that is not one"  # mask_email would show it whole
         return mask_email(contact.email) or "-"
     if channel is Channel.SMS:
         return mask_phone(contact.phone) or "-"
