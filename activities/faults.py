@@ -22,6 +22,8 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import activity_name
+
 FAULT_TYPE = "InjectedFault"
 log = logging.getLogger("claims.faults")
 
@@ -58,7 +60,7 @@ class FaultSwitch:
 
     def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """The same activity (name, argument and result types) with faults injected."""
-        name = getattr(fn, "__temporal_activity_definition").name  # noqa: B009
+        name = activity_name(fn)
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn, updated=())
