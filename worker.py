@@ -40,7 +40,7 @@ from activities.signatures import SignatureActivities
 from client import connect, ensure_search_attributes, payload_codec, with_one_line_failures
 from database import engine_for, upgrade_at_start
 from models.arguments import SeveralArguments
-from notify import build_notifier
+from notify import SmtpUrlError, build_notifier, check_settings
 from observability import EngineMetrics, serve_metrics, setup_tracing, tracing_interceptors
 from security.codec import PayloadKeyError, no_key_message
 from security.masking import mask_logs
@@ -210,6 +210,7 @@ def payload_protection(settings: Settings) -> str:
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     payloads = payload_protection(settings)  # before anything starts
+    check_settings(settings)
     if not settings.payload_encryption:
         log.warning("%s: histories hold personal data in clear", payloads)
     log.info("read model %s", upgrade_at_start(settings.db_url))
@@ -245,7 +246,7 @@ def main() -> None:
         asyncio.run(run_worker(get_settings()))
     except KeyboardInterrupt:
         pass
-    except (PayloadKeyError, TemporalSettingsError) as exc:  # unusable keys or settings: one line
+    except (PayloadKeyError, TemporalSettingsError, SmtpUrlError) as exc:  # unusable: one line
         sys.stderr.write(f"error: {exc}\n")
         raise SystemExit(1) from None
 

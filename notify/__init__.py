@@ -40,6 +40,7 @@ __all__ = [
     "SmtpUrlError",
     "TransientFailure",
     "build_notifier",
+    "check_settings",
     "print_queue_dir",
     "sms_outbox_dir",
 ]
@@ -51,6 +52,12 @@ def sms_outbox_dir(settings: Settings) -> Path:
 
 def print_queue_dir(settings: Settings) -> Path:
     return settings.data_dir / "print-queue"
+
+
+def check_settings(settings: Settings) -> None:
+    """Raises SmtpUrlError for a CLAIMS_SMTP_URL that cannot be used, before anything starts."""
+    if settings.smtp_url:
+        SmtpServer.from_url(settings.smtp_url, starttls=settings.smtp_starttls)
 
 
 def build_notifier(settings: Settings, engine: Engine, sms: SmsProvider | None = None) -> Notifier:
