@@ -42,8 +42,11 @@ from temporalio.worker import (
     Interceptor,
 )
 
+from activities import activity_name
+from activities.complaints import ComplaintActivities
+from activities.records import RecordActivities
 from models.records import AuditEventIn
-from models.status import CLAIM_ENDED, COMPLAINT_ENDED
+from models.status import CLAIM_ENDED, COMPLAINT_ENDED, ClaimStage, ComplaintStage
 from models.tables import ClaimRow, ComplaintRow
 from settings import Settings
 
@@ -53,8 +56,11 @@ CLOCK_STEPS = ("reminder", "escalation", "breach")
 REFUSALS = ("decision_refused", "assessment_refused")
 # yuan; a claim's payment runs from a few hundred to a few hundred thousand
 AMOUNT_BUCKETS = (100, 500, 1_000, 5_000, 10_000, 50_000, 100_000, 500_000, 1_000_000)
-SYNCS = {"sync_claim": "claim", "sync_complaint": "complaint"}
-FIRST_STAGE = {"claim": "REPORTED", "complaint": "RECEIVED"}
+SYNCS = {
+    activity_name(RecordActivities.sync_claim): "claim",
+    activity_name(ComplaintActivities.sync_complaint): "complaint",
+}
+FIRST_STAGE = {"claim": ClaimStage.REPORTED, "complaint": ComplaintStage.RECEIVED}
 COUNTED_KEYS = 200_000  # audit events remembered as counted, newest kept
 
 
@@ -151,13 +157,13 @@ class EngineMetrics:
 def _outcome(case_type: str, stage: str, st: Any, e: AuditEventIn) -> str:
     """A closed claim was paid or denied (or neither: closed without either); a complaint
     closes with its own outcome; the other end stages are their own outcome."""
-    if stage != "CLOSED":
+    if stage not in (ClaimStage.CLOSED, ComplaintStage.CLOSED):
         return stage.lower()
     if case_type == "complaint":
         return str(e.data.get("outcome") or "closed").lower()
     if st.payments:
         return "paid"
-    if any(h.stage == "DENIED" for h in st.history):
+    if any(h.stage == ClaimStage.DENIED for h in st.history):
         return "denied"
     return "closed"
 

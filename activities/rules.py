@@ -33,6 +33,7 @@ from models.rules import (
     TriageRules,
     Usage,
 )
+from models.status import ClaimStage
 from models.tables import (
     ClaimRow,
     ClauseRow,
@@ -197,8 +198,8 @@ class RulesActivities:
                         ClaimRow.insured_id_no == policy.insured_id_no,
                         ClaimRow.claim_id != req.claim_id,
                         ClaimRow.reported_at >= window,
-                        ClaimRow.stage != "NOT_ACCEPTED",
-                        ClaimRow.stage != "WITHDRAWN",
+                        ClaimRow.stage != ClaimStage.NOT_ACCEPTED.value,
+                        ClaimRow.stage != ClaimStage.WITHDRAWN.value,
                     )
                 ).one()
         calendar = published_calendar(calendar_since(req.occurred_on))
