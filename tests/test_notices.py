@@ -24,14 +24,13 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy.engine import Engine
-from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 from typer.testing import CliRunner
 
-from activities.notices import NOTICE_TIMEOUT, NoticeActivities
+from activities.notices import NoticeActivities
 from bench.readmodel import scratch_postgres
 from cli import app
 from database import make_engine
@@ -42,6 +41,8 @@ from notify.notifier import MAX_ATTEMPTS, Notifier
 from notify.queries import letter_box, notices_of
 from settings import Settings, get_settings
 from tests.conftest import PG_URL
+from tests.notice_probe import SendOneNotice
+from worker import workflow_runner
 
 PERSON = Contact(
     name="张三",
@@ -328,25 +329,7 @@ def test_claims_notice_list_shows_status_and_beijing_time(settings, db, monkeypa
     assert not [p for p in PERSONAL if p in shown.output + as_json.output]
 
 
-# -- through Temporal: a workflow calls the activity by method reference ----------------------
-
-QUICK = RetryPolicy(
-    initial_interval=timedelta(milliseconds=50),
-    maximum_interval=timedelta(milliseconds=200),
-    non_retryable_error_types=["NoticeUndeliverable"],
-)
-
-
-@workflow.defn(sandboxed=False)
-class SendOneNotice:
-    @workflow.run
-    async def run(self, req: NoticeRequest) -> NoticeReceipt:
-        return await workflow.execute_activity_method(
-            NoticeActivities.send_notice,
-            req,
-            start_to_close_timeout=NOTICE_TIMEOUT,
-            retry_policy=QUICK,
-        )
+# -- through Temporal: a workflow calls the activity by method reference (tests/notice_probe.py)
 
 
 async def test_temporal_retries_a_failing_channel_then_the_next_one_sends(
@@ -362,6 +345,7 @@ async def test_temporal_retries_a_failing_channel_then_the_next_one_sends(
             workflows=[SendOneNotice],
             activities=[acts.send_notice],
             activity_executor=ThreadPoolExecutor(2),
+            workflow_runner=workflow_runner(),  # the engine's sandbox
         ):
             receipt = await dev_env.client.execute_workflow(
                 SendOneNotice.run,
@@ -372,5 +356,34 @@ async def test_temporal_retries_a_failing_channel_then_the_next_one_sends(
         assert (receipt.channel, receipt.attempts) == (Channel.POST, MAX_ATTEMPTS + 1)
         assert receipt.sent_at.tzinfo is not None
         assert receipt.sent_at.astimezone(UTC) == rows(db, req.key)["post"].sent_at
+    finally:
+        db.dispose()
+
+
+async def test_temporal_does_not_retry_a_notice_no_channel_can_take(dev_env, settings):
+    db = make_engine(settings.db_url)
+    acts = NoticeActivities(notifier_for(settings, db, None))
+    req = notice(f"claim:{CASE}:ack", "ack", Channel.SMS)
+    req = req.model_copy(update={"recipient": Contact(phone="12345")})
+    try:
+        async with Worker(
+            dev_env.client,
+            task_queue=settings.task_queue,
+            workflows=[SendOneNotice],
+            activities=[acts.send_notice],
+            activity_executor=ThreadPoolExecutor(2),
+            workflow_runner=workflow_runner(),
+        ):
+            with pytest.raises(WorkflowFailureError) as failed:
+                await dev_env.client.execute_workflow(
+                    SendOneNotice.run,
+                    req,
+                    id=f"notice-test-{uuid.uuid4()}",
+                    task_queue=settings.task_queue,
+                )
+        cause = failed.value.cause.cause
+        assert isinstance(cause, ApplicationError) and cause.type == "NoticeUndeliverable"
+        assert "12345" not in str(cause)
+        assert (rows(db, req.key)["sms"].status, rows(db, req.key)["sms"].attempts) == ("failed", 1)
     finally:
         db.dispose()
