@@ -1,0 +1,150 @@
+"""The portal in a real browser (Playwright driving Debian's chromium, on a phone-sized
+screen): a claimant reports a claim, opens the link they are given, uploads two documents and
+then the rest, and sees the claim move on; a wrong link shows nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from portal.actions import Messages
+from portal.app import create_app
+from portal.web import Portal
+from tests.claimtools import wait_stage
+from tests.factories import ZHANG, recent_incident
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update"]
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="/usr/bin/chromium is not installed (apt-get install chromium fonts-noto-cjk)",
+)
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def site(dev: Any) -> AsyncIterator[str]:
+    """The portal served over HTTP in the test's event loop, on the test's worker."""
+
+    async def connect() -> Any:
+        return dev.client
+
+    app = create_app(Portal(dev.settings, dev.engine, Messages(connect, dev.task_queue)))
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def phone() -> AsyncIterator[Any]:
+    """A phone-sized page in English."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = await browser.new_context(
+            viewport={"width": 390, "height": 844}, locale="en-US", is_mobile=True
+        )
+        yield await context.new_page()
+        await browser.close()
+
+
+async def reload_until(page: Any, text: str, timeout: float = 30) -> None:
+    """Reload until the page says `text` (the read model follows the workflow)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while text not in await page.content():
+        if loop.time() > end:
+            raise AssertionError(f"the page never said {text!r}")
+        await asyncio.sleep(0.3)
+        await page.reload()
+
+
+async def reload_until_gone(page: Any, *texts: str, timeout: float = 30) -> None:
+    """Reload until the page says none of `texts`."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        html = await page.content()
+        if not any(t in html for t in texts):
+            return
+        if loop.time() > end:
+            raise AssertionError(f"the page still says one of {texts}")
+        await asyncio.sleep(0.3)
+        await page.reload()
+
+
+@pytest.mark.timeout(180)
+async def test_a_claimant_reports_uploads_and_sees_the_claim_move_on(
+    site: str, phone: Any, dev: Any, tmp_path: Path
+) -> None:
+    page = phone
+    await page.goto(f"{site}/report")
+    await page.get_by_role("link", name="outpatient treatment").click()
+    await page.fill("#policy_no", "P-MED-0001")
+    await page.fill("#name", ZHANG["name"])
+    await page.fill("#id_no", ZHANG["id_no"])
+    await page.fill("#phone", ZHANG["phone"])
+    await page.fill("#occurred_at", recent_incident().strftime("%Y-%m-%dT%H:%M"))
+    await page.fill("#amount_claimed", "1800.00")
+    await page.fill("[name=item_0_amount]", "1800.00")
+    await page.get_by_role("button", name="Send the report").click()
+    await page.wait_for_selector("#claim-link")
+    claim_id = (await page.inner_text(".claim-id")).strip()
+    link = await page.get_attribute("#claim-link", "href")
+    assert link and re.fullmatch(rf"{re.escape(site)}/c/[A-Za-z0-9_-]{{43}}", link)
+    assert claim_id not in link  # nothing about the claim in the address
+
+    st = await wait_stage(dev.client, claim_id, "AWAITING_MATERIALS")
+    missing = list(st.missing_materials)
+    assert len(missing) > 2
+    await page.goto(link)
+    await reload_until(page, "We need some more documents from you.")
+    for n, kind in enumerate(missing):
+        body = PNG + bytes([n]) if n % 2 else PDF + bytes([n])
+        (tmp_path / f"{kind}.bin").write_bytes(body)
+    for kind in missing[:2]:  # two documents first
+        await page.set_input_files(f"#file_{kind}", tmp_path / f"{kind}.bin")
+    await page.get_by_role("button", name="Upload").click()
+    await page.wait_for_selector("text=We have received your documents.")
+    await reload_until(page, "Documents received")
+    await reload_until_gone(page, *(f'id="file_{k}"' for k in missing[:2]))  # not asked for
+    assert f'id="file_{missing[2]}"' in await page.content()  # still asked for
+
+    for kind in missing[2:]:  # then the rest
+        await page.set_input_files(f"#file_{kind}", tmp_path / f"{kind}.bin")
+    await page.get_by_role("button", name="Upload").click()
+    await page.wait_for_selector("text=We have received your documents.")
+    await reload_until_gone(page, "Still needed", "We need some more")  # moved on
+    assert "Where it is" in await page.content()
+
+
+@pytest.mark.timeout(120)
+async def test_a_wrong_link_shows_nothing(site: str, phone: Any) -> None:
+    response = await phone.goto(f"{site}/c/{'A' * 43}")
+    assert response.status == 404
+    text = await phone.inner_text("main")
+    assert "This page cannot be opened" in text
+    assert "CLM-" not in text
