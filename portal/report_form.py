@@ -132,7 +132,7 @@ def _show_form(
         line=line,
         incident=incident,
         title=f"{texts.line(line, lang)} · {texts.incident(incident, lang)}",
-        categories=[(c, c) for c in ITEM_CATEGORIES[line]],
+        categories=[(c, texts.item_category(c, lang)) for c in ITEM_CATEGORIES[line]],
         rows=range(ITEM_ROWS),
         needed=needed,
         values=values,

@@ -227,3 +227,29 @@ def incident(code: str, lang: str) -> str:
 
 def letter(kind: str, lang: str) -> str:
     return _pick(_LETTERS.get(kind, ("通知", "letter")), lang)
+
+
+_ITEM_CATEGORIES = {
+    "treatment": ("诊疗费", "treatment"),
+    "drugs": ("药品费", "medicines"),
+    "examination": ("检查费", "tests and scans"),
+    "surgery": ("手术费", "surgery"),
+    "bed": ("床位费", "hospital bed"),
+    "nursing": ("护理费", "nursing"),
+    "self_paid": ("自费项目", "paid by yourself (not covered)"),
+    "cosmetic": ("美容项目", "cosmetic (not covered)"),
+    "parts": ("配件", "parts"),
+    "labour": ("工时费", "labour"),
+    "towing": ("拖车费", "towing"),
+    "other": ("其他", "other"),
+    "building": ("房屋", "building"),
+    "equipment": ("设备", "equipment"),
+    "stock": ("存货", "stock"),
+    "jewellery": ("首饰", "jewellery"),
+    "art": ("艺术品", "works of art"),
+    "contents": ("室内财产", "household contents"),
+}
+
+
+def item_category(code: str, lang: str) -> str:
+    return _pick(_ITEM_CATEGORIES.get(code, ("其他", "other")), lang)
