@@ -1,6 +1,6 @@
 """The portal in a real browser (Playwright driving Debian's chromium, on a phone-sized
 screen): a claimant reports a claim, opens the link they are given, uploads two documents and
-then the rest, and sees the claim move on; a wrong link shows nothing."""
+then the rest, and sees the claim move on; a denied claimant appeals; a wrong link shows nothing."""
 
 from __future__ import annotations
 
@@ -148,3 +148,22 @@ async def test_a_wrong_link_shows_nothing(site: str, phone: Any) -> None:
     text = await phone.inner_text("main")
     assert "This page cannot be opened" in text
     assert "CLM-" not in text
+
+
+@pytest.mark.timeout(180)
+async def test_a_denied_claimant_appeals(site: str, phone: Any, dev: Any) -> None:
+    from portal import tokens
+    from tests.test_portal_actions import denied_claim
+
+    claim_id = await denied_claim(dev)
+    link = f"{site}/c/{tokens.issue(engine=dev.engine, claim_id=claim_id)}"
+    await phone.goto(link)
+    await reload_until(phone, "Appeal the decision")
+    await phone.get_by_role("link", name="letter of denial").click()
+    assert "Download" in await phone.inner_text("main")
+    await phone.go_back()
+    await phone.fill("#reason", "The first visit was after the policy began; new records attached.")
+    await phone.get_by_role("button", name="Send the appeal").click()
+    await phone.wait_for_selector("text=We have received your appeal.")
+    await wait_stage(dev.client, claim_id, "APPEALED", "PENDING_APPROVAL")
+    await reload_until_gone(phone, "Send the appeal")
