@@ -16,13 +16,12 @@ with workflow.unsafe.imports_passed_through():
         ApprovalRecord,
         ApprovalState,
         ClaimStage,
-        PanelView,
         RefusedDecision,
-        VoteView,
     )
     from workflows.adjustment import manual_adjustment
     from workflows.approval import PANEL, approval_chain, level_name
     from workflows.claim_case import ClaimCase
+    from workflows.claim_state import panel_view
     from workflows.decisions import (
         Panel,
         Vote,
@@ -44,6 +43,8 @@ class ApprovalDesk:
     def __init__(self, case: ClaimCase) -> None:
         self._case = case
         self._lock = asyncio.Lock()  # one decision at a time
+        # The last decision checked, the audit events recorded then, and the answer.
+        self._checked: tuple[Decision, int, str | None] | None = None
 
     # ================================================================== the process step
 
@@ -130,7 +131,22 @@ class ApprovalDesk:
 
     def check(self, d: Decision) -> str | None:
         """The checks that need no lookup; also run by the update's validator, so a refused
-        update leaves nothing in the history."""
+        update leaves nothing in the history.
+
+        Worked out once per decision and state of the case: asked again after a lookup (the
+        chain may have moved on meanwhile), the answer is reused unless the case recorded an
+        audit event since, as every change to its stage, chain, approvals, panel or recusals
+        does in the same step."""
+        recorded = self._case.rec.recorded
+        if self._checked is not None:
+            decision, at, reason = self._checked
+            if decision is d and at == recorded:
+                return reason
+        reason = self._check(d)
+        self._checked = (d, recorded, reason)
+        return reason
+
+    def _check(self, d: Decision) -> str | None:
         s = self._case.state
         policy = s.rules.policy if s.rules else None
         return check_decision(
@@ -325,26 +341,8 @@ class ApprovalDesk:
 
     def _sync_panel_view(self) -> None:
         s = self._case.state
-        p = s.panel
-        if p is None:
-            return
-        s.panel_view = PanelView(
-            grounds=p.grounds,
-            convened_by=p.convened_by,
-            convened_at=p.convened_at,
-            members=p.members,
-            votes=[
-                VoteView(
-                    member=v.member,
-                    vote=v.vote,
-                    reason=v.reason,
-                    at=v.at,
-                    amount=v.amount,
-                    clause=v.clause,
-                )
-                for v in p.votes
-            ],
-        )
+        if s.panel is not None:
+            s.panel_view = panel_view(s.panel)
 
     async def _panel_record(self) -> None:
         s = self._case.state

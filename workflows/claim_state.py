@@ -24,12 +24,34 @@ with workflow.unsafe.imports_passed_through():
         PanelView,
         PaymentView,
         RefusedDecision,
+        VoteView,
     )
     from workflows.approval import level_name
     from workflows.decisions import Panel
     from workflows.investigation import Finding, InvestigationResult
 
 Outcome = Literal["approved", "denied", "returned"]
+
+
+def panel_view(p: Panel) -> PanelView:
+    """The panel as the status shows it."""
+    return PanelView(
+        grounds=p.grounds,
+        convened_by=p.convened_by,
+        convened_at=p.convened_at,
+        members=p.members,
+        votes=[
+            VoteView(
+                member=v.member,
+                vote=v.vote,
+                reason=v.reason,
+                at=v.at,
+                amount=v.amount,
+                clause=v.clause,
+            )
+            for v in p.votes
+        ],
+    )
 
 
 class LinkedComplaint(BaseModel):

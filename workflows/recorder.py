@@ -107,6 +107,11 @@ class CaseRecorder(Generic[Stage]):
         self._flush_lock = asyncio.Lock()
 
     @property
+    def recorded(self) -> int:
+        """How many audit events the case has recorded: it moves whenever the case does."""
+        return self._seq
+
+    @property
     def logged_id(self) -> str:
         """The case id for a log line; an id that does not match the pattern (any client
         chooses workflow ids) is not repeated."""
