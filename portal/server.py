@@ -22,16 +22,16 @@ def base_url(settings: Settings) -> str:
     return (settings.portal_url or f"http://127.0.0.1:{settings.portal_port}").rstrip("/")
 
 
-def _config(settings: Settings, host: str, port: int) -> uvicorn.Config:
+def _config(settings: Settings, host: str, port: int, log_level: str) -> uvicorn.Config:
     app = build(settings, lambda: connect(settings))
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=True)
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=True)
     hide_tokens_in_access_log()
     return config
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int | None = None) -> None:
-    """Run until Ctrl-C."""
-    uvicorn.Server(_config(settings, host, port or settings.portal_port)).run()
+    """Run until Ctrl-C, with the access log (tokens replaced)."""
+    uvicorn.Server(_config(settings, host, port or settings.portal_port, "info")).run()
 
 
 def _port_free(port: int) -> bool:
@@ -53,7 +53,8 @@ def running(settings: Settings, announce: Callable[[str], Any]) -> Iterator[None
         announce(f"portal     not started: port {port} is in use (set CLAIMS_PORTAL_PORT)")
         yield
         return
-    server = uvicorn.Server(_config(settings, "127.0.0.1", port))
+    # beside the engine the page keeps to warnings: the engine's terminal is for its status
+    server = uvicorn.Server(_config(settings, "127.0.0.1", port, "warning"))
     thread = threading.Thread(target=server.run, name="portal", daemon=True)
     thread.start()
     announce(f"portal     {base_url(settings)} (claimant self-service)")
