@@ -1,15 +1,16 @@
 """What the page does through Temporal: the same messages, by their contract names, that the
 CLI sends (start ClaimWorkflow with a ClaimReport, signal `submit_materials`, update `appeal`,
-start a ComplaintWorkflow naming the claim). A refusal comes back as `ActionRefused` with a
-one-line reason."""
+start a ComplaintWorkflow naming the claim). Whatever stops a message (a refusal, an engine
+that cannot be reached) comes back as `ActionRefused` with a one-line reason."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 from pydantic import ValidationError
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from client import ReportRefused, start_claim, start_complaint
@@ -24,9 +25,25 @@ class ActionRefused(Exception):
     """The engine did not take what the page sent; the message is one line."""
 
 
+@contextmanager
+def refusals() -> Iterator[None]:
+    """The ways a message can fail, as one ActionRefused (the page shows its own words)."""
+    try:
+        yield
+    except ReportRefused as err:
+        raise ActionRefused(str(err)) from None
+    except ValidationError as err:
+        raise ActionRefused(validation_message(err)) from None
+    except WorkflowUpdateFailedError as err:
+        raise ActionRefused(one_line(str(err.cause or err))) from None
+    except (RPCError, WorkflowQueryFailedError, TimeoutError, OSError, RuntimeError) as err:
+        raise ActionRefused(one_line(str(err)) or type(err).__name__) from None
+
+
 class Messages:
     """The page's way to the engine: a client made on first use (so the page starts while
-    Temporal is still coming up) and the task queue new cases start on."""
+    Temporal is still coming up, and tries again after a failed connection) and the task
+    queue new cases start on."""
 
     def __init__(self, connect: Callable[[], Awaitable[Client]], task_queue: str) -> None:
         self._connect = connect
@@ -43,40 +60,32 @@ class Messages:
     async def report(self, report: ClaimReport) -> tuple[str, bool]:
         """Start the claim; the claim id and whether this call started it (the same form
         sent twice is one claim)."""
-        try:
+        with refusals():
             handle, started = await start_claim(await self.client(), report, self.task_queue)
-        except ReportRefused as err:
-            raise ActionRefused(str(err)) from None
         return claim_id_of(handle.id), started
 
     async def submit_materials(self, claim_id: str, materials: list[Material]) -> None:
-        client = await self.client()
-        handle = client.get_workflow_handle(claim_workflow_id(claim_id))
-        sub = MaterialsSubmission(materials=materials, submitted_by="claimant")
-        try:
+        with refusals():
+            client = await self.client()
+            handle = client.get_workflow_handle(claim_workflow_id(claim_id))
+            sub = MaterialsSubmission(materials=materials, submitted_by="claimant")
             await handle.signal("submit_materials", sub)
-        except RPCError as err:
-            raise ActionRefused(one_line(str(err))) from None
 
     async def appeal(self, claim_id: str, reason: str) -> None:
-        client = await self.client()
-        handle = client.get_workflow_handle(claim_workflow_id(claim_id))
-        try:
+        with refusals():
+            client = await self.client()
+            handle = client.get_workflow_handle(claim_workflow_id(claim_id))
             await handle.execute_update(
                 "appeal", Appeal(by="claimant", reason=reason), result_type=ClaimStatus
             )
-        except WorkflowUpdateFailedError as err:
-            raise ActionRefused(one_line(str(err.cause or err))) from None
-        except RPCError as err:
-            raise ActionRefused(one_line(str(err))) from None
 
     async def complain(self, claim_id: str, matter: str, remedy: str, category: str) -> str:
         """File a complaint about the claim, in the claimant's name and with their contact
         details as the claim holds them (its status query: the read model keeps them masked)."""
-        client = await self.client()
-        handle = client.get_workflow_handle(claim_workflow_id(claim_id))
-        st = await handle.query("status", result_type=ClaimStatus)
-        try:
+        with refusals():
+            client = await self.client()
+            handle = client.get_workflow_handle(claim_workflow_id(claim_id))
+            st = await handle.query("status", result_type=ClaimStatus)
             report = ComplaintReport.model_validate(
                 {
                     "channel": "web",
@@ -88,10 +97,5 @@ class Messages:
                     "remedy_sought": remedy,
                 }
             )
-        except ValidationError as err:
-            raise ActionRefused(validation_message(err)) from None
-        try:
-            handle_, _ = await start_complaint(client, report, self.task_queue)
-        except ReportRefused as err:
-            raise ActionRefused(str(err)) from None
-        return complaint_id_of(handle_.id)
+            complaint, _ = await start_complaint(client, report, self.task_queue)
+        return complaint_id_of(complaint.id)

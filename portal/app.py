@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from models.catalog import MATERIAL_KINDS
 from models.claim import Material
+from models.status import CLAIM_ENDED
 from portal import documents, queries, report_form, texts, tokens
 from portal.actions import ActionRefused, Messages
 from portal.view import claim_page
@@ -91,6 +92,9 @@ async def upload(request: Request, claim_id: str) -> Response:
     form = await form_with_csrf(request)
     if form is None:
         return await claim(request, claim_id, error="csrf", status_code=403)
+    row = queries.claim(engine=p.db, claim_id=claim_id)
+    if row is not None and row.stage in CLAIM_ENDED:
+        return await claim(request, claim_id, error="closed", status_code=409)
     received: list[Material] = []
     for key, value in form.multi_items():
         if not (isinstance(value, UploadFile) and key.startswith("file_")):

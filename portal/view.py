@@ -138,7 +138,8 @@ def claim_page(
         amount_claimed=money(st.amount_claimed),
         payable=money(st.payable_amount),
     )
-    page.missing = [(kind, texts.material(kind, lang)) for kind in st.missing_materials]
+    if not page.ended:  # an ended claim asks for nothing more
+        page.missing = [(kind, texts.material(kind, lang)) for kind in st.missing_materials]
     page.deadlines = [_deadline(d, lang) for d in st.deadlines if d.stopped_at is None]
     page.letters = [
         Letter(r.letter_id, texts.letter(r.kind, lang), local_time(r.sent_at, lang))
