@@ -1,0 +1,202 @@
+"""The claim page's content without an engine: letters to read and download (a letter of
+another claim, or a file outside the letters folder, is never served), the payment with the
+account masked, a paused deadline and why, an engine that cannot be reached, an ended claim
+that asks for nothing more, a report form sent twice."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+
+import demo
+from database import make_engine
+from models.claim import ClaimReport
+from models.tables import ClaimRow, LetterRow, PaymentRow
+from portal import tokens
+from portal.actions import ActionRefused, Messages
+from portal.web import Portal
+from settings import Settings
+from tests.factories import ZHANG, recent_incident
+from tests.test_portal import PDF, FakeMessages, add_claim, browser, csrf_of
+
+
+class Unreachable(Messages):
+    def __init__(self) -> None:
+        super().__init__(self._connect, "q")
+
+    async def _connect(self) -> Any:
+        raise OSError("connection refused")
+
+
+class SeenBefore(FakeMessages):
+    async def report(self, report: ClaimReport) -> tuple[str, bool]:
+        assert report.claim_id
+        return report.claim_id, False
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Portal:
+    s = Settings(data_dir=tmp_path / "data")
+    return Portal(s, make_engine(s.db_url), FakeMessages())
+
+
+def add_letter(state: Portal, claim_id: str, letter_id: str, path: str, body: str) -> None:
+    with Session(state.db) as s:
+        s.add(
+            LetterRow(
+                letter_id=letter_id,
+                case_id=claim_id,
+                kind="denial",
+                language="en",
+                channel="email",
+                recipient="claimant",
+                sent_at=datetime.now(UTC),
+                sha256="0" * 64,
+                path=path,
+                body=body,
+            )
+        )
+        s.commit()
+
+
+async def test_letters_are_read_and_downloaded_only_from_their_claim(state: Portal) -> None:
+    add_claim(state, "CLM-20261129-AAAAA1")
+    add_claim(state, "CLM-20261129-AAAAA2")
+    filed = state.settings.letters_dir / "CLM-20261129-AAAAA1" / "L-1.txt"
+    filed.parent.mkdir(parents=True)
+    filed.write_text("the filed letter", encoding="utf-8")
+    outside = state.settings.data_dir / "secret.txt"
+    outside.write_text("not a letter", encoding="utf-8")
+    add_letter(state, "CLM-20261129-AAAAA1", "L-1", str(filed), "the letter's body")
+    add_letter(state, "CLM-20261129-AAAAA1", "L-2", str(outside), "the recorded body")
+    add_letter(state, "CLM-20261129-AAAAA2", "L-3", str(filed), "another claim's letter")
+    token = tokens.issue(engine=state.db, claim_id="CLM-20261129-AAAAA1")
+    async with browser(state, **{"accept-language": "en"}) as b:
+        page = (await b.get(f"/c/{token}")).text
+        assert "letter of denial" in page
+        assert "the letter&#39;s body" in (await b.get(f"/c/{token}/letters/L-1")).text
+        download = await b.get(f"/c/{token}/letters/L-1?download=1")
+        assert download.text == "the filed letter"
+        assert download.headers["content-disposition"] == 'attachment; filename="L-1.txt"'
+        kept = await b.get(f"/c/{token}/letters/L-2?download=1")
+        assert kept.text == "the recorded body"  # never the file outside the letters folder
+        other = await b.get(f"/c/{token}/letters/L-3")
+        assert other.status_code == 404 and "another claim" not in other.text
+
+
+async def test_the_payment_shows_the_amount_and_a_masked_account(state: Portal) -> None:
+    add_claim(state, "CLM-20261129-BBBBB1")
+    with Session(state.db) as s:
+        s.add(
+            PaymentRow(
+                idempotency_key="k1",
+                claim_id="CLM-20261129-BBBBB1",
+                seq=1,
+                policy_no="P-MED-0001",
+                amount=Decimal("12345.6"),
+                payee="claimant",
+                account_ref="6222020000009876",
+                reference="REF-1",
+                paid_at=datetime(2026, 11, 29, 16, 30, tzinfo=UTC),
+            )
+        )
+        s.commit()
+    token = tokens.issue(engine=state.db, claim_id="CLM-20261129-BBBBB1")
+    async with browser(state, **{"accept-language": "en"}) as b:
+        page = (await b.get(f"/c/{token}")).text
+    assert "¥12,345.60" in page and "**** 9876" in page
+    assert "6222020000009876" not in page
+    assert "2026-11-30 00:30 (Asia/Shanghai time)" in page
+
+
+async def test_a_paused_deadline_says_why(state: Portal) -> None:
+    add_claim(state, "CLM-20261129-CCCCC1")
+    with Session(state.db) as s:
+        row = s.get(ClaimRow, "CLM-20261129-CCCCC1")
+        assert row is not None
+        now = datetime.now(UTC)
+        pause = {"reason": "awaiting materials", "since": now.isoformat(), "until": None}
+        clock = {"started_at": now.isoformat(), "due_at": (now + timedelta(days=30)).isoformat()}
+        row.status = {
+            **row.status,
+            "deadlines": [
+                {
+                    **clock,
+                    "name": "determination",
+                    "days_left": 30,
+                    "status": "paused",
+                    "pauses": [pause],
+                },
+                {**clock, "name": "payment", "days_left": 10, "status": "running"},
+            ],
+        }
+        s.add(row)
+        s.commit()
+    token = tokens.issue(engine=state.db, claim_id="CLM-20261129-CCCCC1")
+    async with browser(state, **{"accept-language": "zh-CN"}) as b:
+        page = (await b.get(f"/c/{token}")).text
+    assert "核定是否赔付</strong>:" in page and "暂停 — 等待您补充材料" in page
+    assert re.search(r"支付赔款</strong>:\s*最迟 \d{4}-\d\d-\d\d \d\d:\d\d \(北京时间\)", page)
+
+
+async def test_an_engine_that_cannot_be_reached_is_a_plain_message(tmp_path: Path) -> None:
+    s = Settings(data_dir=tmp_path / "data")
+    state = Portal(s, make_engine(s.db_url), Unreachable())
+    with pytest.raises(ActionRefused, match="connection refused"):
+        await state.messages.appeal("CLM-1", "")
+    add_claim(state, "CLM-20261129-DDDDD1")
+    token = tokens.issue(engine=state.db, claim_id="CLM-20261129-DDDDD1")
+    async with browser(state, **{"accept-language": "en"}) as b:
+        csrf = csrf_of((await b.get(f"/c/{token}")).text)
+        sent = await b.post(
+            f"/c/{token}/documents", data={"csrf": csrf}, files={"file_invoices": PDF}
+        )
+    assert sent.status_code == 503
+    assert "We cannot take this right now" in sent.text and "refused" not in sent.text
+
+
+async def test_an_ended_claim_asks_for_nothing_and_takes_no_upload(state: Portal) -> None:
+    add_claim(state, "CLM-20261129-EEEEE1")
+    with Session(state.db) as s:
+        row = s.get(ClaimRow, "CLM-20261129-EEEEE1")
+        assert row is not None
+        row.stage = "LAPSED"
+        row.status = {**row.status, "stage": "LAPSED"}
+        s.add(row)
+        s.commit()
+    token = tokens.issue(engine=state.db, claim_id="CLM-20261129-EEEEE1")
+    async with browser(state, **{"accept-language": "en"}) as b:
+        page = (await b.get(f"/c/{token}")).text
+        assert "Still needed" not in page
+        sent = await b.post(
+            f"/c/{token}/documents", data={"csrf": csrf_of(page)}, files={"file_invoices": PDF}
+        )
+    assert sent.status_code == 409 and "documents can no longer be sent" in sent.text
+
+
+async def test_a_report_sent_twice_gives_no_second_link(tmp_path: Path) -> None:
+    s = Settings(data_dir=tmp_path / "data")
+    state = Portal(s, make_engine(s.db_url), SeenBefore())
+    demo.load(state.db, keys_file=s.staff_keys_file, keys_dir=s.staff_keys_dir)
+    async with browser(state, **{"accept-language": "en"}) as b:
+        form = (await b.get("/report/medical/outpatient")).text
+        sent = await b.post(
+            "/report/medical/outpatient",
+            data={
+                "csrf": csrf_of(form),
+                "policy_no": "P-MED-0001",
+                **ZHANG,
+                "occurred_at": recent_incident().strftime("%Y-%m-%dT%H:%M"),
+                "amount_claimed": "100.00",
+            },
+        )
+    assert sent.status_code == 200 and "already sent" in sent.text
+    assert "/c/" not in sent.text
+    with state.db.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM portal_tokens").scalar() == 0
