@@ -50,6 +50,7 @@ def behind_link(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             return nothing(request, status_code=429)
         claim_id = tokens.claim_of(engine=p.db, token=request.path_params["token"])
         if claim_id is None:
+            p.lookups.miss(client_address(request))
             return nothing(request)
         return await handler(request, claim_id)
 

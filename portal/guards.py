@@ -18,27 +18,34 @@ _TOKEN_IN_PATH = re.compile(r"/c/[^/\s?\"]+")
 
 
 class RateLimit:
-    """At most `limit` lookups per `window` seconds from one address (a sliding window)."""
+    """Link lookups per address: after `limit` links that opened nothing within `window`
+    seconds, every lookup from that address is refused until the window moves on. Guessing
+    is stopped; a claimant reloading their own page is not."""
 
     def __init__(self, limit: int = 30, window: float = 60.0) -> None:
         self.limit = limit
         self.window = window
-        self._hits: dict[str, deque[float]] = {}
+        self._misses: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+
+    def _recent(self, address: str, now: float) -> deque[float]:
+        misses = self._misses.setdefault(address, deque())
+        while misses and misses[0] <= now - self.window:
+            misses.popleft()
+        return misses
 
     def allow(self, address: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
         with self._lock:
-            hits = self._hits.setdefault(address, deque())
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False
-            hits.append(now)
-            if len(self._hits) > 10_000:  # forget idle addresses
-                for key in [k for k, v in self._hits.items() if not v]:
-                    del self._hits[key]
-            return True
+            return len(self._recent(address, now)) < self.limit
+
+    def miss(self, address: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._recent(address, now).append(now)
+            if len(self._misses) > 10_000:  # forget idle addresses
+                for key in [k for k, v in self._misses.items() if not v]:
+                    del self._misses[key]
 
 
 def new_csrf() -> str:

@@ -159,10 +159,15 @@ def test_only_the_tokens_digest_is_stored_and_a_link_lasts_90_days_after_closing
 
 
 async def test_token_lookups_are_limited_per_address(offline: Portal) -> None:
+    add_claim(offline, "CLM-20261129-GGGGGG")
+    token = tokens.issue(engine=offline.db, claim_id="CLM-20261129-GGGGGG")
     offline.lookups = guards.RateLimit(limit=3, window=60)
     async with browser(offline) as b:
+        own = [(await b.get(f"/c/{token}")).status_code for _ in range(5)]
         codes = [(await b.get(f"/c/guess{n}")).status_code for n in range(5)]
-    assert codes == [404, 404, 404, 429, 429]
+        after = (await b.get(f"/c/{token}")).status_code
+    assert own == [200] * 5  # reloading one's own page is not guessing
+    assert codes == [404, 404, 404, 429, 429] and after == 429
 
 
 def test_the_access_log_shows_no_token() -> None:
