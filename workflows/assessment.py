@@ -68,6 +68,29 @@ def _number(name: str, value: Any) -> Decimal:
     return number
 
 
+def _figure(name: str, value: Any) -> Any:
+    """One figure as a typed value (a figure this kind of claim takes)."""
+    if name == "total_loss":
+        if not isinstance(value, bool):
+            raise ValueError("figure total_loss must be true or false")
+        return value
+    if name == "disability_grade":
+        text = str(value).strip()
+        if isinstance(value, bool) or not (text.isascii() and text.isdigit()):
+            raise ValueError("figure disability_grade must be a whole number from 1 to 10")
+        grade = int(text)
+        if not 1 <= grade <= MAX_DISABILITY_GRADE:
+            raise ValueError("figure disability_grade must be a whole number from 1 to 10")
+        return grade
+    if name == "depreciation_rate":
+        rate = _number(name, value)
+        if rate > 1:
+            raise ValueError("figure depreciation_rate is a share from 0 to 1, e.g. 0.25")
+        return rate
+    assert name in ASSESSED_MONEY
+    return cents(_number(name, value))
+
+
 def read_figures(figures: dict[str, Any], line: str, incident_type: str) -> dict[str, Any]:
     """The figures as typed values; ValueError with one line for an unknown figure, one that
     does not apply to this kind of claim, or a bad value."""
@@ -83,26 +106,7 @@ def read_figures(figures: dict[str, Any], line: str, incident_type: str) -> dict
                 f"unknown figure {name!r} for a {line} {incident_type} claim; use "
                 + ", ".join(allowed)
             )
-        if name == "total_loss":
-            if not isinstance(value, bool):
-                raise ValueError("figure total_loss must be true or false")
-            out[name] = value
-        elif name == "disability_grade":
-            text = str(value).strip()
-            if isinstance(value, bool) or not (text.isascii() and text.isdigit()):
-                raise ValueError("figure disability_grade must be a whole number from 1 to 10")
-            grade = int(text)
-            if not 1 <= grade <= MAX_DISABILITY_GRADE:
-                raise ValueError("figure disability_grade must be a whole number from 1 to 10")
-            out[name] = grade
-        elif name == "depreciation_rate":
-            rate = _number(name, value)
-            if rate > 1:
-                raise ValueError("figure depreciation_rate is a share from 0 to 1, e.g. 0.25")
-            out[name] = rate
-        else:
-            assert name in ASSESSED_MONEY
-            out[name] = cents(_number(name, value))
+        out[name] = _figure(name, value)
     required = {
         ("auto", "collision"): ("repair_cost", "total_loss"),
         ("auto", "theft"): (),

@@ -77,6 +77,17 @@ def check_coverage(
             f"未查询到保单 {report.policy_no}。",
             f"No policy {report.policy_no} was found.",
         )
+    refusal = _policy_refusal(report, policy, by_incident_date)
+    if refusal is None:
+        refusal = _date_refusal(report, policy, now, by_incident_date)
+    return refusal if refusal is not None else CoverageResult(accepted=True)
+
+
+def _policy_refusal(
+    report: ClaimReport, policy: PolicyTerms, by_incident_date: bool
+) -> CoverageResult | None:
+    """The policy does not cover this line, is not in force today (cases judged by today's
+    status), or insures someone else."""
     if policy.line != report.line:
         return _refuse(
             "LINE_NOT_COVERED",
@@ -96,6 +107,14 @@ def check_coverage(
             "报案人/被保险人身份信息与保单记载不一致。",
             "The insured's identity does not match the policy.",
         )
+    return None
+
+
+def _date_refusal(
+    report: ClaimReport, policy: PolicyTerms, now: datetime, by_incident_date: bool
+) -> CoverageResult | None:
+    """The incident falls outside the policy period, after the policy ended, after the
+    report, or within the waiting period of an illness."""
     occurred_on = report.occurred_at.astimezone(BUSINESS_TZ).date()
     if occurred_on < policy.start_date or occurred_on > policy.end_date:
         clause = policy.clause_of_kind("coverage")
@@ -125,4 +144,4 @@ def check_coverage(
                 f"(until {waiting_ends}).",
                 clause.id if clause else None,
             )
-    return CoverageResult(accepted=True)
+    return None

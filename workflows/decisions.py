@@ -79,31 +79,57 @@ def check_decision(
     if stage != "PENDING_APPROVAL" or pending_level is None:
         return f"claim {claim_id} is {stage}; decisions are taken only in PENDING_APPROVAL"
     if pending_level == PANEL:
-        if panel is None or not panel.convened:
-            return f"the panel for claim {claim_id} has not been convened yet"
-        if approver not in panel.members:
-            return f"{approver} is not a member of this claim's panel"
-        if any(v.member == approver for v in panel.votes):
-            return f"{approver} has already voted on this panel"
-        if approver in approved_by:
-            return f"{approver} has already approved this claim and cannot vote on its panel"
-        if decision not in PANEL_VOTES:
-            return f"unknown panel vote {decision!r}: use approve, reject or amend"
-        if decision == "amend" and (amount is None or amount < 0):
-            return "an amend vote needs the amount the member would pay"
+        problem = _vote_problem(claim_id, approver, decision, amount, approved_by, panel)
     else:
-        if decision not in LEVEL_DECISIONS:
-            hint = " (amend is a panel vote)" if decision == "amend" else ""
-            return f"unknown decision {decision!r}: use approve, reject or return{hint}"
-        if approver in approved_by:
-            return f"{approver} has already approved this claim; each level needs another person"
-    if approver in recused:
-        return f"{approver} {recused[approver]} and cannot decide it"
-    if decision == "reject":
-        if not clause:
-            return "a denial needs a clause id of the product: " + ", ".join(clause_ids)
-        if clause not in clause_ids:
-            return f"clause {clause!r} is not in this product; use one of " + ", ".join(clause_ids)
+        problem = _level_decision_problem(approver, decision, approved_by)
+    if problem is None and approver in recused:
+        problem = f"{approver} {recused[approver]} and cannot decide it"
+    if problem is None and decision == "reject":
+        problem = _clause_problem(clause, clause_ids)
+    return problem
+
+
+def _vote_problem(
+    claim_id: str,
+    approver: str,
+    decision: str,
+    amount: Decimal | None,
+    approved_by: list[str],
+    panel: Panel | None,
+) -> str | None:
+    if panel is None or not panel.convened:
+        return f"the panel for claim {claim_id} has not been convened yet"
+    if approver not in panel.members:
+        return f"{approver} is not a member of this claim's panel"
+    if any(v.member == approver for v in panel.votes):
+        return f"{approver} has already voted on this panel"
+    if approver in approved_by:
+        return f"{approver} has already approved this claim and cannot vote on its panel"
+    return _ballot_problem(decision, amount)
+
+
+def _ballot_problem(decision: str, amount: Decimal | None) -> str | None:
+    if decision not in PANEL_VOTES:
+        return f"unknown panel vote {decision!r}: use approve, reject or amend"
+    if decision == "amend" and (amount is None or amount < 0):
+        return "an amend vote needs the amount the member would pay"
+    return None
+
+
+def _level_decision_problem(approver: str, decision: str, approved_by: list[str]) -> str | None:
+    if decision not in LEVEL_DECISIONS:
+        hint = " (amend is a panel vote)" if decision == "amend" else ""
+        return f"unknown decision {decision!r}: use approve, reject or return{hint}"
+    if approver in approved_by:
+        return f"{approver} has already approved this claim; each level needs another person"
+    return None
+
+
+def _clause_problem(clause: str | None, clause_ids: list[str]) -> str | None:
+    if not clause:
+        return "a denial needs a clause id of the product: " + ", ".join(clause_ids)
+    if clause not in clause_ids:
+        return f"clause {clause!r} is not in this product; use one of " + ", ".join(clause_ids)
     return None
 
 
@@ -121,6 +147,11 @@ def check_authority(
         refused = missing_role(approver, staff.roles, CLAIM_DECIDER_ROLES, what)
         if refused:
             return refused
+    return _level_problem(staff, approver, level, decision)
+
+
+def _level_problem(staff: StaffInfo, approver: str, level: int, decision: str) -> str | None:
+    """Enough authority for the level, and for a denial."""
     if level == PANEL:
         if staff.level < PANEL_MIN_LEVEL:
             return f"{approver} has authority L{staff.level}; panel members are L2 or above"
@@ -142,19 +173,27 @@ def check_panel_members(
     if len(members) != PANEL_SIZE or len(set(members)) != PANEL_SIZE:
         return f"a panel has {PANEL_SIZE} distinct members"
     for m in members:
-        info = staff.get(m)
-        if info is None:
-            return f"unknown person {m!r}"
-        if not info.active:
-            return f"{m} is not active"
-        if by_role:
-            refused = missing_role(m, info.roles, CLAIM_DECIDER_ROLES, "a panel seat")
-            if refused:
-                return refused
-        if info.level < PANEL_MIN_LEVEL:
-            return f"{m} has authority L{info.level}; panel members are L2 or above"
-        if m in recused:
-            return f"{m} {recused[m]} and cannot sit on its panel"
+        problem = _member_problem(m, staff.get(m), recused, by_role)
+        if problem:
+            return problem
+    return None
+
+
+def _member_problem(
+    m: str, info: StaffInfo | None, recused: dict[str, str], by_role: bool
+) -> str | None:
+    if info is None:
+        return f"unknown person {m!r}"
+    if not info.active:
+        return f"{m} is not active"
+    if by_role:
+        refused = missing_role(m, info.roles, CLAIM_DECIDER_ROLES, "a panel seat")
+        if refused:
+            return refused
+    if info.level < PANEL_MIN_LEVEL:
+        return f"{m} has authority L{info.level}; panel members are L2 or above"
+    if m in recused:
+        return f"{m} {recused[m]} and cannot sit on its panel"
     return None
 
 
