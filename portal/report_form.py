@@ -46,15 +46,34 @@ def _field_of(loc: tuple[int | str, ...]) -> str:
     if loc[0] == "claimant" and len(loc) > 1:
         return str(loc[1])
     if loc[0] == "items" and len(loc) > 2:
-        return f"item_{loc[2]}_{loc[1]}"
+        return f"item_{loc[1]}_{loc[2]}"
     return str(loc[0]) if str(loc[0]) in LABELS else "form"
 
 
-def _message(field: str, detail: str, lang: str) -> str:
+def _message(field: str, detail: str, lang: str, kind: str = "") -> str:
+    """A field's message in the page's language: the common mistakes in plain words, any
+    other in the model's own words after the field's name."""
     key = "items" if field.startswith("item_") else field if field in LABELS else "form"
     zh, en = LABELS[key]
+    if kind in _EMPTY:
+        return f"请填写{zh}" if lang == "zh-CN" else f"Please enter the {en}."
+    if kind in _NOT_A_TIME:
+        return f"请选择{zh}" if lang == "zh-CN" else f"Please choose {en}."
+    if kind in _NOT_AN_AMOUNT or field.endswith("_amount"):
+        return (
+            f"{zh}请填写数字金额，例如 1800.00"
+            if lang == "zh-CN"
+            else f"The {en} should be an amount, e.g. 1800.00."
+        )
     detail = detail.removeprefix("Value error, ")
     return f"请检查{zh}：{detail}" if lang == "zh-CN" else f"Check the {en}: {detail}"
+
+
+_EMPTY = frozenset({"missing", "string_too_short"})
+_NOT_A_TIME = frozenset({"datetime_parsing", "datetime_from_date_parsing", "timezone_aware"})
+_NOT_AN_AMOUNT = frozenset(
+    {"decimal_parsing", "decimal_type", "greater_than_equal", "greater_than", "less_than"}
+)
 
 
 def errors_by_field(err: ValidationError, lang: str) -> dict[str, str]:
@@ -62,7 +81,7 @@ def errors_by_field(err: ValidationError, lang: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for e in err.errors():
         field = _field_of(tuple(e["loc"]))
-        out.setdefault(field, _message(field, str(e["msg"]), lang))
+        out.setdefault(field, _message(field, str(e["msg"]), lang, e["type"]))
     return out
 
 

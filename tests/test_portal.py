@@ -273,11 +273,16 @@ async def test_the_report_form_gives_one_message_per_field(offline: Portal) -> N
                 "phone": "13800000000",
                 "occurred_at": "",
                 "amount_claimed": "lots",
+                "item_0_category": "treatment",
+                "item_0_amount": "abc",
             },
         )
     assert sent.status_code == 400
     for field in ("name", "occurred_at", "amount_claimed"):
         assert f'id="{field}-error"' in sent.text
+    assert "Please enter the name." in sent.text
+    assert "The amount claimed should be an amount, e.g. 1800.00." in sent.text
+    assert "The costs should be an amount, e.g. 1800.00." in sent.text
     assert offline.messages.sent == []  # type: ignore[attr-defined]
 
 
