@@ -200,3 +200,32 @@ async def test_a_report_sent_twice_gives_no_second_link(tmp_path: Path) -> None:
     assert "/c/" not in sent.text
     with state.db.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM portal_tokens").scalar() == 0
+
+
+def test_staff_commands_refuse_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from cli import app
+    from settings import get_settings
+
+    monkeypatch.setenv("CLAIMS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CLAIMS_PORTAL_URL", "https://claims.example.com/")
+    get_settings.cache_clear()
+    try:
+        make_engine(get_settings().db_url)
+        runner = CliRunner()
+        unknown = runner.invoke(app, ["claim", "link", "CLM-NOPE"])
+        assert unknown.exit_code == 1 and unknown.output == "error: unknown claim CLM-NOPE\n"
+        bad = runner.invoke(app, ["document", "show", "../../etc/passwd"])
+        assert bad.exit_code == 1 and "sha256 (64 hex digits)" in bad.output
+        absent = runner.invoke(app, ["document", "show", "ab" * 32])
+        assert absent.exit_code == 1 and f"no document {'ab' * 32}" in absent.output
+        state = Portal(get_settings(), make_engine(get_settings().db_url), FakeMessages())
+        add_claim(state, "CLM-20261129-FFFFF1")
+        linked = runner.invoke(app, ["claim", "link", "CLM-20261129-FFFFF1"])
+        assert linked.exit_code == 0
+        assert re.fullmatch(r"https://claims\.example\.com/c/[A-Za-z0-9_-]{43}\n", linked.output)
+        listed = runner.invoke(app, ["claim", "documents", "CLM-20261129-FFFFF1", "--json"])
+        assert listed.exit_code == 0 and listed.output.strip() == "[]"
+    finally:
+        get_settings.cache_clear()
