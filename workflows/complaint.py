@@ -50,14 +50,13 @@ with workflow.unsafe.imports_passed_through():
     from models.status import ComplaintStage as Stage
     from workflows.case import INVALID_REPORT, NO_REPORT, RELEASE_2026_12
     from workflows.complaint_aftercare import ComplaintAftercare
-    from workflows.complaint_approvals import ResolutionApprovals
-    from workflows.complaint_checks import check_handler, check_stage, refuse
     from workflows.complaint_deadlines import ComplaintDeadlines
     from workflows.complaint_execution import ComplaintExecution
     from workflows.complaint_file import ComplaintFile
     from workflows.complaint_intake import ComplaintIntake, take_report
-    from workflows.complaint_state import COORDINATOR_STEP, ComplaintState
-    from workflows.recorder import SYSTEM, staff_info
+    from workflows.complaint_investigation import ComplaintInvestigation
+    from workflows.complaint_state import ComplaintState
+    from workflows.recorder import SYSTEM
     from workflows.signature_guard import SignatureGuard
 
 
@@ -86,10 +85,10 @@ class ComplaintWorkflow:
             release=release,
         )
         self._intake = ComplaintIntake(self._file, receipt_clocks=release)
-        self._approvals = ResolutionApprovals(self.state)
+        self._investigation = ComplaintInvestigation(self._file, self._guard)
         self._deadlines = ComplaintDeadlines(self._file)
         self._execution = ComplaintExecution(self._file, self._deadlines)
-        self._aftercare = ComplaintAftercare(self._file, self._deadlines)
+        self._aftercare = ComplaintAftercare(self._file, self._deadlines, self._guard)
         take_report(self.state, report)
         self._rec.case_id = self.state.complaint_id
 
@@ -167,10 +166,10 @@ class ComplaintWorkflow:
             await workflow.wait_condition(lambda: state.resolution is not None)
             rec.close_task(state.key("propose"))
             rec.to(Stage.RESOLUTION_PROPOSED, state.handler or SYSTEM)
-            self._open_approval_task()
+            self._investigation.open_approval_task()
             await self._file.flush()
             await workflow.wait_condition(
-                lambda: state.resolution is None or self._approvals.approved
+                lambda: state.resolution is None or self._investigation.approvals.approved
             )
             if state.resolution is not None:
                 return
@@ -182,17 +181,6 @@ class ComplaintWorkflow:
         for key in list(self._rec.tasks):
             self._rec.close_task(key)
 
-    def _open_approval_task(self) -> None:
-        step = self._approvals.next_step()
-        if step is not None:
-            self._rec.open_task(
-                self.state.key(f"approve:{step}"),
-                "approve_resolution",
-                step,
-                self._due(),
-                level=2 if step == COORDINATOR_STEP else 3,
-            )
-
     def _due(self) -> datetime | None:
         return self._file.due("complaint")
 
@@ -200,10 +188,7 @@ class ComplaintWorkflow:
 
     @workflow.update(name="assign")
     async def assign(self, a: Assignment) -> ComplaintStatus:
-        self._intake.check_assignable()
-        coordinator = await staff_info(a.coordinator)
-        handler = await staff_info(a.handler)
-        self._intake.assign(a, coordinator, handler)
+        await self._intake.assign(a)
         return self.status()
 
     @assign.validator
@@ -212,60 +197,30 @@ class ComplaintWorkflow:
 
     @workflow.update(name="record_findings")
     async def record_findings(self, f: ComplaintFindings) -> ComplaintStatus:
-        await self._guard.require(f)
-        self._check_findings(f)  # again: other findings may have come in during the check
-        self.state.findings = f
-        self._rec.event("findings", f.handler, upheld=f.upheld)
+        await self._investigation.record_findings(f)
         return self.status()
 
     @record_findings.validator
     def _validate_findings(self, f: ComplaintFindings) -> None:
-        self._check_findings(f)
-
-    def _check_findings(self, f: ComplaintFindings) -> None:
-        check_stage(self.state, self._rec.stage, "record findings", (Stage.INVESTIGATING,))
-        check_handler(self.state, f.handler)
-        if self.state.findings is not None:
-            raise refuse("the findings are already recorded")
+        self._investigation.check_findings(f)
 
     @workflow.update(name="propose_resolution")
     def propose_resolution(self, r: Resolution) -> ComplaintStatus:
-        self._approvals.propose(r)
-        self._rec.event(
-            "resolution_proposed",
-            r.handler,
-            kinds=list(r.kinds),
-            amount=str(r.amount) if r.amount else None,
-        )
+        self._investigation.propose(r)
         return self.status()
 
     @propose_resolution.validator
     def _validate_resolution(self, r: Resolution) -> None:
-        self._approvals.check_proposal(self._rec.stage, r)
+        self._investigation.check_proposal(r)
 
     @workflow.update(name="approve_resolution")
     async def approve_resolution(self, a: ResolutionApproval) -> ComplaintStatus:
-        self._approvals.check_open(self._rec.stage)
-        staff = await staff_info(a.approver)
-        self._approvals.check_open(self._rec.stage)
-        acting_as = self._approvals.acting_as(staff, a)
-        await self._guard.require(a)
-        self._approvals.check_open(self._rec.stage)
-        self._approvals.take(a, acting_as, workflow.now())
-        self._rec.close_task(self.state.key(f"approve:{acting_as}"))
-        self._rec.event(
-            "resolution_approval", a.approver, acting_as=acting_as, approve=a.approve, note=a.note
-        )
-        if not a.approve:  # back to the handler
-            self._rec.to(Stage.INVESTIGATING, a.approver, returned=a.note)
-        elif not self._approvals.approved:
-            self._open_approval_task()
-        await self._file.flush()
+        await self._investigation.approve(a)
         return self.status()
 
     @approve_resolution.validator
     def _validate_approval(self, a: ResolutionApproval) -> None:
-        self._approvals.check_open(self._rec.stage)
+        self._investigation.check_approval()
 
     @workflow.update(name="extend")
     async def extend(self, c: ClockChange) -> ComplaintStatus:
@@ -333,11 +288,7 @@ class ComplaintWorkflow:
 
     @workflow.update(name="review_decision")
     async def review_decision(self, d: ReviewDecision) -> ComplaintStatus:
-        self._aftercare.check_review_stage()
-        staff = await staff_info(d.reviewer)
-        self._aftercare.check_reviewer(d, staff)
-        await self._guard.require(d)
-        self._aftercare.record_review(d)
+        await self._aftercare.decide_review(d)
         return self.status()
 
     @review_decision.validator

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.complaint_deadlines import REVIEW_WINDOW, ComplaintDeadlines
     from workflows.complaint_file import ComplaintFile
     from workflows.recorder import SYSTEM, staff_info, wait_until
+    from workflows.signature_guard import SignatureGuard
 
 Stage = ComplaintStage
 
@@ -36,10 +37,13 @@ Stage = ComplaintStage
 class ComplaintAftercare:
     """The callback and the review."""
 
-    def __init__(self, file: ComplaintFile, deadlines: ComplaintDeadlines) -> None:
+    def __init__(
+        self, file: ComplaintFile, deadlines: ComplaintDeadlines, guard: SignatureGuard
+    ) -> None:
         self.file = file
         self.state = file.state
         self._deadlines = deadlines
+        self._guard = guard
 
     def _check(self, what: str, stages: tuple[str, ...]) -> None:
         check_stage(self.state, self.file.stage, what, stages)
@@ -170,9 +174,18 @@ class ComplaintAftercare:
     def check_review_stage(self) -> None:
         self._check("decide the review", (Stage.UNDER_REVIEW,))
 
-    def check_reviewer(self, d: ReviewDecision, staff: StaffInfo | None) -> None:
-        """The review is decided by the superior office, by someone who did not handle the
-        complaint."""
+    async def decide_review(self, d: ReviewDecision) -> None:
+        """The review is decided by the superior office (L3), by someone who did not handle
+        the complaint, signed."""
+        self.check_review_stage()
+        staff = await staff_info(d.reviewer)
+        self._check_reviewer(d, staff)
+        await self._guard.require(d)
+        self.check_review_stage()
+        self.state.review = d
+        self.file.rec.event("review_decided", d.reviewer, upheld=d.upheld)
+
+    def _check_reviewer(self, d: ReviewDecision, staff: StaffInfo | None) -> None:
         why = "the review is decided by the superior office (L3)"
         if self.state.complaint_roles:
             need_l3_manager(staff, d.reviewer, why)
@@ -180,11 +193,6 @@ class ComplaintAftercare:
             raise refuse(why)
         if d.reviewer in (self.state.handler, self.state.coordinator):
             raise refuse(f"{d.reviewer} handled this complaint and cannot review it")
-
-    def record_review(self, d: ReviewDecision) -> None:
-        self.check_review_stage()
-        self.state.review = d
-        self.file.rec.event("review_decided", d.reviewer, upheld=d.upheld)
 
     def check_close(self, c: CloseRequest) -> None:
         # 投诉不销号: no complaint is closed without its resolution carried out and the

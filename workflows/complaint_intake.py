@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.complaint_checks import check_stage, need_role, refuse
     from workflows.complaint_file import ComplaintFile
     from workflows.complaint_state import ComplaintState
-    from workflows.recorder import SYSTEM, record_call
+    from workflows.recorder import SYSTEM, record_call, staff_info
 
 # A work item's priority, by the complaint's.
 PRIORITY_WEIGHT = MappingProxyType({"urgent": 50, "high": 20})
@@ -236,13 +236,33 @@ class ComplaintIntake:
     def check_assignable(self) -> None:
         check_stage(self.state, self.file.stage, "assign", (ComplaintStage.REGISTERED,))
 
-    def assign(
-        self, a: Assignment, coordinator: StaffInfo | None, handler: StaffInfo | None
-    ) -> None:
+    async def assign(self, a: Assignment) -> None:
         """Triage (分流与责任划分): a coordinator gives the complaint to a handler who had no
         part in the claim complained about (recusal), in the category's department."""
-        state = self.state
         self.check_assignable()
+        coordinator = await staff_info(a.coordinator)
+        handler = await staff_info(a.handler)
+        self.check_assignable()
+        self._check_assignment(a, coordinator, handler)
+        state = self.state
+        assert state.rules and state.category
+        state.coordinator = a.coordinator
+        state.handler = a.handler
+        state.department = state.rules.departments.get(state.category, "customer_service")
+        self.file.rec.to(
+            ComplaintStage.TRIAGED,
+            a.coordinator,
+            category=state.category,
+            department=state.department,
+            handler=a.handler,
+        )
+
+    def _check_assignment(
+        self, a: Assignment, coordinator: StaffInfo | None, handler: StaffInfo | None
+    ) -> None:
+        """The coordinator is one; the handler handles complaints and stands aside from a
+        claim they had a part in; the category is known (taken from the assignment)."""
+        state = self.state
         need_role(coordinator, a.coordinator, COORDINATOR)
         if handler is None or not handler.active:
             raise refuse(f"unknown person {a.handler!r}")
@@ -258,13 +278,3 @@ class ComplaintIntake:
             state.category = a.category
         if state.category is None:
             raise refuse("give the complaint's category when assigning it")
-        state.coordinator = a.coordinator
-        state.handler = a.handler
-        state.department = state.rules.departments.get(state.category, "customer_service")
-        self.file.rec.to(
-            ComplaintStage.TRIAGED,
-            a.coordinator,
-            category=state.category,
-            department=state.department,
-            handler=a.handler,
-        )
