@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -21,6 +22,7 @@ from models.claim import Material
 from models.status import CLAIM_ENDED
 from portal import documents, queries, report_form, texts, tokens
 from portal.actions import ActionRefused, Messages
+from portal.guards import BodyLimit
 from portal.view import claim_page
 from portal.web import Portal, client_address, form_with_csrf, language, portal, render
 from settings import Settings
@@ -33,6 +35,8 @@ COMPLAINT_CATEGORIES = (
     "amount_dispute",
     "other",
 )
+# One upload form sends every missing document at once: a few full-size files fit.
+MAX_BODY = 5 * documents.MAX_BYTES + 65536
 Handler = Callable[[Request, str], Awaitable[Response]]
 
 
@@ -88,7 +92,7 @@ async def claim(request: Request, claim_id: str, **extra: Any) -> Response:
 async def upload(request: Request, claim_id: str) -> Response:
     p = portal(request)
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > documents.MAX_BYTES * 3 + 65536:
+    if length.isdigit() and int(length) > MAX_BODY:
         return await claim(request, claim_id, error="too_large", status_code=413)
     form = await form_with_csrf(request)
     if form is None:
@@ -201,6 +205,7 @@ def create_app(state: Portal) -> Starlette:
             Route("/c/{token}/complaint", behind_link(complain), methods=["POST"]),
             Mount("/static", StaticFiles(directory=Path(__file__).parent / "static")),
         ],
+        middleware=[Middleware(BodyLimit, limit=MAX_BODY + 1024 * 1024)],
     )
     app.state.portal = state
     return app

@@ -12,6 +12,9 @@ import threading
 import time
 from collections import deque
 
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 CSRF_COOKIE = "portal_csrf"
 CSRF_FIELD = "csrf"
 _TOKEN_IN_PATH = re.compile(r"/c/[^/\s?\"]+")
@@ -77,3 +80,51 @@ def hide_tokens_in_access_log() -> None:
     logger = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, HideTokens) for f in logger.filters):
         logger.addFilter(HideTokens())
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """An ASGI middleware refusing a request body over `limit` bytes with 413, whether or not
+    it says its length up front (a chunked upload is counted as it arrives)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            await _too_large(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except _TooLarge:
+            if not started:
+                await _too_large(scope, receive, send)
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    text = "上传的内容太大。 The upload is too large.\n"
+    await PlainTextResponse(text, status_code=413)(scope, receive, send)

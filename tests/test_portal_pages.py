@@ -229,3 +229,34 @@ def test_staff_commands_refuse_in_one_line(tmp_path: Path, monkeypatch: pytest.M
         assert listed.exit_code == 0 and listed.output.strip() == "[]"
     finally:
         get_settings.cache_clear()
+
+
+async def test_a_body_over_the_limit_is_refused_even_without_a_length() -> None:
+    from collections.abc import AsyncIterator
+
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from portal.guards import BodyLimit
+
+    async def echo(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(str(len(await request.body())))
+
+    app = Starlette(
+        routes=[Route("/", echo, methods=["POST"])], middleware=[Middleware(BodyLimit, limit=100)]
+    )
+
+    async def chunks(n: int) -> AsyncIterator[bytes]:
+        for _ in range(n):
+            yield b"x" * 30
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        assert (await c.post("/", content=b"x" * 100)).text == "100"
+        assert (await c.post("/", content=b"x" * 101)).status_code == 413
+        assert (await c.post("/", content=chunks(3))).text == "90"
+        assert (await c.post("/", content=chunks(4))).status_code == 413
