@@ -4,6 +4,7 @@ notifier)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -35,15 +36,24 @@ def portal(
 
 @app.command("link")
 @handle_errors
-def link(claim_id: str) -> None:
-    """Print a new page link for the claim, to give the claimant (earlier links stay valid).
-    The link opens the claim without a password: hand it to the claimant only.
+def link(
+    claim_id: str,
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="First revoke every earlier link of the claim.")
+    ] = False,
+) -> None:
+    """Print a new page link for the claim, to give the claimant (earlier links stay valid
+    unless --revoke, for a link that reached someone else). The link opens the claim without
+    a password: hand it to the claimant only.
 
-    Example: claims claim link CLM-20261123-0001
+    Example: claims claim link CLM-20261123-0001 --revoke
     """
     from portal.server import base_url
 
     if queries.claim(engine=db(), claim_id=claim_id) is None:
         raise UserError(f"unknown claim {claim_id}")
+    if revoke:
+        n = queries.revoke_tokens(engine=db(), claim_id=claim_id, at=datetime.now(UTC))
+        typer.echo(f"revoked {n} earlier link(s)", err=True)
     token = tokens.issue(engine=db(), claim_id=claim_id)
     typer.echo(f"{base_url(settings())}/c/{token}")

@@ -67,3 +67,17 @@ def document(*, engine: Engine, sha256: str) -> PortalDocumentRow | None:
     with Session(engine) as s:
         q = select(PortalDocumentRow).where(PortalDocumentRow.sha256 == sha256)
         return s.exec(q.order_by(col(PortalDocumentRow.received_at))).first()
+
+
+def revoke_tokens(*, engine: Engine, claim_id: str, at: datetime) -> int:
+    """Revoke every link of the claim still valid; how many."""
+    with Session(engine) as s:
+        q = select(PortalTokenRow).where(
+            PortalTokenRow.claim_id == claim_id, col(PortalTokenRow.revoked_at).is_(None)
+        )
+        rows = list(s.exec(q).all())
+        for row in rows:
+            row.revoked_at = at
+            s.add(row)
+        s.commit()
+        return len(rows)

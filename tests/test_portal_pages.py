@@ -225,6 +225,12 @@ def test_staff_commands_refuse_in_one_line(tmp_path: Path, monkeypatch: pytest.M
         linked = runner.invoke(app, ["claim", "link", "CLM-20261129-FFFFF1"])
         assert linked.exit_code == 0
         assert re.fullmatch(r"https://claims\.example\.com/c/[A-Za-z0-9_-]{43}\n", linked.output)
+        first = linked.output.strip().rsplit("/c/", 1)[1]
+        again = runner.invoke(app, ["claim", "link", "CLM-20261129-FFFFF1", "--revoke"])
+        assert again.exit_code == 0
+        second = again.stdout.strip().rsplit("/c/", 1)[1]
+        assert tokens.claim_of(engine=state.db, token=first) is None  # revoked
+        assert tokens.claim_of(engine=state.db, token=second) == "CLM-20261129-FFFFF1"
         listed = runner.invoke(app, ["claim", "documents", "CLM-20261129-FFFFF1", "--json"])
         assert listed.exit_code == 0 and listed.output.strip() == "[]"
     finally:
