@@ -98,11 +98,8 @@ def store(data_dir: Path, data: bytes) -> Stored:
     return Stored(sha256, len(data), content_type, path)
 
 
-def receive(
-    *, engine: Engine, data_dir: Path, claim_id: str, kind: str, name: str, data: bytes
-) -> Stored:
-    """Store the file and record it for the claim."""
-    stored = store(data_dir, data)
+def record(*, engine: Engine, claim_id: str, kind: str, name: str, stored: Stored) -> None:
+    """Record a stored document as received for the claim (once per claim and digest)."""
     queries.record_document(
         engine=engine,
         row=PortalDocumentRow(
@@ -115,4 +112,12 @@ def receive(
             received_at=datetime.now(UTC),
         ),
     )
+
+
+def receive(
+    *, engine: Engine, data_dir: Path, claim_id: str, kind: str, name: str, data: bytes
+) -> Stored:
+    """Store the file and record it for the claim."""
+    stored = store(data_dir, data)
+    record(engine=engine, claim_id=claim_id, kind=kind, name=name, stored=stored)
     return stored

@@ -5,16 +5,18 @@ The claim starts as any other; the claimant is shown their claim's link."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
 from client import ReportRefused, check_dates, new_claim_id
 from models.catalog import CHECKLISTS, COMMON_MATERIALS, INCIDENT_TYPES, ITEM_CATEGORIES, LINES
-from models.claim import ClaimReport
-from portal import texts, tokens
+from models.claim import ClaimReport, Material
+from portal import documents, texts, tokens
 from portal.actions import ActionRefused
 from portal.web import form_with_csrf, language, portal, render
 from readmodel import queries as readmodel
@@ -143,7 +145,8 @@ def _show_form(
     status_code: int = 200,
 ) -> Response:
     lang = language(request)
-    needed = [texts.material(k, lang) for k in (*COMMON_MATERIALS, *CHECKLISTS[(line, incident)])]
+    kinds = (*COMMON_MATERIALS, *CHECKLISTS[(line, incident)])
+    needed = [(k, texts.material(k, lang)) for k in kinds]
     return render(
         request,
         "report.html",
@@ -193,7 +196,39 @@ async def form(request: Request) -> Response:
             {"occurred_at": _message("occurred_at", str(err), lang)},
             400,
         )
-    return await _start(request, report, values, lang)
+    try:
+        attached = await _attached(submitted, line, incident, portal(request).settings.data_dir)
+    except documents.DocumentRefused as err:
+        problem = _DOCUMENT_PROBLEMS.get(err.reason, _DOCUMENT_PROBLEMS["type"])
+        message = problem[0] if lang == "zh-CN" else problem[1]
+        return _show_form(request, line, incident, values, {"documents": message}, 400)
+    materials = [Material(kind=kind, ref=stored.sha256) for kind, stored, _ in attached]
+    report = report.model_copy(update={"materials": materials})
+    return await _start(request, report, values, lang, attached)
+
+
+Attached = list[tuple[str, documents.Stored, str]]
+_DOCUMENT_PROBLEMS = {
+    "too_large": ("文件太大：每个文件不超过 10 MB。", "A file is too large: at most 10 MB each."),
+    "type": (
+        "只能上传 PDF、JPEG、PNG 或 HEIC 文件。",
+        "Only PDF, JPEG, PNG or HEIC files can be uploaded.",
+    ),
+}
+
+
+async def _attached(form: Any, line: str, incident: str, data_dir: Path) -> Attached:
+    """The documents sent with the report (optional), checked and stored: kind, file, name."""
+    kinds = (*COMMON_MATERIALS, *CHECKLISTS[(line, incident)])
+    out: Attached = []
+    for key, value in form.multi_items():
+        kind = key.removeprefix("file_")
+        if not isinstance(value, UploadFile) or kind not in kinds:
+            continue
+        data = await value.read(documents.MAX_BYTES + 1)
+        if data:
+            out.append((kind, documents.store(data_dir, data), value.filename or ""))
+    return out
 
 
 def _csrf_message(lang: str) -> str:
@@ -203,7 +238,11 @@ def _csrf_message(lang: str) -> str:
 
 
 async def _start(
-    request: Request, report: ClaimReport, values: dict[str, str], lang: str
+    request: Request,
+    report: ClaimReport,
+    values: dict[str, str],
+    lang: str,
+    attached: Attached,
 ) -> Response:
     p = portal(request)
     line, incident = report.line, report.incident_type
@@ -218,6 +257,8 @@ async def _start(
         )
     if not started:  # the same form sent again: the link went with the first answer
         return render(request, "reported.html", claim_id=claim_id, link="")
+    for kind, stored, name in attached:
+        documents.record(engine=p.db, claim_id=claim_id, kind=kind, name=name, stored=stored)
     token = tokens.issue(engine=p.db, claim_id=claim_id)
     link = str(request.base_url).rstrip("/") + f"/c/{token}"
     return render(request, "reported.html", claim_id=claim_id, link=link)

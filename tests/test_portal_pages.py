@@ -266,3 +266,40 @@ async def test_a_body_over_the_limit_is_refused_even_without_a_length() -> None:
         assert (await c.post("/", content=b"x" * 101)).status_code == 413
         assert (await c.post("/", content=chunks(3))).text == "90"
         assert (await c.post("/", content=chunks(4))).status_code == 413
+
+
+async def test_documents_sent_with_the_report_go_as_its_materials(tmp_path: Path) -> None:
+    import hashlib
+
+    s = Settings(data_dir=tmp_path / "data")
+    state = Portal(s, make_engine(s.db_url), FakeMessages())
+    demo.load(state.db, keys_file=s.staff_keys_file, keys_dir=s.staff_keys_dir)
+    async with browser(state, **{"accept-language": "en"}) as b:
+        form = (await b.get("/report/medical/outpatient")).text
+        assert 'id="file_invoices"' in form and 'enctype="multipart/form-data"' in form
+        fields = {
+            "csrf": csrf_of(form),
+            "claim_id": "CLM-20261129-ABCDEF",
+            "policy_no": "P-MED-0001",
+            **ZHANG,
+            "occurred_at": recent_incident().strftime("%Y-%m-%dT%H:%M"),
+            "amount_claimed": "100.00",
+        }
+        refused = await b.post(
+            "/report/medical/outpatient", data=fields, files={"file_invoices": b"GIF89a"}
+        )
+        assert refused.status_code == 400 and 'id="documents-error"' in refused.text
+        sent = await b.post(
+            "/report/medical/outpatient",
+            data=fields,
+            files={"file_invoices": ("a.pdf", PDF), "file_photos": ("x.pdf", PDF + b"1")},
+        )
+    assert sent.status_code == 200 and 'id="claim-link"' in sent.text
+    report = state.messages.sent[-1]  # type: ignore[attr-defined]
+    digest = hashlib.sha256(PDF).hexdigest()
+    assert [m.model_dump(exclude_none=True) for m in report.materials] == [
+        {"kind": "invoices", "ref": digest}  # a kind this report does not ask for is left out
+    ]
+    with state.db.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT claim_id, kind, sha256 FROM portal_documents").all()
+    assert [tuple(r) for r in rows] == [("CLM-20261129-ABCDEF", "invoices", digest)]
