@@ -25,6 +25,7 @@ from portal.actions import ActionRefused, Messages
 from portal.guards import BodyLimit
 from portal.view import claim_page
 from portal.web import Portal, client_address, form_with_csrf, language, portal, render
+from readmodel import queries as readmodel
 from settings import Settings
 
 COMPLAINT_CATEGORIES = (
@@ -75,6 +76,7 @@ async def claim(request: Request, claim_id: str, **extra: Any) -> Response:
         queries.payments(engine=p.db, claim_id=claim_id),
         queries.documents(engine=p.db, claim_id=claim_id),
         lang,
+        readmodel.complaints_about(engine=p.db, claim_id=claim_id),
     )
     return render(
         request,

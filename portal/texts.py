@@ -253,3 +253,25 @@ _ITEM_CATEGORIES = {
 
 def item_category(code: str, lang: str) -> str:
     return _pick(_ITEM_CATEGORIES.get(code, ("其他", "other")), lang)
+
+
+_COMPLAINT_STAGES = {
+    "RECEIVED": ("已收到", "received"),
+    "REGISTERED": ("已登记，正在处理", "registered and being handled"),
+    "DECLINED": ("不予受理，理由见我们的答复", "not taken up; our reply explains why"),
+    "NOT_ACCEPTED": ("无法受理，请致电客服", "could not be taken up; please call us"),
+    "TRIAGED": ("正在处理", "being handled"),
+    "INVESTIGATING": ("正在调查核实", "being looked into"),
+    "RESOLUTION_PROPOSED": ("正在拟定处理方案", "a resolution is being prepared"),
+    "DECIDED": ("已作出处理决定", "decided"),
+    "EXECUTING": ("正在落实处理决定", "the decision is being carried out"),
+    "AWAITING_CLAIM_REVIEW": ("理赔正在重新审核", "the claim is being reviewed again"),
+    "CALLBACK": ("我们将回访您", "we will call you back"),
+    "REVIEW_OFFERED": ("如不满意可申请复核", "you can ask for a review if not satisfied"),
+    "UNDER_REVIEW": ("正在复核", "under review"),
+    "CLOSED": ("已办结", "closed"),
+}
+
+
+def complaint_stage(code: str, lang: str) -> str:
+    return _pick(_COMPLAINT_STAGES.get(code, ("正在处理", "being handled")), lang)

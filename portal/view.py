@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from models.portal import PortalDocumentRow
 from models.status import CLAIM_ENDED, ClaimStatus, DeadlineView
-from models.tables import ClaimRow, LetterRow, PaymentRow
+from models.tables import ClaimRow, ComplaintRow, LetterRow, PaymentRow
 from portal import texts
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -70,6 +70,13 @@ class Document:
     received: str
 
 
+@dataclass(frozen=True)
+class Complaint:
+    complaint_id: str
+    received: str
+    where: str
+
+
 @dataclass
 class ClaimPage:
     claim_id: str
@@ -86,6 +93,7 @@ class ClaimPage:
     letters: list[Letter] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
+    complaints: list[Complaint] = field(default_factory=list)
     amount_claimed: str = ""
     payable: str = ""
 
@@ -119,6 +127,7 @@ def claim_page(
     payments: list[PaymentRow],
     documents: list[PortalDocumentRow],
     lang: str,
+    complaints: list[ComplaintRow] | None = None,
 ) -> ClaimPage:
     st = _status(row)
     if row is None or st is None:  # started, not yet in the read model
@@ -152,5 +161,11 @@ def claim_page(
     page.documents = [
         Document(texts.material(d.kind, lang), d.name, local_time(d.received_at, lang))
         for d in documents
+    ]
+    page.complaints = [
+        Complaint(
+            c.complaint_id, local_time(c.received_at, lang), texts.complaint_stage(c.stage, lang)
+        )
+        for c in complaints or []
     ]
     return page

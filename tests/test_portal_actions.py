@@ -117,6 +117,10 @@ async def test_a_claimant_complains_about_the_claim_from_the_page(live: Portal, 
         assert loop.time() < end, "no complaint about the claim"
         await asyncio.sleep(0.2)
     assert found[0].claim_id == report.claim_id and found[0].channel == "web"
+    async with browser(live) as b:
+        page = await page_until(b, link, "Your complaints")
+    assert found[0].complaint_id in page
+    assert found[0].stage not in page  # the complaint's step in plain words
 
 
 async def test_an_appeal_before_a_denial_is_refused_on_the_page(live: Portal, dev: Any) -> None:
