@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         ClockChange,
         CloseRequest,
         ComplaintFindings,
+        ComplaintReport,
         ComplaintStatus,
         Execution,
         Resolution,
@@ -62,6 +63,8 @@ with workflow.unsafe.imports_passed_through():
 
 @workflow.defn(name="ComplaintWorkflow", failure_exception_types=[pydantic.ValidationError])
 class ComplaintWorkflow:
+    report_model = ComplaintReport  # the start input's JSON (it arrives raw, see take_report)
+
     @workflow.init
     def __init__(self, report: RawValue = NO_REPORT) -> None:
         # Read first, so that a case begun before the release decides it here, during replay,
