@@ -11,7 +11,10 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 
-from activities.archive import ArchiveActivities
+# Only named by reference here: imported once, outside the sandbox (it reads the database and
+# the Temporal client), not again for every workflow the sandbox loads.
+with workflow.unsafe.imports_passed_through():
+    from activities.archive import ArchiveActivities
 from models.archive import (
     ArchiveRequest,
     ComplaintReportRequest,
