@@ -91,24 +91,34 @@ async def claim(request: Request, claim_id: str, **extra: Any) -> Response:
     )
 
 
-async def upload(request: Request, claim_id: str) -> Response:
+class _Refused(Exception):
+    """An upload not taken: the page's message key and the status."""
+
+    def __init__(self, reason: str, status_code: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status_code = status_code
+
+
+async def _received(request: Request, claim_id: str) -> list[Material]:
+    """The uploaded documents, checked, stored and recorded; the materials to send."""
     p = portal(request)
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_BODY:
-        return await claim(request, claim_id, error="too_large", status_code=413)
+        raise _Refused("too_large", 413)
     form = await form_with_csrf(request)
     if form is None:
-        return await claim(request, claim_id, error="csrf", status_code=403)
+        raise _Refused("csrf", 403)
     row = queries.claim(engine=p.db, claim_id=claim_id)
     if row is not None and row.stage in CLAIM_ENDED:
-        return await claim(request, claim_id, error="closed", status_code=409)
+        raise _Refused("closed", 409)
     received: list[Material] = []
     for key, value in form.multi_items():
-        if not (isinstance(value, UploadFile) and key.startswith("file_")):
-            continue
         kind = key.removeprefix("file_")
+        if not isinstance(value, UploadFile) or kind not in MATERIAL_KINDS:
+            continue
         data = await value.read(documents.MAX_BYTES + 1)
-        if kind not in MATERIAL_KINDS or not data:
+        if not data:
             continue
         try:
             stored = documents.receive(
@@ -120,12 +130,19 @@ async def upload(request: Request, claim_id: str) -> Response:
                 data=data,
             )
         except documents.DocumentRefused as err:
-            return await claim(request, claim_id, error=err.reason, status_code=400)
+            raise _Refused(err.reason, 400) from None
         received.append(Material(kind=kind, ref=stored.sha256))
     if not received:
-        return await claim(request, claim_id, error="no_file", status_code=400)
+        raise _Refused("no_file", 400)
+    return received
+
+
+async def upload(request: Request, claim_id: str) -> Response:
     try:
-        await p.messages.submit_materials(claim_id, received)
+        received = await _received(request, claim_id)
+        await portal(request).messages.submit_materials(claim_id, received)
+    except _Refused as refused:
+        return await claim(request, claim_id, error=refused.reason, status_code=refused.status_code)
     except ActionRefused:
         return await claim(request, claim_id, error="engine", status_code=503)
     return _back(request, "uploaded")

@@ -182,29 +182,31 @@ async def form(request: Request) -> Response:
             403,
         )
     values = {k: v for k, v in submitted.items() if isinstance(v, str)}
+    report, attached, errors = await _checked(request, line, incident, submitted, values)
+    if report is None:
+        return _show_form(request, line, incident, values, errors, 400)
+    return await _start(request, report, values, lang, attached)
+
+
+async def _checked(
+    request: Request, line: str, incident: str, submitted: Any, values: dict[str, str]
+) -> tuple[ClaimReport | None, Attached, dict[str, str]]:
+    """The report with the documents sent with it as its materials; or the messages."""
+    lang = language(request)
     try:
         report = ClaimReport.model_validate(report_data(line, incident, values))
         check_dates(report)
     except ValidationError as err:
-        return _show_form(request, line, incident, values, errors_by_field(err, lang), 400)
+        return None, [], errors_by_field(err, lang)
     except ReportRefused as err:
-        return _show_form(
-            request,
-            line,
-            incident,
-            values,
-            {"occurred_at": _message("occurred_at", str(err), lang)},
-            400,
-        )
+        return None, [], {"occurred_at": _message("occurred_at", str(err), lang)}
     try:
         attached = await _attached(submitted, line, incident, portal(request).settings.data_dir)
     except documents.DocumentRefused as err:
         problem = _DOCUMENT_PROBLEMS.get(err.reason, _DOCUMENT_PROBLEMS["type"])
-        message = problem[0] if lang == "zh-CN" else problem[1]
-        return _show_form(request, line, incident, values, {"documents": message}, 400)
+        return None, [], {"documents": problem[0] if lang == "zh-CN" else problem[1]}
     materials = [Material(kind=kind, ref=stored.sha256) for kind, stored, _ in attached]
-    report = report.model_copy(update={"materials": materials})
-    return await _start(request, report, values, lang, attached)
+    return report.model_copy(update={"materials": materials}), attached, {}
 
 
 Attached = list[tuple[str, documents.Stored, str]]
