@@ -8,6 +8,13 @@ determinable part at 60 days if still undecided) -> CLOSED; or a denial letter, 
 appeal window, a panel review of an appeal -> CLOSED. A withdrawal ends the claim at any point
 before payment. Statutory clocks run beside the process and climb their escalation ladder.
 
+The workflow holds the process and thin message handlers. What it uses are plain objects it
+owns, none of which calls back into it: the claim's file (claim_case.py: the typed state of
+claim_state.py with the recorder, clocks and signature guard complaints share), and the desks
+that act on it: review (claim_review.py), materials (claim_materials.py), assessment
+(claim_assessment.py), the approval chain and panel (claim_approval.py), the other messages
+(claim_messages.py) and the settlement (claim_settlement.py).
+
 Deterministic code only: rules arrive through an activity at the start and stay in the state.
 """
 
