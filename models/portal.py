@@ -32,7 +32,8 @@ class PortalDocumentRow(SQLModel, table=True):
 
     claim_id: str = Field(primary_key=True)
     sha256: str = Field(primary_key=True, index=True)
-    kind: str
+    # one file may serve as two documents (one scan of the invoices and the expense list)
+    kind: str = Field(primary_key=True)
     size: int
     content_type: str
     name: str

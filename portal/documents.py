@@ -99,7 +99,8 @@ def store(data_dir: Path, data: bytes) -> Stored:
 
 
 def record(*, engine: Engine, claim_id: str, kind: str, name: str, stored: Stored) -> None:
-    """Record a stored document as received for the claim (once per claim and digest)."""
+    """Record a stored document as received for the claim (once per claim, digest and
+    kind)."""
     queries.record_document(
         engine=engine,
         row=PortalDocumentRow(

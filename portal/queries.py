@@ -47,9 +47,9 @@ def payments(*, engine: Engine, claim_id: str) -> list[PaymentRow]:
 
 
 def record_document(*, engine: Engine, row: PortalDocumentRow) -> bool:
-    """Record a received document; False when this claim already has it (same digest)."""
+    """Record a received document; False when this claim already has it as this kind."""
     with Session(engine) as s:
-        if s.get(PortalDocumentRow, (row.claim_id, row.sha256)) is not None:
+        if s.get(PortalDocumentRow, (row.claim_id, row.sha256, row.kind)) is not None:
             return False
         s.add(row)
         s.commit()

@@ -303,3 +303,26 @@ async def test_documents_sent_with_the_report_go_as_its_materials(tmp_path: Path
     with state.db.connect() as conn:
         rows = conn.exec_driver_sql("SELECT claim_id, kind, sha256 FROM portal_documents").all()
     assert [tuple(r) for r in rows] == [("CLM-20261129-ABCDEF", "invoices", digest)]
+
+
+async def test_one_file_may_be_sent_as_two_documents(state: Portal) -> None:
+    """One scan of the invoices and the expense list: stored once, received as both."""
+    import hashlib
+
+    add_claim(state, "CLM-20261129-HHHHH1")
+    token = tokens.issue(engine=state.db, claim_id="CLM-20261129-HHHHH1")
+    async with browser(state, **{"accept-language": "en"}) as b:
+        csrf = csrf_of((await b.get(f"/c/{token}")).text)
+        sent = await b.post(
+            f"/c/{token}/documents",
+            data={"csrf": csrf},
+            files=[("file_invoices", ("scan.pdf", PDF)), ("file_expense_list", ("scan.pdf", PDF))],
+        )
+    assert sent.status_code == 200
+    digest = hashlib.sha256(PDF).hexdigest()
+    _, materials = state.messages.sent[-1]  # type: ignore[attr-defined]
+    assert [(m.kind, m.ref) for m in materials] == [("invoices", digest), ("expense_list", digest)]
+    with state.db.connect() as conn:
+        kinds = conn.exec_driver_sql("SELECT kind FROM portal_documents ORDER BY kind").scalars()
+        assert list(kinds) == ["expense_list", "invoices"]
+    assert len(list((state.settings.data_dir / "documents").rglob("*"))) == 2  # a folder, a file

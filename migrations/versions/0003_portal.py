@@ -42,7 +42,7 @@ def upgrade() -> None:
             sa.Column("content_type", sa.String(), nullable=False),
             sa.Column("name", sa.String(), nullable=False),
             sa.Column("received_at", TIME, nullable=False),
-            sa.PrimaryKeyConstraint("claim_id", "sha256"),
+            sa.PrimaryKeyConstraint("claim_id", "sha256", "kind"),
         )
         op.create_index("ix_portal_documents_sha256", "portal_documents", ["sha256"])
 
