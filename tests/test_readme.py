@@ -37,6 +37,7 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -58,6 +59,7 @@ DEFAULT_PORTS = {
     "CLAIMS_UI_PORT": 8233,
     "CLAIMS_HTTP_PORT": 7243,
     "CLAIMS_CODEC_PORT": 8234,
+    "CLAIMS_PORTAL_PORT": 8240,
 }
 WALKTHROUGHS = ("A claim, step by step", "A complaint about it", "The contract (for other systems)")
 READS = re.compile(
@@ -395,6 +397,12 @@ def test_every_command_is_in_the_cli_table():
 # ================================================================ running the examples
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 class Reader:
     """A reader's two terminals: `claims run` in one, the README's commands in the other."""
 
@@ -406,6 +414,8 @@ class Reader:
         monkeypatch.chdir(home)
         self.engine = Engine(home / "data")
         self.engine.env["CLAIMS_DATA_DIR"] = "data"  # relative, as by default
+        for name in DEFAULT_PORTS:  # those Engine leaves at their defaults too
+            self.engine.env.setdefault(name, str(_free_port()))
         for name in ("CLAIMS_STAFF_SECRET", "CLAIMS_STAFF_KEY", "CLAIMS_TASK_QUEUE"):
             self.engine.env.pop(name, None)
         self.env_file = home / ".reader-env"
