@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import get_args
 
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
@@ -19,6 +19,7 @@ from temporalio.client import Client
 
 from models.catalog import MATERIAL_KINDS
 from models.claim import Material
+from models.complaint import Category
 from models.status import CLAIM_ENDED
 from portal import documents, queries, report_form, texts, tokens
 from portal.actions import ActionRefused, Messages
@@ -28,14 +29,7 @@ from portal.web import Portal, client_address, form_with_csrf, language, portal,
 from readmodel import queries as readmodel
 from settings import Settings
 
-COMPLAINT_CATEGORIES = (
-    "claim_decision",
-    "materials",
-    "payment_timeliness",
-    "service_attitude",
-    "amount_dispute",
-    "other",
-)
+COMPLAINT_CATEGORIES: tuple[str, ...] = get_args(Category)
 # One upload form sends every missing document at once: a few full-size files fit.
 MAX_BODY = 5 * documents.MAX_BYTES + 65536
 Handler = Callable[[Request, str], Awaitable[Response]]
@@ -66,7 +60,9 @@ def _back(request: Request, done: str) -> Response:
     return RedirectResponse(f"/c/{request.path_params['token']}?done={done}", status_code=303)
 
 
-async def claim(request: Request, claim_id: str, **extra: Any) -> Response:
+async def claim(
+    request: Request, claim_id: str, *, error: str = "", status_code: int = 200
+) -> Response:
     p = portal(request)
     lang = language(request)
     page = claim_page(
@@ -81,11 +77,11 @@ async def claim(request: Request, claim_id: str, **extra: Any) -> Response:
     return render(
         request,
         "claim.html",
-        status_code=extra.pop("status_code", 200),
+        status_code=status_code,
         page=page,
         token=request.path_params["token"],
         done=request.query_params.get("done", ""),
-        error=extra.pop("error", ""),
+        error=error,
         categories=COMPLAINT_CATEGORIES,
         max_mb=documents.MAX_BYTES // (1024 * 1024),
     )
