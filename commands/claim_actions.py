@@ -18,6 +18,7 @@ from models.claim import (
     ConvenePanel,
     Decision,
     Findings,
+    FollowUp,
     MaterialsRequest,
     Withdrawal,
 )
@@ -263,3 +264,33 @@ def withdraw(
         print_json(st)
         return
     typer.echo(f"claim {claim_id}: withdrawn (paid so far {money(st.paid_total)})")
+
+
+@app.command("follow-up")
+@handle_errors
+def follow_up(
+    claim_id: str,
+    as_: AsOpt,
+    reached: Annotated[
+        bool, typer.Option("--reached/--not-reached", help="Whether the claimant was reached.")
+    ],
+    satisfied: Annotated[
+        bool | None,
+        typer.Option("--satisfied/--not-satisfied", help="With --reached: the claimant's answer."),
+    ] = None,
+    note: Annotated[str, typer.Option(help="What the claimant said.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Record the follow-up call after payment or denial (update record_follow_up, signed).
+
+    Example: claims claim follow-up CLM-1 --as adj1 --reached --satisfied --note "满意"
+    """
+    payload = FollowUp(by=as_, reached=reached, satisfied=satisfied, note=note)
+    st = update_claim(claim_id, ClaimWorkflow.record_follow_up, signed(payload, claim_id))
+    if as_json:
+        print_json(st)
+        return
+    answer = "not reached"
+    if reached:
+        answer = "reached, satisfied" if satisfied else "reached, not satisfied"
+    typer.echo(f"claim {claim_id}: follow-up by {as_} recorded ({answer})")

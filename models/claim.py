@@ -271,3 +271,16 @@ class Adjustment(Signed):
     adjuster: Name
     note: LongText = ""
     amount: Money | None = None
+
+
+class FollowUp(Signed):
+    """Update `record_follow_up`: the follow-up call after payment or denial (理赔回访, DOMAIN
+    §11): whether the claimant was reached and, if so, satisfied or not. Signed by the member
+    of staff who called."""
+
+    signer_field: ClassVar[str] = "by"
+
+    by: Name
+    reached: bool
+    satisfied: bool | None = None
+    note: LongText = ""

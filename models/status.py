@@ -128,6 +128,26 @@ class TaskView(BaseModel):
     due_at: datetime | None = None
 
 
+class FollowUpView(BaseModel):
+    """The follow-up call after payment or denial, once recorded."""
+
+    by: str
+    at: datetime
+    reached: bool
+    satisfied: bool | None = None
+    note: str = ""
+
+
+class NoticeView(BaseModel):
+    """A notice sent at a key node (DOMAIN §11): how it went, never where to."""
+
+    key: str
+    kind: str
+    channel: str | None = None
+    status: str  # sent, delivered, or failed (staff contact the claimant instead)
+    at: datetime | None = None
+
+
 class StageChange(BaseModel):
     stage: str
     at: datetime
@@ -229,6 +249,12 @@ class ClaimStatus(BaseModel):
     complaints: list[dict[str, Any]] = Field(default_factory=list)
     exclusions: list[ExclusionHit] = Field(default_factory=list)
     assessment: AssessmentView | None = None
+    # Since release 2027-01: special care (a named advisor, top priority, the internal
+    # target), the follow-up call and the notices sent. Optional, so the contract only grows.
+    special_care: bool = False
+    advisor: str | None = None
+    follow_up: FollowUpView | None = None
+    notices: list[NoticeView] = Field(default_factory=list)
 
 
 class ApprovalState(BaseModel):

@@ -43,7 +43,7 @@ def _avg(values: list[float]) -> float | None:
 
 def claim_measures(statuses: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
     """Counts by stage and age, STP rate, document rounds, statutory on-time rate net of
-    pauses, denial and overturn rates, average cycle times."""
+    pauses, denial and overturn rates, average cycle times, follow-up reach and satisfaction."""
     by_stage = Counter(s["stage"] for s in statuses)
     ages: Counter[str] = Counter()
     decided = stp = denied = appealed = overturned = 0
@@ -53,6 +53,7 @@ def claim_measures(statuses: list[dict[str, Any]], now: datetime) -> dict[str, A
     to_payment: list[float] = []
     to_close: list[float] = []
     paid_total = Decimal("0")
+    calls = reached = satisfied = 0
     for s in statuses:
         history = s.get("history", [])
         reported = _at(s["reported_at"])
@@ -81,6 +82,11 @@ def claim_measures(statuses: list[dict[str, Any]], now: datetime) -> dict[str, A
             if d["name"] == "determination" and d["status"] in ("met", "breached"):
                 met += d["status"] == "met"
                 breached += d["status"] == "breached"
+        follow_up = s.get("follow_up")
+        if follow_up:
+            calls += 1
+            reached += bool(follow_up.get("reached"))
+            satisfied += bool(follow_up.get("reached") and follow_up.get("satisfied"))
         paid_total += sum((Decimal(str(p["amount"])) for p in s.get("payments", [])), Decimal(0))
     return {
         "claims": len(statuses),
@@ -99,6 +105,11 @@ def claim_measures(statuses: list[dict[str, Any]], now: datetime) -> dict[str, A
         "avg_days_decision_to_payment": _avg(to_payment),
         "avg_days_report_to_close": _avg(to_close),
         "paid_total": str(paid_total),
+        # the follow-up call after payment or denial (DOMAIN §11): of the calls recorded, how
+        # many reached the claimant; of those reached, how many were satisfied
+        "follow_ups": calls,
+        "follow_up_reach_rate": rate(reached, calls),
+        "follow_up_satisfaction_rate": rate(satisfied, reached),
     }
 
 

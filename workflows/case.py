@@ -39,6 +39,12 @@ NO_REPORT = RawValue(Payload())
 # each patch costs every case's history a marker and a TemporalChangeVersion upsert.
 RELEASE_2026_12 = "release-2026-12"
 
+# What the January 2027 release changed in how a claim runs, decided the same way when the case
+# starts: the follow-up call after payment or denial and the special care of a claimant (a named
+# advisor, top priority, the internal target), and the notices sent at each key node (DOMAIN
+# §11) with the materials pause from the notice's delivery. A claim begun before takes none.
+RELEASE_2027_01 = "release-2027-01"
+
 Report = TypeVar("Report", bound=pydantic.BaseModel)
 
 

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         ConvenePanel,
         Decision,
         Findings,
+        FollowUp,
         MaterialsRequest,
         MaterialsSubmission,
         Withdrawal,
@@ -54,9 +55,11 @@ with workflow.unsafe.imports_passed_through():
         INVALID_REPORT,
         NO_REPORT,
         RELEASE_2026_12,
+        RELEASE_2027_01,
         read_report,
         unsafe_case_id,
     )
+    from workflows.claim_aftercare import Aftercare
     from workflows.claim_approval import ApprovalDesk
     from workflows.claim_assessment import AssessmentDesk
     from workflows.claim_case import ClaimCase
@@ -82,9 +85,13 @@ class ClaimWorkflow:
         # started before decisions were signed take them as they did then.
         release = workflow.patched(RELEASE_2026_12)
         signing = workflow.patched("signed-decisions")
-        case = self._case = ClaimCase(release=release, signing=signing)
+        release_2027_01 = release and workflow.patched(RELEASE_2027_01)
+        case = self._case = ClaimCase(
+            release=release, signing=signing, release_2027_01=release_2027_01
+        )
         self._approvals = ApprovalDesk(case)
-        self._settlement = Settlement(case, self._approvals)
+        self._aftercare = Aftercare(case)
+        self._settlement = Settlement(case, self._approvals, self._aftercare)
         self._review = Review(case, self._approvals)
         self._materials = Materials(case)
         self._assessments = AssessmentDesk(case)
@@ -167,6 +174,7 @@ class ClaimWorkflow:
             return
 
         case.rec.to(ClaimStage.ACCEPTED, SYSTEM)
+        await self._aftercare.take_special_care()
         s.reserve = report.amount_claimed
         s.document_rounds = 1
         # From the report's receipt (reported_at), which may be before it was entered here.
@@ -209,6 +217,7 @@ class ClaimWorkflow:
             await self._review.assess()
 
         await self._review.decide(self._review.panel_grounds())
+        self._aftercare.decided()
         if s.outcome == "denied":
             if await self._settlement.deny():
                 await self._settlement.review_appeal()
@@ -348,6 +357,15 @@ class ClaimWorkflow:
     @request_materials.validator
     def _validate_materials_request(self, req: MaterialsRequest) -> None:
         self._materials.validate_request(req)
+
+    @workflow.update(name="record_follow_up")
+    async def record_follow_up(self, f: FollowUp) -> ClaimStatus:
+        """The follow-up call after payment or denial (理赔回访), signed by who called."""
+        return await self._aftercare.record(f)
+
+    @record_follow_up.validator
+    def _validate_follow_up(self, f: FollowUp) -> None:
+        self._aftercare.validate(f)
 
     @workflow.signal(name="complaint_filed")
     async def complaint_filed(self, link: ComplaintLink) -> None:

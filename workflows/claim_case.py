@@ -28,8 +28,8 @@ with workflow.unsafe.imports_passed_through():
 class ClaimCase:
     """The state of one claim and the plumbing every step uses."""
 
-    def __init__(self, *, release: bool, signing: bool) -> None:
-        self.state = ClaimState(release=release)
+    def __init__(self, *, release: bool, signing: bool, release_2027_01: bool = False) -> None:
+        self.state = ClaimState(release=release, release_2027_01=release and release_2027_01)
         self.rec: CaseRecorder[ClaimStage] = CaseRecorder(ClaimStage.REPORTED)
         self.clocks = CaseClocks(
             self.rec,
@@ -223,6 +223,10 @@ class ClaimCase:
             complaints=[c.model_dump() for c in s.complaints],
             exclusions=s.exclusions,
             assessment=s.assessment,
+            special_care=s.special_care,
+            advisor=s.advisor,
+            follow_up=s.follow_up,
+            notices=s.notices,
         )
 
     def approval_state(self) -> ApprovalState:

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from models.ids import complaint_workflow_id
     from models.records import PaymentRecord, PaymentRequest
     from models.status import CLAIM_UNDECIDED, ClaimStage, PaymentView
+    from workflows.claim_aftercare import Aftercare
     from workflows.claim_approval import ApprovalDesk
     from workflows.claim_case import ClaimCase
     from workflows.clock import Clock
@@ -26,9 +27,10 @@ with workflow.unsafe.imports_passed_through():
 class Settlement:
     """Pays, denies, hears the appeal, takes a withdrawal and reopens a closed claim."""
 
-    def __init__(self, case: ClaimCase, approvals: ApprovalDesk) -> None:
+    def __init__(self, case: ClaimCase, approvals: ApprovalDesk, aftercare: Aftercare) -> None:
         self._case = case
         self._approvals = approvals
+        self._aftercare = aftercare
         self._payment_lock = asyncio.Lock()  # the balance and the advance are never paid together
 
     async def settle(self, after_appeal: bool = False) -> None:
@@ -82,6 +84,7 @@ class Settlement:
                 )
             self._case.clocks.stop("payment")
         s.reserve = Decimal("0")
+        self._aftercare.open_follow_up("payment")
 
     async def _pay(self, amount: Decimal) -> PaymentRecord:
         """One ledger row per claim and payment sequence; a retry never pays twice."""
@@ -201,6 +204,7 @@ class Settlement:
         self._case.clocks.stop("denial_notice")
         s.reserve = Decimal("0")
         self._case.rec.to(ClaimStage.DENIAL_NOTIFIED, SYSTEM)
+        self._aftercare.open_follow_up("denial")
         if s.appealed_at is not None:
             await self._case.flush()
             return False  # a denial upheld on appeal is final inside the company

@@ -20,7 +20,9 @@ with workflow.unsafe.imports_passed_through():
     from models.status import (
         ApprovalRecord,
         AssessmentView,
+        FollowUpView,
         InvestigationView,
+        NoticeView,
         PanelView,
         PaymentView,
         RefusedDecision,
@@ -73,6 +75,9 @@ class ClaimState:
     # on the watch list, clocks from receipt, the materials pause from delivery, signed
     # panels and re-adjustments. A claim begun before keeps the rules it started with.
     release: bool
+    # What the January 2027 release changed (workflows/case.py RELEASE_2027_01), decided when
+    # the claim starts: special care, the follow-up call, the notices at each key node.
+    release_2027_01: bool = False
     report: ClaimReport | None = None
     invalid_report: str | None = None
     rules: RulesSnapshot | None = None
@@ -112,6 +117,11 @@ class ClaimState:
     complaints: list[LinkedComplaint] = field(default_factory=list)
     review_request: ClaimReviewRequest | None = None
     paying: bool = False
+    special_care: bool = False
+    advisor: str | None = None
+    follow_up_task: str | None = None  # the open follow-up work item's key
+    follow_up: FollowUpView | None = None
+    notices: list[NoticeView] = field(default_factory=list)
 
     @property
     def missing(self) -> list[str]:
