@@ -1,39 +1,182 @@
 """The `claims` command: back-office staff act on claims through Temporal messages and read
-the read model. Errors are one line and exit code 1."""
+the read model. Errors are one line and exit code 1.
+
+Each noun's commands, and each command this file does not define, are imported when they run
+(`claims tasks` loads the work queue's module, not the worker, the replayer or the charts):
+`claims --help` lists them from `_LAZY`, which tests/test_cli_imports.py holds to their help."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
+from collections.abc import Iterator, MutableMapping
+from functools import cache
 from typing import Any
 
 import typer
+import typer.main
+from typer import _click  # the click that typer carries and builds its commands with
+from typer.core import TyperCommand, TyperGroup
 
-from commands import (
-    audit,
-    calendar,
-    claim,
-    claim_actions,
-    codec,
-    complaint,
-    complaint_actions,
-    complaint_report,
-    db,
-    demo,
-    documents,
-    events,
-    letters,
-    notices,
-    policy,
-    portal,
-    report,
-    schedule,
-    schema,
-    staff,
-    tasks,
-)
 from commands.common import FullOpt, ViewerOpt, handle_errors, settings
+
+# name -> (where it is, the first paragraph of its help, as `claims --help` shows it). Commands
+# first, then the nouns, in the order `claims --help` lists them (cli.py's own commands go
+# between: `show`, `run`, `worker`).
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "tasks": ("commands.tasks:tasks", "The work queue: open tasks, soonest due first."),
+    "events": (
+        "commands.events:events",
+        "Print state changes as JSON lines, oldest first; resume with --since the last seq.",
+    ),
+    "schema": (
+        "commands.schema:schema",
+        "Print the JSON Schema of every workflow input, message payload and result.",
+    ),
+    "codec-server": (
+        "commands.codec:codec_server",
+        "Serve Temporal's remote codec protocol (POST /decode, /encode) with the payload keys,\n"
+        "for the Web UI and `temporal ... --codec-endpoint`. CLAIMS_CODEC_TOKEN, when set, is\n"
+        "required as `Authorization: Bearer <token>`.",
+    ),
+    "new-key": (
+        "commands.codec:new_key",
+        "Print a new 256-bit payload key as `kid:base64key`. To rotate, put it first in\n"
+        "CLAIMS_PAYLOAD_KEYS (or first in the key file) and keep the old keys after it.",
+    ),
+    "portal": (
+        "commands.portal:portal",
+        "Serve the claimant self-service page: report a claim, follow it, upload documents,\n"
+        "read letters, appeal, complain. Ctrl-C stops it.",
+    ),
+}
+LAZY_GROUPS: dict[str, tuple[str, str]] = {
+    "claim": ("commands.claim:app", "Report claims, look at them and act on them."),
+    "complaint": ("commands.complaint:app", "File complaints, look at them and take each step."),
+    "audit": (
+        "commands.audit:app",
+        "Auditors' tools: export, replay and read the history of a claim or complaint.",
+    ),
+    "letter": ("commands.letters:app", "Read the letters sent on a case."),
+    "notice": ("commands.notices:app", "See the notices sent to claimants and complainants."),
+    "demo": ("commands.demo:app", "Demo data for trying the engine."),
+    "report": ("commands.report:app", "Management measures from the read model."),
+    "staff": ("commands.staff:app", "Staff and their signing keys."),
+    "policy": ("commands.policy:app", "Policies: terms and status history."),
+    "calendar": ("commands.calendar:app", "The public holiday calendar deadlines count with."),
+    "db": ("commands.db:app", "The read model's schema: its revision and the upgrade."),
+    "schedule": (
+        "commands.schedule:app",
+        "The engine's schedules: nightly archive export, monthly complaint report.",
+    ),
+    "document": ("commands.documents:app", "Documents received from claimants."),
+}
+# A noun's commands may live in several modules: their apps join the noun's sub-app.
+JOINS: dict[str, tuple[str, ...]] = {
+    # investigation, assessment, panel, appeal, withdrawal; `claims claim link`; documents
+    "claim": ("commands.claim_actions:app", "commands.portal:app", "commands.documents:claim_app"),
+    "complaint": ("commands.complaint_actions:app",),  # each step of a complaint
+    "report": ("commands.complaint_report:app",),  # `claims report complaints`
+}
+
+
+def _attribute(where: str) -> Any:
+    module, _, name = where.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+@cache
+def _typer_info(name: str) -> Any:
+    """How `app.command(name)` or `app.add_typer(sub, name=name)` registers it (once a
+    process: joining a noun's modules twice would list their commands twice)."""
+    holder = typer.Typer()
+    if name in LAZY_COMMANDS:
+        holder.command(name)(_attribute(LAZY_COMMANDS[name][0]))
+        return holder.registered_commands[0]
+    sub = _attribute(LAZY_GROUPS[name][0])
+    for where in JOINS.get(name, ()):
+        sub.add_typer(_attribute(where))
+    holder.add_typer(sub, name=name)
+    return holder.registered_groups[0]
+
+
+def load(name: str) -> _click.Command:
+    """The command or noun `name`, imported and built as typer builds it."""
+    if name in LAZY_COMMANDS:
+        return typer.main.get_command_from_info(
+            _typer_info(name),
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=app.rich_markup_mode,
+        )
+    return typer.main.get_group_from_info(
+        _typer_info(name),
+        pretty_exceptions_short=app.pretty_exceptions_short,
+        rich_markup_mode=app.rich_markup_mode,
+        suggest_commands=app.suggest_commands,
+    )
+
+
+class _Commands(MutableMapping[str, _click.Command]):
+    """The top level's commands: a lazy one is built when it is looked up (to run it, or by
+    whoever walks the whole tree); `peek` gives its name and help without importing it."""
+
+    def __init__(self, own: dict[str, _click.Command]) -> None:
+        order = [*LAZY_COMMANDS, *own, *LAZY_GROUPS]
+        self._built: dict[str, _click.Command | None] = {n: own.get(n) for n in order}
+
+    def peek(self, name: str) -> _click.Command | None:
+        if name not in self._built:
+            return None
+        built = self._built[name]
+        if built is not None:
+            return built
+        help_text = (LAZY_COMMANDS.get(name) or LAZY_GROUPS[name])[1]
+        return TyperCommand(name, help=help_text)
+
+    def __getitem__(self, name: str) -> _click.Command:
+        built = self._built[name]
+        return built if built is not None else self.build(name)
+
+    def build(self, name: str) -> _click.Command:
+        built = self._built[name] = load(name)
+        return built
+
+    def __setitem__(self, name: str, command: _click.Command) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._built
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built)
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+
+class _LazyGroup(TyperGroup):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.lazy = _Commands(dict(self.commands))
+        self.commands = self.lazy
+
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        return list(self.lazy)
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        return self.lazy.peek(cmd_name)
+
+    def resolve_command(
+        self, ctx: _click.Context, args: list[str]
+    ) -> tuple[str | None, _click.Command | None, list[str]]:
+        if args and args[0] in self.lazy:
+            self.lazy.get(args[0])  # it runs: built now, not its placeholder
+        return super().resolve_command(ctx, args)
 
 
 class _App(typer.Typer):
@@ -55,32 +198,8 @@ app = _App(
     help="Claims engine: every claim a durable Temporal workflow.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=_LazyGroup,
 )
-# A noun's commands may live in several modules: their apps join the noun's sub-app here.
-claim.app.add_typer(claim_actions.app)  # investigation, assessment, panel, appeal, withdrawal
-claim.app.add_typer(portal.app)  # `claims claim link`
-claim.app.add_typer(documents.claim_app)  # `claims claim documents`
-complaint.app.add_typer(complaint_actions.app)  # each step of a complaint
-report.app.add_typer(complaint_report.app)  # `claims report complaints`
-app.add_typer(claim.app, name="claim")
-app.add_typer(complaint.app, name="complaint")
-app.add_typer(audit.app, name="audit")
-app.add_typer(letters.app, name="letter")
-app.add_typer(notices.app, name="notice")
-app.add_typer(demo.app, name="demo")
-app.add_typer(report.app, name="report")
-app.add_typer(staff.app, name="staff")
-app.add_typer(policy.app, name="policy")
-app.add_typer(calendar.app, name="calendar")
-app.add_typer(db.app, name="db")
-app.add_typer(schedule.app, name="schedule")
-app.add_typer(documents.app, name="document")
-app.command("tasks")(tasks.tasks)
-app.command("events")(events.events)
-app.command("schema")(schema.schema)
-app.command("codec-server")(codec.codec_server)
-app.command("new-key")(codec.new_key)
-app.command("portal")(portal.portal)
 
 
 @app.command("show")
@@ -94,6 +213,8 @@ def show(
 
     Example: claims show CLM-20261123-0001
     """
+    from commands import claim
+
     claim.show(claim_id, as_json, full, viewer)
 
 

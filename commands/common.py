@@ -9,36 +9,35 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from pydantic import BaseModel, ValidationError
 from rich.console import Console
-from sqlalchemy.engine import Engine
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
-import signing
-from client import ReportRefused, connect
-from database import engine_for
 from models.catalog import BUSINESS_TZ
-from models.signature import Signed
-from models.tables import ClaimRow, ComplaintRow, StaffRow
-from models.validation import validation_message
-from readmodel import queries
-from security.codec import PayloadKeyError
-from security.masking import FULL_VIEW_ROLES, mask_id_no, mask_phone, may_see_full
-from settings import Settings, TemporalSettingsError, get_settings
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from sqlalchemy.engine import Engine
+    from temporalio.client import Client, WorkflowUpdateFailedError
+    from temporalio.service import RPCError
+
+    from models.signature import Signed
+    from models.tables import ClaimRow, ComplaintRow, StaffRow
+    from settings import Settings
+
+# Every command imports this module, `claims tasks` and `claims --help` among them: the
+# Temporal client, the database engine, the signing keys and the read model's queries are
+# imported by the functions that use them, so a command pays only for what it touches.
 
 # Tables stay readable when piped (rich would otherwise assume 80 columns).
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 
 class UserError(Exception):
@@ -46,14 +45,21 @@ class UserError(Exception):
 
 
 def settings() -> Settings:
+    from settings import get_settings
+
     return get_settings()
 
 
 def db() -> Engine:
+    from database import engine_for
+
     return engine_for(settings().db_url)
 
 
 async def temporal() -> Client:
+    from client import connect
+    from settings import TemporalSettingsError
+
     s = settings()
     try:
         return await asyncio.wait_for(connect(s), timeout=10)
@@ -72,6 +78,9 @@ def signed(message: Signed, case_id: str) -> Any:
     Ed25519 private key (CLAIMS_STAFF_KEY, else `<data>/keys/<staff id>.pem`), checked against
     the public key on record. For a case begun before release 2026-12, set CLAIMS_STAFF_SECRET:
     the decision is then signed with HMAC under the key derived from that secret."""
+    import signing
+    from readmodel import queries
+
     who = message.signer
     row = queries.staff_member(engine=db(), staff_id=who)
     if row is None:
@@ -94,6 +103,8 @@ def signed(message: Signed, case_id: str) -> Any:
 
 def _signed_hmac(message: Signed, case_id: str, row: StaffRow) -> Any:
     """HMAC-SHA256, as before release 2026-12, for cases begun under it."""
+    import signing
+
     who = message.signer
     record = row.signing_key
     if not record:
@@ -125,11 +136,15 @@ def read_json(path: Path) -> Any:
 
 
 def _update_refused(exc: WorkflowUpdateFailedError) -> str:
+    from temporalio.exceptions import ApplicationError
+
     cause = exc.cause
     return f"refused: {cause.message if isinstance(cause, ApplicationError) else cause}"
 
 
 def _rpc_error(exc: RPCError) -> str:
+    from temporalio.service import RPCStatusCode
+
     if exc.status != RPCStatusCode.NOT_FOUND:
         return f"Temporal error: {exc.message}"
     if "already completed" in exc.message or "closing workflow" in exc.message:
@@ -148,29 +163,51 @@ def _no_file(exc: FileNotFoundError) -> str:
     return f"no such file: {exc.filename}"
 
 
-def _application_error(exc: ApplicationError) -> str:
+def _application_error(exc: Any) -> str:
     return f"refused: {exc.message}"
 
 
+def _validation_message(exc: Any) -> str:
+    from models.validation import validation_message
+
+    return validation_message(exc)
+
+
 # The first entry whose type the error has says it (a JSON error is a ValueError, so order
-# matters); anything else is its type and message.
-_ONE_LINE: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], Any], ...] = (
-    ((UserError, ReportRefused, PayloadKeyError, queries.NotFound), str),
-    (ValidationError, validation_message),
-    (WorkflowUpdateFailedError, _update_refused),
-    (ApplicationError, _application_error),
-    (RPCError, _rpc_error),
-    (json.JSONDecodeError, _bad_json),
-    (FileNotFoundError, _no_file),
+# matters); anything else is its type and message. Types are named `module:Class`: an error
+# can only be of a class whose module this process imported, so no module is imported here.
+_ONE_LINE: tuple[tuple[tuple[str, ...], Callable[[Any], str]], ...] = (
+    (
+        (
+            "commands.common:UserError",
+            "client:ReportRefused",
+            "security.codec:PayloadKeyError",
+            "readmodel.queries:NotFound",
+        ),
+        str,
+    ),
+    (("pydantic:ValidationError",), _validation_message),
+    (("temporalio.client:WorkflowUpdateFailedError",), _update_refused),
+    (("temporalio.exceptions:ApplicationError",), _application_error),
+    (("temporalio.service:RPCError",), _rpc_error),
+    (("json:JSONDecodeError",), _bad_json),
+    (("builtins:FileNotFoundError",), _no_file),
 )
+
+
+def _loaded(names: tuple[str, ...]) -> Iterator[type[BaseException]]:
+    for name in names:
+        module, _, attr = name.partition(":")
+        found = getattr(sys.modules.get(module), attr, None)
+        if isinstance(found, type) and issubclass(found, BaseException):
+            yield found
 
 
 def one_line(exc: BaseException) -> str:
     """An error as the one line the user reads."""
-    for types, say in _ONE_LINE:
-        if isinstance(exc, types):
-            line: str = say(exc)
-            return line
+    for names, say in _ONE_LINE:
+        if isinstance(exc, tuple(_loaded(names))):
+            return say(exc)
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -195,6 +232,8 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def _default(value: Any) -> Any:
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if isinstance(value, Decimal):
@@ -205,6 +244,8 @@ def _default(value: Any) -> Any:
 
 
 def print_json(value: Any) -> None:
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=_default))
@@ -266,6 +307,9 @@ def full_view_allowed(person: str | None, full: bool, case_id: str = "", view: s
     """`--full --as STAFF`: id numbers and phones in full, for staff whose role allows it. Each
     full view allowed is recorded in the audit events (kind `full_view`: who, when, which case
     and through which view)."""
+    from readmodel import queries
+    from security.masking import FULL_VIEW_ROLES, may_see_full
+
     if not full:
         return False
     if not person:
@@ -284,6 +328,8 @@ def full_view_allowed(person: str | None, full: bool, case_id: str = "", view: s
 
 def record_full_view(person: str, case_id: str, view: str) -> None:
     """An audit event for personal data seen in full (numbered below the case's own events)."""
+    from readmodel import queries
+
     for _ in range(5):
         if queries.record_full_view(engine=db(), person=person, case_id=case_id, view=view):
             return
@@ -292,6 +338,8 @@ def record_full_view(person: str, case_id: str, view: str) -> None:
 
 def identity(id_no: str | None, phone: str | None, full: bool) -> tuple[str | None, str | None]:
     """A person's id number and phone as a view shows them: masked unless `full`."""
+    from security.masking import mask_id_no, mask_phone
+
     if full:
         return id_no, phone
     return mask_id_no(id_no), mask_phone(phone)

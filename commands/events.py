@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from commands.common import db, handle_errors
-from models.tables import AuditEventRow
-from readmodel import queries
+
+if TYPE_CHECKING:
+    from models.tables import AuditEventRow
 
 
 def events_since(since: int, limit: int = 1000, also: Iterable[int] = ()) -> list[AuditEventRow]:
     """Rows after `since` in sequence order, and any of the ids in `also` that now exist."""
+    from readmodel import queries
+
     return queries.events_since(engine=db(), since=since, limit=limit, also=also)
 
 

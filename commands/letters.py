@@ -19,7 +19,6 @@ from commands.common import (
     when,
 )
 from models.catalog import LOCAL_TIME_NAME
-from readmodel import queries
 from security.masking import mask_text
 
 app = typer.Typer(help="Read the letters sent on a case.", no_args_is_help=True)
@@ -37,6 +36,8 @@ def show(
 
     Example: claims letter show CLM-1-decision-1
     """
+    from readmodel import queries
+
     row = queries.letter(engine=db(), letter_id=letter_id)
     if row is None:
         raise UserError(f"unknown letter {letter_id}")
@@ -71,6 +72,8 @@ def list_letters(
 
     Example: claims letter list CLM-1
     """
+    from readmodel import queries
+
     rows = queries.letters_of(engine=db(), case_id=case_id)
     if as_json:
         print_json(

@@ -8,9 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-import signing
 from commands.common import UserError, console, db, handle_errors, print_json, settings, when
-from readmodel import queries
 
 app = typer.Typer(help="Staff and their signing keys.", no_args_is_help=True)
 
@@ -25,6 +23,8 @@ def list_staff(as_json: JsonOpt = False) -> None:
 
     Example: claims staff list --json
     """
+    from readmodel import queries
+
     rows = queries.staff(engine=db())
     out: list[dict[str, Any]] = []
     for r in rows:
@@ -78,6 +78,9 @@ def set_key(
 
     Example: claims staff set-key adj1
     """
+    import signing
+    from readmodel import queries
+
     path = out or signing.private_key_path(settings().staff_keys_dir, staff_id)
     if queries.staff_member(engine=db(), staff_id=staff_id) is None:
         raise UserError(f"unknown person {staff_id!r}")

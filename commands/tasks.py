@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from commands.common import ZONE_NAME, console, db, handle_errors, print_json, when
-from models.tables import WorkItemRow
-from readmodel import queries
+
+if TYPE_CHECKING:
+    from models.tables import WorkItemRow
 
 
 def open_items(person: str | None, limit: int = 100) -> list[WorkItemRow]:
     """The work queue of a person (all open items but the claimants' without one)."""
+    from readmodel import queries
+
     return queries.open_items(engine=db(), person=person, limit=limit)
 
 
@@ -45,6 +47,8 @@ def tasks(
             ]
         )
         return
+    from rich.table import Table
+
     t = Table()
     for c in ("due", "case", "task", "role", "assignee"):
         t.add_column(c)

@@ -1,0 +1,137 @@
+"""Staff commands start fast: each command imports what it uses and nothing else. `claims
+tasks` reads the read model, so it loads the database layer, but neither the Temporal client,
+the worker and its replayer, the charts, the portal, the notifier, nor the tracing and metrics
+libraries; `claims --help` loads no command at all. What a command imports is asserted here;
+how long it takes is the benchmark's (bench/run.py prints it against `python -c pass`)."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer.main
+
+import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Never imported by a command that only reads the read model.
+NOT_FOR_A_QUERY = (
+    "temporalio.client",
+    "temporalio.worker",
+    "temporalio.worker._replayer",
+    "matplotlib",
+    "jinja2",
+    "portal",
+    "notify",
+    "opentelemetry",
+    "prometheus_client",
+    "workflows",
+    "worker",
+    "client",
+    "cryptography",
+    "uvicorn",
+    "starlette",
+)
+# Nor by `claims --help`, which only lists the commands.
+NOT_FOR_HELP = (*NOT_FOR_A_QUERY, "temporalio", "sqlalchemy", "sqlmodel", "alembic", "pydantic")
+
+
+# `claims ARGS` as the console script runs it, writing the names in sys.modules when it ends
+# (cli.py ends the process with os._exit, so at that call).
+DRIVER = """
+import os, sys
+out = sys.argv.pop(1)
+end = os._exit
+def dump(code):
+    with open(out, "w") as f:
+        f.write("\\n".join(sorted(sys.modules)))
+    end(code)
+os._exit = dump
+sys.argv[0] = "claims"
+import cli
+cli.app()
+"""
+
+
+def imported_by(args: list[str], data: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run `claims ARGS` in a fresh interpreter; the modules it imported."""
+    env = {**os.environ, "CLAIMS_DATA_DIR": str(data), "COLUMNS": "120"}
+    for name in ("TEMPORAL_ADDRESS", "CLAIMS_DATABASE_URL"):
+        env.pop(name, None)
+    out = data / "modules.txt"
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER, str(out), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done, set(out.read_text().split())
+
+
+def loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    """The names of `names` that are among `modules`, or whose submodules are."""
+    return [n for n in names if any(m == n or m.startswith(n + ".") for m in modules)]
+
+
+def test_the_work_queue_imports_neither_temporal_nor_the_worker(tmp_path):
+    done, modules = imported_by(["tasks"], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "0 open task(s)" in done.stdout
+    assert "commands.tasks" in modules and "readmodel.queries" in modules
+    assert loaded(modules, NOT_FOR_A_QUERY) == []
+    assert not loaded(modules, ("commands.audit", "commands.claim", "commands.complaint"))
+
+
+def test_the_help_imports_no_command(tmp_path):
+    done, modules = imported_by(["--help"], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "tasks" in done.stdout and "audit" in done.stdout
+    assert loaded(modules, NOT_FOR_HELP) == []
+    assert sorted(m for m in modules if m.startswith("commands.")) == ["commands.common"]
+
+
+def test_a_noun_imports_only_its_own_commands(tmp_path):
+    done, modules = imported_by(["staff", "--help"], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "set-key" in done.stdout
+    assert loaded(modules, NOT_FOR_A_QUERY) == []
+    assert sorted(m for m in modules if m.startswith("commands.")) == [
+        "commands.common",
+        "commands.staff",
+    ]
+
+
+@pytest.mark.parametrize("name", [*cli.LAZY_COMMANDS, *cli.LAZY_GROUPS])
+def test_the_help_listed_before_loading_is_the_commands_own(name):
+    """`claims --help` shows each command's first paragraph from cli.py without importing
+    it: the same words as the command's own help."""
+    help_text = cli.load(name).help or ""
+    listed = (cli.LAZY_COMMANDS.get(name) or cli.LAZY_GROUPS[name])[1]
+    assert inspect.cleandoc(help_text).split("\n\n")[0].strip() == listed
+
+
+def test_the_commands_are_listed_in_their_order_and_all_of_them_run():
+    group = typer.main.get_command(cli.app)
+    names = group.list_commands(None)  # type: ignore[arg-type]
+    assert names[:9] == [
+        "tasks",
+        "events",
+        "schema",
+        "codec-server",
+        "new-key",
+        "portal",
+        "show",
+        "run",
+        "worker",
+    ]
+    assert names[9:] == list(cli.LAZY_GROUPS)
+    # Whoever walks the tree (the README's test of documented commands) gets the real ones.
+    claim = group.commands["claim"]  # type: ignore[attr-defined]
+    assert {"show", "approve", "link", "documents"} <= set(claim.commands)
