@@ -148,6 +148,7 @@ def build_activities(
         payments.pay_claim,
         payments.pay_compensation,
         notices.send_notice,
+        notices.notify_claimant,
     ]
     if client is not None:
         archive = ArchiveActivities(client, settings, engine)

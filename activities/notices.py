@@ -16,8 +16,9 @@ from temporalio import activity
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from models.claim import ClaimNotice
 from models.notices import NoticeReceipt, NoticeRequest
-from notify.notifier import NoticeDeferred, NoticeUndeliverable, Notifier
+from notify.notifier import DONE, NoticeDeferred, NoticeUndeliverable, Notifier
 
 # An attempt tries at most a channel or two, and an SMTP exchange waits 10 s at most
 # (notify.smtp.SMTP_TIMEOUT_S): a stuck attempt is retried after this.
@@ -29,11 +30,40 @@ NOTICE_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=10),
     non_retryable_error_types=["NoticeUndeliverable"],
 )
+# A claim waits for its notice at a key node at most this long, then records that it could
+# not notify and opens a work item for staff to contact the claimant (DOMAIN §11): the few
+# attempts per channel with the back-off above take well under this.
+NOTICE_GIVE_UP = timedelta(hours=2)
+
+# What a claim's notice at each key node says (DOMAIN §11): what happened and what comes next;
+# a formal notice's letter goes with it in writing. `{link}` is the claim's page.
+NODE_TEXT: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "ack": "您的理赔申请 {case} 已受理。查看进度、补交材料：{link}",
+        "missing_materials": "您的理赔申请 {case} 尚缺材料，详见书面通知。",
+        "materials_complete": "您的理赔申请 {case} 材料已齐全，进入审核。",
+        "investigation": "您的理赔申请 {case} 需要进一步核实，我们会尽快完成。",
+        "decision": "您的理赔申请 {case} 已审核完成，详见书面通知。",
+        "appeal_decision": "您对理赔申请 {case} 的申诉已复核完成，详见书面通知。",
+        "payment": "您的理赔申请 {case} 赔款已支付。",
+    },
+    "en": {
+        "ack": "Your claim {case} has been accepted. Follow it and send documents at {link}",
+        "missing_materials": "Your claim {case} still needs documents: see the written notice.",
+        "materials_complete": "We have everything for your claim {case}; it is being reviewed.",
+        "investigation": "Your claim {case} needs some checks; we will finish them soon.",
+        "decision": "Your claim {case} has been decided: see the written notice.",
+        "appeal_decision": "Your appeal on claim {case} has been decided: see the notice.",
+        "payment": "The payment for your claim {case} has been sent.",
+    },
+}
 
 
 class NoticeActivities:
-    def __init__(self, notifier: Notifier) -> None:
+    def __init__(self, notifier: Notifier, portal_url: str | None = None) -> None:
         self.notifier = notifier
+        # where claimants reach their page (portal.server.base_url); the settings' when None
+        self.portal_url = portal_url
 
     @activity.defn(name="send_notice")
     def send_notice(self, req: NoticeRequest) -> NoticeReceipt:
@@ -47,3 +77,36 @@ class NoticeActivities:
             raise ApplicationError(
                 str(err), type="NoticeUndeliverable", non_retryable=True
             ) from None
+
+    @activity.defn(name="notify_claimant")
+    def notify_claimant(self, req: ClaimNotice) -> NoticeReceipt:
+        """A claim's notice at a key node, in the claimant's language, once per key. With
+        `with_link`, a page link is issued here (only its digest is stored) and sent in the
+        notice; it is never returned, so it stays out of the workflow's history. A notice
+        already sent issues no new link."""
+        notice = req.notice
+        lang = notice.language if notice.language in NODE_TEXT else "zh-CN"
+        link = None
+        if req.with_link and not self._sent(notice.key):
+            link = self._new_link(notice.case_id)
+        text = NODE_TEXT[lang].get(req.node, "{case}").format(case=notice.case_id, link=link or "")
+        return self.send_notice(
+            notice.model_copy(
+                update={
+                    "text": notice.text or text,
+                    "subject": notice.subject or text,
+                    "link": link,
+                }
+            )
+        )
+
+    def _sent(self, key: str) -> bool:
+        return any(r.status in DONE for r in self.notifier.rows(key))
+
+    def _new_link(self, claim_id: str) -> str:
+        from portal import tokens
+        from portal.server import base_url
+        from settings import get_settings
+
+        token = tokens.issue(engine=self.notifier.engine, claim_id=claim_id)
+        return f"{self.portal_url or base_url(get_settings())}/c/{token}"

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from models.catalog import CLAIM_CHANNELS, INCIDENT_TYPES, ITEM_CATEGORIES, MATERIAL_KINDS
+from models.notices import NoticeRequest
 from models.signature import Signed
 from models.validation import (
     CASE_ID_PATTERN,
@@ -284,3 +285,13 @@ class FollowUp(Signed):
     reached: bool
     satisfied: bool | None = None
     note: LongText = ""
+
+
+class ClaimNotice(BaseModel):
+    """What a claim asks NoticeActivities.notify_claimant to send at a key node (DOMAIN §11).
+    With `with_link` the activity issues the claim's page link and puts it in the notice:
+    the token is made there and never enters the workflow's history."""
+
+    notice: NoticeRequest
+    node: str
+    with_link: bool = False

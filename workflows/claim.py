@@ -183,24 +183,15 @@ class ClaimWorkflow:
         s.required = rules.required_materials
         case.receive(report.materials, report.channel)
         complete_with_report = not s.missing
-        await case.letter(
-            "acknowledgement",
-            line=report.line,
-            incident_type=report.incident_type,
-            reported_at=report.reported_at.isoformat() if report.reported_at else "",
-            channel=report.channel,
-            checklist=s.required,
-            received=[k for k in s.required if k in s.received],
-            missing=s.missing,
-            determination_days=d.determination_days,
-            determination_due=case.clocks.due_date("determination"),
-        )
+        await self._acknowledge(report, rules)
         await case.flush()
 
         if s.missing and not await self._materials.collect():
             return  # LAPSED: the limitation ran out while the claim waited for materials
 
         case.rec.to(ClaimStage.UNDER_REVIEW, SYSTEM)
+        if not complete_with_report:
+            await case.notices.send("materials_complete", "materials_complete")
         # From when the claim and its materials were received: with the report if it came
         # complete, else now (the workflow task that took the last missing item).
         case.clocks.start(
@@ -229,6 +220,25 @@ class ClaimWorkflow:
         case.rec.to(ClaimStage.CLOSED, SYSTEM)
         await case.flush()
         await self._settlement.reopen_window()
+
+    async def _acknowledge(self, report: ClaimReport, rules: RulesSnapshot) -> None:
+        """The acknowledgement letter with the checklist; since release 2027-01 the notice
+        carrying the claim's page link too (DOMAIN §11: report accepted)."""
+        case, s = self._case, self._case.state
+        d = rules.deadlines
+        ack = await case.letter(
+            "acknowledgement",
+            line=report.line,
+            incident_type=report.incident_type,
+            reported_at=report.reported_at.isoformat() if report.reported_at else "",
+            channel=report.channel,
+            checklist=s.required,
+            received=[k for k in s.required if k in s.received],
+            missing=s.missing,
+            determination_days=d.determination_days,
+            determination_due=case.clocks.due_date("determination"),
+        )
+        await case.notices.send("ack", "acknowledgement", ack, link=True)
 
     async def _load_rules(self, report: ClaimReport) -> RulesSnapshot:
         """The rules the claim runs under, taken once; its calendar from their profile."""

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from models.records import ClaimSync, LetterRecord
     from models.status import ApprovalState, ClaimStage, ClaimStatus
     from workflows import search
+    from workflows.claim_notices import ClaimNotices
     from workflows.claim_state import ClaimState
     from workflows.coverage import insured_id_of
     from workflows.deadlines import CaseClocks
@@ -44,6 +45,7 @@ class ClaimCase:
             signing=signing,
             release=release,
         )
+        self.notices = ClaimNotices(self.state, self.rec)
         self._sa_stage: str | None = None
         self._sa_level: int | None = -1
 

@@ -55,13 +55,18 @@ class Materials:
             reminder_days=list(d.materials_reminder_days),
             suspension_days=d.materials_suspension_days,
         )
+        receipt = await self._case.notices.send("missing_materials", "missing_materials", notice)
         if s.release and determination.paused:
             # Sent at this task's time; reached the claimant when its delivery is recorded
             # (a later delivery service), else after the presumed days for post, at once for
-            # email and other electronic channels. Until then the clock runs.
+            # email and other electronic channels. Until then the clock runs. Since release
+            # 2027-01 the notice sent at this node says when and by which channel it went.
+            sent_at, channel = notice_at, notice.channel
+            if receipt is not None:
+                sent_at, channel = max(notice_at, receipt.sent_at), receipt.channel.value
             reached = notice_reached(
-                notice_at,
-                notice.channel,
+                sent_at,
+                channel,
                 d.presumed_delivery_days,
                 getattr(notice, "delivered_at", None),
             )
@@ -71,7 +76,7 @@ class Materials:
                 SYSTEM,
                 clock="determination",
                 since=reached.isoformat(),
-                channel=notice.channel,
+                channel=channel,
             )
             self._case.clocks.changed()
         task_key = f"{s.claim_id}:materials"

@@ -58,7 +58,7 @@ class Review:
                 key=key, kind=kind, investigator=investigator or "-", due_at=due
             )
             self._case.rec.open_task(key, "investigate", "investigator", due, assignee=investigator)
-        await self._case.letter(
+        letter = await self._case.letter(
             "investigation",
             flags=[f.code for f in s.flags if f.effect != "flag"],
             tasks=[
@@ -67,6 +67,7 @@ class Review:
             ],
             determination_due=self._case.clocks.due_date("determination"),
         )
+        await self._case.notices.send("investigation", "investigation", letter)
         await self._case.flush()
         await self._case.park(lambda: all(v.done for v in s.investigations.values()))
         s.investigation = weigh_findings(s.findings)

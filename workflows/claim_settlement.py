@@ -51,7 +51,7 @@ class Settlement:
             # Since "decision-letter-details" the letter names what it deducts and why: the
             # items not covered, the clauses, the panel's reasons for an amount it set.
             detailed = s.release
-            await self._case.letter(
+            letter = await self._case.letter(
                 "decision",
                 line=s.report.line,
                 incident_type=s.report.incident_type,
@@ -67,6 +67,8 @@ class Settlement:
                 after_appeal=after_appeal,
                 **(s.decision_details() if detailed else {}),
             )
+            node = "appeal_decision" if after_appeal else "decision"
+            await self._case.notices.send(node, "decision", letter)
             if balance > 0:
                 self._case.rec.to(ClaimStage.PAYING, SYSTEM, amount=str(balance))
                 await self._case.flush()
@@ -74,7 +76,7 @@ class Settlement:
                 self._case.rec.to(
                     ClaimStage.PAID, SYSTEM, amount=str(paid.amount), reference=paid.reference
                 )
-                await self._case.letter(
+                letter = await self._case.letter(
                     "payment",
                     amount=str(paid.amount),
                     account_ref=s.account(),
@@ -82,6 +84,7 @@ class Settlement:
                     paid_at=paid.paid_at.isoformat(),
                     seq=paid.seq,
                 )
+                await self._case.notices.send("payment", "payment", letter)
             self._case.clocks.stop("payment")
         s.reserve = Decimal("0")
         self._aftercare.open_follow_up("payment")
@@ -192,7 +195,7 @@ class Settlement:
             ladder=False,
             customer_facing=False,
         )
-        await self._case.letter(
+        letter = await self._case.letter(
             "denial",
             reason=s.denial_reason or "",
             clause=s.clause_context(s.denial_clause),
@@ -201,6 +204,7 @@ class Settlement:
             appeal_due=self._case.clocks.calendar_date(appeal_clock.due_at(now)),
             approvals=s.approvals_context(s.release),
         )
+        await self._case.notices.send("decision", "denial", letter)
         self._case.clocks.stop("denial_notice")
         s.reserve = Decimal("0")
         self._case.rec.to(ClaimStage.DENIAL_NOTIFIED, SYSTEM)
@@ -248,7 +252,7 @@ class Settlement:
             await self.settle(after_appeal=True)
             return
         self._case.clocks.stop("appeal_review")
-        await self._case.letter(
+        letter = await self._case.letter(
             "appeal_decision",
             clause=s.clause_context(s.denial_clause),
             reason=s.denial_reason or "",
@@ -258,6 +262,7 @@ class Settlement:
                 for v in (s.panel.votes if s.panel else [])
             ],
         )
+        await self._case.notices.send("appeal_decision", "appeal_decision", letter)
         self._case.rec.to(ClaimStage.DENIAL_NOTIFIED, SYSTEM, upheld_on_appeal=True)
 
     async def reopen_window(self) -> None:

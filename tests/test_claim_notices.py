@@ -1,0 +1,112 @@
+"""Notices at each key node of a claim (DOMAIN §11, release 2027-01): sent without the
+claimant asking, once per node, the acknowledgement with the claim's page link (the token
+made by the activity, never in the history), formal ones in writing with an SMS pointer; a
+notice that cannot go never stops the claim; the materials pause starts when the
+missing-materials notice was sent by a recorded channel. Email through a real SMTP exchange
+with aiosmtpd."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from client import start_claim
+from notify import sms_outbox_dir
+from portal import tokens
+from settings import Settings
+from tests.claimtools import handle_for, wait_stage
+from tests.factories import ZHANG, materials, medical_report
+from tests.test_notices import Inbox, free_port
+
+WITH_EMAIL = {**ZHANG, "email": "zhangsan@example.com"}
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, str]]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield inbox, f"smtp://127.0.0.1:{controller.port}"
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def settings(data_dir: Path, smtp: tuple[Inbox, str]) -> Settings:
+    """The worker's settings with the test's SMTP server (conftest's `dev` reads these)."""
+    import uuid
+
+    return Settings(
+        temporal_address="127.0.0.1:0",
+        data_dir=data_dir,
+        task_queue=f"claims-{uuid.uuid4()}",
+        smtp_url=smtp[1],
+    )
+
+
+def outbox(settings: Settings) -> list[dict[str, str]]:
+    folder = sms_outbox_dir(settings)
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+
+
+async def test_a_paid_claim_notifies_each_node_once_with_the_page_link(dev, smtp):
+    inbox, _ = smtp
+    report = medical_report(claimant=WITH_EMAIL)  # fast track: accepted, decided, paid
+    await start_claim(dev.client, report, dev.task_queue)
+    st = await wait_stage(dev.client, report.claim_id, "CLOSED")
+    cid = report.claim_id
+    assert [(n.key, n.status) for n in st.notices] == [
+        (f"claim:{cid}:ack", "sent"),
+        (f"claim:{cid}:decision", "sent"),
+        (f"claim:{cid}:payment", "sent"),
+    ]
+    # the decision is formal: in writing (email, once), with an SMS pointing to it
+    assert [n.channel for n in st.notices] == ["sms", "email", "sms"]
+    assert len(inbox.mails) == 1
+    sms = outbox(dev.settings)
+    keys = sorted(m["key"] for m in sms)
+    assert keys == sorted([f"claim:{cid}:ack", f"claim:{cid}:decision:sms", f"claim:{cid}:payment"])
+    # the acknowledgement carries the page link; its token opens this claim
+    ack = next(m for m in sms if m["key"] == f"claim:{cid}:ack")
+    token = ack["text"].split("/c/", 1)[1].split()[0]
+    assert tokens.claim_of(engine=dev.engine, token=token) == cid
+    history = await handle_for(dev.client, cid).fetch_history()
+    assert token not in history.to_json()
+
+
+async def test_a_notice_that_cannot_go_never_stops_the_claim(dev):
+    # no email and no postal address: the formal decision notice has no written channel
+    report = medical_report()
+    await start_claim(dev.client, report, dev.task_queue)
+    st = await wait_stage(dev.client, report.claim_id, "CLOSED")
+    assert st.payable_amount == Decimal("1040.00")
+    failed = [n for n in st.notices if n.status == "failed"]
+    assert [n.key for n in failed] == [f"claim:{report.claim_id}:decision"]
+    assert "contact_claimant" in [t.kind for t in st.open_tasks]
+
+
+async def test_the_materials_pause_starts_when_the_notice_was_sent_by_email(dev, smtp):
+    inbox, _ = smtp
+    report = medical_report(
+        claimant=WITH_EMAIL, materials=[m.model_dump() for m in materials("claim_form")]
+    )
+    await start_claim(dev.client, report, dev.task_queue)
+    st = await wait_stage(dev.client, report.claim_id, "AWAITING_MATERIALS")
+    notice = next(n for n in st.notices if n.kind == "missing_materials")
+    assert notice.channel == "email" and notice.status == "sent" and notice.at is not None
+    determination = next(d for d in st.deadlines if d.name == "determination")
+    since = determination.pauses[-1]["since"]
+    assert abs((_at(since) - notice.at).total_seconds()) < 1
+    assert len(inbox.mails) == 1
+
+
+def _at(value: object):  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
