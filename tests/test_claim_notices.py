@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from typer.testing import CliRunner
 
+from cli import app
 from client import start_claim
 from notify import sms_outbox_dir
 from portal import tokens
@@ -110,3 +112,33 @@ def _at(value: object):  # type: ignore[no-untyped-def]
     from datetime import datetime
 
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+async def test_link_send_needs_the_claimants_phone_and_sends_by_sms(cli_env):
+    import asyncio
+
+    report = medical_report(
+        amount_claimed=Decimal("8000"), items=[{"category": "treatment", "amount": "8000"}]
+    )
+    await start_claim(cli_env.client, report, cli_env.task_queue)
+    await wait_stage(cli_env.client, report.claim_id, "PENDING_APPROVAL")
+    await asyncio.sleep(0.3)  # the projection is written right after the stage changes
+    cid = report.claim_id
+
+    def claims(*args: str):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(app, list(args))
+
+    before = len(outbox(cli_env.settings))
+    r = await asyncio.to_thread(claims, "claim", "link", cid, "--send", "--phone-last4", "9999")
+    assert r.exit_code == 1 and "does not match" in r.output and len(r.output.splitlines()) == 1
+    r = await asyncio.to_thread(claims, "claim", "link", cid, "--send")
+    assert r.exit_code == 1 and "--phone-last4" in r.output
+    assert len(outbox(cli_env.settings)) == before
+    r = await asyncio.to_thread(claims, "claim", "link", cid, "--send", "--phone-last4", "0000")
+    assert r.exit_code == 0, r.output
+    assert f"claim {cid}: page link sent by sms to 138****0000" in r.output
+    assert "/c/" not in r.output  # the link goes to the claimant only
+    sent = [m for m in outbox(cli_env.settings) if m["key"].startswith(f"claim:{cid}:link:")]
+    assert len(sent) == 1
+    token = sent[0]["text"].split("/c/", 1)[1].split()[0]
+    assert tokens.claim_of(engine=cli_env.engine, token=token) == cid
