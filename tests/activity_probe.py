@@ -10,6 +10,7 @@ with workflow.unsafe.imports_passed_through():
     from activities import activity_name
     from activities.complaints import ComplaintActivities
     from activities.letters import LetterActivities
+    from activities.notices import NoticeActivities
     from activities.payments import PaymentActivities
     from activities.records import RecordActivities
     from activities.rules import RulesActivities
@@ -18,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
 CLASSES = (
     ComplaintActivities,
     LetterActivities,
+    NoticeActivities,
     PaymentActivities,
     RecordActivities,
     RulesActivities,

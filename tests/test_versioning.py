@@ -7,9 +7,11 @@
 - Complaint compensation is paid on its own ledger behind
   the December 2026 release patch (`release-2026-12`), and complaint steps come from complaint
   staff behind the same patch; it is decided when a case starts.
+- Claims notify the claimant at key nodes, get a follow-up call and special care behind the
+  January 2027 release patch (`release-2027-01`), decided the same way.
 
-Histories recorded before each change (tests/histories/before-local-records/ and
-before-signed-decisions/) still replay; new cases take the new branches; the histories at the
+Histories recorded before each change (tests/histories/before-local-records/,
+before-signed-decisions/, before-assessed-losses/ and before-claimant-notices/) still replay; new cases take the new branches; the histories at the
 top of tests/histories/ are the current code's."""
 
 from __future__ import annotations
@@ -35,9 +37,13 @@ LOCAL = HISTORIES / "before-signed-decisions"  # local activities, unsigned deci
 # signed decisions; claims before assessment, exclusions and authority by role; complaints
 # before the compensation ledger and complaint roles
 SIGNED = HISTORIES / "before-assessed-losses"
+# the December 2026 release; claims before the January 2027 release (notices at key nodes,
+# follow-up and special care)
+NOTICES = HISTORIES / "before-claimant-notices"
 # Everything the December 2026 release changed in how a case runs is one patch, decided when
 # the case starts (workflows/case.py RELEASE_2026_12).
 CLAIM_RULES_2026_11 = {"release-2026-12"}
+RELEASE_2027_01 = {"release-2027-01"}
 RECORDS = ("load_rules", "load_complaint_rules", "send_letter", "sync_claim", "sync_complaint")
 # Recorded before NextDueTime was added; histories recorded since carry its patch marker.
 BEFORE_THE_PATCH = (
@@ -88,7 +94,7 @@ def _local_activities(history_json: str) -> list[str]:
 
 
 def test_only_histories_recorded_since_signing_check_signatures():
-    signed = sorted([*HISTORIES.glob("*.json"), *SIGNED.glob("*.json")])
+    signed = sorted([*HISTORIES.glob("*.json"), *NOTICES.glob("*.json"), *SIGNED.glob("*.json")])
     assert {p.stem for p in signed} >= {"human-approval", "complaint-happy-path"}
     for path in signed:
         text = path.read_text(encoding="utf-8")
@@ -101,7 +107,8 @@ def test_only_histories_recorded_since_signing_check_signatures():
 
 def test_histories_recorded_since_the_first_change_carry_its_marker():
     later = [p for p in OLDER.glob("*.json") if p.stem not in BEFORE_THE_PATCH]
-    later += [*LOCAL.glob("*.json"), *SIGNED.glob("*.json"), *HISTORIES.glob("*.json")]
+    later += [*LOCAL.glob("*.json"), *SIGNED.glob("*.json"), *NOTICES.glob("*.json")]
+    later += HISTORIES.glob("*.json")
     assert len(later) >= 30
     for path in later:
         assert "next-due-time" in _patch_ids(path.read_text(encoding="utf-8")), path.name
@@ -110,7 +117,12 @@ def test_histories_recorded_since_the_first_change_carry_its_marker():
 def test_current_histories_record_through_local_activities():
     """Each record write, letter and rule lookup is one marker event now, not an activity's
     three events plus a workflow task; only the payment stays a regular activity."""
-    for path in [*LOCAL.glob("*.json"), *SIGNED.glob("*.json"), *HISTORIES.glob("*.json")]:
+    for path in [
+        *LOCAL.glob("*.json"),
+        *SIGNED.glob("*.json"),
+        *NOTICES.glob("*.json"),
+        *HISTORIES.glob("*.json"),
+    ]:
         text = path.read_text(encoding="utf-8")
         assert "local-records" in _patch_ids(text), path.name
         assert not set(_scheduled_activities(text)) & set(RECORDS), path.name
@@ -147,12 +159,38 @@ def test_only_claims_recorded_since_the_claim_rules_of_2026_11_carry_them():
     """Assessment, exclusions, authority by role, limits across claims, the lapse, the second
     notice and the payee watch list: every claim recorded since carries their markers, the
     ones recorded before carry none and replay under their old rules."""
-    current = sorted(HISTORIES.glob("*.json"))
+    current = sorted([*HISTORIES.glob("*.json"), *NOTICES.glob("*.json")])
     assert {"assessment", "exclusion", "second-notice", "lapse"} <= {p.stem for p in current}
     for path in current:  # complaints too: their ledger, roles and review window
         assert CLAIM_RULES_2026_11 <= _patch_ids(path.read_text(encoding="utf-8")), path.name
     for path in [*SIGNED.glob("*.json"), *LOCAL.glob("*.json"), *OLDER.glob("*.json")]:
         assert not CLAIM_RULES_2026_11 & _patch_ids(path.read_text(encoding="utf-8")), path.name
+
+
+def test_only_claims_recorded_since_release_2027_01_carry_it():
+    """Notices at key nodes, the follow-up call and special care: every claim recorded since
+    carries the January 2027 release's marker; complaints do not take it (nothing changed in
+    them), and nothing recorded before carries it."""
+    current = sorted(HISTORIES.glob("*.json"))
+    assert {"follow-up", "special-care"} <= {p.stem for p in current}
+    for path in current:
+        ids = _patch_ids(path.read_text(encoding="utf-8"))
+        if path.stem.startswith("complaint-"):
+            assert not RELEASE_2027_01 & ids, path.name
+        else:
+            assert RELEASE_2027_01 <= ids, path.name
+    for path in HISTORIES.glob("before-*/*.json"):
+        assert not RELEASE_2027_01 & _patch_ids(path.read_text(encoding="utf-8")), path.name
+
+
+def test_the_notices_and_follow_up_were_recorded():
+    fast = _payload_text(json.loads((HISTORIES / "fast-track.json").read_text(encoding="utf-8")))
+    assert "notify_claimant" in _local_activities((HISTORIES / "fast-track.json").read_text())
+    assert "claim:HIST-fast-track:ack" in fast and "/c/" not in fast  # no page link in clear
+    follow = (HISTORIES / "follow-up.json").read_text(encoding="utf-8")
+    assert '"reached":true' in _payload_text(json.loads(follow)).replace(" ", "")
+    care = _payload_text(json.loads((HISTORIES / "special-care.json").read_text("utf-8")))
+    assert '"special_care_target"' in care and '"adv1"' in care
 
 
 def _payload_text(node: object) -> str:
@@ -186,7 +224,14 @@ def test_the_new_paths_were_recorded_through_their_new_stages(name, stage):
 
 
 async def test_histories_recorded_before_the_changes_still_replay():
-    files = sorted([*OLDER.glob("*.json"), *LOCAL.glob("*.json"), *SIGNED.glob("*.json")])
+    files = sorted(
+        [
+            *OLDER.glob("*.json"),
+            *LOCAL.glob("*.json"),
+            *SIGNED.glob("*.json"),
+            *NOTICES.glob("*.json"),
+        ]
+    )
     assert {p.stem for p in files} >= set(BEFORE_THE_PATCH)
     replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     for path in files:
