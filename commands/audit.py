@@ -9,18 +9,16 @@ payloads that integrators sent, read as they are)."""
 from __future__ import annotations
 
 import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from temporalio.client import Client, WorkflowHistory
-from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import Replayer
 
-from audit import history as history_files
-from audit.timeline import build_trail
-from client import data_converter, payload_codec
+from audit.replay import Replayed, Source, Toolkit, default_jobs, replay_all
 from commands.common import (
     ZONE_NAME,
     UserError,
@@ -34,6 +32,10 @@ from commands.common import (
 )
 from models.ids import PREFIXES
 
+if TYPE_CHECKING:
+    from temporalio.client import Client, WorkflowHistory
+    from temporalio.worker import Replayer
+
 app = typer.Typer(
     help="Auditors' tools: export, replay and read the history of a claim or complaint.",
     no_args_is_help=True,
@@ -42,11 +44,23 @@ app = typer.Typer(
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "audit"
 
 
+def __getattr__(name: str) -> Any:
+    """`build_trail`, imported when first asked for (the timeline reads the activities'
+    models, which the other audit commands do not need)."""
+    if name == "build_trail":
+        from audit.timeline import build_trail
+
+        return build_trail
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # ============================================================== histories
 
 
 async def resolve_workflow_id(client: Client, case_id: str) -> str:
     """A full workflow id as it is; a bare case id is tried as a claim, then a complaint."""
+    from temporalio.service import RPCError, RPCStatusCode
+
     if case_id.startswith(PREFIXES):
         return case_id
     for prefix in PREFIXES:
@@ -71,11 +85,17 @@ async def query_ids(client: Client, query: str) -> list[str]:
 def decrypted(history: WorkflowHistory) -> WorkflowHistory:
     """A copy of the history with its payloads decrypted by the configured keys (as it is
     when no key is configured: encrypted payloads then stay unreadable)."""
+    from audit import history as history_files
+    from client import payload_codec
+
     return history_files.decrypted(history, payload_codec(settings()))
 
 
 def load_file(path: Path) -> WorkflowHistory:
     """A history file, decrypted; its workflow id from the case id in its start input."""
+    from audit import history as history_files
+    from client import payload_codec
+
     return history_files.load_file(path, payload_codec(settings()))
 
 
@@ -124,6 +144,8 @@ async def _fetch_one(case_id: str) -> WorkflowHistory:
 
 
 async def _export_many(query: str, out: Path) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     client = await temporal()
     ids = await query_ids(client, query)
     out.mkdir(parents=True, exist_ok=True)
@@ -147,6 +169,9 @@ async def _export_many(query: str, out: Path) -> int:
 
 
 def replayer() -> Replayer:
+    from temporalio.worker import Replayer
+
+    from client import data_converter
     from worker import INTERCEPTORS, WORKFLOWS, workflow_runner
 
     return Replayer(
@@ -155,6 +180,12 @@ def replayer() -> Replayer:
         workflow_runner=workflow_runner(),
         interceptors=INTERCEPTORS,
     )
+
+
+# What each replaying process uses (functions it imports by name: see audit/replay.py).
+ENGINE = Toolkit(
+    replayer=replayer, load_file=load_file, connect=temporal, resolve=resolve_workflow_id
+)
 
 
 async def replay_one(history: WorkflowHistory) -> Exception | None:
@@ -176,17 +207,26 @@ def replay(
     folder: Annotated[
         Path | None, typer.Option("--dir", help="Folder of history JSON files.")
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            min=1,
+            help="Processes replaying at once; default: the cores (fewer for few histories).",
+        ),
+    ] = None,
 ) -> None:
     """Replay histories against the current workflow code; exit 1 if any does not.
 
     Examples: claims audit replay CLM-1; claims audit replay --dir tests/histories
     (--dir includes its subfolders); claims audit replay --dir data/archive (each archive
-    folder's files are checked against its manifest.json first: a file that differs fails)
+    folder's files are checked against its manifest.json first: a file that differs fails);
+    claims audit replay --query "ClaimStage='CLOSED'" --jobs 2
     """
     from audit.archive import archive_contents
 
     files = list(file or [])
-    unchecked: list[tuple[str, Exception | None]] = []
+    unchecked: list[tuple[str, Exception]] = []
     if folder is not None:
         if not folder.is_dir():
             raise UserError(f"no such folder: {folder}")
@@ -195,30 +235,79 @@ def replay(
         unchecked += contents.failures
     if not (case_ids or query or files or unchecked):
         raise UserError("give case ids, --query, --file or --dir")
-    results = unchecked + run(_replay_all(list(case_ids or []), query, files))
-    failed = 0
-    for name, failure in results:
-        if failure is None:
-            typer.echo(f"{name}: replays cleanly")
-        else:
-            failed += 1
-            typer.echo(f"{name}: FAILED {type(failure).__name__}: {failure}")
+    sources = [Source(file=f) for f in files] + [Source(case_id=c) for c in case_ids or []]
+    if query:
+        sources += [Source(case_id=w) for w in run(_query_ids(query))]
+    for name, failure in unchecked:
+        typer.echo(f"{name}: FAILED {type(failure).__name__}: {failure}")
+    failed = len(unchecked)
+    started = time.monotonic()
+    with _progress(len(sources)) as show:
+        replay_all(sources, ENGINE, jobs or default_jobs(len(sources)), show)
+        failed += show.failed
+    seconds = time.monotonic() - started
+    replay_failed = failed - len(unchecked)
+    typer.echo(
+        f"replayed {len(sources)} histories in {seconds:.1f} s "
+        f"({len(sources) / seconds if seconds else 0:.1f}/s), {replay_failed} failed",
+        err=True,
+    )
     if failed:
-        typer.echo(f"{failed} of {len(results)} histories do not replay", err=True)
+        typer.echo(f"{failed} of {len(sources) + len(unchecked)} histories do not replay", err=True)
         raise typer.Exit(1)
 
 
-async def _replay_all(
-    case_ids: list[str], query: str | None, files: list[Path]
-) -> list[tuple[str, Exception | None]]:
-    histories: list[tuple[str, WorkflowHistory]] = [(str(f), load_file(f)) for f in files]
-    if case_ids or query:
-        client = await temporal()
-        ids = list(case_ids) + (await query_ids(client, query) if query else [])
-        for case_id in ids:
-            history = await fetch(client, case_id)
-            histories.append((history.workflow_id, history))
-    return [(name, await replay_one(h)) for name, h in histories]
+async def _query_ids(query: str) -> list[str]:
+    return await query_ids(await temporal(), query)
+
+
+class _Shown:
+    """Prints each outcome as one line; counts the failures."""
+
+    def __init__(self, line: Callable[[str], None], advance: Callable[[], None]) -> None:
+        self.line = line
+        self.advance = advance
+        self.failed = 0
+
+    def __call__(self, replayed: Replayed) -> None:
+        if replayed.failure is None:
+            self.line(f"{replayed.name}: replays cleanly")
+        else:
+            self.failed += 1
+            self.line(f"{replayed.name}: FAILED {replayed.failure}")
+        self.advance()
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[_Shown]:
+    """Outcomes as lines; on a terminal, under a progress bar with the rate."""
+    if not (console.is_terminal and sys.stdout.isatty()) or total == 0:
+        yield _Shown(typer.echo, lambda: None)
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("replaying", total=total)
+
+        def line(text: str) -> None:
+            progress.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+        yield _Shown(line, lambda: progress.advance(task))
 
 
 # ================================================================== trail
@@ -249,6 +338,8 @@ def trail(
 
     Example: claims audit trail CLM-1 --html trail.html
     """
+    from audit.timeline import build_trail
+
     path = Path(case_id)
     if case_id.endswith(".json") and path.is_file():
         history = load_file(path)

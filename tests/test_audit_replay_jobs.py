@@ -1,0 +1,116 @@
+"""`claims audit replay` over many histories: one replayer per process over a stream, the
+histories read ahead a few at a time (never all at once), `--jobs` processes sharing them, the
+lines in the order the histories were given whatever the number of processes, and a summary
+line with the rate."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+import commands.audit
+from audit.replay import AHEAD, Replayed, Source, Toolkit, replay_all
+
+HISTORIES = Path(__file__).parent / "histories"
+FILES = sorted(HISTORIES.rglob("*.json"))
+runner = CliRunner()
+cli = typer.Typer()
+cli.add_typer(commands.audit.app, name="audit")
+
+
+def _lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if ": replays cleanly" in line or "FAILED" in line]
+
+
+def test_two_processes_print_what_one_prints_in_the_same_order():
+    one = runner.invoke(cli, ["audit", "replay", "--dir", str(HISTORIES), "--jobs", "1"])
+    two = runner.invoke(cli, ["audit", "replay", "--dir", str(HISTORIES), "--jobs", "2"])
+    assert one.exit_code == 0, one.output
+    assert two.exit_code == 0, two.output
+    assert _lines(one.output) == _lines(two.output)
+    assert _lines(two.output) == [f"{path}: replays cleanly" for path in FILES]
+    assert f"replayed {len(FILES)} histories in " in two.output
+    assert "/s), 0 failed" in two.output
+
+
+def _broken(folder: Path) -> Path:
+    """fast-track.json with a timer where the code schedules its first activity."""
+    data = json.loads((HISTORIES / "fast-track.json").read_text(encoding="utf-8"))
+    events = data["events"]
+    first = next(i for i, e in enumerate(events) if "activityTaskScheduledEventAttributes" in e)
+    del events[first:]
+    events.append(
+        {
+            "eventId": str(first + 1),
+            "eventTime": events[-1]["eventTime"],
+            "eventType": "EVENT_TYPE_TIMER_STARTED",
+            "timerStartedEventAttributes": {
+                "timerId": "99",
+                "startToFireTimeout": "5s",
+                "workflowTaskCompletedEventId": events[-1]["eventId"],
+            },
+        }
+    )
+    path = folder / "m-broken.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_a_broken_history_among_others_fails_in_its_place_with_two_processes(tmp_path):
+    for name in ("fast-track.json", "human-approval.json", "complaint-happy-path.json"):
+        shutil.copy(HISTORIES / name, tmp_path / name)
+    broken = _broken(tmp_path)
+    r = runner.invoke(cli, ["audit", "replay", "--dir", str(tmp_path), "--jobs", "2"])
+    assert r.exit_code == 1, r.output
+    lines = _lines(r.output)
+    assert [line.split(": ", 1)[0] for line in lines] == [
+        str(tmp_path / n)
+        for n in ("complaint-happy-path.json", "fast-track.json", "human-approval.json")
+    ] + [str(broken)]
+    assert lines[-1].startswith(f"{broken}: FAILED NondeterminismError: ")
+    assert "replayed 4 histories in " in r.output and "/s), 1 failed" in r.output
+    assert "1 of 4 histories do not replay" in r.output
+
+
+def test_an_unreadable_file_stops_the_replay_in_one_line(tmp_path):
+    shutil.copy(HISTORIES / "fast-track.json", tmp_path / "a.json")
+    (tmp_path / "b.json").write_text("{not json", encoding="utf-8")
+    r = runner.invoke(cli, ["audit", "replay", "--dir", str(tmp_path), "--jobs", "2"])
+    assert r.exit_code == 1, r.output
+    assert r.output.splitlines()[-1].startswith("error: bad JSON")
+
+
+# Loaded and not yet replayed, at any moment: what the stream keeps in memory.
+_loaded: list[int] = [0]
+
+
+def _counting_load(path: Path):
+    _loaded[0] += 1
+    return commands.audit.load_file(path)
+
+
+COUNTING = Toolkit(
+    replayer=commands.audit.replayer,
+    load_file=_counting_load,
+    connect=commands.audit.temporal,
+    resolve=commands.audit.resolve_workflow_id,
+)
+
+
+def test_histories_are_read_a_few_ahead_of_the_replay_not_all_first():
+    sources = [Source(file=HISTORIES / "fast-track.json")] * (4 * AHEAD)
+    seen: list[Replayed] = []
+    ahead: list[int] = []
+
+    def on_result(replayed: Replayed) -> None:
+        seen.append(replayed)
+        ahead.append(_loaded[0] - len(seen))
+
+    replay_all(sources, COUNTING, 1, on_result)
+    assert [r.index for r in seen] == list(range(len(sources)))
+    assert all(r.failure is None for r in seen)
+    assert max(ahead) <= 2 * AHEAD + 1  # the fetches in flight and the queue, never all
