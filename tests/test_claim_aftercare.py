@@ -70,8 +70,7 @@ async def test_a_paid_claim_opens_a_follow_up_call_staff_record_from_the_cli(cli
     report = medical_report()  # fast track: paid without a human
     await start_claim(cli_env.client, report, cli_env.task_queue)
     st = await wait_stage(cli_env.client, report.claim_id, "CLOSED")
-    # (the claimant has no email and no postal address: the formal notices could not go, and
-    # staff have a contact_claimant item besides; tests/test_claim_notices.py)
+    # (other items may be open besides: tests/test_claim_notices.py)
     calls = [t for t in st.open_tasks if t.kind == "follow_up"]
     assert len(calls) == 1 and calls[0].role == "L1" and st.follow_up is None
     claim_id = report.claim_id

@@ -14,16 +14,22 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
 from typer.testing import CliRunner
 
 from cli import app
 from client import start_claim
+from models.claim import ClaimNotice
+from models.notices import NoticeReceipt
 from notify import sms_outbox_dir
 from portal import tokens
 from settings import Settings
 from tests.claimtools import handle_for, wait_stage
+from tests.conftest import end_workflows, per_test_client, running_worker
 from tests.factories import ZHANG, materials, medical_report
 from tests.test_notices import Inbox, free_port
+from worker import build_activities
 
 WITH_EMAIL = {**ZHANG, "email": "zhangsan@example.com"}
 
@@ -82,15 +88,48 @@ async def test_a_paid_claim_notifies_each_node_once_with_the_page_link(dev, smtp
     assert token not in history.to_json()
 
 
-async def test_a_notice_that_cannot_go_never_stops_the_claim(dev):
-    # no email and no postal address: the formal decision notice has no written channel
-    report = medical_report()
+@activity.defn(name="notify_claimant")
+def no_channel_takes_it(req: ClaimNotice) -> NoticeReceipt:
+    """A notifier that cannot send anything (every channel down or refusing)."""
+    raise ApplicationError("no channel took it", type="NoticeUndeliverable", non_retryable=True)
+
+
+async def test_a_notice_that_cannot_go_never_stops_the_claim(dev_env, settings, engine, rail):
+    acts = [
+        a
+        for a in build_activities(settings, engine, rail)
+        if getattr(a, "__name__", "") != "notify_claimant"
+    ]
+    client, started = per_test_client(dev_env)
+    report = medical_report()  # fast track
+    async with running_worker(client, settings, engine, rail, [*acts, no_channel_takes_it]):
+        await start_claim(client, report, settings.task_queue)
+        st = await wait_stage(client, report.claim_id, "CLOSED")
+        await end_workflows(client, started)
+    assert st.payable_amount == Decimal("1040.00")
+    cid = report.claim_id
+    assert [(n.key, n.status) for n in st.notices] == [
+        (f"claim:{cid}:ack", "failed"),
+        (f"claim:{cid}:decision", "failed"),
+        (f"claim:{cid}:payment", "failed"),
+    ]
+    contact = [t for t in st.open_tasks if t.kind == "contact_claimant"]
+    assert [t.key for t in contact] == [
+        f"{cid}:contact:ack",
+        f"{cid}:contact:decision",
+        f"{cid}:contact:payment",
+    ]
+
+
+async def test_a_formal_notice_without_email_or_address_goes_to_the_letter_box(dev):
+    report = medical_report()  # no email, no postal address
     await start_claim(dev.client, report, dev.task_queue)
     st = await wait_stage(dev.client, report.claim_id, "CLOSED")
-    assert st.payable_amount == Decimal("1040.00")
-    failed = [n for n in st.notices if n.status == "failed"]
-    assert [n.key for n in failed] == [f"claim:{report.claim_id}:decision"]
-    assert "contact_claimant" in [t.kind for t in st.open_tasks]
+    decision = next(n for n in st.notices if n.kind == "decision")
+    assert (decision.channel, decision.status) == ("letter_box", "sent")
+    assert "contact_claimant" not in [t.kind for t in st.open_tasks]
+    pointer = [m for m in outbox(dev.settings) if m["key"].endswith(":decision:sms")]
+    assert len(pointer) == 1
 
 
 async def test_the_materials_pause_starts_when_the_notice_was_sent_by_email(dev, smtp):
