@@ -53,6 +53,8 @@ T = TypeVar("T")
 BENCH_KEYS = new_key_entry("bench")
 CONVERTER = data_converter(Settings(payload_keys=BENCH_KEYS))
 PHASES = ("throughput", "latency", "memory", "readmodel")
+# The generated claim ids have seven digits (bench/readmodel.py).
+MAX_BOOK_CLAIMS = 9_999_999
 QUICK = {
     "claims": 100,
     "latency": 10,
@@ -291,8 +293,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--claims", type=int, help="Claims (and bare workflows) at once (500).")
     p.add_argument("--latency", type=int, help="Claims timed one at a time (50).")
     p.add_argument("--memory-claims", type=int, help="Claims waiting for approval (5000).")
-    p.add_argument("--book-claims", type=int, help="Read-model claims; 0 skips it (100000).")
-    p.add_argument("--book-events", type=int, help="Read-model audit events (1000000).")
+    p.add_argument(
+        "--book-claims",
+        type=int,
+        help=f"Read-model claims, up to {MAX_BOOK_CLAIMS:,}; 0 skips it (100000).",
+    )
+    p.add_argument(
+        "--book-events", type=int, help="Read-model audit events (10 per claim: 1000000)."
+    )
     p.add_argument("--repeat", type=int, help="Calls per read-model query (20).")
     p.add_argument("--workers", default="1,2", help="Worker process counts to compare (1,2).")
     p.add_argument(
@@ -311,6 +319,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"), help="'' to skip.")
     a = p.parse_args(argv)
+    if a.book_claims is not None and a.book_events is None:
+        a.book_events = 10 * a.book_claims
+    if a.book_claims is not None and not 0 <= a.book_claims <= MAX_BOOK_CLAIMS:
+        p.error(f"--book-claims: from 0 to {MAX_BOOK_CLAIMS:,}")
     defaults = (
         QUICK
         if a.quick
