@@ -82,7 +82,7 @@ def test_a_fast_track_claim_reads_from_report_to_close() -> None:
     assert (first["kind"], first["name"], first["who"]) == (
         "case",
         "started ClaimWorkflow",
-        "12152@vm",  # the recording process (scripts/record_histories.py),
+        "17123@vm",  # the recording process (scripts/record_histories.py),
     )
     assert first["summary"].startswith("claim_id=HIST-fast-track, policy_no=P-MED-0001")
     stages = [e["name"] for e in trail if e["kind"] == "stage"]
