@@ -209,6 +209,18 @@ def _complaints(v: ClaimView) -> None:
     )
 
 
+def _care_and_follow_up(v: ClaimView) -> None:
+    st = v.status
+    if st.special_care:
+        console.print(f"special care: advisor {st.advisor or '-'}", markup=False)
+    f = st.follow_up
+    if f is not None:
+        answer = "not reached"
+        if f.reached:
+            answer = "reached, satisfied" if f.satisfied else "reached, not satisfied"
+        console.print(f"follow-up: {answer} ({f.by}, {when(f.at)})", markup=False)
+
+
 def _letters(v: ClaimView) -> None:
     if not v.letters:
         return
@@ -238,6 +250,7 @@ RENDERERS: tuple[Callable[[ClaimView], None], ...] = (
     _decisions,
     _payments,
     _complaints,
+    _care_and_follow_up,
     _letters,
     _history,
 )

@@ -91,6 +91,8 @@ async def test_a_paid_claim_opens_a_follow_up_call_staff_record_from_the_cli(cli
     assert st.follow_up is not None and st.follow_up.reached and st.follow_up.satisfied
     assert st.follow_up.by == "adj1" and "follow_up" not in [t.kind for t in st.open_tasks]
     await asyncio.sleep(0.3)  # the projection is written right after the update
+    r = await claims("claim", "show", claim_id)
+    assert "follow-up: reached, satisfied (adj1, " in r.output
     r = await claims("report", "claims", "--json")
     m = json.loads(r.output)
     assert m["follow_ups"] >= 1 and m["follow_up_reach_rate"] is not None
