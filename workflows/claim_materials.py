@@ -60,9 +60,11 @@ class Materials:
             # Sent at this task's time; reached the claimant when its delivery is recorded
             # (a later delivery service), else after the presumed days for post, at once for
             # email and other electronic channels. Until then the clock runs. Since release
-            # 2027-01 the notice sent at this node says when and by which channel it went.
+            # 2027-01 a notice sent at this node by email or SMS reached the claimant when it
+            # was sent; one left in the page's letter box or sent by post does not say when it
+            # was read, so the letter's presumed delivery stands.
             sent_at, channel = notice_at, notice.channel
-            if receipt is not None:
+            if receipt is not None and receipt.channel.value in ("email", "sms"):
                 sent_at, channel = max(notice_at, receipt.sent_at), receipt.channel.value
             reached = notice_reached(
                 sent_at,
