@@ -152,14 +152,20 @@ async def replay_share(
 
 
 def replay_all(
-    sources: list[Source], tools: Toolkit, jobs: int, on_result: Callable[[Replayed], None]
+    sources: list[Source],
+    tools: Toolkit,
+    jobs: int,
+    on_result: Callable[[Replayed], None],
+    *,
+    in_process: bool = True,
 ) -> None:
-    """Replay every source with `jobs` processes (this one alone when 1); `on_result` gets
+    """Replay every source with `jobs` processes (this one alone when 1 and `in_process`: the
+    benchmark starts one process for 1 as for 2, to compare like with like); `on_result` gets
     each outcome in the sources' order. The first history that cannot be read or fetched
     stops the replay with its error."""
     jobs = max(1, min(jobs, len(sources)))
     indexed = list(enumerate(sources))
-    if jobs == 1:
+    if jobs == 1 and in_process:
         asyncio.run(_in_this_process(indexed, tools, on_result))
         return
     context = multiprocessing.get_context("spawn")  # the parent may hold Temporal's threads

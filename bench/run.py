@@ -7,10 +7,14 @@
    settings; and the ratio; with one worker process and with two;
 2. latency: report to paid and to closed of one fast-track claim on an idle engine, p50, p95;
 3. history size: events per case for each recorded path (tests/histories);
-4. replay: histories replayed per second;
+4. replay: histories replayed per second: the committed ones, one replayer; then the throughput
+   phase's fast-track claims against its bare workflows, streamed as `claims audit replay`
+   streams them, with one process and with two (bench/replay.py);
 5. read model: `claims tasks` and `claims claim list` p50 at 100,000 claims and 1,000,000
    audit events, on SQLite and on PostgreSQL (a scratch schema, dropped afterwards);
-6. memory: resident memory of one worker process with 5,000 claims waiting for approval.
+6. memory: resident memory of one worker process with 5,000 claims waiting for approval;
+7. startup: `claims tasks`, `claims --help` and other staff commands, process start to exit,
+   against `python -c pass` (bench/startup.py).
 The server is the embedded dev server on a SQLite file with the WAL pragmas, as `claims run`,
 and payloads are encrypted as in production (a key made for the run).
 """
@@ -38,7 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import demo  # noqa: E402
-from bench import cases, readmodel  # noqa: E402
+from bench import cases, readmodel, startup  # noqa: E402
+from bench import replay as replays  # noqa: E402
 from bench.cases import log  # noqa: E402
 from client import data_converter  # noqa: E402
 from database import make_engine  # noqa: E402
@@ -52,7 +57,7 @@ T = TypeVar("T")
 # The production path: every payload sealed with AES-GCM, under a key made for the run.
 BENCH_KEYS = new_key_entry("bench")
 CONVERTER = data_converter(Settings(payload_keys=BENCH_KEYS))
-PHASES = ("throughput", "latency", "memory", "readmodel")
+PHASES = ("startup", "throughput", "replay", "latency", "memory", "readmodel")
 # The generated claim ids have seven digits (bench/readmodel.py).
 MAX_BOOK_CLAIMS = 9_999_999
 QUICK = {
@@ -62,6 +67,7 @@ QUICK = {
     "book_claims": 10_000,
     "book_events": 100_000,
     "repeat": 5,
+    "startup_repeat": 5,
 }
 
 
@@ -131,6 +137,14 @@ async def engine_figures(a: argparse.Namespace, tmp: Path) -> list[tuple[str, st
             if claims and bare and claims.rate and bare.rate:
                 ratio = f"{claims.rate / bare.rate:.2f}"
                 rows.append((f"ratio claims / bare, {w} worker(s) (target >= 0.8)", ratio))
+        if "replay" in a.only:
+            if "throughput" not in a.only:  # the histories replayed are a throughput run's
+                log(f"replay: {n} bare workflows and {n} fast-track claims to replay")
+                await phase(rows, cases.bare_rate(client, target, n, 1, stall))
+                await phase(rows, cases.claims_rate(client, target, engine, n, 1, stall))
+            log(f"replay: {n} claims' and {n} bare histories, 1 and 2 processes")
+            replayed = replays.replay_figures(client, tmp, n, BENCH_KEYS)
+            rows += await phase(rows, replayed) or []
         lat = None
         if "latency" in a.only:
             log(f"latency: {a.latency} claims one at a time")
@@ -222,7 +236,11 @@ def render(
         "| measure | figure |",
         "| --- | --- |",
         *[f"| {m} | {f} |" for m, f in rows],
-        f"| histories replayed per second | {extra['replay']:.1f} |",
+        *(
+            [f"| committed histories replayed per second, one replayer | {extra['replay']:.1f} |"]
+            if extra["replay"] is not None
+            else []
+        ),
         "",
     ]
     if rm:
@@ -272,11 +290,15 @@ async def main(a: argparse.Namespace) -> str:
     load_before = _load()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        rows = await engine_figures(a, tmp)
+        rows = []
+        if "startup" in a.only:  # first: the machine is quietest before the server starts
+            log(f"startup: staff commands, {a.startup_repeat} runs each")
+            rows += await asyncio.to_thread(startup.figures, tmp / "startup", a.startup_repeat)
+        rows += await engine_figures(a, tmp)
         rm = read_model_figures(a, tmp) if a.book_claims and "readmodel" in a.only else {}
     extra = {
         "sizes": history_sizes(),
-        "replay": await replay_rate(),
+        "replay": await replay_rate() if "replay" in a.only else None,
         "load_before": load_before,
         "load_after": _load(),
         "minutes": (time.perf_counter() - t0) / 60,
@@ -302,6 +324,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--book-events", type=int, help="Read-model audit events (10 per claim: 1000000)."
     )
     p.add_argument("--repeat", type=int, help="Calls per read-model query (20).")
+    p.add_argument("--startup-repeat", type=int, help="Runs of each staff command (10).")
     p.add_argument("--workers", default="1,2", help="Worker process counts to compare (1,2).")
     p.add_argument(
         "--stall", type=float, default=120, help="Seconds without progress that end a phase."
@@ -333,6 +356,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             "book_claims": 100_000,
             "book_events": 1_000_000,
             "repeat": 20,
+            "startup_repeat": 10,
         }
     )
     for k, v in defaults.items():

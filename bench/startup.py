@@ -1,0 +1,74 @@
+"""How long staff wait for a command: `claims ...` from process start to exit, each against a
+bare `python -c pass` of the same interpreter (the ratio is the figure; target <= 6x).
+
+Each command runs as a person runs it (`.venv/bin/claims`, a fresh process) against a read
+model with the demo data in a folder of its own; no Temporal server is needed, and none of
+these commands asks for one."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# What staff type most, and the help that lists everything.
+COMMANDS: tuple[tuple[str, ...], ...] = (
+    ("--help",),
+    ("tasks",),
+    ("tasks", "--for", "sup1"),
+    ("claim", "list"),
+    ("letter", "list", "CLM-DEMO-0001"),
+    ("staff", "list"),
+)
+TARGET = 6.0
+
+
+def claims_command() -> list[str]:
+    script = Path(sys.executable).parent / "claims"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "cli"]
+
+
+def wall_ms(argv: list[str], env: dict[str, str], repeat: int) -> float:
+    """The median wall time of `repeat` runs, after one that warms the file cache."""
+    times = []
+    for attempt in range(repeat + 1):
+        t0 = time.perf_counter()
+        subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, check=True, timeout=120)
+        if attempt:
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
+def prepare(data: Path) -> dict[str, str]:
+    """A read model with the demo data in `data`, and the environment the commands run in."""
+    import demo
+    from database import make_engine
+
+    data.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(f"sqlite:///{(data / 'claims.db').resolve()}")
+    demo.load(engine)
+    engine.dispose()
+    env = {**os.environ, "CLAIMS_DATA_DIR": str(data), "COLUMNS": "160"}
+    for name in ("CLAIMS_DATABASE_URL", "TEMPORAL_ADDRESS", "CLAIMS_PAYLOAD_KEYS"):
+        env.pop(name, None)
+    return env
+
+
+def figures(data: Path, repeat: int) -> list[tuple[str, str]]:
+    """One row per command: its median wall time and its ratio to `python -c pass`."""
+    env = prepare(data)
+    bare = wall_ms([sys.executable, "-c", "pass"], env, repeat)
+    rows = [(f"`python -c pass`, start to exit (median of {repeat})", f"{bare:.0f} ms")]
+    for args in COMMANDS:
+        took = wall_ms([*claims_command(), *args], env, repeat)
+        rows.append(
+            (
+                f"`claims {' '.join(args)}`, start to exit (target <= {TARGET:.0f}x python)",
+                f"{took:.0f} ms = {took / bare:.1f}x",
+            )
+        )
+    return rows
