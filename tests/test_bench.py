@@ -208,3 +208,64 @@ async def test_a_batch_that_completes_is_timed_to_its_last_completion() -> None:
     run = await cases.until_done(count, 5, t0, stall=10, period=0.01)
     assert (run.done, run.stalled) == (5, False)
     assert 0 < run.seconds < time.perf_counter() - t0 + 0.001
+
+
+def test_the_database_makes_the_events_the_generator_describes(book: Engine) -> None:
+    """The audit events are made by an INSERT ... SELECT on each backend: the same rows as the
+    Python generator describes for a claim (kind in turn, an hour apart, data {"n": seq})."""
+    import json
+
+    expected = [
+        (row[1], row[2], row[3], row[4], json.loads(row[5]))
+        for kind, row in readmodel.rows(CLAIMS, 3)
+        if kind == "event" and row[0] == "CLM-B0000001"
+    ]
+    with Session(book) as s:
+        made = s.exec(
+            select(AuditEventRow)
+            .where(AuditEventRow.case_id == "CLM-B0000001")
+            .order_by(AuditEventRow.seq)  # type: ignore[arg-type]
+        ).all()
+    assert [(e.seq, e.kind, e.actor, e.at, e.data) for e in made] == expected
+
+
+def test_the_book_takes_a_million_claims_and_ten_events_each() -> None:
+    from bench.run import MAX_BOOK_CLAIMS, parse
+
+    a = parse(["--book-claims", "1000000", "--out", ""])
+    assert (a.book_claims, a.book_events) == (1_000_000, 10_000_000)
+    assert parse(["--book-claims", "20000", "--book-events", "5", "--out", ""]).book_events == 5
+    with pytest.raises(SystemExit):
+        parse(["--book-claims", str(MAX_BOOK_CLAIMS + 1), "--out", ""])
+
+
+def test_the_startup_figures_set_each_command_against_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import startup
+
+    monkeypatch.setattr(startup, "COMMANDS", (("--help",), ("tasks",)))
+    rows = startup.figures(tmp_path / "data", repeat=1)
+    assert [m.split(",")[0] for m, _ in rows] == [
+        "`python -c pass`",
+        "`claims --help`",
+        "`claims tasks`",
+    ]
+    assert all(f.endswith("x") and " ms = " in f for _, f in rows[1:])
+
+
+def test_the_replay_figures_stream_histories_with_one_and_two_processes(tmp_path: Path) -> None:
+    """Claims' histories and the yardstick's, each replayed as `claims audit replay` does;
+    here the committed claims' histories stand for both (the bare ones need a server)."""
+    import shutil
+
+    from bench import replay
+
+    folder = tmp_path / "claims"
+    folder.mkdir()
+    for name in ("fast-track", "human-approval", "two-levels"):
+        shutil.copy(Path(__file__).parent / "histories" / f"{name}.json", folder)
+    with_start, started = replay.rate(folder, replay.audit.ENGINE, 2)
+    assert with_start > 0 and started > 0
+    with pytest.raises(RuntimeError, match="do not replay"):
+        replay.rate(folder, replay.BARE, 1)  # claims' histories are not the bare workflow's
