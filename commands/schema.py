@@ -27,6 +27,7 @@ from models.claim import (
     ConvenePanel,
     Decision,
     Findings,
+    FollowUp,
     MaterialsRequest,
     MaterialsSubmission,
     Withdrawal,
@@ -71,6 +72,7 @@ _CLAIM_UPDATES: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "appeal": (Appeal, ClaimStatus),
     "withdraw": (Withdrawal, ClaimStatus),
     "request_materials": (MaterialsRequest, ClaimStatus),
+    "record_follow_up": (FollowUp, ClaimStatus),
 }
 _COMPLAINT_SIGNALS: dict[str, type[BaseModel]] = {
     "claim_review_outcome": ClaimReviewOutcome,

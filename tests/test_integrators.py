@@ -474,6 +474,7 @@ EXPECTED_KEYS = {
     "ClaimWorkflow.update.adjust",
     "ClaimWorkflow.update.appeal",
     "ClaimWorkflow.update.withdraw",
+    "ClaimWorkflow.update.record_follow_up",
     "ClaimWorkflow.query.status",
     "ComplaintWorkflow.input",
     "ComplaintWorkflow.signal.claim_review_outcome",
@@ -493,7 +494,7 @@ EXPECTED_KEYS = {
     "ComplaintWorkflow.query.status",
 }
 EXPECTED_MODELS = {
-    "ClaimReport", "MaterialsSubmission", "Decision", "Adjustment", "Findings", "Assessment", "MaterialsRequest", "ConvenePanel",
+    "ClaimReport", "MaterialsSubmission", "Decision", "Adjustment", "Findings", "Assessment", "MaterialsRequest", "FollowUp", "ConvenePanel",
     "Appeal", "Withdrawal", "ClaimStatus", "ApprovalState", "ComplaintReport", "Assignment",
     "ComplaintFindings", "Resolution", "ResolutionApproval", "ClockChange", "Execution",
     "Callback", "ReviewRequest", "ReviewDecision", "CloseRequest", "ComplaintStatus",
