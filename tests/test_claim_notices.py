@@ -7,6 +7,7 @@ with aiosmtpd."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -20,7 +21,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from client import start_claim
-from models.claim import ClaimNotice
+from models.claim import ClaimNotice, MaterialsSubmission
 from models.notices import NoticeReceipt
 from notify import sms_outbox_dir
 from portal import tokens
@@ -30,6 +31,7 @@ from tests.conftest import end_workflows, per_test_client, running_worker
 from tests.factories import ZHANG, materials, medical_report
 from tests.test_notices import Inbox, free_port
 from worker import build_activities
+from workflows.claim import ClaimWorkflow
 
 WITH_EMAIL = {**ZHANG, "email": "zhangsan@example.com"}
 
@@ -145,6 +147,40 @@ async def test_the_materials_pause_starts_when_the_notice_was_sent_by_email(dev,
     since = determination.pauses[-1]["since"]
     assert abs((_at(since) - notice.at).total_seconds()) < 1
     assert len(inbox.mails) == 1
+    # the last documents arrive: one materials-complete notice (twice sent, once taken)
+    handle = handle_for(dev.client, report.claim_id)
+    missing = materials("identity", "bank_account", "invoices", "expense_list")
+    missing += materials("diagnosis_certificate")
+    await handle.signal(ClaimWorkflow.submit_materials, MaterialsSubmission(materials=missing))
+    await handle.signal(ClaimWorkflow.submit_materials, MaterialsSubmission(materials=missing))
+    st = await wait_stage(dev.client, report.claim_id, "CLOSED", "PENDING_APPROVAL")
+    keys = [n.key for n in st.notices]
+    assert keys.count(f"claim:{report.claim_id}:materials_complete") == 1
+
+
+async def test_an_investigation_opened_is_notified_once(dev):
+    from datetime import datetime
+
+    from tests.factories import CST
+
+    report = medical_report(
+        amount_claimed=Decimal("8000"),
+        items=[{"category": "treatment", "amount": "8000"}],
+        occurred_at=datetime(2025, 3, 1, 9, 0, tzinfo=CST),  # R01: early in the policy
+    )
+    await start_claim(dev.client, report, dev.task_queue)
+    st = await wait_stage(dev.client, report.claim_id, "INVESTIGATING")
+    for _ in range(40):  # the notice follows the letter within the same step
+        st = await handle_for(dev.client, report.claim_id).query(ClaimWorkflow.status)
+        if len(st.notices) >= 2:
+            break
+        await asyncio.sleep(0.05)
+    assert [n.key for n in st.notices] == [
+        f"claim:{report.claim_id}:ack",
+        f"claim:{report.claim_id}:investigation",
+    ]
+    sms = [m for m in outbox(dev.settings) if m["key"].endswith(":investigation")]
+    assert len(sms) == 1
 
 
 def _at(value: object):  # type: ignore[no-untyped-def]
