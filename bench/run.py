@@ -249,7 +249,7 @@ def render(
         backends = list(rm)
         lines += [
             f"Read model, p50 of {a.repeat} calls of the functions the CLI calls ({counts}; "
-            "target: `claims tasks` <= 50 ms on SQLite):",
+            "target: `claims tasks` <= 20 ms p50 on SQLite and PostgreSQL):",
             "",
             "| query | " + " | ".join(f"{b} ms" for b in backends) + " |",
             "| --- |" + " --- |" * len(backends),
