@@ -24,7 +24,7 @@ reads (show, tasks, report, query, list) is repeated until its output matches or
 since the engine works asynchronously; one that acts runs once.
 
 Every `claims` command has a row in the CLI table (typer's command tree against the table's
-first column). The reference section ("Reference: the codes") lies between two markers; the
+first column), and every environment variable the settings read is in the Settings table. The reference section ("Reference: the codes") lies between two markers; the
 test builds it from models/catalog.py, models/roles.py, models/status.py, models/complaint.py,
 workflows/search.py and demo/data.py and compares. After changing a code, rewrite it with
 `.venv/bin/python -m tests.test_readme`.
@@ -392,6 +392,22 @@ def test_every_command_is_in_the_cli_table():
     table = sections(README.read_text(encoding="utf-8"))["The CLI"]
     missing = _command_paths() - _documented(table)
     assert missing == set(), f"commands missing from the README's CLI table: {sorted(missing)}"
+
+
+def test_every_setting_is_in_the_settings_table():
+    """Each environment variable `Settings` reads has a row (or a place in one) in "Settings"."""
+    from pydantic import AliasChoices
+
+    from settings import Settings
+
+    names: set[str] = set()
+    for field_info in Settings.model_fields.values():
+        alias = field_info.validation_alias
+        choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+        names |= {c for c in choices if isinstance(c, str) and c.isupper()}
+    table = sections(README.read_text(encoding="utf-8"))["Settings"]
+    assert names
+    assert {n for n in names if f"`{n}`" not in table} == set()
 
 
 # ================================================================ running the examples
