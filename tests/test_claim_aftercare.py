@@ -138,3 +138,18 @@ async def test_a_claimant_who_needs_no_special_care_keeps_the_usual_priority(dev
     st = await wait_stage(dev.client, report.claim_id, "PENDING_APPROVAL")
     assert not st.special_care and st.advisor is None and st.priority == 0
     assert "special_care_target" not in [d.name for d in st.deadlines]
+
+
+async def test_the_advisor_makes_the_follow_up_call_of_a_special_care_claimant(dev):
+    report = medical_report(claimant={**ZHANG, "special_care": True})  # fast track
+    await start_claim(dev.client, report, dev.task_queue)
+    st = await wait_stage(dev.client, report.claim_id, "CLOSED")
+    call = next(t for t in st.open_tasks if t.kind == "follow_up")
+    assert call.assignee == "adv1"
+    target = next(d for d in st.deadlines if d.name == "special_care_target")
+    assert target.status != "running"  # stopped when the claim was decided
+    handle = handle_for(dev.client, report.claim_id)
+    msg = await signed(handle, FollowUp(by="adv1", reached=True, satisfied=False, note="等太久"))
+    st = await handle.execute_update(ClaimWorkflow.record_follow_up, msg)
+    assert st.follow_up is not None and st.follow_up.by == "adv1"
+    assert st.follow_up.satisfied is False
