@@ -13,9 +13,9 @@ owns, none of which calls back into it: the claim's file (claim_case.py: the typ
 claim_state.py with the recorder, clocks and signature guard complaints share), and the desks
 that act on it: review (claim_review.py), materials (claim_materials.py), assessment
 (claim_assessment.py), the approval chain and panel (claim_approval.py), the other messages
-(claim_messages.py) and the settlement (claim_settlement.py).
-
-Deterministic code only: rules arrive through an activity at the start and stay in the state.
+(claim_messages.py), the settlement (claim_settlement.py), special care and the follow-up call
+(claim_aftercare.py); the file sends the notices at key nodes (claim_notices.py). Deterministic
+code only: rules arrive through an activity at the start and stay in the state.
 """
 
 from __future__ import annotations
