@@ -8,7 +8,6 @@ Each noun's commands, and each command this file does not define, are imported w
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import sys
 from collections.abc import Iterator, MutableMapping
@@ -227,6 +226,8 @@ def run_engine() -> None:
 
     Example: claims run
     """
+    import logging
+
     from engine import run_engine as _run
     from security.masking import mask_logs
 
