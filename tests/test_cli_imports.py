@@ -89,6 +89,17 @@ def test_the_work_queue_imports_neither_temporal_nor_the_worker(tmp_path):
     assert not loaded(modules, ("commands.audit", "commands.claim", "commands.complaint"))
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["letter", "list", "CLM-1"], ["staff", "list"], ["events"], ["audit", "--help"]],
+    ids=" ".join,
+)
+def test_other_staff_commands_import_only_what_they_use(tmp_path, args):
+    done, modules = imported_by(args, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert loaded(modules, NOT_FOR_A_QUERY) == []
+
+
 def test_the_help_imports_no_command(tmp_path):
     done, modules = imported_by(["--help"], tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
