@@ -29,7 +29,7 @@ def report_claims(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Claims measures: stages and ages, STP rate, document rounds, statutory on-time rate net
-    of pauses, denial and overturn rates, cycle times.
+    of pauses, denial and overturn rates, cycle times, follow-up reach and satisfaction.
 
     Example: claims report claims
     """
@@ -66,6 +66,9 @@ def report_claims(
         ("avg days decision -> payment", _num(m["avg_days_decision_to_payment"])),
         ("avg days report -> close", _num(m["avg_days_report_to_close"])),
         ("paid in total", m["paid_total"]),
+        ("follow-up calls", str(m["follow_ups"])),
+        ("follow-up reach rate", _pct(m["follow_up_reach_rate"])),
+        ("satisfied, of those reached", _pct(m["follow_up_satisfaction_rate"])),
     ]
     for name, value in rows:
         t.add_row(name, value)

@@ -71,3 +71,26 @@ def test_measures_from_a_small_book():
     assert m["avg_days_report_to_decision"] == round((0 + 10 + 4) / 3, 2)
     assert m["avg_days_decision_to_payment"] == round((1 + 3 + 1) / 3, 2)
     assert m["paid_total"] == "7040.00"
+
+
+def test_the_claims_report_prints_the_follow_up_calls(monkeypatch):
+    """`claims report claims` shows how many follow-up calls reached the claimant and how many
+    of those were satisfied, beside the other measures."""
+    from typer.testing import CliRunner
+
+    import commands.report
+    from cli import app
+
+    called = [{"reached": True, "satisfied": True}, {"reached": True, "satisfied": False}]
+    book = [
+        _status("CLOSED", 20, [("APPROVED", 0), ("PAID", 1), ("CLOSED", 1)], follow_up=call)
+        for call in [*called, {"reached": False}]
+    ]
+    monkeypatch.setattr(commands.report, "db", lambda: None)
+    monkeypatch.setattr(commands.report.queries, "claim_statuses", lambda *, engine: book)
+    out = CliRunner().invoke(app, ["report", "claims"], env={"COLUMNS": "120"})
+    assert out.exit_code == 0, out.output
+    lines = {" ".join(line.strip("│ ").split()) for line in out.output.splitlines()}
+    assert "follow-up calls │ 3" in lines
+    assert "follow-up reach rate │ 66.7 %" in lines
+    assert "satisfied, of those reached │ 50.0 %" in lines
