@@ -16,9 +16,8 @@ from temporalio import activity
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from models.catalog import FORMAL_NOTICES
 from models.claim import ClaimNotice
-from models.notices import Channel, NoticeReceipt, NoticeRequest
+from models.notices import NoticeReceipt, NoticeRequest
 from notify.notifier import DONE, NoticeDeferred, NoticeUndeliverable, Notifier
 
 # An attempt tries at most a channel or two, and an SMTP exchange waits 10 s at most
@@ -94,29 +93,7 @@ class NoticeActivities:
         full = notice.model_copy(
             update={"text": notice.text or text, "subject": notice.subject or text, "link": link}
         )
-        try:
-            return self.send_notice(full)
-        except ApplicationError as err:
-            if err.type != "NoticeUndeliverable" or full.kind not in FORMAL_NOTICES:
-                raise
-        return self._to_letter_box(full)
-
-    def _to_letter_box(self, req: NoticeRequest) -> NoticeReceipt:
-        """A formal notice neither email nor post could take goes to the claim page's letter
-        box, which is writing too (DOMAIN §11: email, post or the page's letter box), under
-        the same key, with the SMS pointing to it. (The notifier's plan tries email and post
-        only for formal notices.)"""
-        n = self.notifier
-        try:
-            done = n._send_first(req, [Channel.LETTER_BOX])  # noqa: SLF001
-        except NoticeDeferred as err:
-            raise ApplicationError(str(err), type="NoticeDeferred") from None
-        except NoticeUndeliverable as err:
-            raise ApplicationError(
-                str(err), type="NoticeUndeliverable", non_retryable=True
-            ) from None
-        pointer = n._send_pointer(req, Channel.LETTER_BOX) if req.recipient.phone else None  # noqa: SLF001
-        return n._receipt(req.key, done, pointer)  # noqa: SLF001
+        return self.send_notice(full)
 
     def _sent(self, key: str) -> bool:
         return any(r.status in DONE for r in self.notifier.rows(key))

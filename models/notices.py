@@ -29,7 +29,8 @@ class NoticeStatus(StrEnum):
 
 
 # Formal notices (models.catalog.FORMAL_NOTICES) go in writing; an SMS only points to them.
-WRITTEN_CHANNELS = (Channel.EMAIL, Channel.POST)
+# The claim page's letter box is writing too (DOMAIN §11: email, post or the page's letter box).
+WRITTEN_CHANNELS = (Channel.EMAIL, Channel.POST, Channel.LETTER_BOX)
 
 
 class Contact(BaseModel):

@@ -7,8 +7,10 @@ MAX_ATTEMPTS on a channel, or at once when the channel refuses the message for g
 address, a refused recipient), the next channel is tried. A notice already sent answers with
 its first receipt and sends nothing (the table is read before sending and again after).
 
-Formal notices (models.catalog.FORMAL_NOTICES) go in writing, email or post, post last when
-the preferences leave it out; an SMS under `<key>:sms` then points to them.
+Formal notices (models.catalog.FORMAL_NOTICES) go in writing: email, post or the claim page's
+letter box, post and then the letter box added last when the preferences leave them out (a
+claimant with neither email nor a postal address still has the page); an SMS under
+`<key>:sms` then points to them.
 """
 
 from __future__ import annotations
@@ -54,8 +56,7 @@ def plan(req: NoticeRequest) -> tuple[list[Channel], bool]:
     if req.kind not in FORMAL_NOTICES:
         return channels, False
     written = [c for c in channels if c in WRITTEN_CHANNELS]
-    if Channel.POST not in written:
-        written.append(Channel.POST)
+    written += [c for c in (Channel.POST, Channel.LETTER_BOX) if c not in written]
     return written, bool(req.recipient.phone)
 
 
@@ -78,8 +79,16 @@ POINTER_TEXT = {
 }
 POINTER_LINK = {"zh-CN": "也可在此查看：{link}", "en": " Read it at {link}"}
 BY = {
-    "zh-CN": {Channel.EMAIL: "电子邮件", Channel.POST: "邮寄"},
-    "en": {Channel.EMAIL: "email", Channel.POST: "post"},
+    "zh-CN": {
+        Channel.EMAIL: "电子邮件",
+        Channel.POST: "邮寄",
+        Channel.LETTER_BOX: "理赔自助页面的信箱",
+    },
+    "en": {
+        Channel.EMAIL: "email",
+        Channel.POST: "post",
+        Channel.LETTER_BOX: "your claim page's letter box",
+    },
 }
 
 

@@ -254,6 +254,23 @@ def test_a_formal_notice_without_email_goes_by_post(settings, db):
     assert "邮寄" in json.loads(pointer.read_text(encoding="utf-8"))["text"]
 
 
+def test_a_formal_notice_with_neither_email_nor_address_goes_to_the_letter_box(settings, db):
+    """The claim page's letter box is writing too (DOMAIN §11): a claimant with only a phone
+    gets the formal notice there, and the SMS says where to read it."""
+    acts = NoticeActivities(notifier_for(settings, db, None))
+    req = notice(f"claim:{CASE}:decision", "decision", Channel.SMS)
+    req = req.model_copy(update={"recipient": Contact(phone=PERSON.phone)})
+
+    receipt = run(acts, req)
+    assert run(acts, req) == receipt
+
+    assert receipt.channel is Channel.LETTER_BOX
+    assert rows(db, req.key)["post"].status == "failed"  # no postal address on record
+    assert not list(print_queue_dir(settings).glob("*.json"))
+    (pointer,) = sms_outbox_dir(settings).iterdir()
+    assert "理赔自助页面的信箱" in json.loads(pointer.read_text(encoding="utf-8"))["text"]
+
+
 def test_a_refused_recipient_moves_on_to_the_next_channel_at_once(settings, db, smtp):
     inbox, url = smtp
     acts = NoticeActivities(notifier_for(settings, db, url))
