@@ -163,6 +163,8 @@ def replay_all(
     benchmark starts one process for 1 as for 2, to compare like with like); `on_result` gets
     each outcome in the sources' order. The first history that cannot be read or fetched
     stops the replay with its error."""
+    if not sources:
+        return
     jobs = max(1, min(jobs, len(sources)))
     indexed = list(enumerate(sources))
     if jobs == 1 and in_process:
