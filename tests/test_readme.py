@@ -472,7 +472,7 @@ class Reader:
         return command
 
     def run(self, command: str) -> tuple[int, list[str]]:
-        command = self.with_ports(command)
+        command = recent_incident(self.with_ports(command))
         if command.startswith("claims ") and not SHELL_SYNTAX.search(command):
             from typer.testing import CliRunner
 
@@ -527,16 +527,29 @@ class Reader:
             time.sleep(0.5)
 
 
+OCCURRED_AT = re.compile(r'"occurred_at": "\d{4}-\d{2}-\d{2}T[0-9:]+\+08:00"')
+
+
+def three_days_ago() -> str:
+    from tests.factories import CST
+
+    return (datetime.now(CST) - timedelta(days=3)).replace(microsecond=0).isoformat()
+
+
+def recent_incident(command: str) -> str:
+    """An incident written into a command (the HTTP API example) moved to three days ago, as
+    the README asks of claim.json: the examples then run the same on any later day (a fixed
+    day would be reported late, and in two years time-barred)."""
+    return OCCURRED_AT.sub(f'"occurred_at": "{three_days_ago()}"', command)
+
+
 def _reader_claim_json(text: str, home: Path) -> None:
     """`claim.json` as the README gives it, with the incident three days ago, as it asks."""
     body = sections(text)[WALKTHROUGHS[0]]
     source = re.search(r"`claim\.json`:\n\n```json\n(.*?)^```", body, re.MULTILINE | re.DOTALL)
     assert source, "the claim walkthrough shows claim.json"
     report = json.loads(source.group(1))
-    from tests.factories import CST
-
-    occurred = datetime.now(CST) - timedelta(days=3)
-    report["occurred_at"] = occurred.replace(microsecond=0).isoformat()
+    report["occurred_at"] = three_days_ago()
     (home / "claim.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
 
 
