@@ -17,7 +17,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from models.claim import ClaimNotice
-from models.notices import NoticeReceipt, NoticeRequest
+from models.notices import Channel, NoticeReceipt, NoticeRequest
 from notify.notifier import DONE, NoticeDeferred, NoticeUndeliverable, Notifier
 
 # An attempt tries at most a channel or two, and an SMTP exchange waits 10 s at most
@@ -82,13 +82,17 @@ class NoticeActivities:
     def notify_claimant(self, req: ClaimNotice) -> NoticeReceipt:
         """A claim's notice at a key node, in the claimant's language, once per key. With
         `with_link`, a page link is issued here (only its digest is stored) and sent in the
-        notice; it is never returned, so it stays out of the workflow's history. A notice
-        already sent issues no new link."""
+        notice (by email when the claimant gave one); it is never returned, so it stays out of
+        the workflow's history. A notice already sent issues no new link."""
         notice = req.notice
         lang = notice.language if notice.language in NODE_TEXT else "zh-CN"
         link = None
         if req.with_link and not self._sent(notice.key):
             link = self._new_link(notice.case_id)
+        if req.with_link and notice.recipient.email:
+            # the page's link is worth keeping: by email when the claimant gave one, the SMS
+            # only if the email cannot go
+            notice = notice.model_copy(update={"channels": [Channel.EMAIL, Channel.SMS]})
         text = NODE_TEXT[lang].get(req.node, "{case}").format(case=notice.case_id, link=link or "")
         full = notice.model_copy(
             update={"text": notice.text or text, "subject": notice.subject or text, "link": link}

@@ -1,7 +1,7 @@
 """The portal in a real browser (Playwright driving Debian's chromium, on a phone-sized
-screen): a claimant reports a claim with the documents they have, opens the link they are
-given, uploads the two still needed and sees the claim move on; a denied claimant appeals; a
-wrong link shows nothing."""
+screen): a claimant reports a claim with the documents they have, opens the link from the
+acknowledgement email (caught by the test's SMTP server), uploads the two still needed and
+sees the claim move on; a denied claimant appeals; a wrong link shows nothing."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from portal.app import create_app
 from portal.web import Portal
 from tests.claimtools import wait_stage
 from tests.factories import ZHANG, recent_incident
+from tests.test_claim_notices import settings, smtp  # noqa: F401  (the worker sends email)
+from tests.test_notices import Inbox
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update"]
@@ -97,9 +99,30 @@ async def reload_until_gone(page: Any, *texts: str, timeout: float = 30) -> None
         await page.reload()
 
 
+async def link_in_email(inbox: Inbox, claim_id: str, timeout: float = 30) -> str:
+    """The page link in the claim's acknowledgement email, once it has arrived."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        for mail in inbox.mails:
+            body = mail.get_body(preferencelist=("plain",))
+            text = body.get_content() if body is not None else ""
+            if claim_id in text and "/c/" in text:
+                found = re.search(r"https?://\S+/c/[A-Za-z0-9_-]{43}", text)
+                assert found, text
+                return found.group(0)
+        if loop.time() > end:
+            raise AssertionError("no acknowledgement email with the page link arrived")
+        await asyncio.sleep(0.3)
+
+
 @pytest.mark.timeout(180)
 async def test_a_claimant_reports_uploads_and_sees_the_claim_move_on(
-    site: str, phone: Any, dev: Any, tmp_path: Path
+    site: str,
+    phone: Any,
+    dev: Any,
+    smtp: tuple[Inbox, str],  # noqa: F811  (the fixture imported above)
+    tmp_path: Path,
 ) -> None:
     page = phone
     await page.goto(f"{site}/report")
@@ -108,6 +131,7 @@ async def test_a_claimant_reports_uploads_and_sees_the_claim_move_on(
     await page.fill("#name", ZHANG["name"])
     await page.fill("#id_no", ZHANG["id_no"])
     await page.fill("#phone", ZHANG["phone"])
+    await page.fill("#email", "zhangsan@example.com")
     await page.fill("#occurred_at", recent_incident().strftime("%Y-%m-%dT%H:%M"))
     await page.fill("#amount_claimed", "1800.00")
     await page.fill("[name=item_0_amount]", "1800.00")
@@ -128,7 +152,10 @@ async def test_a_claimant_reports_uploads_and_sees_the_claim_move_on(
 
     st = await wait_stage(dev.client, claim_id, "AWAITING_MATERIALS")
     assert sorted(st.missing_materials) == sorted(later)
-    await page.goto(link)
+    # the claimant comes back later through the link in the acknowledgement email
+    emailed = await link_in_email(smtp[0], claim_id)
+    assert claim_id not in emailed.rsplit("/c/", 1)[1]
+    await page.goto(emailed.replace(emailed.split("/c/")[0], site))
     await reload_until(page, "We need some more documents from you.")
     assert "medical invoices" in await page.inner_text(".missing")
     for kind in later:  # two documents, from the claim's page
