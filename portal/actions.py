@@ -22,7 +22,12 @@ from models.validation import one_line, validation_message
 
 
 class ActionRefused(Exception):
-    """The engine did not take what the page sent; the message is one line."""
+    """The engine did not take what the page sent; the message is one line. `unreachable`:
+    the engine could not be asked (its error text is the server's, not for the claimant)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 @contextmanager
@@ -37,7 +42,7 @@ def refusals() -> Iterator[None]:
     except WorkflowUpdateFailedError as err:
         raise ActionRefused(one_line(str(err.cause or err))) from None
     except (RPCError, WorkflowQueryFailedError, TimeoutError, OSError, RuntimeError) as err:
-        raise ActionRefused(one_line(str(err)) or type(err).__name__) from None
+        raise ActionRefused(one_line(str(err)) or type(err).__name__, unreachable=True) from None
 
 
 class Messages:

@@ -254,6 +254,13 @@ async def _start(
     try:
         claim_id, started = await p.messages.report(report)
     except ActionRefused as err:
+        if err.unreachable:  # the server's own words stay out of the claimant's page
+            busy = (
+                "暂时无法提交，请稍后再试。"
+                if lang == "zh-CN"
+                else "We cannot take this right now; please try again later."
+            )
+            return _show_form(request, line, incident, values, {"form": busy}, 503)
         return _show_form(
             request, line, incident, values, {"form": _message("form", str(err), lang)}, 400
         )

@@ -161,6 +161,29 @@ async def test_an_engine_that_cannot_be_reached_is_a_plain_message(tmp_path: Pat
     assert "We cannot take this right now" in sent.text and "refused" not in sent.text
 
 
+async def test_a_report_the_engine_cannot_take_now_says_so_in_plain_words(tmp_path: Path) -> None:
+    """The server's own error text (an address, "connection refused") never reaches the
+    claimant's page; the form comes back with what they typed and a plain message."""
+    s = Settings(data_dir=tmp_path / "data")
+    state = Portal(s, make_engine(s.db_url), Unreachable())
+    demo.load(state.db, keys_file=s.staff_keys_file, keys_dir=s.staff_keys_dir)
+    async with browser(state, **{"accept-language": "en"}) as b:
+        form = (await b.get("/report/medical/outpatient")).text
+        sent = await b.post(
+            "/report/medical/outpatient",
+            data={
+                "csrf": csrf_of(form),
+                "policy_no": "P-MED-0001",
+                **ZHANG,
+                "occurred_at": recent_incident().strftime("%Y-%m-%dT%H:%M"),
+                "amount_claimed": "100.00",
+            },
+        )
+    assert sent.status_code == 503
+    assert "We cannot take this right now" in sent.text
+    assert "refused" not in sent.text and "P-MED-0001" in sent.text
+
+
 async def test_an_ended_claim_asks_for_nothing_and_takes_no_upload(state: Portal) -> None:
     add_claim(state, "CLM-20261129-EEEEE1")
     with Session(state.db) as s:
