@@ -154,7 +154,8 @@ def report(tag: str, i: int, amount: str = "1800.00") -> ClaimReport:
     return medical_report(
         claim_id=f"{tag}-{i:05d}",
         policy_no=f"P-{tag}-{i:05d}",
-        claimant={"name": "测试", "id_no": _id_no(tag, i), "phone": "1"},
+        # a mobile number an SMS reaches: each claim's notices go out as a real claim's do
+        claimant={"name": "测试", "id_no": _id_no(tag, i), "phone": f"139{i:08d}"},
         amount_claimed=Decimal(amount),
         items=[{"category": "treatment", "description": "诊疗费", "amount": amount}],
     )

@@ -41,6 +41,11 @@ class TransientFailure(DeliveryError):
 class Adapter(Protocol):
     channel: Channel
 
+    def refusal(self, message: Message) -> str | None:
+        """Why this channel cannot take the message at all (no address, not a valid one),
+        known without handing anything over; None: it may."""
+        ...
+
     def send(self, message: Message) -> str:
         """Hand the message over, once per `message.key` where the medium allows it; return
         this channel's reference for it. Raises PermanentFailure or TransientFailure."""

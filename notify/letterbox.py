@@ -19,6 +19,9 @@ class LetterBox:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    def refusal(self, message: Message) -> str | None:
+        return None  # every claim has its page
+
     def send(self, message: Message) -> str:
         row = LetterBoxRow(
             key=message.key,

@@ -123,56 +123,56 @@ class Notifier:
 
     def rows(self, key: str) -> list[NoticeRow]:
         with Session(self.engine) as session:
-            query = select(NoticeRow).where(NoticeRow.key == key)
-            return list(session.exec(query.order_by(col(NoticeRow.first_attempt_at))))
-
-    def _done(self, key: str) -> NoticeRow | None:
-        sent = [r for r in self.rows(key) if r.status in DONE and r.sent_at is not None]
-        return min(sent, key=lambda r: r.sent_at or r.last_attempt_at) if sent else None
+            return _rows(session, key)
 
     def _record(
         self,
+        session: Session,
         req: NoticeRequest,
         channel: Channel,
         status: NoticeStatus | None,
         *,
         error: str | None = None,
         reference: str | None = None,
+        tried: bool = True,
     ) -> NoticeRow:
-        """One attempt on a channel; `status` None: retrying, or failed at the last attempt."""
+        """One attempt on a channel; `status` None: retrying, or failed at the last attempt.
+        A channel that could not be tried at all (not configured, no address: `tried` False)
+        is only flushed: it is committed with the next attempt's row, in one transaction."""
         now = datetime.now(UTC)
         for _ in range(2):  # a concurrent attempt may insert the row first
-            with Session(self.engine) as session:
+            with session.no_autoflush:
                 row = session.get(NoticeRow, (req.key, channel.value))
-                if row is None:
-                    row = NoticeRow(
-                        key=req.key,
-                        channel=channel.value,
-                        case_id=req.case_id,
-                        kind=req.kind,
-                        status=NoticeStatus.RETRYING.value,
-                        first_attempt_at=now,
-                        last_attempt_at=now,
-                    )
-                if row.status in DONE:
-                    return row  # a concurrent attempt sent it: its record stands
-                row.attempts += 1
-                row.last_attempt_at = now
-                if status is None:
-                    out = row.attempts >= self.max_attempts
-                    status = NoticeStatus.FAILED if out else NoticeStatus.RETRYING
-                row.status = status.value
-                row.last_error = error
-                if status is NoticeStatus.SENT:
-                    row.sent_at, row.reference = now, reference
-                session.add(row)
-                try:
-                    session.commit()
-                except IntegrityError:
-                    session.rollback()
-                    continue
-                session.refresh(row)
-                return row
+            if row is None:
+                row = NoticeRow(
+                    key=req.key,
+                    channel=channel.value,
+                    case_id=req.case_id,
+                    kind=req.kind,
+                    status=NoticeStatus.RETRYING.value,
+                    first_attempt_at=now,
+                    last_attempt_at=now,
+                )
+            if row.status in DONE:
+                return row  # a concurrent attempt sent it: its record stands
+            row.attempts += 1
+            row.last_attempt_at = now
+            if status is None:
+                out = row.attempts >= self.max_attempts
+                status = NoticeStatus.FAILED if out else NoticeStatus.RETRYING
+            row.status = status.value
+            row.last_error = error
+            if status is NoticeStatus.SENT:
+                row.sent_at, row.reference = now, reference
+            session.add(row)
+            if not tried:
+                return row  # committed with the next attempt's row
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                continue
+            return row
         raise TransientFailure("the notice record could not be written")
 
     def mark_delivered(self, key: str, channel: Channel, at: datetime | None = None) -> bool:
@@ -191,15 +191,31 @@ class Notifier:
 
     def send(self, req: NoticeRequest) -> NoticeReceipt:
         """Send the notice once (and its SMS pointer once). Raises NoticeDeferred when this
-        attempt failed and should be repeated, NoticeUndeliverable when nothing can take it."""
+        attempt failed and should be repeated, NoticeUndeliverable when nothing can take it.
+        One session for the whole call: the table is read once before sending, each attempt
+        committed as it ends, and read again after a send (a concurrent attempt may have won)."""
         channels, pointer = plan(req)
-        done = self._done(req.key) or self._send_first(req, channels)
-        pointer_key = None
-        if pointer:
-            pointer_key = self._send_pointer(req, Channel(done.channel))
-        return self._receipt(req.key, done, pointer_key)
+        with Session(self.engine, expire_on_commit=False) as session:
+            tried = _rows(session, req.key)
+            done = _first_sent(tried) or self._send_first(session, req, channels, tried)
+            pointer_key = None
+            if pointer:
+                pointer_key = self._send_pointer(session, req, Channel(done.channel))
+            attempts = sum(r.attempts for r in _rows(session, req.key))
+        assert done.sent_at is not None
+        return NoticeReceipt(
+            key=req.key,
+            channel=Channel(done.channel),
+            status=NoticeStatus(done.status),
+            sent_at=done.sent_at,
+            attempts=attempts,
+            reference=done.reference or "",
+            pointer_key=pointer_key,
+        )
 
-    def _send_first(self, req: NoticeRequest, channels: list[Channel]) -> NoticeRow:
+    def _send_first(
+        self, session: Session, req: NoticeRequest, channels: list[Channel], tried: list[NoticeRow]
+    ) -> NoticeRow:
         message = Message(
             key=req.key,
             case_id=req.case_id,
@@ -210,58 +226,73 @@ class Notifier:
             letter_path=req.letter_path,
             language=req.language,
         )
-        tried = {r.channel: r for r in self.rows(req.key)}
+        failed = {r.channel for r in tried if r.status == NoticeStatus.FAILED.value}
         for channel in channels:
-            seen = tried.get(channel.value)
-            if seen is not None and seen.status == NoticeStatus.FAILED.value:
+            if channel.value in failed:
                 continue
-            row = self._attempt(req, channel, message)
+            row = self._attempt(session, req, channel, message)
             if row.status in DONE:
-                return self._done(req.key) or row  # the first sent, if another attempt won
+                # the first sent, if another attempt won
+                return _first_sent(_rows(session, req.key)) or row
             if row.status == NoticeStatus.RETRYING.value:
                 raise NoticeDeferred(
                     f"notice {req.key}: {channel.value} attempt {row.attempts} of "
                     f"{self.max_attempts} failed: {row.last_error}"
                 )
+        session.commit()  # the channels that could not be tried, on record
         raise NoticeUndeliverable(
             f"notice {req.key}: no channel took it ({', '.join(c.value for c in channels)})"
         )
 
-    def _attempt(self, req: NoticeRequest, channel: Channel, message: Message) -> NoticeRow:
+    def _attempt(
+        self, session: Session, req: NoticeRequest, channel: Channel, message: Message
+    ) -> NoticeRow:
         to = masked_recipient(channel, req.recipient)
         adapter = self.adapters.get(channel)
         if adapter is None:
             error = f"{channel.value} is not configured"
             log.warning("notice %s: %s", req.key, error)
-            return self._record(req, channel, NoticeStatus.FAILED, error=error)
+            return self._record(
+                session, req, channel, NoticeStatus.FAILED, error=error, tried=False
+            )
+        refused = adapter.refusal(message)
+        if refused:  # no address: nothing is handed over
+            log.warning("notice %s by %s to %s refused: %s", req.key, channel.value, to, refused)
+            return self._record(
+                session, req, channel, NoticeStatus.FAILED, error=refused, tried=False
+            )
+        # the channels that could not be tried go on record, and no read stays open while
+        # the adapter sends (it may write the database through a connection of its own)
+        session.commit()
         try:
             reference = adapter.send(message)
         except PermanentFailure as err:
             log.warning("notice %s by %s to %s refused: %s", req.key, channel.value, to, err)
-            return self._record(req, channel, NoticeStatus.FAILED, error=str(err))
+            return self._record(session, req, channel, NoticeStatus.FAILED, error=str(err))
         except TransientFailure as err:
             log.warning("notice %s by %s to %s failed: %s", req.key, channel.value, to, err)
-            return self._record(req, channel, None, error=str(err))
+            return self._record(session, req, channel, None, error=str(err))
         log.info("notice %s (%s) sent by %s to %s", req.key, req.kind, channel.value, to)
-        return self._record(req, channel, NoticeStatus.SENT, reference=reference)
+        return self._record(session, req, channel, NoticeStatus.SENT, reference=reference)
 
-    def _send_pointer(self, req: NoticeRequest, by: Channel) -> str:
+    def _send_pointer(self, session: Session, req: NoticeRequest, by: Channel) -> str:
         pointer = pointer_request(req, by)
+        channels, _ = plan(pointer)
+        tried = _rows(session, pointer.key)
         try:
-            self.send(pointer)
+            if _first_sent(tried) is None:
+                self._send_first(session, pointer, channels, tried)
         except NoticeUndeliverable as err:
             # the notice itself went out in writing; a pointer that cannot go is only recorded
             log.warning("%s", err)
         return pointer.key
 
-    def _receipt(self, key: str, done: NoticeRow, pointer_key: str | None) -> NoticeReceipt:
-        assert done.sent_at is not None
-        return NoticeReceipt(
-            key=key,
-            channel=Channel(done.channel),
-            status=NoticeStatus(done.status),
-            sent_at=done.sent_at,
-            attempts=sum(r.attempts for r in self.rows(key)),
-            reference=done.reference or "",
-            pointer_key=pointer_key,
-        )
+
+def _rows(session: Session, key: str) -> list[NoticeRow]:
+    query = select(NoticeRow).where(NoticeRow.key == key)
+    return list(session.exec(query.order_by(col(NoticeRow.first_attempt_at))))
+
+
+def _first_sent(rows: list[NoticeRow]) -> NoticeRow | None:
+    sent = [r for r in rows if r.status in DONE and r.sent_at is not None]
+    return min(sent, key=lambda r: r.sent_at or r.last_attempt_at) if sent else None

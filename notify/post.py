@@ -17,10 +17,15 @@ class PrintQueue:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
+    def refusal(self, message: Message) -> str | None:
+        has_address = (message.recipient.postal_address or "").strip()
+        return None if has_address else "no postal address for post"
+
     def send(self, message: Message) -> str:
+        refused = self.refusal(message)
+        if refused:
+            raise PermanentFailure(refused)
         address = (message.recipient.postal_address or "").strip()
-        if not address:
-            raise PermanentFailure("no postal address for post")
         name = f"{key_digest(message.key)}.json"
         job = {
             "key": message.key,

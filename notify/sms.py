@@ -43,10 +43,20 @@ class SmsAdapter:
     def __init__(self, provider: SmsProvider) -> None:
         self.provider = provider
 
-    def send(self, message: Message) -> str:
-        phone = re.sub(r"[\s-]", "", message.recipient.phone or "")
+    def refusal(self, message: Message) -> str | None:
+        phone = _phone(message)
         if not phone:
-            raise PermanentFailure("no mobile number for SMS")
+            return "no mobile number for SMS"
         if not _MOBILE.fullmatch(phone):
-            raise PermanentFailure("the mobile number is not one an SMS can reach")
-        return self.provider.submit(message.key, phone, message.text)
+            return "the mobile number is not one an SMS can reach"
+        return None
+
+    def send(self, message: Message) -> str:
+        refused = self.refusal(message)
+        if refused:
+            raise PermanentFailure(refused)
+        return self.provider.submit(message.key, _phone(message), message.text)
+
+
+def _phone(message: Message) -> str:
+    return re.sub(r"[\s-]", "", message.recipient.phone or "")

@@ -99,12 +99,18 @@ class SmtpEmail:
             conn.starttls(context=self.tls_context)
         return conn
 
-    def send(self, message: Message) -> str:
+    def refusal(self, message: Message) -> str | None:
         address = (message.recipient.email or "").strip()
         if not address:
-            raise PermanentFailure("no email address")
+            return "no email address"
         if not _valid_address(address):
-            raise PermanentFailure("the email address is not valid")
+            return "the email address is not valid"
+        return None
+
+    def send(self, message: Message) -> str:
+        refused = self.refusal(message)
+        if refused:
+            raise PermanentFailure(refused)
         mail = self.compose(message)
         try:
             with self._connect() as conn:
