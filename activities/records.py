@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+from sqlalchemy import Table, delete, insert, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio import activity
@@ -11,7 +15,7 @@ from temporalio import activity
 from database import recused_staff
 from models.records import AuditEventIn, ClaimSync, SyncReceipt, WorkItemIn
 from models.status import CLAIM_ENDED, StageChange
-from models.tables import AuditEventRow, ClaimRecusalRow, ClaimRow, WorkItemRow
+from models.tables import AuditEventRow, ClaimRecusalRow, ClaimRow, WorkItemRow, table_of
 from security.masking import for_read_model
 
 TERMINAL = CLAIM_ENDED
@@ -24,46 +28,65 @@ class RecordActivities:
     @activity.defn(name="sync_claim")
     def sync_claim(self, sync: ClaimSync) -> SyncReceipt:
         """Upsert the claim's projection, append new audit events (natural key: case id and
-        sequence), open and close work items. Running it twice leaves the same rows."""
+        sequence), open and close work items. Running it twice leaves the same rows. Plain
+        statements in one transaction: a few per sync, however many events and items."""
         st = sync.status
         now = datetime.now(UTC)
+        claims = table_of(ClaimRow)
         with Session(self.engine) as session:
-            row = session.get(ClaimRow, st.claim_id)
-            if row is None:
-                row = ClaimRow(
-                    claim_id=st.claim_id,
-                    stage=st.stage,
-                    line=st.line,
-                    incident_type=st.incident_type,
-                    policy_no=st.policy_no,
-                    claimant_name=st.claimant_name,
-                    channel=st.channel,
-                    reported_at=st.reported_at,
-                    amount_claimed=st.amount_claimed,
-                    updated_at=now,
-                    run_id=_run_id(),
-                )
+            known = session.execute(
+                select(
+                    col(ClaimRow.history_len),
+                    col(ClaimRow.sync_version),
+                    col(ClaimRow.closed_at),
+                    col(ClaimRow.updated_at),
+                ).where(ClaimRow.claim_id == st.claim_id)
+            ).first()
+            updated_at = known.updated_at if known is not None else now
             # A late retry of an older sync must not roll the projection back: history only
             # grows and the workflow numbers its syncs, so (history, version) orders them.
             incoming = (len(st.history), sync.version)
-            if incoming >= (row.history_len, row.sync_version):
-                row.history_len, row.sync_version = incoming
-                row.stage = st.stage
-                row.insured_id_no = sync.insured_id_no or row.insured_id_no
-                row.payable_amount = st.payable_amount
-                row.pending_level = st.pending_approval_level
-                row.straight_through = st.straight_through
-                row.priority = sync.priority
+            if known is None or incoming >= (known.history_len, known.sync_version):
+                updated_at = st.history[-1].at if st.history else now
                 # id numbers, phones and accounts masked: the workflow keeps them (--full)
-                row.status = for_read_model(st.model_dump(mode="json"))
-                row.updated_at = st.history[-1].at if st.history else now
-                if st.stage in TERMINAL and row.closed_at is None:
-                    row.closed_at = row.updated_at
+                status = for_read_model(st.model_dump(mode="json"))
+                values: dict[str, Any] = {
+                    "history_len": incoming[0],
+                    "sync_version": incoming[1],
+                    "stage": st.stage,
+                    "payable_amount": st.payable_amount,
+                    "pending_level": st.pending_approval_level,
+                    "straight_through": st.straight_through,
+                    "priority": sync.priority,
+                    "status": status,
+                    "updated_at": updated_at,
+                }
+                if sync.insured_id_no:
+                    values["insured_id_no"] = sync.insured_id_no
+                if st.stage in TERMINAL and (known is None or known.closed_at is None):
+                    values["closed_at"] = updated_at
+                if known is None:
+                    session.execute(
+                        insert(claims).values(
+                            claim_id=st.claim_id,
+                            line=st.line,
+                            incident_type=st.incident_type,
+                            policy_no=st.policy_no,
+                            claimant_name=st.claimant_name,
+                            channel=st.channel,
+                            reported_at=st.reported_at,
+                            amount_claimed=st.amount_claimed,
+                            run_id=_run_id(),
+                            **values,
+                        )
+                    )
+                else:
+                    session.execute(
+                        update(claims).where(claims.c.claim_id == st.claim_id).values(**values)
+                    )
                 # Only an open claim can be decided: a finished one keeps no recusal rows.
-                recused = set() if st.stage in TERMINAL else recused_staff(row.status)
+                recused = set() if st.stage in TERMINAL else recused_staff(status)
                 write_recusals(session, st.claim_id, recused)
-            session.add(row)
-
             write_events_and_items(
                 session,
                 st.claim_id,
@@ -71,7 +94,7 @@ class RecordActivities:
                 sync.open_items,
                 sync.close_items,
                 sync.priority,
-                row.updated_at,
+                updated_at,
             )
             session.commit()
         return receipt(sync.version, st.history, sync.events)
@@ -88,12 +111,13 @@ def _run_id() -> str | None:
 def write_recusals(session: Session, claim_id: str, staff: set[str]) -> None:
     """Make the claim's recusal rows the given set (the chain restarts after a return, so
     earlier approvers may decide again)."""
-    rows = session.exec(select(ClaimRecusalRow).where(ClaimRecusalRow.case_id == claim_id)).all()
-    for r in rows:
-        if r.staff_id not in staff:
-            session.delete(r)
-    for staff_id in staff - {r.staff_id for r in rows}:
-        session.add(ClaimRecusalRow(case_id=claim_id, staff_id=staff_id))
+    recusals = table_of(ClaimRecusalRow)
+    gone = delete(recusals).where(recusals.c.case_id == claim_id)
+    if staff:
+        gone = gone.where(recusals.c.staff_id.not_in(sorted(staff)))
+    session.execute(gone)
+    rows = [{"case_id": claim_id, "staff_id": s} for s in sorted(staff)]
+    insert_new(session, recusals, rows, ("case_id", "staff_id"))
 
 
 def write_events_and_items(
@@ -107,59 +131,68 @@ def write_events_and_items(
 ) -> None:
     """Append audit events (natural key: case and sequence), open and close work items, and
     move a breached case's open work to the top of the queue. Safe to run twice."""
-    if events:
-        seqs = [e.seq for e in events]
-        known = set(
-            session.exec(
-                select(AuditEventRow.seq).where(
-                    AuditEventRow.case_id == case_id,
-                    col(AuditEventRow.seq).in_(seqs),
-                )
-            ).all()
+    events_table = table_of(AuditEventRow)
+    items = table_of(WorkItemRow)
+    event_rows = [
+        {
+            "case_id": case_id,
+            "seq": e.seq,
+            "kind": e.kind,
+            "actor": e.actor,
+            "at": e.at,
+            "data": for_read_model(e.data),
+        }
+        for e in events
+    ]
+    insert_new(session, events_table, event_rows, ("case_id", "seq"))
+    item_rows = [
+        {
+            "key": item.key,
+            "case_id": case_id,
+            "kind": item.kind,
+            "role": item.role,
+            "level": item.level,
+            "assignee": item.assignee,
+            "title": item.title,
+            "priority": item.priority,
+            "due_at": item.due_at,
+            "state": "open",
+            "opened_at": at,
+        }
+        for item in open_items
+    ]
+    insert_new(session, items, item_rows, ("key",))
+    if close_items:
+        session.execute(
+            update(items)
+            .where(items.c.key.in_(close_items), items.c.state == "open")
+            .values(state="done", closed_at=at)
         )
-        for e in events:
-            if e.seq not in known:
-                session.add(
-                    AuditEventRow(
-                        case_id=case_id,
-                        seq=e.seq,
-                        kind=e.kind,
-                        actor=e.actor,
-                        at=e.at,
-                        data=for_read_model(e.data),
-                    )
-                )
-    for item in open_items:
-        existing = session.get(WorkItemRow, item.key)
-        if existing is None:
-            session.add(
-                WorkItemRow(
-                    key=item.key,
-                    case_id=case_id,
-                    kind=item.kind,
-                    role=item.role,
-                    level=item.level,
-                    assignee=item.assignee,
-                    title=item.title,
-                    priority=item.priority,
-                    due_at=item.due_at,
-                    opened_at=at,
-                )
-            )
-    for key in close_items:
-        existing = session.get(WorkItemRow, key)
-        if existing is not None and existing.state == "open":
-            existing.state = "done"
-            existing.closed_at = at
-            session.add(existing)
     if priority:
         # A breached case jumps the queue: all its open work moves to the top.
-        for row in session.exec(
-            select(WorkItemRow).where(
-                WorkItemRow.case_id == case_id,
-                WorkItemRow.state == "open",
-                WorkItemRow.priority < priority,
-            )
-        ).all():
-            row.priority = priority
-            session.add(row)
+        session.execute(
+            update(items)
+            .where(items.c.case_id == case_id, items.c.state == "open", items.c.priority < priority)
+            .values(priority=priority)
+        )
+
+
+def insert_new(
+    session: Session, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...]
+) -> None:
+    """Insert the rows whose key is not there yet, in one statement (INSERT ... ON CONFLICT DO
+    NOTHING on SQLite and PostgreSQL); a row already written stays as it is."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(pg_insert(table).on_conflict_do_nothing(index_elements=key), rows)
+    elif dialect == "sqlite":
+        session.execute(sqlite_insert(table).on_conflict_do_nothing(index_elements=key), rows)
+    else:  # any other database: read the keys there, insert the others
+        cols = [table.c[k] for k in key]
+        wanted = {tuple(r[k] for k in key) for r in rows}
+        there = {tuple(r) for r in session.execute(select(*cols).where(tuple_(*cols).in_(wanted)))}
+        new = [r for r in rows if tuple(r[k] for k in key) not in there]
+        if new:
+            session.execute(insert(table), new)

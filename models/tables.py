@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, Numeric, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 MONEY = Numeric(16, 2)
@@ -89,6 +89,7 @@ class ClaimRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_claims_stage_reported", "stage", "reported_at"),
         Index("ix_claims_line_reported", "line", "reported_at"),
+        Index("ix_claims_policy_reported", "policy_no", "reported_at"),
     )
 
     claim_id: str = Field(primary_key=True)
@@ -145,6 +146,10 @@ class ClaimRecusalRow(SQLModel, table=True):
     an index lookup instead of reading every claim's status."""
 
     __tablename__ = "claim_recusals"
+    # The queue's lookup, person first. With statistics (ANALYZE), SQLite plans the lookup by the
+    # key (case first) with a Bloom filter built by reading the whole table on every `claims
+    # tasks --for`; by this index it probes only for the items it reads.
+    __table_args__ = (Index("ix_claim_recusals_staff", "staff_id", "case_id"),)
 
     case_id: str = Field(primary_key=True)
     staff_id: str = Field(primary_key=True)
@@ -238,3 +243,11 @@ class ComplaintRow(SQLModel, table=True):
     history_len: int = 0
     sync_version: int = 0
     status: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a row class, for plain statements (INSERT ... ON CONFLICT, UPDATE
+    ... WHERE) where the ORM's load-then-flush would cost a round trip per row."""
+    table = getattr(model, "__table__", None)
+    assert isinstance(table, Table), model
+    return table
