@@ -5,7 +5,9 @@ The rows are written with plain SQL in batches (executemany; COPY on PostgreSQL)
 workflows: 100,000 claims through the engine would take hours on a small machine, and what is
 measured here is the read side only. The audit events, ten or more per claim, are made by the
 database itself from the claims (`INSERT ... SELECT` over a series of numbers, a slice of claims
-per transaction): 10,000,000 of them are not built row by row in Python.
+per transaction): 10,000,000 of them are not built row by row in Python. Then the tables are
+analyzed, as PostgreSQL's autovacuum does after such a load; SQLite has statistics only if someone
+runs ANALYZE (neither the engine nor `claims db upgrade` does), and plans these queries alike.
 """
 
 from __future__ import annotations

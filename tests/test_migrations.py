@@ -116,6 +116,39 @@ def test_the_revisions_give_exactly_the_models_tables(engine: Engine) -> None:
     }
 
 
+def test_revision_0005_adds_the_large_book_indexes_and_goes_back(engine: Engine) -> None:
+    """A read model at 0004 gets both indexes, and on SQLite, when it has statistics, theirs
+    too (else its planner keeps the plan they replace); the downgrade drops them again."""
+    from alembic import command
+
+    new = {"claim_recusals": "ix_claim_recusals_staff", "claims": "ix_claims_policy_reported"}
+
+    def present() -> set[str]:
+        inspector = inspect(engine)
+        return {ix["name"] for t in new for ix in inspector.get_indexes(t)} & set(new.values())
+
+    with schema_lock(engine) as conn:
+        run_migrations(conn, "0004")
+        conn.execute(text("INSERT INTO claim_recusals VALUES ('CLM-1', 'adj1'), ('CLM-1', 'x')"))
+        if engine.dialect.name == "sqlite":
+            conn.execute(text("ANALYZE"))
+    assert present() == set()
+    with schema_lock(engine) as conn:
+        run_migrations(conn)
+    assert present() == set(new.values())
+    assert_matches_models(engine)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            analyzed = set(conn.execute(text("SELECT idx FROM sqlite_stat1")).scalars())
+        assert "ix_claim_recusals_staff" in analyzed
+    with schema_lock(engine) as conn:
+        config = database._config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+    assert present() == set()
+    assert stamped(engine) == ["0004"]
+
+
 def test_make_engine_creates_an_empty_database_at_the_newest_revision(url: str) -> None:
     try:
         # what `claims run` and the worker print at start
