@@ -39,10 +39,16 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
 def open_engine(url: str) -> Engine:
     """The engine alone, the schema untouched (`claims db current` reads it as it is)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        path = url.split("///", 1)[1] if "///" in url else ""
+        on_disk = bool(path) and path != ":memory:" and "mode=memory" not in path
+        # A worker's activities write from many threads at once: a connection for each, kept
+        # open (a new one would pay the pragmas again); the writes themselves queue in SQLite.
+        pool = {"pool_size": 32, "max_overflow": 32} if on_disk else {}
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        if on_disk:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)

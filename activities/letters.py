@@ -144,6 +144,7 @@ def build_environment(language: str) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # the templates ship with the code: no stat of the file per letter
     )
     idx = 0 if language == "zh-CN" else 1
     zone = LOCAL_TIME_NAME[language]
