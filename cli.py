@@ -87,7 +87,7 @@ def _attribute(where: str) -> Any:
 
 
 @cache
-def _typer_info(name: str) -> Any:
+def _typer_info(name: str, joined: bool = True) -> Any:
     """How `app.command(name)` or `app.add_typer(sub, name=name)` registers it (once a
     process: joining a noun's modules twice would list their commands twice)."""
     holder = typer.Typer()
@@ -95,14 +95,26 @@ def _typer_info(name: str) -> Any:
         holder.command(name)(_attribute(LAZY_COMMANDS[name][0]))
         return holder.registered_commands[0]
     sub = _attribute(LAZY_GROUPS[name][0])
-    for where in JOINS.get(name, ()):
-        sub.add_typer(_attribute(where))
+    if joined:
+        for where in JOINS.get(name, ()):
+            sub.add_typer(_attribute(where))
     holder.add_typer(sub, name=name)
     return holder.registered_groups[0]
 
 
-def load(name: str) -> _click.Command:
-    """The command or noun `name`, imported and built as typer builds it."""
+def _own_command(args: list[str]) -> bool:
+    """Whether `claims NOUN COMMAND ...` runs a command of the noun's own module (`claims
+    claim list`), so that the modules joined to it need not be imported (the claim's actions
+    bring the workflow and the Temporal client)."""
+    if len(args) < 2 or args[0] not in JOINS:
+        return False
+    own = _attribute(LAZY_GROUPS[args[0]][0]).registered_commands
+    return args[1] in {c.name or typer.main.get_command_name(c.callback.__name__) for c in own}
+
+
+def load(name: str, joined: bool = True) -> _click.Command:
+    """The command or noun `name`, imported and built as typer builds it; a noun without the
+    modules joined to it when not `joined`."""
     if name in LAZY_COMMANDS:
         return typer.main.get_command_from_info(
             _typer_info(name),
@@ -110,7 +122,7 @@ def load(name: str) -> _click.Command:
             rich_markup_mode=app.rich_markup_mode,
         )
     return typer.main.get_group_from_info(
-        _typer_info(name),
+        _typer_info(name, joined),
         pretty_exceptions_short=app.pretty_exceptions_short,
         rich_markup_mode=app.rich_markup_mode,
         suggest_commands=app.suggest_commands,
@@ -134,12 +146,15 @@ class _Commands(MutableMapping[str, _click.Command]):
         help_text = (LAZY_COMMANDS.get(name) or LAZY_GROUPS[name])[1]
         return TyperCommand(name, help=help_text)
 
+    def peek_built(self, name: str) -> _click.Command | None:
+        return self._built[name]
+
     def __getitem__(self, name: str) -> _click.Command:
         built = self._built[name]
         return built if built is not None else self.build(name)
 
-    def build(self, name: str) -> _click.Command:
-        built = self._built[name] = load(name)
+    def build(self, name: str, joined: bool = True) -> _click.Command:
+        built = self._built[name] = load(name, joined)
         return built
 
     def __setitem__(self, name: str, command: _click.Command) -> None:
@@ -173,8 +188,8 @@ class _LazyGroup(TyperGroup):
     def resolve_command(
         self, ctx: _click.Context, args: list[str]
     ) -> tuple[str | None, _click.Command | None, list[str]]:
-        if args and args[0] in self.lazy:
-            self.lazy.get(args[0])  # it runs: built now, not its placeholder
+        if args and args[0] in self.lazy and self.lazy.peek_built(args[0]) is None:
+            self.lazy.build(args[0], joined=not _own_command(args))  # it runs: built now
         return super().resolve_command(ctx, args)
 
 

@@ -12,7 +12,10 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # What staff type most, and the help that lists everything.
@@ -21,6 +24,7 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     ("tasks",),
     ("tasks", "--for", "sup1"),
     ("claim", "list"),
+    ("claim", "show", "CLM-DEMO-0001"),
     ("letter", "list", "CLM-DEMO-0001"),
     ("staff", "list"),
 )
@@ -51,11 +55,48 @@ def prepare(data: Path) -> dict[str, str]:
     data.mkdir(parents=True, exist_ok=True)
     engine = make_engine(f"sqlite:///{(data / 'claims.db').resolve()}")
     demo.load(engine)
+    _project_a_claim(engine)
     engine.dispose()
     env = {**os.environ, "CLAIMS_DATA_DIR": str(data), "COLUMNS": "160"}
     for name in ("CLAIMS_DATABASE_URL", "TEMPORAL_ADDRESS", "CLAIMS_PAYLOAD_KEYS"):
         env.pop(name, None)
     return env
+
+
+def _project_a_claim(engine: Any) -> None:
+    """CLM-DEMO-0001 in the read model as its workflow projects it, waiting for a supervisor's
+    approval, so that `claims claim show` reads it there (no Temporal server is running)."""
+    from activities.records import RecordActivities
+    from models.records import ClaimSync, WorkItemIn
+    from models.status import ClaimStatus, StageChange
+
+    at = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    stages = ("REPORTED", "ACCEPTED", "UNDER_REVIEW", "ADJUSTING", "PENDING_APPROVAL")
+    status = ClaimStatus(
+        claim_id="CLM-DEMO-0001",
+        stage=stages[-1],
+        line="medical",
+        incident_type="outpatient",
+        policy_no="P-MED-0001",
+        claimant_name="张三",
+        claimant_id_no="110101********1234",
+        claimant_phone="138****0000",
+        channel="app",
+        reported_at=at,
+        amount_claimed=Decimal("6800.00"),
+        payable_amount=Decimal("5440.00"),
+        pending_approval_level=2,
+        approval_chain=[1, 2],
+        history=[StageChange(stage=s, at=at + timedelta(hours=i)) for i, s in enumerate(stages)],
+    )
+    item = WorkItemIn(
+        key="claim:CLM-DEMO-0001:approve:2",
+        kind="approve",
+        role="L2",
+        level=2,
+        due_at=at + timedelta(days=3),
+    )
+    RecordActivities(engine).sync_claim(ClaimSync(status=status, open_items=[item]))
 
 
 def figures(data: Path, repeat: int) -> list[tuple[str, str]]:

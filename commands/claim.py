@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from client import check_dates, start_claim
-from commands.claim_view import ClaimView, print_claim
 from commands.common import (
     FullOpt,
     UserError,
@@ -24,25 +22,23 @@ from commands.common import (
     money,
     print_json,
     read_json,
+    read_model,
     run,
     settings,
     signed,
     temporal,
     when,
 )
-from models.claim import (
-    Adjustment,
-    ClaimReport,
-    Decision,
-    Material,
-    MaterialsSubmission,
-)
 from models.ids import claim_id_of, claim_workflow_id
-from models.status import ClaimStatus
-from models.tables import ClaimRow
-from readmodel import queries
-from workflows.approval import level_name
-from workflows.claim import ClaimWorkflow
+from readmodel import reads
+
+if TYPE_CHECKING:
+    from models.claim import Decision
+    from models.status import ClaimStatus
+    from readmodel.rows import ClaimRecord
+
+# `claims claim list` and `show` read the read model only: the Temporal client, the workflow
+# and the contract's models are imported by the commands that send a message.
 
 app = typer.Typer(help="Report claims, look at them and act on them.", no_args_is_help=True)
 
@@ -128,6 +124,10 @@ def submit(
 
     Example: claims claim submit claim.json
     """
+    from client import check_dates, start_claim
+    from models.claim import ClaimReport
+    from readmodel import queries
+
     data = read_json(file) if file is not None else _report_from_options(**locals())
     report = ClaimReport.model_validate(data)
     check_dates(report)
@@ -153,7 +153,9 @@ def submit(
 def load_status(claim_id: str, full: bool = False) -> ClaimStatus:
     """From the read model (masked); a claim not yet projected, or wanted in full, is asked
     for through Temporal."""
-    row = queries.claim(engine=db(), claim_id=claim_id)
+    from models.status import ClaimStatus
+
+    row = reads.claim(engine=read_model(), claim_id=claim_id)
     return case_status(ClaimStatus, row, claim_workflow_id(claim_id), "claim", claim_id, full)
 
 
@@ -173,8 +175,10 @@ def show(
     if as_json:
         print_json(st.model_copy(update={"claimant_id_no": id_no, "claimant_phone": phone}))
         return
-    letters = queries.letters_of(engine=db(), case_id=claim_id)
-    complaints = queries.complaints_about(engine=db(), claim_id=claim_id)
+    from commands.claim_view import ClaimView, print_claim
+
+    letters = reads.letters_of(engine=read_model(), case_id=claim_id)
+    complaints = reads.complaints_about(engine=read_model(), claim_id=claim_id)
     print_claim(ClaimView(st, id_no, phone, letters, complaints))
 
 
@@ -184,10 +188,10 @@ def claim_rows(
     line: str | None = None,
     policy: str | None = None,
     limit: int = 50,
-) -> list[ClaimRow]:
+) -> list[ClaimRecord]:
     """Claims from the read model, newest first (each filter has an index ending in the report
     time, so the newest rows are read first and the scan stops at the limit)."""
-    return queries.claims(engine=db(), stage=stage, line=line, policy=policy, limit=limit)
+    return reads.claims(engine=read_model(), stage=stage, line=line, policy=policy, limit=limit)
 
 
 @app.command("list")
@@ -254,6 +258,9 @@ def add_materials(
 
     Example: claims claim materials CLM-1 invoices=scan-17 expense_list=scan-18
     """
+    from models.claim import Material, MaterialsSubmission
+    from workflows.claim import ClaimWorkflow
+
     sub = MaterialsSubmission(
         materials=[Material(kind=k, ref=r) for k, r in _pairs(materials, "material")],
         submitted_by=by,
@@ -270,6 +277,7 @@ def add_materials(
 
 def update_claim(claim_id: str, update: Any, payload: Any) -> Any:
     """Send an update to a claim's workflow and return its result."""
+    from workflows.claim import ClaimWorkflow
 
     async def go() -> Any:
         client = await temporal()
@@ -280,6 +288,9 @@ def update_claim(claim_id: str, update: Any, payload: Any) -> Any:
 
 
 def _decide(claim_id: str, decision: Decision, as_json: bool) -> None:
+    from workflows.approval import level_name
+    from workflows.claim import ClaimWorkflow
+
     state = update_claim(claim_id, ClaimWorkflow.decide, signed(decision, claim_id))
     if as_json:
         print_json(state)
@@ -299,6 +310,8 @@ def approve(claim_id: str, as_: AsOpt, note: NoteOpt = "", as_json: JsonOpt = Fa
 
     Example: claims claim approve CLM-1 --as adj1
     """
+    from models.claim import Decision
+
     _decide(claim_id, Decision(approver=as_, decision="approve", note=note), as_json)
 
 
@@ -315,6 +328,8 @@ def reject(
 
     Example: claims claim reject CLM-1 --as sup1 --clause MED-2.2 --note "既往症"
     """
+    from models.claim import Decision
+
     _decide(claim_id, Decision(approver=as_, decision="reject", clause=clause, note=note), as_json)
 
 
@@ -325,6 +340,8 @@ def return_(claim_id: str, as_: AsOpt, note: NoteOpt = "", as_json: JsonOpt = Fa
 
     Example: claims claim return CLM-1 --as sup1 --note "核减自费药"
     """
+    from models.claim import Decision
+
     _decide(claim_id, Decision(approver=as_, decision="return", note=note), as_json)
 
 
@@ -341,6 +358,9 @@ def adjust(
 
     Example: claims claim adjust CLM-1 --as adj2 --amount 5500 --note "核减不合理费用"
     """
+    from models.claim import Adjustment
+    from workflows.claim import ClaimWorkflow
+
     adj = Adjustment(adjuster=as_, note=note, amount=Decimal(amount) if amount else None)
     state = update_claim(claim_id, ClaimWorkflow.adjust_update, signed(adj, claim_id))
     if as_json:

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
 from commands.common import console, deadline_table, money, when
-from models.status import ClaimStatus, InvestigationView
-from models.tables import ComplaintRow, LetterRow
 from workflows.approval import level_name
+
+if TYPE_CHECKING:
+    from models.status import ClaimStatus, InvestigationView
+    from readmodel.rows import ComplaintRecord, Letter
 
 
 @dataclass(frozen=True)
@@ -22,8 +25,8 @@ class ClaimView:
     status: ClaimStatus
     id_no: str | None
     phone: str | None
-    letters: Sequence[LetterRow]
-    complaints: Sequence[ComplaintRow]
+    letters: Sequence[Letter]
+    complaints: Sequence[ComplaintRecord]
 
 
 def _header(v: ClaimView) -> None:

@@ -3,7 +3,6 @@ one clear line with exit code 1."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import os
@@ -27,12 +26,16 @@ if TYPE_CHECKING:
     from temporalio.service import RPCError
 
     from models.signature import Signed
-    from models.tables import ClaimRow, ComplaintRow, StaffRow
+    from models.tables import ClaimRow, ComplaintRow
+    from readmodel.rows import ClaimRecord, ComplaintRecord, StaffMember
+    from readmodel.sql import ReadModel
     from settings import Settings
 
 # Every command imports this module, `claims tasks` and `claims --help` among them: the
 # Temporal client, the database engine, the signing keys and the read model's queries are
-# imported by the functions that use them, so a command pays only for what it touches.
+# imported by the functions that use them, so a command pays only for what it touches. The
+# commands that only read (the work queue, the claim list, a claim, letters, staff) reach the
+# read model through `read_model()`, without the settings object or SQLAlchemy.
 
 # Tables stay readable when piped (rich would otherwise assume 80 columns).
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -56,7 +59,17 @@ def db() -> Engine:
     return engine_for(settings().db_url)
 
 
+def read_model() -> ReadModel:
+    """The read model for the queries of readmodel/reads.py: the URL `settings().db_url`
+    gives, read from the environment alone."""
+    from readmodel.sql import ReadModel, read_model_url
+
+    return ReadModel(read_model_url())
+
+
 async def temporal() -> Client:
+    import asyncio
+
     from client import connect
     from settings import TemporalSettingsError
 
@@ -101,7 +114,7 @@ def signed(message: Signed, case_id: str) -> Any:
     return signing.sign_ed25519(message, case_id, key)
 
 
-def _signed_hmac(message: Signed, case_id: str, row: StaffRow) -> Any:
+def _signed_hmac(message: Signed, case_id: str, row: StaffMember) -> Any:
     """HMAC-SHA256, as before release 2026-12, for cases begun under it."""
     import signing
 
@@ -167,6 +180,11 @@ def _application_error(exc: Any) -> str:
     return f"refused: {exc.message}"
 
 
+def _database_error(exc: Exception) -> str:
+    # psycopg's connection errors run over two lines (the failure, then a hint)
+    return f"the read model: {' '.join(str(exc).split())}"
+
+
 def _validation_message(exc: Any) -> str:
     from models.validation import validation_message
 
@@ -182,7 +200,7 @@ _ONE_LINE: tuple[tuple[tuple[str, ...], Callable[[Any], str]], ...] = (
             "commands.common:UserError",
             "client:ReportRefused",
             "security.codec:PayloadKeyError",
-            "readmodel.queries:NotFound",
+            "readmodel.sql:NotFound",
         ),
         str,
     ),
@@ -191,6 +209,7 @@ _ONE_LINE: tuple[tuple[tuple[str, ...], Callable[[Any], str]], ...] = (
     (("temporalio.exceptions:ApplicationError",), _application_error),
     (("temporalio.service:RPCError",), _rpc_error),
     (("json:JSONDecodeError",), _bad_json),
+    (("sqlite3:Error", "psycopg:Error"), _database_error),
     (("builtins:FileNotFoundError",), _no_file),
 )
 
@@ -228,6 +247,8 @@ def handle_errors(fn: Callable[..., T]) -> Callable[..., T]:
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
     return asyncio.run(coro)
 
 
@@ -307,11 +328,11 @@ def full_view_allowed(person: str | None, full: bool, case_id: str = "", view: s
     """`--full --as STAFF`: id numbers and phones in full, for staff whose role allows it. Each
     full view allowed is recorded in the audit events (kind `full_view`: who, when, which case
     and through which view)."""
+    if not full:
+        return False
     from readmodel import queries
     from security.masking import FULL_VIEW_ROLES, may_see_full
 
-    if not full:
-        return False
     if not person:
         raise UserError("--full needs --as STAFF: the person who looks, checked against their role")
     staff = queries.staff_member(engine=db(), staff_id=person)
@@ -360,7 +381,7 @@ ViewerOpt = Annotated[
 
 def case_status(
     model: type[M],
-    row: ClaimRow | ComplaintRow | None,
+    row: ClaimRecord | ComplaintRecord | ClaimRow | ComplaintRow | None,
     workflow_id: str,
     noun: str,
     case_id: str,

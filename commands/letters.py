@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -16,6 +16,7 @@ from commands.common import (
     full_view_allowed,
     handle_errors,
     print_json,
+    read_model,
     when,
 )
 from models.catalog import LOCAL_TIME_NAME
@@ -54,6 +55,10 @@ def show(
     typer.echo(row.body)
 
 
+def _without_body(letter: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in letter.items() if name != "body"}
+
+
 def _channel(channel: str) -> str:
     """A formal notice to someone without email goes by post: the file is the print copy, and
     an SMS points to it (the letter's last line says so)."""
@@ -72,12 +77,14 @@ def list_letters(
 
     Example: claims letter list CLM-1
     """
-    from readmodel import queries
+    from dataclasses import asdict
 
-    rows = queries.letters_of(engine=db(), case_id=case_id)
+    from readmodel import reads
+
+    rows = reads.letters_of(engine=read_model(), case_id=case_id)
     if as_json:
         print_json(
-            [{**r.model_dump(exclude={"body"}), "recipient": mask_text(r.recipient)} for r in rows]
+            [{**_without_body(asdict(r)), "recipient": mask_text(r.recipient)} for r in rows]
         )
         return
     t = Table()

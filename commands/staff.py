@@ -8,7 +8,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from commands.common import UserError, console, db, handle_errors, print_json, settings, when
+from commands.common import (
+    UserError,
+    console,
+    db,
+    handle_errors,
+    print_json,
+    read_model,
+    settings,
+    when,
+)
 
 app = typer.Typer(help="Staff and their signing keys.", no_args_is_help=True)
 
@@ -23,9 +32,9 @@ def list_staff(as_json: JsonOpt = False) -> None:
 
     Example: claims staff list --json
     """
-    from readmodel import queries
+    from readmodel import reads
 
-    rows = queries.staff(engine=db())
+    rows = reads.staff(engine=read_model())
     out: list[dict[str, Any]] = []
     for r in rows:
         has_key = bool(r.algorithm and r.public_key)

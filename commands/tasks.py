@@ -6,17 +6,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from commands.common import ZONE_NAME, console, db, handle_errors, print_json, when
+from commands.common import ZONE_NAME, console, handle_errors, print_json, read_model, when
 
 if TYPE_CHECKING:
-    from models.tables import WorkItemRow
+    from readmodel.rows import WorkItem
 
 
-def open_items(person: str | None, limit: int = 100) -> list[WorkItemRow]:
+def open_items(person: str | None, limit: int = 100) -> list[WorkItem]:
     """The work queue of a person (all open items but the claimants' without one)."""
-    from readmodel import queries
+    from readmodel import reads
 
-    return queries.open_items(engine=db(), person=person, limit=limit)
+    return reads.open_items(engine=read_model(), person=person, limit=limit)
 
 
 def tasks(

@@ -12,8 +12,9 @@ from pydantic import ValidationError
 
 from models.portal import PortalDocumentRow
 from models.status import CLAIM_ENDED, ClaimStatus, DeadlineView
-from models.tables import ClaimRow, ComplaintRow, LetterRow, PaymentRow
+from models.tables import ClaimRow, LetterRow, PaymentRow
 from portal import texts
+from readmodel.rows import ComplaintRecord
 
 ZONE = ZoneInfo("Asia/Shanghai")
 APPEALABLE = frozenset({"DENIED", "DENIAL_NOTIFIED"})
@@ -127,7 +128,7 @@ def claim_page(
     payments: list[PaymentRow],
     documents: list[PortalDocumentRow],
     lang: str,
-    complaints: list[ComplaintRow] | None = None,
+    complaints: list[ComplaintRecord] | None = None,
 ) -> ClaimPage:
     st = _status(row)
     if row is None or st is None:  # started, not yet in the read model

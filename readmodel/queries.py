@@ -12,18 +12,15 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, exists, func, or_, text
+from sqlalchemy import func, or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from activities.rules import policy_terms, status_rows
-from models.roles import offer
 from models.rules import PolicyTerms
 from models.tables import (
     AuditEventRow,
-    ClaimRecusalRow,
     ClaimRow,
     ComplaintPaymentRow,
     ComplaintRow,
@@ -31,14 +28,19 @@ from models.tables import (
     PolicyRow,
     PolicyStatusRow,
     StaffRow,
-    WorkItemRow,
 )
 
+# The staff commands' queries, in plain SQL (readmodel/reads.py), are offered here too.
+from readmodel.reads import NotFound as NotFound
+from readmodel.reads import claim as claim
+from readmodel.reads import claims as claims
+from readmodel.reads import complaints_about as complaints_about
+from readmodel.reads import letters_of as letters_of
+from readmodel.reads import open_items as open_items
+from readmodel.reads import staff as staff
+from readmodel.reads import staff_member as staff_member
+
 T = TypeVar("T")
-
-
-class NotFound(LookupError):
-    """A person or record a query needs is not in the read model; the message says which."""
 
 
 def _newest(engine: Engine, table: type[T], at: Any, limit: int, **equal: Any) -> list[T]:
@@ -53,27 +55,6 @@ def _newest(engine: Engine, table: type[T], at: Any, limit: int, **equal: Any) -
 
 
 # ================================================================ claims
-
-
-def claims(
-    *,
-    engine: Engine,
-    stage: str | None = None,
-    line: str | None = None,
-    policy: str | None = None,
-    limit: int = 50,
-) -> list[ClaimRow]:
-    """Claims, newest first (each filter has an index ending in the report time, so the newest
-    rows are read first and the scan stops at the limit)."""
-    stage = stage.upper() if stage else None
-    return _newest(
-        engine, ClaimRow, ClaimRow.reported_at, limit, stage=stage, line=line, policy_no=policy
-    )
-
-
-def claim(*, engine: Engine, claim_id: str) -> ClaimRow | None:
-    with Session(engine) as s:
-        return s.get(ClaimRow, claim_id)
 
 
 def claim_statuses(*, engine: Engine) -> list[dict[str, Any]]:
@@ -117,12 +98,6 @@ def complaint(*, engine: Engine, complaint_id: str) -> ComplaintRow | None:
         return s.get(ComplaintRow, complaint_id)
 
 
-def complaints_about(*, engine: Engine, claim_id: str) -> list[ComplaintRow]:
-    """The complaints filed about a claim."""
-    with Session(engine) as s:
-        return list(s.exec(select(ComplaintRow).where(ComplaintRow.claim_id == claim_id)).all())
-
-
 def all_complaints(*, engine: Engine) -> list[ComplaintRow]:
     with Session(engine) as s:
         return list(s.exec(select(ComplaintRow)).all())
@@ -150,13 +125,6 @@ def compensation_paid(*, engine: Engine) -> list[CompensationPaid]:
 def letter(*, engine: Engine, letter_id: str) -> LetterRow | None:
     with Session(engine) as s:
         return s.get(LetterRow, letter_id)
-
-
-def letters_of(*, engine: Engine, case_id: str) -> list[LetterRow]:
-    """A case's letters, in the order they were sent."""
-    q = select(LetterRow).where(LetterRow.case_id == case_id).order_by(col(LetterRow.sent_at))
-    with Session(engine) as s:
-        return list(s.exec(q).all())
 
 
 def policy_exists(*, engine: Engine, policy_no: str) -> bool:
@@ -227,17 +195,6 @@ def policy(*, engine: Engine, policy_no: str) -> PolicyRecord | None:
 # ================================================================= staff
 
 
-def staff_member(*, engine: Engine, staff_id: str) -> StaffRow | None:
-    with Session(engine) as s:
-        return s.get(StaffRow, staff_id)
-
-
-def staff(*, engine: Engine) -> list[StaffRow]:
-    """Everyone on the staff, by staff id."""
-    with Session(engine) as s:
-        return list(s.exec(select(StaffRow).order_by(col(StaffRow.staff_id))).all())
-
-
 def set_public_key(*, engine: Engine, staff_id: str, algorithm: str, public_key: str) -> None:
     """Record a person's new public key (the private key never reaches the table)."""
     with Session(engine) as session:
@@ -292,89 +249,3 @@ def record_full_view(*, engine: Engine, person: str, case_id: str, view: str) ->
         except IntegrityError:
             s.rollback()
             return False
-
-
-# ============================================================ work queue
-
-
-def open_items(*, engine: Engine, person: str | None, limit: int = 100) -> list[WorkItemRow]:
-    """Open work items for a person: those assigned to them, and the pooled items they may
-    take (models/roles.py: by role and level, on a claim or on a complaint), minus approvals of
-    cases they may not decide. Without a person: every open item but the claimants'."""
-    with Session(engine) as s:
-        q = select(WorkItemRow).where(WorkItemRow.state == "open")
-        if person is None:
-            q = q.where(WorkItemRow.role != "claimant")
-            q = q.order_by(col(WorkItemRow.priority).desc(), col(WorkItemRow.due_at)).limit(limit)
-            return list(s.exec(q).all())
-        staff = s.get(StaffRow, person)
-        if staff is None:
-            raise NotFound(f"unknown person {person!r}")
-        return _queue_of(s, staff, limit)
-
-
-def _queue_of(s: Session, staff: StaffRow, limit: int) -> list[WorkItemRow]:
-    person = staff.staff_id
-    mine = col(WorkItemRow.assignee) == person
-    # Someone no longer active is refused by every case: offer them nothing pooled.
-    may = offer(staff.roles or [] if staff.active else [], staff.level)
-    # Recusal: nobody decides a case they adjusted or already approved. An outer join on
-    # the recusal key (not NOT EXISTS, which PostgreSQL hashes over the whole table) keeps
-    # it to one index probe per item read, and the scan stops at the limit.
-    recusal = and_(
-        col(ClaimRecusalRow.case_id) == col(WorkItemRow.case_id),
-        col(ClaimRecusalRow.staff_id) == person,
-    )
-    q = select(WorkItemRow).outerjoin(ClaimRecusalRow, recusal)
-    q = q.where(or_(col(WorkItemRow.kind) != "approve", col(ClaimRecusalRow.case_id).is_(None)))
-    # Whether an item is a complaint's: its case has a complaint row. Not the key (a
-    # claim's complaint_escalation key holds ":complaint:", and the complaint clocks would
-    # have to be listed here in step with the workflow) nor the kind (the clock kinds are
-    # shared). EXISTS, not an outer join: PostgreSQL takes "complaint_id IS NULL" under an
-    # OR as almost never true and then sorts every open item instead of reading the queue
-    # index to the limit. It hashes the complaint ids once (far fewer than the claims);
-    # SQLite probes their key, and only for an unassigned item of a role this person could
-    # take, since the cheaper conditions come first.
-    is_complaint = exists().where(col(ComplaintRow.complaint_id) == col(WorkItemRow.case_id))
-    by_case = [
-        col(WorkItemRow.role).in_(sorted(roles)) & case
-        for roles, case in (
-            (may.claim_roles, ~is_complaint),
-            (may.complaint_roles, is_complaint),
-        )
-        if roles
-    ]
-    if not by_case:
-        return _assigned_only(s, person, limit)
-    q = q.where(WorkItemRow.state == "open")
-    pooled: ColumnElement[bool] = col(WorkItemRow.assignee).is_(None)
-    if may.too_senior:
-        pooled &= col(WorkItemRow.kind).not_in(sorted(may.too_senior))
-    q = q.where(mine | (pooled & or_(*by_case)))
-    q = q.order_by(col(WorkItemRow.priority).desc(), col(WorkItemRow.due_at)).limit(limit)
-    return list(s.exec(q).all())
-
-
-# Nothing pooled (a complaint handler, intake): only what is assigned to them, a few items
-# read by the assignee index and sorted. SQLite's statistics count every unassigned item under
-# one assignee (NULL), so left to itself it may read the whole queue to find none; the index
-# is named. Recusal concerns pooled approvals only, never an item assigned to the person.
-_ASSIGNED_SQLITE = text(
-    "SELECT work_items.* FROM work_items INDEXED BY ix_work_items_assignee "
-    "WHERE work_items.assignee = :person AND work_items.state = 'open' "
-    "ORDER BY work_items.priority DESC, work_items.due_at LIMIT :limit"
-)
-
-
-def _assigned_only(s: Session, person: str, limit: int) -> list[WorkItemRow]:
-    if s.get_bind().dialect.name == "sqlite":
-        q = select(WorkItemRow).from_statement(_ASSIGNED_SQLITE)
-        rows = s.execute(q, {"person": person, "limit": limit}).scalars()
-        return list(rows.all())
-    q = (
-        select(WorkItemRow)
-        .where(WorkItemRow.assignee == person, WorkItemRow.state == "open")
-        .order_by(col(WorkItemRow.priority).desc(), col(WorkItemRow.due_at))
-        .limit(limit)
-    )
-    return list(s.exec(q).all())

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, inspect, text
+from sqlalchemy import func, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -23,6 +23,7 @@ from commands.tasks import open_items
 from database import engine_for, make_engine
 from models.records import ClaimSync
 from models.tables import AuditEventRow, ClaimRecusalRow, ClaimRow, StaffRow, WorkItemRow
+from readmodel import sql
 from settings import get_settings
 from tests.test_read_model import claim_status
 
@@ -95,18 +96,18 @@ def test_the_work_queue_leaves_out_exactly_the_recused_approvals(book: Engine, p
     assert [w.key for w in open_items(person, limit=50)] == [w.key for w in expected]
 
 
-def _sql_of(engine: Engine, call: Callable[[], object]) -> tuple[str, Any]:
-    """The last statement a CLI function sent, with its parameters."""
+def _sql_of(call: Callable[[], object]) -> tuple[str, Any]:
+    """The last statement a CLI function sent, with its parameters (readmodel/sql.py)."""
     seen: list[tuple[str, Any]] = []
 
-    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        seen.append((statement, parameters))
+    def capture(statement: str, parameters: Any) -> None:
+        seen.append((statement, dict(parameters)))
 
-    event.listen(Engine, "before_cursor_execute", capture)
+    sql.listeners.append(capture)
     try:
         call()
     finally:
-        event.remove(Engine, "before_cursor_execute", capture)
+        sql.listeners.remove(capture)
     return seen[-1]
 
 
@@ -133,7 +134,7 @@ def test_the_queue_and_the_claim_list_read_in_index_order(
     monkeypatch.setenv("CLAIMS_DATABASE_URL", url)
     get_settings.cache_clear()
     try:
-        statement, params = _sql_of(engine, call)
+        statement, params = _sql_of(call)
         with engine.connect() as conn:
             plan = " | ".join(
                 row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)

@@ -1,8 +1,11 @@
 """Staff commands start fast: each command imports what it uses and nothing else. `claims
-tasks` reads the read model, so it loads the database layer, but neither the Temporal client,
-the worker and its replayer, the charts, the portal, the notifier, nor the tracing and metrics
-libraries; `claims --help` loads no command at all. What a command imports is asserted here;
-how long it takes is the benchmark's (bench/run.py prints it against `python -c pass`)."""
+tasks` reads the read model, but neither the Temporal client, the worker and its replayer, the
+charts, the portal, the notifier, nor the tracing and metrics libraries; `claims --help` loads
+no command at all. The commands staff read with most (the work queue, the claim list, a claim,
+its letters, the staff) read a read model at the newest revision through the DB-API alone:
+no SQLAlchemy, SQLModel, Alembic, pydantic-settings nor Temporal. What a command imports is
+asserted here; how long it takes is the benchmark's (bench/startup.py, against `python -c
+pass`)."""
 
 from __future__ import annotations
 
@@ -37,8 +40,19 @@ NOT_FOR_A_QUERY = (
     "uvicorn",
     "starlette",
 )
+# Nor by the staff's read commands on a read model at the newest revision.
+NOT_FOR_A_READ = ("sqlalchemy", "sqlmodel", "alembic", "pydantic_settings", "temporalio")
+READS = (
+    ["tasks"],
+    ["tasks", "--for", "sup1"],
+    ["claim", "list"],
+    ["claim", "show", "CLM-DEMO-0001"],
+    ["letter", "list", "CLM-DEMO-0001"],
+    ["staff", "list"],
+    ["--help"],
+)
 # Nor by `claims --help`, which only lists the commands.
-NOT_FOR_HELP = (*NOT_FOR_A_QUERY, "temporalio", "sqlalchemy", "sqlmodel", "alembic", "pydantic")
+NOT_FOR_HELP = (*NOT_FOR_A_QUERY, *NOT_FOR_A_READ, "pydantic")
 
 
 # `claims ARGS` as the console script runs it, writing the names in sys.modules when it ends
@@ -83,8 +97,8 @@ def loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
 def test_the_work_queue_imports_neither_temporal_nor_the_worker(tmp_path):
     done, modules = imported_by(["tasks"], tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "0 open task(s)" in done.stdout
-    assert "commands.tasks" in modules and "readmodel.queries" in modules
+    assert "0 open task(s)" in done.stdout  # the read model created on first use
+    assert "commands.tasks" in modules and "readmodel.reads" in modules
     assert loaded(modules, NOT_FOR_A_QUERY) == []
     assert not loaded(modules, ("commands.audit", "commands.claim", "commands.complaint"))
 
@@ -98,6 +112,33 @@ def test_other_staff_commands_import_only_what_they_use(tmp_path, args):
     done, modules = imported_by(args, tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert loaded(modules, NOT_FOR_A_QUERY) == []
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's read model, with CLM-DEMO-0001 projected (as bench/startup.py makes it)."""
+    from bench import startup
+
+    data = tmp_path_factory.mktemp("demo")
+    startup.prepare(data)
+    return data
+
+
+@pytest.mark.parametrize("args", READS, ids=" ".join)
+def test_the_read_commands_import_no_database_library_nor_temporal(demo_data, args):
+    done, modules = imported_by(args, demo_data)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert loaded(modules, NOT_FOR_A_READ) == []
+    # `claim show` names the approval levels as the workflow's rules do (workflows/approval.py)
+    assert loaded(modules, tuple(n for n in NOT_FOR_A_QUERY if n != "workflows")) == []
+    assert "readmodel.queries" not in modules
+
+
+def test_a_claim_shown_from_the_read_model_is_the_projection(demo_data):
+    done, _ = imported_by(["claim", "show", "CLM-DEMO-0001"], demo_data)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Claim CLM-DEMO-0001  stage PENDING_APPROVAL" in done.stdout
+    assert "awaiting L2 approval (chain L1 -> L2)" in done.stdout
 
 
 def test_the_help_imports_no_command(tmp_path):

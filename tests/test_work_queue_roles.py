@@ -296,7 +296,7 @@ def _plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, person: str) -> str:
     """SQLite's plan for a person's queue on a generated book of 500 claims."""
     with _read_model(f"sqlite:///{tmp_path / 'book.db'}", monkeypatch) as engine:
         readmodel.populate(engine, 500, 500)
-        statement, params = _sql_of(engine, lambda: open_items(person))
+        statement, params = _sql_of(lambda: open_items(person))
         with engine.connect() as conn:
             rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
             return " | ".join(row[-1] for row in rows)
