@@ -1,0 +1,173 @@
+"""Where a fast-track claim's worker time goes: py-spy samples the claims worker while a
+batch of fast-track claims runs through it (the throughput phase's set-up, one worker), and the
+samples are summed into a few parts (each activity, the workflow code and its sandbox, Temporal's
+core, payload conversion and encryption, the thread hand-offs).
+
+Only samples of the thread holding the GIL are counted (`py-spy record --gil`): the worker is one
+Python process, so that is the time the claims cost it. Idle samples (threads waiting for work)
+are left out. py-spy comes with the test extra (`pip install -e '.[test]'`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+
+from bench import cases
+
+# (part, pattern of a frame "function (file:line)" that puts a sample in it). The first part
+# whose pattern matches any frame of a sample, from the outermost frame in, takes the sample.
+ACTIVITIES: tuple[tuple[str, str], ...] = (
+    ("notices (notify_claimant)", r"NoticeActivities\.notify_claimant "),
+    ("read-model sync (sync_claim)", r"RecordActivities\.sync_claim "),
+    ("letters (send_letter)", r"LetterActivities\.send_letter "),
+    ("rules (load_rules, check_watch_list)", r"RulesActivities\."),
+    ("payment (pay_claim)", r"PaymentActivities\."),
+    ("other activities", r"\(temporalio/worker/_activity\.py:\d+\);.*\((activities|notify)/"),
+)
+ENGINE: tuple[tuple[str, str], ...] = (
+    (
+        "payload conversion and encryption",
+        r"\((temporalio/converter|security/codec|temporalio/contrib/pydantic)",
+    ),
+    (
+        "workflow code and its sandbox",
+        r"\((temporalio/worker/workflow_sandbox|temporalio/worker/_workflow_instance|workflows/)",
+    ),
+    ("Temporal core (polling, completing tasks)", r"\(temporalio/bridge/"),
+    (
+        "imports (the worker starting, a module's first use)",
+        r"\(<frozen importlib",
+    ),
+)
+IDLE_LEAVES = (
+    "_worker (concurrent/futures/thread.py:",
+    "EpollSelector.select",
+    "select (selectors.py",
+)
+SQL = re.compile(r"\((sqlalchemy|sqlmodel)/")
+
+
+@dataclass
+class Profile:
+    """Shares of the sampled time, in percent, by part; and SQLAlchemy's share of it all."""
+
+    claims: int
+    samples: int
+    parts: dict[str, float]
+    sqlalchemy: float
+    seconds: float
+
+
+def part_of(stack: str) -> str:
+    for name, pattern in ACTIVITIES + ENGINE:
+        if re.search(pattern, stack):
+            return name
+    return "thread hand-offs and the event loop"
+
+
+def summarize(raw: str, claims: int, seconds: float) -> Profile:
+    """Sum py-spy's raw output (`frame;frame;... count` per line) into parts."""
+    parts: Counter[str] = Counter()
+    sql = total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        leaf = stack.rsplit(";", 1)[-1]
+        if leaf.startswith(IDLE_LEAVES):
+            continue
+        n = int(count)
+        total += n
+        parts[part_of(stack)] += n
+        if SQL.search(stack):
+            sql += n
+    share = {k: 100 * v / total for k, v in parts.most_common()} if total else {}
+    return Profile(claims, total, share, 100 * sql / total if total else 0.0, seconds)
+
+
+def py_spy() -> str:
+    found = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if found is None:
+        raise RuntimeError("py-spy is not installed: pip install -e '.[test]'")
+    return found
+
+
+async def profile(
+    client: Client, target: cases.Target, engine: Engine, n: int, stall: float
+) -> Profile:
+    """`n` fast-track claims through one worker, sampled from the first start to the last
+    CLOSED."""
+    tag = f"PF{uuid.uuid4().hex[:4].upper()}"
+    cases.add_policies(engine, tag, n)
+    reports = [cases.report(tag, i) for i in range(n)]
+    queue = f"bench-profile-{tag}"
+
+    async def closed() -> int:
+        return await asyncio.to_thread(cases.claims_at, engine, tag, "CLOSED")
+
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "samples.txt"
+        async with cases.workers(target, queue, 1) as (proc,):
+            assert proc.proc is not None
+            spy = subprocess.Popen(
+                [py_spy(), "record", "--gil", "--nonblocking", "-r", "200", "-f", "raw"]
+                + ["-o", str(out), "-p", str(proc.proc.pid)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            t0 = time.perf_counter()
+            await cases.start_all(client, reports, queue)
+            run = await cases.until_done(closed, n, t0, stall)
+            spy.send_signal(signal.SIGINT)
+            await asyncio.to_thread(spy.wait, 60)
+        raw = out.read_text() if out.exists() else ""
+    return summarize(raw, run.done, run.seconds)
+
+
+# The profile before the cuts of release 2027-01 (notices in one session, the read-model sync
+# in plain statements, pooled SQLite connections), measured the same way at commit ba6c6f3:
+# 300 fast-track claims, 5,975 samples.
+BEFORE = {
+    "thread hand-offs and the event loop": 19.3,
+    "notices (notify_claimant)": 17.4,
+    "read-model sync (sync_claim)": 16.3,
+    "workflow code and its sandbox": 15.1,
+    "Temporal core (polling, completing tasks)": 7.9,
+    "payload conversion and encryption": 7.2,
+    "letters (send_letter)": 6.6,
+    "rules (load_rules, check_watch_list)": 5.8,
+    "imports (the worker starting, a module's first use)": 3.4,
+    "payment (pay_claim)": 1.0,
+}
+BEFORE_SQLALCHEMY = 41.2
+
+
+def section(p: Profile) -> list[str]:
+    """The markdown section of docs/benchmarks.md: before the cuts and this run, side by side."""
+    names = list(dict.fromkeys([*p.parts, *BEFORE]))
+    return [
+        f"Where the claims worker's time goes (bench/profile.py: py-spy, samples of the thread "
+        f"holding the GIL while {p.claims} fast-track claims ran through one worker, "
+        f"{p.samples:,} samples), as shares of that time:",
+        "",
+        "| part | before the cuts (ba6c6f3) | this run |",
+        "| --- | --- | --- |",
+        *[f"| {n} | {BEFORE.get(n, 0):.0f} % | {p.parts.get(n, 0):.0f} % |" for n in names],
+        f"| of all the above, inside SQLAlchemy | {BEFORE_SQLALCHEMY:.0f} % "
+        f"| {p.sqlalchemy:.0f} % |",
+        "",
+    ]
