@@ -196,13 +196,15 @@ class Notifier:
         committed as it ends, and read again after a send (a concurrent attempt may have won)."""
         channels, pointer = plan(req)
         with Session(self.engine, expire_on_commit=False) as session:
-            tried = _rows(session, req.key)
-            done = _first_sent(tried) or self._send_first(session, req, channels, tried)
+            rows = _rows(session, req.key)
+            if _first_sent(rows) is None:
+                rows = self._send_first(session, req, channels, rows)
+            done = _first_sent(rows)
+            assert done is not None and done.sent_at is not None
             pointer_key = None
             if pointer:
                 pointer_key = self._send_pointer(session, req, Channel(done.channel))
-            attempts = sum(r.attempts for r in _rows(session, req.key))
-        assert done.sent_at is not None
+        attempts = sum(r.attempts for r in rows)
         return NoticeReceipt(
             key=req.key,
             channel=Channel(done.channel),
@@ -215,7 +217,8 @@ class Notifier:
 
     def _send_first(
         self, session: Session, req: NoticeRequest, channels: list[Channel], tried: list[NoticeRow]
-    ) -> NoticeRow:
+    ) -> list[NoticeRow]:
+        """Try the channels in order until one sends; the key's rows as they are after it."""
         message = Message(
             key=req.key,
             case_id=req.case_id,
@@ -232,8 +235,7 @@ class Notifier:
                 continue
             row = self._attempt(session, req, channel, message)
             if row.status in DONE:
-                # the first sent, if another attempt won
-                return _first_sent(_rows(session, req.key)) or row
+                return _rows(session, req.key)  # read again: another attempt may have won
             if row.status == NoticeStatus.RETRYING.value:
                 raise NoticeDeferred(
                     f"notice {req.key}: {channel.value} attempt {row.attempts} of "
@@ -289,8 +291,9 @@ class Notifier:
 
 
 def _rows(session: Session, key: str) -> list[NoticeRow]:
-    query = select(NoticeRow).where(NoticeRow.key == key)
-    return list(session.exec(query.order_by(col(NoticeRow.first_attempt_at))))
+    query = select(NoticeRow).where(NoticeRow.key == key).order_by(col(NoticeRow.first_attempt_at))
+    # as the table has them now, not as this session first read them
+    return list(session.exec(query.execution_options(populate_existing=True)))
 
 
 def _first_sent(rows: list[NoticeRow]) -> NoticeRow | None:
