@@ -33,9 +33,7 @@ if TYPE_CHECKING:
 
 # Every command imports this module, `claims tasks` and `claims --help` among them: the
 # Temporal client, the database engine, the signing keys and the read model's queries are
-# imported by the functions that use them, so a command pays only for what it touches. The
-# commands that only read (the work queue, the claim list, a claim, letters, staff) reach the
-# read model through `read_model()`, without the settings object or SQLAlchemy.
+# imported by the functions that use them, so a command pays only for what it touches.
 
 # Tables stay readable when piped (rich would otherwise assume 80 columns).
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -60,8 +58,7 @@ def db() -> Engine:
 
 
 def read_model() -> ReadModel:
-    """The read model for the queries of readmodel/reads.py: the URL `settings().db_url`
-    gives, read from the environment alone."""
+    """The read model at `settings().db_url`, for readmodel/reads.py: no settings, no SQLAlchemy."""
     from readmodel.sql import ReadModel, read_model_url
 
     return ReadModel(read_model_url())
@@ -180,11 +177,6 @@ def _application_error(exc: Any) -> str:
     return f"refused: {exc.message}"
 
 
-def _database_error(exc: Exception) -> str:
-    # psycopg's connection errors run over two lines (the failure, then a hint)
-    return f"the read model: {' '.join(str(exc).split())}"
-
-
 def _validation_message(exc: Any) -> str:
     from models.validation import validation_message
 
@@ -209,7 +201,7 @@ _ONE_LINE: tuple[tuple[tuple[str, ...], Callable[[Any], str]], ...] = (
     (("temporalio.exceptions:ApplicationError",), _application_error),
     (("temporalio.service:RPCError",), _rpc_error),
     (("json:JSONDecodeError",), _bad_json),
-    (("sqlite3:Error", "psycopg:Error"), _database_error),
+    (("sqlite3:Error", "psycopg:Error"), lambda e: f"the read model: {' '.join(str(e).split())}"),
     (("builtins:FileNotFoundError",), _no_file),
 )
 
