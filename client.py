@@ -8,7 +8,7 @@ import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 from temporalio.api.common.v1 import Payload, WorkflowExecution
@@ -32,15 +32,17 @@ from temporalio.envconfig import ClientConnectConfig
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from models import claim, complaint
+from models import claim
 from models.arguments import SeveralArguments
 from models.claim import ClaimReport
-from models.complaint import ComplaintReport
 from models.ids import claim_workflow_id, complaint_workflow_id
 from models.validation import one_line, validation_message
 from security.codec import EncryptionCodec, key_ring
 from settings import Settings, TemporalSettingsError
 from workflows import search
+
+if TYPE_CHECKING:  # imported where a complaint is checked: a staff decision does without it
+    from models.complaint import ComplaintReport
 
 _CLI_TYPE = {
     SearchAttributeIndexedValueType.KEYWORD: "Keyword",
@@ -222,6 +224,8 @@ def check_dates(report: ClaimReport | ComplaintReport) -> None:
     if isinstance(report, ClaimReport):
         problem = claim.impossible_dates(report, now)
     else:
+        from models import complaint
+
         problem = complaint.impossible_dates(report, now)
     if problem:
         raise ReportRefused(f"invalid report: {problem}")

@@ -275,12 +275,18 @@ def add_materials(
     typer.echo(f"claim {claim_id}: received {', '.join(m.kind for m in sub.materials)}")
 
 
-def update_claim(claim_id: str, update: Any, payload: Any) -> Any:
-    """Send an update to a claim's workflow and return its result."""
-    from workflows.claim import ClaimWorkflow
+def update_claim(claim_id: str, update: Any, payload: Any, result_type: Any = None) -> Any:
+    """Send an update to a claim's workflow and return its result. `update` is a method of
+    ClaimWorkflow, or the update's name (its result as `result_type`, else plain JSON): a staff
+    decision names it, so the command does not import the workflow and all it runs."""
 
     async def go() -> Any:
         client = await temporal()
+        if isinstance(update, str):
+            named = client.get_workflow_handle(claim_workflow_id(claim_id))
+            return await named.execute_update(update, payload, result_type=result_type)
+        from workflows.claim import ClaimWorkflow
+
         handle = client.get_workflow_handle_for(ClaimWorkflow.run, claim_workflow_id(claim_id))
         return await handle.execute_update(update, payload)
 
@@ -289,17 +295,17 @@ def update_claim(claim_id: str, update: Any, payload: Any) -> Any:
 
 def _decide(claim_id: str, decision: Decision, as_json: bool) -> None:
     from workflows.approval import level_name
-    from workflows.claim import ClaimWorkflow
 
-    state = update_claim(claim_id, ClaimWorkflow.decide, signed(decision, claim_id))
+    # The update ClaimWorkflow.decide, by its name. Its ApprovalState comes back as plain JSON,
+    # made the model (models/status.py) only to be printed whole.
+    state = update_claim(claim_id, "decide", signed(decision, claim_id))
     if as_json:
-        print_json(state)
+        from models.status import ApprovalState
+
+        print_json(ApprovalState.model_validate(state))
         return
-    nxt = (
-        f"next: {level_name(state.pending_approval_level)} approval"
-        if state.pending_approval_level
-        else "approval chain complete"
-    )
+    level = state["pending_approval_level"]
+    nxt = f"next: {level_name(level)} approval" if level else "approval chain complete"
     typer.echo(f"claim {claim_id}: {decision.decision} by {decision.approver} recorded; {nxt}")
 
 

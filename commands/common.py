@@ -89,10 +89,10 @@ def signed(message: Signed, case_id: str) -> Any:
     the public key on record. For a case begun before release 2026-12, set CLAIMS_STAFF_SECRET:
     the decision is then signed with HMAC under the key derived from that secret."""
     import signing
-    from readmodel import queries
+    from readmodel import reads
 
     who = message.signer
-    row = queries.staff_member(engine=db(), staff_id=who)
+    row = reads.staff_member(engine=read_model(), staff_id=who)
     if row is None:
         raise UserError(f"unknown person {who!r}")
     if os.environ.get("CLAIMS_STAFF_SECRET"):
