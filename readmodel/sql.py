@@ -10,10 +10,12 @@ types convert them (times in UTC; money as Decimal; JSON parsed; booleans)."""
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -117,7 +119,11 @@ def _connect(url: str, dialect: str) -> Any:
         import sqlite3
 
         path = url.split("///", 1)[1] if "///" in url else ":memory:"
-        return sqlite3.connect(path or ":memory:", timeout=30)
+        # autocommit: reads outside a transaction, each seeing what is committed; one thread
+        # uses it (_held), another may close it at exit
+        return sqlite3.connect(
+            path or ":memory:", timeout=30, isolation_level=None, check_same_thread=False
+        )
     import psycopg
 
     conninfo = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
@@ -152,17 +158,37 @@ def _open(model: ReadModel) -> Any:
     return conn
 
 
+# A thread's connection to each read model, kept for its next query (as an engine's pool keeps
+# one): `claims tasks --for` asks twice, and a PostgreSQL connection costs more than a query.
+# Reads only, in autocommit, so each query sees what is committed when it runs.
+_held = threading.local()
+_opened: list[Any] = []
+
+
+def _kept(model: ReadModel) -> Any:
+    held: dict[str, Any] = _held.__dict__.setdefault("connections", {})
+    conn = held.get(model.url)
+    if conn is None or getattr(conn, "closed", False) or getattr(conn, "broken", False):
+        conn = held[model.url] = _open(model)
+        _opened.append(conn)
+    return conn
+
+
+@atexit.register
+def _close_all() -> None:
+    for conn in _opened:
+        conn.close()
+
+
 @contextmanager
 def connection(source: ReadModel | Engine) -> Iterator[tuple[Any, str]]:
     """A DB-API connection to the read model and its dialect (`sqlite`, `postgresql`)."""
     if isinstance(source, ReadModel):
-        conn = _open(source)
-        dialect = source.dialect
-    else:
-        conn = source.raw_connection()
-        dialect = source.dialect.name
+        yield _kept(source), source.dialect
+        return
+    conn = source.raw_connection()
     try:
-        yield conn, dialect
+        yield conn, source.dialect.name
     finally:
         conn.close()
 
