@@ -67,6 +67,15 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CLAIMS_WORKFLOW_TASK_SLOTS", "workflow_task_slots"),
         description="workflow tasks one worker runs at once",
     )
+    # A case waits days for documents or a decision: keeping each one's state in memory saves
+    # little (its next task replays a short history) and costs about 300 KB a case.
+    cached_workflows: int = Field(
+        default=500,
+        ge=0,
+        validation_alias=AliasChoices("CLAIMS_CACHED_WORKFLOWS", "cached_workflows"),
+        description="cases one worker keeps in memory between their tasks (the rest replay "
+        "their history when they next move)",
+    )
     activity_slots: int = Field(
         default=32,
         ge=1,

@@ -189,6 +189,7 @@ def build_worker(
         max_concurrent_activities=settings.activity_slots,
         max_concurrent_local_activities=settings.activity_slots,
         max_concurrent_workflow_tasks=settings.workflow_task_slots,
+        max_cached_workflows=settings.cached_workflows,
         interceptors=[*INTERCEPTORS, *observing, *interceptors],
         workflow_runner=workflow_runner(),
     )
