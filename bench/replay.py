@@ -11,6 +11,7 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -85,12 +86,29 @@ def rate(folder: Path, tools: Toolkit, jobs: int) -> tuple[float, float]:
     return len(sources) / (end - t0), started
 
 
-def figures(claims_dir: Path, bare_dir: Path) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class Replays:
+    """Histories replayed per second by process count: (from the first start, once started)."""
+
+    claims: dict[int, tuple[float, float]]
+    bare: dict[int, tuple[float, float]]
+    claim_histories: int
+    bare_histories: int
+
+
+def measure(claims_dir: Path, bare_dir: Path) -> Replays:
+    return Replays(
+        claims={jobs: rate(claims_dir, audit.ENGINE, jobs) for jobs in (1, 2)},
+        bare={jobs: rate(bare_dir, BARE, jobs) for jobs in (1, 2)},
+        claim_histories=len(list(claims_dir.glob("*.json"))),
+        bare_histories=len(list(bare_dir.glob("*.json"))),
+    )
+
+
+def rows(r: Replays) -> list[tuple[str, str]]:
     """The rows of the table: rates with 1 and 2 processes, the ratio, the scaling (these two
     from the rates once started)."""
-    claims = {jobs: rate(claims_dir, audit.ENGINE, jobs) for jobs in (1, 2)}
-    bare = {jobs: rate(bare_dir, BARE, jobs) for jobs in (1, 2)}
-    n, m = len(list(claims_dir.glob("*.json"))), len(list(bare_dir.glob("*.json")))
+    claims, bare = r.claims, r.bare
 
     def both(rates: dict[int, tuple[float, float]]) -> str:
         return " / ".join(f"{rates[j][1]:.1f} ({rates[j][0]:.1f} with the start)" for j in (1, 2))
@@ -98,12 +116,12 @@ def figures(claims_dir: Path, bare_dir: Path) -> list[tuple[str, str]]:
     return [
         (
             f"fast-track claims' histories replayed per second once started, 1 / 2 processes "
-            f"({n} histories, streamed as `claims audit replay --jobs N`)",
+            f"({r.claim_histories} histories, streamed as `claims audit replay --jobs N`)",
             both(claims),
         ),
         (
             f"bare six-activity histories replayed per second once started, 1 / 2 processes "
-            f"({m} histories)",
+            f"({r.bare_histories} histories)",
             both(bare),
         ),
         (
@@ -136,10 +154,10 @@ def payload_keys(keys: str) -> Iterator[None]:
         get_settings.cache_clear()
 
 
-async def replay_figures(client: Client, tmp: Path, n: int, keys: str) -> list[tuple[str, str]]:
+async def replay_figures(client: Client, tmp: Path, n: int, keys: str) -> Replays:
     """Export `n` claims' and `n` bare histories from the server, then replay them."""
     claims_dir, bare_dir = tmp / "replay-claims", tmp / "replay-bare"
     await export(client, CLAIMS_QUERY, claims_dir, n)
     await export(client, BARE_QUERY, bare_dir, n)
     with payload_keys(keys):
-        return await asyncio.to_thread(figures, claims_dir, bare_dir)
+        return await asyncio.to_thread(measure, claims_dir, bare_dir)

@@ -1,6 +1,7 @@
 """Measure the engine against Temporal itself on this machine and write docs/benchmarks.md.
 
     .venv/bin/python -m bench.run [--quick] [--claims 500] [--latency 50] [--memory-claims 5000]
+        [--decisions 10]
 
 1. throughput: fast-track claims started at once, completed (CLOSED in the read model) per
    second, against a bare workflow of six no-op activities on the same server and worker
@@ -15,7 +16,9 @@
    and on PostgreSQL (a scratch schema, dropped afterwards);
 6. memory: resident memory of one worker process with 5,000 claims waiting for approval;
 7. startup: `claims tasks`, `claims --help` and other staff commands, process start to exit,
-   against `python -c pass` (bench/startup.py).
+   against `python -c pass` (bench/startup.py);
+8. decision: `claims claim approve` as staff run it, a fresh process per claim, start to exit,
+   and until the claim leaves PENDING_APPROVAL in the read model (bench/decision.py).
 The server is the embedded dev server on a SQLite file with the WAL pragmas, as `claims run`,
 and payloads are encrypted as in production (a key made for the run).
 """
@@ -32,10 +35,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from temporalio.client import WorkflowHistory
+from sqlalchemy.engine import Engine
+from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -43,7 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import demo  # noqa: E402
-from bench import cases, readmodel, startup  # noqa: E402
+from bench import cases, decision, readmodel, report, startup  # noqa: E402
+from bench import profile as profiles  # noqa: E402
 from bench import replay as replays  # noqa: E402
 from bench.cases import log  # noqa: E402
 from client import data_converter  # noqa: E402
@@ -58,15 +64,22 @@ T = TypeVar("T")
 # The production path: every payload sealed with AES-GCM, under a key made for the run.
 BENCH_KEYS = new_key_entry("bench")
 CONVERTER = data_converter(Settings(payload_keys=BENCH_KEYS))
-PHASES = ("startup", "throughput", "replay", "latency", "memory", "readmodel")
+PHASES = (
+    "startup",
+    "throughput",
+    "replay",
+    "latency",
+    "decision",
+    "memory",
+    "profile",
+    "readmodel",
+)
 # The generated claim ids have seven digits (bench/readmodel.py).
 MAX_BOOK_CLAIMS = 9_999_999
-# The read model's target: each staff query's p50 at a book of this many claims and events.
-TARGET_MS = 20
-TARGET_BOOK = (1_000_000, 10_000_000)
 QUICK = {
     "claims": 100,
     "latency": 10,
+    "decisions": 5,
     "memory_claims": 500,
     "book_claims": 10_000,
     "book_events": 100_000,
@@ -96,7 +109,9 @@ async def replay_rate(rounds: int = 5) -> float:
     return rounds * len(histories) / (time.perf_counter() - t0)
 
 
-async def engine_figures(a: argparse.Namespace, tmp: Path) -> list[tuple[str, str]]:
+async def engine_figures(
+    a: argparse.Namespace, tmp: Path, found: report.Findings
+) -> list[tuple[str, str]]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
         data_converter=CONVERTER,
@@ -123,67 +138,104 @@ async def engine_figures(a: argparse.Namespace, tmp: Path) -> list[tuple[str, st
         host = env.client.service_client.config.target_host
         target = cases.Target(address=host, db_url=url, data_dir=tmp, payload_keys=BENCH_KEYS)
         client, n, stall = env.client, a.claims, a.stall
-        for w in a.workers if "throughput" in a.only else ():
-            log(f"throughput: {n} bare workflows, {w} worker process(es)")
-            bare = await phase(rows, cases.bare_rate(client, target, n, w, stall))
-            log(f"throughput: {n} fast-track claims, {w} worker process(es)")
-            claims = await phase(rows, cases.claims_rate(client, target, engine, n, w, stall))
-            rows += [
-                (
-                    f"fast-track claims completed per second ({n} at once, {w} worker(s))",
-                    _rate(claims),
-                ),
-                (
-                    f"bare six-activity workflows per second ({n} at once, {w} worker(s))",
-                    _rate(bare),
-                ),
-            ]
-            if claims and bare and claims.rate and bare.rate:
-                ratio = f"{claims.rate / bare.rate:.2f}"
-                rows.append((f"ratio claims / bare, {w} worker(s) (target >= 0.8)", ratio))
+        ctx = EnginePhase(a, rows, client, target, engine, tmp, found)
+        if "throughput" in a.only:
+            await throughput(ctx)
         if "replay" in a.only:
             if "throughput" not in a.only:  # the histories replayed are a throughput run's
                 log(f"replay: {n} bare workflows and {n} fast-track claims to replay")
                 await phase(rows, cases.bare_rate(client, target, n, 1, stall))
                 await phase(rows, cases.claims_rate(client, target, engine, n, 1, stall))
             log(f"replay: {n} claims' and {n} bare histories, 1 and 2 processes")
-            replayed = replays.replay_figures(client, tmp, n, BENCH_KEYS)
-            rows += await phase(rows, replayed) or []
-        lat = None
+            found.replays = await phase(rows, replays.replay_figures(client, tmp, n, BENCH_KEYS))
+            rows += replays.rows(found.replays) if found.replays else []
         if "latency" in a.only:
-            log(f"latency: {a.latency} claims one at a time")
-            lat = await phase(rows, cases.latency(client, target, engine, a.latency))
-        if lat:
-            rows += [
-                (
-                    f"report-to-paid latency p50 / p95, idle engine ({a.latency} claims)",
-                    f"{lat['paid_p50_ms']:.0f} ms / {lat['paid_p95_ms']:.0f} ms",
-                ),
-                (
-                    "report-to-closed latency p50 / p95",
-                    f"{lat['closed_p50_ms']:.0f} ms / {lat['closed_p95_ms']:.0f} ms",
-                ),
-            ]
-        m = a.memory_claims
-        mem = None
+            await latency(ctx)
+        if "decision" in a.only:
+            log(f"decision: {a.decisions} claims approved with the CLI, one at a time")
+            dec = await phase(rows, decision.measure(client, target, engine, a.decisions, stall))
+            found.decision = dec
+            rows += decision.rows(dec) if dec else []
         if "memory" in a.only:
-            log(f"memory: {m} claims to PENDING_APPROVAL")
-            mem = await phase(rows, cases.memory(client, target, engine, m, stall))
-        if mem:
-            rows += [
-                (
-                    f"worker RSS idle / with {m} claims awaiting approval / peak "
-                    f"(max_cached_workflows {mem['max_cached_workflows']}, workflow task slots "
-                    f"{mem['workflow_task_slots']}; target <= 600 MB)",
-                    f"{mem['idle_mb']:.0f} / {mem['rss_mb']:.0f} / {mem['peak_mb']:.0f} MB",
-                ),
-                ("claims brought to PENDING_APPROVAL for that, per second", _rate(mem["run"])),
-            ]
+            await memory(ctx)
+        if "profile" in a.only:
+            log(f"profile: {n} fast-track claims through one worker, sampled by py-spy")
+            prof = await phase(rows, profiles.profile(client, target, engine, n, stall))
+            found.profile = prof
         engine.dispose()
         return rows
     finally:
         stack.close()
         await env.shutdown()
+
+
+@dataclass
+class EnginePhase:
+    """What the engine phases share: the options, the table so far, the server's client, where
+    the workers point, the read model and the run's folder."""
+
+    a: argparse.Namespace
+    rows: list[tuple[str, str]]
+    client: Client
+    target: cases.Target
+    engine: Engine
+    tmp: Path
+    found: report.Findings
+
+
+async def throughput(e: EnginePhase) -> None:
+    """Bare workflows, then fast-track claims, all at once, with each worker count."""
+    n, stall, rows = e.a.claims, e.a.stall, e.rows
+    for w in e.a.workers:
+        log(f"throughput: {n} bare workflows, {w} worker process(es)")
+        bare = await phase(rows, cases.bare_rate(e.client, e.target, n, w, stall))
+        log(f"throughput: {n} fast-track claims, {w} worker process(es)")
+        claims = await phase(rows, cases.claims_rate(e.client, e.target, e.engine, n, w, stall))
+        e.found.throughput[w] = (claims, bare)
+        rows += [
+            (f"fast-track claims completed per second ({n} at once, {w} worker(s))", _rate(claims)),
+            (f"bare six-activity workflows per second ({n} at once, {w} worker(s))", _rate(bare)),
+        ]
+        if claims and bare and claims.rate and bare.rate:
+            target = " (target >= 0.8)" if w == 1 else " (beside the one-worker ratio, see below)"
+            rows.append(
+                (f"ratio claims / bare, {w} worker(s){target}", f"{claims.rate / bare.rate:.2f}")
+            )
+
+
+async def latency(e: EnginePhase) -> None:
+    log(f"latency: {e.a.latency} claims one at a time")
+    lat = await phase(e.rows, cases.latency(e.client, e.target, e.engine, e.a.latency))
+    e.found.latency = lat
+    if lat:
+        e.rows += [
+            (
+                f"report-to-paid latency p50 / p95, idle engine ({e.a.latency} claims; "
+                "target: p50 <= 50 ms)",
+                f"{lat['paid_p50_ms']:.0f} ms / {lat['paid_p95_ms']:.0f} ms",
+            ),
+            (
+                "report-to-closed latency p50 / p95",
+                f"{lat['closed_p50_ms']:.0f} ms / {lat['closed_p95_ms']:.0f} ms",
+            ),
+        ]
+
+
+async def memory(e: EnginePhase) -> None:
+    m = e.a.memory_claims
+    log(f"memory: {m} claims to PENDING_APPROVAL")
+    mem = await phase(e.rows, cases.memory(e.client, e.target, e.engine, m, e.a.stall))
+    e.found.memory = mem
+    if mem:
+        e.rows += [
+            (
+                f"worker RSS idle / with {m} claims awaiting approval / peak "
+                f"(max_cached_workflows {mem['max_cached_workflows']}, workflow task slots "
+                f"{mem['workflow_task_slots']}; target <= 300 MB)",
+                f"{mem['idle_mb']:.0f} / {mem['rss_mb']:.0f} / {mem['peak_mb']:.0f} MB",
+            ),
+            ("claims brought to PENDING_APPROVAL for that, per second", _rate(mem["run"])),
+        ]
 
 
 async def phase(rows: list[tuple[str, str]], measure: Awaitable[T]) -> T | None:
@@ -224,103 +276,36 @@ def _load() -> str:
     return f"load average {one:.1f} (1 min) / {five:.1f} (5 min) on {os.cpu_count()} cores"
 
 
-def render(
-    a: argparse.Namespace, rows: list[tuple[str, str]], rm: dict[str, Any], extra: dict[str, Any]
-) -> str:
-    lines = [
-        "# Benchmarks",
-        "",
-        f"`python -m bench.run{' --quick' if a.quick else ''}"
-        f"{' --engine-db postgresql' if a.engine_db == 'postgresql' else ''}` on this machine, "
-        f"embedded dev server on SQLite (WAL), the workers' read model on {a.engine_db}; "
-        f"{extra['load_before']} at the start, {extra['load_after']} "
-        f"at the end; {extra['minutes']:.1f} minutes. Workers are separate processes with the "
-        "engine's worker settings.",
-        "",
-        "| measure | figure |",
-        "| --- | --- |",
-        *[f"| {m} | {f} |" for m, f in rows],
-        *(
-            [f"| committed histories replayed per second, one replayer | {extra['replay']:.1f} |"]
-            if extra["replay"] is not None
-            else []
-        ),
-        "",
-    ]
-    if rm:
-        first = next(iter(rm.values()))
-        books = {
-            b: ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in r["rows"].items())
-            for b, r in rm.items()
-        }
-        book = "; ".join(f"{b}: {c}" for b, c in books.items())
-        if len(set(books.values())) == 1:
-            book = next(iter(books.values()))
-        backends = list(rm)
-        lines += [
-            f"Read model of {book}: p50 of {a.repeat} calls of each function the CLI calls, in "
-            "ms (in bold: over the target). Target: `claims tasks`, with or without `--for`, "
-            f"and `claims claim list` <= {TARGET_MS} ms p50 on SQLite and on PostgreSQL at "
-            f"{TARGET_BOOK[0]:,} claims and {TARGET_BOOK[1]:,} audit events"
-            + (" (a smaller book here)." if a.book_claims < TARGET_BOOK[0] else "."),
-            "",
-            "| query | " + " | ".join(f"{b} ms" for b in backends) + " |",
-            "| --- |" + " --- |" * len(backends),
-            *[
-                f"| `{q}` | " + " | ".join(_ms(rm[b]["p50_ms"][q]) for b in backends) + " |"
-                for q in first["p50_ms"]
-            ],
-            "| bulk load of the rows, seconds | "
-            + " | ".join(f"{rm[b]['load_s']:.0f}" for b in backends)
-            + " |",
-            "",
-        ]
-    lines += [
-        "History events per case (recorded paths; targets: fast track <= 40, three levels <= 150):",
-        "",
-        "| path | events |",
-        "| --- | --- |",
-        *[f"| {k} | {v} |" for k, v in extra["sizes"].items()],
-        "",
-        *NOTES,
-    ]
-    return "\n".join(lines)
-
-
-def _ms(p50: float) -> str:
-    return f"**{p50:.1f}**" if p50 > TARGET_MS else f"{p50:.1f}"
-
-
-NOTES = [
-    "How: a claim counts as completed when its row in the read model reaches CLOSED, a bare",
-    "workflow when a visibility count sees it completed; one query every 100 ms, so the worker",
-    "is not loaded by the measuring. Starts go out 64 at a time; the clock runs from the first",
-    "start to the last completion. Memory is VmRSS / VmHWM of the worker process from /proc.",
-    "Other jobs share this machine: compare figures within one run (the ratios), not across",
-    "runs.",
-    "",
-]
-
-
 async def main(a: argparse.Namespace) -> str:
     t0 = time.perf_counter()
     load_before = _load()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         rows = []
+        found = report.Findings()
         if "startup" in a.only:  # first: the machine is quietest before the server starts
             log(f"startup: staff commands, {a.startup_repeat} runs each")
-            rows += await asyncio.to_thread(startup.figures, tmp / "startup", a.startup_repeat)
-        rows += await engine_figures(a, tmp)
-        rm = read_model_figures(a, tmp) if a.book_claims and "readmodel" in a.only else {}
+            found.startup = await asyncio.to_thread(
+                startup.measure, tmp / "startup", a.startup_repeat
+            )
+            rows += startup.rows(found.startup)
+        rows += await engine_figures(a, tmp, found)
+        if a.book_claims and "readmodel" in a.only:
+            found.readmodel = read_model_figures(a, tmp)
     extra = {
+        "setting": "embedded dev server on SQLite (WAL), the workers' read model on " + a.engine_db,
         "sizes": history_sizes(),
         "replay": await replay_rate() if "replay" in a.only else None,
         "load_before": load_before,
         "load_after": _load(),
         "minutes": (time.perf_counter() - t0) / 60,
     }
-    text = render(a, rows, rm, extra)
+    command = (
+        f"python -m bench.run{' --quick' if a.quick else ''}"
+        f"{' --engine-db postgresql' if a.engine_db == 'postgresql' else ''}"
+        f"{f' --book-claims {a.book_claims}' if a.book_claims != 100_000 else ''}"
+    )
+    text = report.render(command, rows, found, extra, a.repeat, a.book_claims)
     if a.out:
         Path(a.out).write_text(text)
     return text
@@ -331,6 +316,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="A smaller run: " + str(QUICK))
     p.add_argument("--claims", type=int, help="Claims (and bare workflows) at once (500).")
     p.add_argument("--latency", type=int, help="Claims timed one at a time (50).")
+    p.add_argument("--decisions", type=int, help="Claims approved with the CLI (10).")
     p.add_argument("--memory-claims", type=int, help="Claims waiting for approval (5000).")
     p.add_argument(
         "--book-claims",
@@ -369,6 +355,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         else {
             "claims": 500,
             "latency": 50,
+            "decisions": 10,
             "memory_claims": 5000,
             "book_claims": 100_000,
             "book_events": 1_000_000,

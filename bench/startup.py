@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -99,17 +100,37 @@ def _project_a_claim(engine: Any) -> None:
     RecordActivities(engine).sync_claim(ClaimSync(status=status, open_items=[item]))
 
 
-def figures(data: Path, repeat: int) -> list[tuple[str, str]]:
-    """One row per command: its median wall time and its ratio to `python -c pass`."""
+@dataclass(frozen=True)
+class Timings:
+    """Median wall times, start to exit: `python -c pass` and each command."""
+
+    repeat: int
+    python_ms: float
+    commands: list[tuple[tuple[str, ...], float]]
+
+    def worst_ratio(self) -> float:
+        return max(ms / self.python_ms for _, ms in self.commands)
+
+
+def measure(data: Path, repeat: int) -> Timings:
     env = prepare(data)
     bare = wall_ms([sys.executable, "-c", "pass"], env, repeat)
-    rows = [(f"`python -c pass`, start to exit (median of {repeat})", f"{bare:.0f} ms")]
-    for args in COMMANDS:
-        took = wall_ms([*claims_command(), *args], env, repeat)
-        rows.append(
+    took = [(args, wall_ms([*claims_command(), *args], env, repeat)) for args in COMMANDS]
+    return Timings(repeat, bare, took)
+
+
+def rows(t: Timings) -> list[tuple[str, str]]:
+    """One row per command: its median wall time and its ratio to `python -c pass`."""
+    out = [(f"`python -c pass`, start to exit (median of {t.repeat})", f"{t.python_ms:.0f} ms")]
+    for args, ms in t.commands:
+        out.append(
             (
                 f"`claims {' '.join(args)}`, start to exit (target <= {TARGET:.0f}x python)",
-                f"{took:.0f} ms = {took / bare:.1f}x",
+                f"{ms:.0f} ms = {ms / t.python_ms:.1f}x",
             )
         )
-    return rows
+    return out
+
+
+def figures(data: Path, repeat: int) -> list[tuple[str, str]]:
+    return rows(measure(data, repeat))
