@@ -39,7 +39,10 @@ def ensure_installed() -> None:
     print("installing the engine and its test tools into .venv ...", flush=True)
     pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "install", "-e", f"{ROOT}[test]"], check=True, cwd=ROOT)
+    # compat: the checkout on sys.path by a .pth file, not an import hook that every process
+    # (each staff command) would load and ask first
+    editable = ["--config-settings", "editable_mode=compat"]
+    subprocess.run([*pip, "install", *editable, "-e", f"{ROOT}[test]"], check=True, cwd=ROOT)
     for old in VENV.glob(".installed-*"):
         old.unlink()
     stamp.write_text("ok\n")
