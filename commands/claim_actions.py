@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from temporalio.client import WorkflowUpdateFailedError
 
 from commands.claim import AsOpt, JsonOpt, update_claim
 from commands.common import UserError, handle_errors, money, print_json, signed
@@ -22,9 +21,20 @@ from models.claim import (
     MaterialsRequest,
     Withdrawal,
 )
-from workflows.claim import ClaimWorkflow
+
+if TYPE_CHECKING:
+    from workflows.claim import ClaimWorkflow
 
 app = typer.Typer()
+
+
+def _claim_workflow() -> type[ClaimWorkflow]:
+    """The claim workflow's class, for its update methods: imported when a command sends one,
+    so that `claims claim --help` and the read commands do not load the workflow."""
+    from workflows.claim import ClaimWorkflow
+
+    return ClaimWorkflow
+
 
 Recommendation = Literal["pay", "deny", "reduce"]
 RECOMMENDATIONS: dict[str, Recommendation] = {"pay": "pay", "deny": "deny", "reduce": "reduce"}
@@ -70,7 +80,7 @@ def findings(
         excluded_cause=excluded_cause,
         disability_grade=disability_grade,
     )
-    st = update_claim(claim_id, ClaimWorkflow.report_findings, signed(payload, claim_id))
+    st = update_claim(claim_id, _claim_workflow().report_findings, signed(payload, claim_id))
     if as_json:
         print_json(st)
         return
@@ -121,7 +131,7 @@ def assess(
     }
     figures = {k: v for k, v in given.items() if v is not None}
     payload = Assessment(assessor=as_, figures=figures, note=note)
-    st = update_claim(claim_id, ClaimWorkflow.record_assessment, signed(payload, claim_id))
+    st = update_claim(claim_id, _claim_workflow().record_assessment, signed(payload, claim_id))
     if as_json:
         print_json(st)
         return
@@ -150,7 +160,7 @@ def notify_missing(
     Example: claims claim notify-missing CLM-1 --as sup1 --kind police_report --reason "新情况"
     """
     payload = MaterialsRequest(by=as_, kinds=kind, reason=reason)
-    st = update_claim(claim_id, ClaimWorkflow.request_materials, payload)
+    st = update_claim(claim_id, _claim_workflow().request_materials, payload)
     if as_json:
         print_json(st)
         return
@@ -175,7 +185,7 @@ def convene(
     names = [m.strip() for m in members.split(",") if m.strip()]
     state = update_claim(
         claim_id,
-        ClaimWorkflow.convene_panel,
+        _claim_workflow().convene_panel,
         signed(ConvenePanel(convener=as_, members=names), claim_id),
     )
     if as_json:
@@ -206,7 +216,7 @@ def vote(
         clause=clause,
         amount=Decimal(amount) if amount else None,
     )
-    state = update_claim(claim_id, ClaimWorkflow.decide, signed(payload, claim_id))
+    state = update_claim(claim_id, _claim_workflow().decide, signed(payload, claim_id))
     if as_json:
         print_json(state)
         return
@@ -229,7 +239,7 @@ def appeal(
 
     Example: claims claim appeal CLM-1 --reason "首诊在投保后，附新病历"
     """
-    st = update_claim(claim_id, ClaimWorkflow.appeal_update, Appeal(by=by, reason=reason))
+    st = update_claim(claim_id, _claim_workflow().appeal_update, Appeal(by=by, reason=reason))
     if as_json:
         print_json(st)
         return
@@ -248,10 +258,12 @@ def withdraw(
 
     Example: claims claim withdraw CLM-1 --reason "已获其他保险赔付"
     """
+    from temporalio.client import WorkflowUpdateFailedError
+
     payload = Withdrawal(by=by, reason=reason)
     for attempt in range(50):
         try:
-            st = update_claim(claim_id, ClaimWorkflow.withdraw_update, payload)
+            st = update_claim(claim_id, _claim_workflow().withdraw_update, payload)
             break
         except WorkflowUpdateFailedError as err:
             # The claim was mid-step (writing a letter or its record): a moment later it waits
@@ -286,7 +298,7 @@ def follow_up(
     Example: claims claim follow-up CLM-1 --as adj1 --reached --satisfied --note "满意"
     """
     payload = FollowUp(by=as_, reached=reached, satisfied=satisfied, note=note)
-    st = update_claim(claim_id, ClaimWorkflow.record_follow_up, signed(payload, claim_id))
+    st = update_claim(claim_id, _claim_workflow().record_follow_up, signed(payload, claim_id))
     if as_json:
         print_json(st)
         return
