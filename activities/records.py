@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, tuple_, update
+from sqlalchemy import Table, delete, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -181,7 +181,7 @@ def insert_new(
     session: Session, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...]
 ) -> None:
     """Insert the rows whose key is not there yet, in one statement (INSERT ... ON CONFLICT DO
-    NOTHING on SQLite and PostgreSQL); a row already written stays as it is."""
+    NOTHING); a row already written stays as it is. The read model is SQLite or PostgreSQL."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
@@ -189,10 +189,5 @@ def insert_new(
         session.execute(pg_insert(table).on_conflict_do_nothing(index_elements=key), rows)
     elif dialect == "sqlite":
         session.execute(sqlite_insert(table).on_conflict_do_nothing(index_elements=key), rows)
-    else:  # any other database: read the keys there, insert the others
-        cols = [table.c[k] for k in key]
-        wanted = {tuple(r[k] for k in key) for r in rows}
-        there = {tuple(r) for r in session.execute(select(*cols).where(tuple_(*cols).in_(wanted)))}
-        new = [r for r in rows if tuple(r[k] for k in key) not in there]
-        if new:
-            session.execute(insert(table), new)
+    else:
+        raise RuntimeError(f"the read model is on {dialect}: SQLite or PostgreSQL only")
