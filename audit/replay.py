@@ -4,8 +4,10 @@ Each process builds one `Replayer` and hands it a stream of histories
 (`Replayer.workflow_replay_iterator`): while one history replays, the next few are read from
 their files or fetched from the server (`AHEAD` at a time). Several processes (`--jobs`) share
 the histories, each taking every n-th one. No process holds more than the few histories it has
-fetched ahead, whatever the number of cases: results travel back as one short line each and
-are handed on in the order the histories were given.
+fetched ahead, whatever the number of cases: results travel back as one short line each, each
+process's through a queue of its own, and are handed on in the order the histories were given,
+each taken from the process whose turn it is; a process that runs ahead of the others waits on
+its full queue instead of its results piling up until the slowest catches up.
 
 What a process needs from the engine (its replayer, the payload keys that read a file, the
 connection to Temporal) comes in a `Toolkit` of module-level functions, which a process started
@@ -171,15 +173,15 @@ def replay_all(
         asyncio.run(_in_this_process(indexed, tools, on_result))
         return
     context = multiprocessing.get_context("spawn")  # the parent may hold Temporal's threads
-    results: Any = context.Queue()
+    queues: list[Any] = [context.Queue(maxsize=AHEAD) for _ in range(jobs)]
     processes = [
-        context.Process(target=_process, args=(indexed[k::jobs], tools, results), daemon=True)
+        context.Process(target=_process, args=(indexed[k::jobs], tools, queues[k]), daemon=True)
         for k in range(jobs)
     ]
     for process in processes:
         process.start()
     try:
-        _gather(processes, results, on_result)
+        _gather(processes, queues, len(sources), on_result)
     finally:
         for process in processes:
             if process.is_alive():
@@ -194,36 +196,34 @@ async def _in_this_process(
         on_result(replayed)
 
 
-def _gather(processes: list[Any], results: Any, on_result: Callable[[Replayed], None]) -> None:
-    """Outcomes from the processes, handed on in the sources' order."""
-    waiting: dict[int, Replayed] = {}
-    following = 0
-    finished = 0
-    while finished < len(processes):
-        try:
-            kind, value = results.get(timeout=1.0)
-        except queue.Empty:
-            ended = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
-            if ended:
-                message = f"a replay process ended unexpectedly (exit {ended[0]})"
-                raise RuntimeError(message) from None
-            continue
+def _gather(
+    processes: list[Any], queues: list[Any], count: int, on_result: Callable[[Replayed], None]
+) -> None:
+    """Outcomes handed on in the sources' order: source i is in the share of process i % n, so
+    its outcome is the next on that process's queue, and none is kept here out of turn."""
+    for index in range(count):
+        kind, value = _next(processes[index % len(processes)], queues[index % len(queues)])
         if kind == "error":
             raise value
-        if kind == "done":
-            finished += 1
-            continue
-        waiting[value.index] = value
-        while following in waiting:
-            on_result(waiting.pop(following))
-            following += 1
+        on_result(value)
+
+
+def _next(process: Any, results: Any) -> tuple[str, Any]:
+    while True:
+        try:
+            item: tuple[str, Any] = results.get(timeout=1.0)
+            return item
+        except queue.Empty:
+            if process.exitcode is not None:
+                message = f"a replay process ended unexpectedly (exit {process.exitcode})"
+                raise RuntimeError(message) from None
 
 
 def _process(share: list[tuple[int, Source]], tools: Toolkit, results: Any) -> None:
-    """A replaying process: its share's outcomes, then `done` or the error that stopped it."""
+    """A replaying process: its share's outcomes in order, or those before the error that
+    stopped it, then the error."""
     try:
         asyncio.run(_send(share, tools, results))
-        results.put(("done", None))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
         results.put(("error", _portable(exc)))
     results.close()
@@ -234,7 +234,9 @@ def _process(share: list[tuple[int, Source]], tools: Toolkit, results: Any) -> N
 
 async def _send(share: list[tuple[int, Source]], tools: Toolkit, results: Any) -> None:
     async for replayed in replay_share(share, tools):
-        results.put(("result", replayed))
+        # waits while the queue is full (the parent is on another process's turn), without
+        # stopping the event loop the replayer runs on
+        await asyncio.to_thread(results.put, ("result", replayed))
 
 
 def _portable(exc: BaseException) -> BaseException:

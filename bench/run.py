@@ -51,6 +51,7 @@ import demo  # noqa: E402
 from bench import cases, decision, readmodel, report, startup  # noqa: E402
 from bench import profile as profiles  # noqa: E402
 from bench import replay as replays  # noqa: E402
+from bench import replay_memory as replay_memories  # noqa: E402
 from bench.cases import log  # noqa: E402
 from client import data_converter  # noqa: E402
 from database import make_engine  # noqa: E402
@@ -68,6 +69,7 @@ PHASES = (
     "startup",
     "throughput",
     "replay",
+    "replay-memory",
     "latency",
     "decision",
     "memory",
@@ -85,6 +87,7 @@ QUICK = {
     "book_events": 100_000,
     "repeat": 5,
     "startup_repeat": 5,
+    "replay_cases": 2_000,
 }
 
 
@@ -149,6 +152,8 @@ async def engine_figures(
             log(f"replay: {n} claims' and {n} bare histories, 1 and 2 processes")
             found.replays = await phase(rows, replays.replay_figures(client, tmp, n, BENCH_KEYS))
             rows += replays.rows(found.replays) if found.replays else []
+        if "replay-memory" in a.only:
+            await replay_memory_phase(ctx)
         if "latency" in a.only:
             await latency(ctx)
         if "decision" in a.only:
@@ -201,6 +206,23 @@ async def throughput(e: EnginePhase) -> None:
             rows.append(
                 (f"ratio claims / bare, {w} worker(s){target}", f"{claims.rate / bare.rate:.2f}")
             )
+
+
+async def replay_memory_phase(e: EnginePhase) -> None:
+    """`claims audit replay`'s memory over a long stream: the replay phase's claims (or the
+    recorded paths) repeated under distinct workflow ids, by one process, then by two."""
+    templates, described = replay_memories.claim_templates(e.tmp / "replay-claims")
+    n = e.a.replay_cases
+    log(f"replay memory: {n} histories of {described} with 1 process, {n // 5} with 2")
+    with replays.payload_keys(BENCH_KEYS):  # the replaying processes inherit the keys
+        mem = await phase(
+            e.rows,
+            replay_memories.measure(
+                templates, described, e.tmp / "replay-memory", n, e.a.stall, log
+            ),
+        )
+    e.found.replay_memory = mem
+    e.rows += replay_memories.rows(mem) if mem else []
 
 
 async def latency(e: EnginePhase) -> None:
@@ -328,6 +350,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--repeat", type=int, help="Calls per read-model query (20).")
     p.add_argument("--startup-repeat", type=int, help="Runs of each staff command (10).")
+    p.add_argument(
+        "--replay-cases", type=int, help="Histories replayed for the replay memory (10000)."
+    )
     p.add_argument("--workers", default="1,2", help="Worker process counts to compare (1,2).")
     p.add_argument(
         "--stall", type=float, default=120, help="Seconds without progress that end a phase."
@@ -361,6 +386,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             "book_events": 1_000_000,
             "repeat": 20,
             "startup_repeat": 10,
+            "replay_cases": replay_memories.TARGET_CASES,
         }
     )
     for k, v in defaults.items():

@@ -5,15 +5,20 @@ line with the rate."""
 
 from __future__ import annotations
 
+import gc
 import json
+import queue
 import shutil
+import weakref
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
 import commands.audit
-from audit.replay import AHEAD, Replayed, Source, Toolkit, replay_all
+from audit.replay import AHEAD, Replayed, Source, Toolkit, _gather, replay_all
 
 HISTORIES = Path(__file__).parent / "histories"
 FILES = sorted(HISTORIES.rglob("*.json"))
@@ -83,13 +88,14 @@ def test_an_unreadable_file_stops_the_replay_in_one_line(tmp_path):
     assert r.output.splitlines()[-1].startswith("error: bad JSON")
 
 
-# Loaded and not yet replayed, at any moment: what the stream keeps in memory.
-_loaded: list[int] = [0]
+# Every history the stream has loaded, by a weak reference: alive while something keeps it.
+_loaded: list[weakref.ref] = []
 
 
 def _counting_load(path: Path):
-    _loaded[0] += 1
-    return commands.audit.load_file(path)
+    history = commands.audit.load_file(path)
+    _loaded.append(weakref.ref(history))
+    return history
 
 
 COUNTING = Toolkit(
@@ -101,18 +107,39 @@ COUNTING = Toolkit(
 
 
 def test_histories_are_read_a_few_ahead_of_the_replay_not_all_first():
+    _loaded.clear()
     sources = [Source(file=HISTORIES / "fast-track.json")] * (4 * AHEAD)
     seen: list[Replayed] = []
     ahead: list[int] = []
 
     def on_result(replayed: Replayed) -> None:
         seen.append(replayed)
-        ahead.append(_loaded[0] - len(seen))
+        ahead.append(len(_loaded) - len(seen))
 
     replay_all(sources, COUNTING, 1, on_result)
     assert [r.index for r in seen] == list(range(len(sources)))
     assert all(r.failure is None for r in seen)
     assert max(ahead) <= 2 * AHEAD + 1  # the fetches in flight and the queue, never all
+
+
+def test_a_replayed_history_is_not_kept_by_the_stream():
+    """Whatever the number of cases, the stream holds only the histories read ahead: each one
+    that has replayed is gone (the memory `claims audit replay` holds stays flat)."""
+    _loaded.clear()
+    sources = [Source(file=HISTORIES / "fast-track.json")] * (3 * AHEAD)
+    alive_behind: list[int] = []
+
+    def on_result(replayed: Replayed) -> None:
+        gc.collect()
+        behind = _loaded[: max(0, replayed.index - 1)]  # replayed before the one just out
+        alive_behind.append(sum(ref() is not None for ref in behind))
+
+    replay_all(sources, COUNTING, 1, on_result)
+
+    assert len(alive_behind) == len(sources)
+    # one or two just behind may still be on their way out (the replayer's last result); a
+    # stream keeping its histories would hold every one before, up to 22 here
+    assert max(alive_behind) <= 2
 
 
 async def test_cases_fetched_from_the_server_replay_in_two_processes(cli_env):
@@ -141,3 +168,35 @@ async def test_cases_fetched_from_the_server_replay_in_two_processes(cli_env):
         r.output.splitlines()[-1]
         == "error: unknown case NOPE-1: no claim-NOPE-1 or complaint-NOPE-1"
     )
+
+
+def test_outcomes_are_taken_from_each_process_in_its_turn_none_kept_out_of_turn():
+    """With two processes, a fast one's outcomes wait on its own (bounded) queue until their
+    turn: the parent holds none of them, however far ahead it runs."""
+    running = [SimpleNamespace(exitcode=None), SimpleNamespace(exitcode=None)]
+    fast: queue.Queue[tuple[str, object]] = queue.Queue()
+    slow: queue.Queue[tuple[str, object]] = queue.Queue()
+    for i in (0, 2, 4, 6):
+        fast.put(("result", Replayed(i, f"h{i}", None)))
+    for i in (1, 3, 5):
+        slow.put(("result", Replayed(i, f"h{i}", None)))
+    left_on_the_fast_queue: list[int] = []
+
+    def on_result(replayed: Replayed) -> None:
+        left_on_the_fast_queue.append(fast.qsize())
+
+    _gather(running, [fast, slow], 7, on_result)
+    assert left_on_the_fast_queue == [3, 3, 2, 2, 1, 1, 0]
+
+    slow.put(("error", ValueError("bad JSON")))
+    fast.put(("result", Replayed(0, "h0", None)))
+    seen: list[Replayed] = []
+    with pytest.raises(ValueError, match="bad JSON"):
+        _gather(running, [fast, slow], 2, seen.append)
+    assert [r.index for r in seen] == [0]  # the outcomes before the error, then the error
+
+
+def test_a_replay_process_that_dies_stops_the_replay_in_one_line():
+    dead = SimpleNamespace(exitcode=-9)
+    with pytest.raises(RuntimeError, match=r"^a replay process ended unexpectedly \(exit -9\)$"):
+        _gather([dead], [queue.Queue()], 1, lambda replayed: None)
