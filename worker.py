@@ -22,11 +22,11 @@ from temporalio.worker import (
     HandleSignalInput,
     HandleUpdateInput,
     Interceptor,
+    UnsandboxedWorkflowRunner,
     Worker,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
 )
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.archive import ArchiveActivities
 from activities.complaints import ComplaintActivities
@@ -50,15 +50,6 @@ from workflows.claim import ClaimWorkflow
 from workflows.complaint import ComplaintWorkflow
 
 WORKFLOWS = [ClaimWorkflow, ComplaintWorkflow, ArchiveWorkflow, ComplaintReportWorkflow]
-# Imported once, not again for every case: the sandbox would otherwise compile and execute
-# the workflow modules and re-apply the workflow definitions each time a case is created or
-# comes back into the cache (docs/benchmarks.md: 15.4 histories replayed per second with the
-# pass-through, 8.4 without).
-# These modules are deterministic by construction; tests/test_workflow_code.py checks them
-# for clocks, randomness, I/O and module state, which the sandbox no longer catches there.
-# The activities modules are imported, never run, by workflows: they name activity methods by
-# reference (`execute_activity_method(PaymentActivities.pay_claim, ...)`).
-PASSTHROUGH = ("workflows", "models", "activities")
 
 
 def _several(args: Sequence[Any]) -> SeveralArguments | None:
@@ -113,10 +104,17 @@ class OneArgument(Interceptor):
 INTERCEPTORS: tuple[Interceptor, ...] = (OneArgument(),)
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
-    return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-    )
+def workflow_runner() -> UnsandboxedWorkflowRunner:
+    """Workers and replayers run the workflows outside Temporal's sandbox.
+
+    The sandbox guarded nothing here any more: the workflow modules were passed through it
+    (imported once, not again for every case), and a passed-through module reads the real
+    clock and does real I/O unstopped. What guards them is tests/test_workflow_code.py, which
+    reads their source for clocks, randomness, I/O and module state. What the sandbox still
+    cost was an activation of its own for every workflow task and local activity, and a run
+    of its code for every payload it encrypted or decoded: about a sixth of the claims
+    worker's time (docs/benchmarks.md, the profile)."""
+    return UnsandboxedWorkflowRunner()
 
 
 log = logging.getLogger("claims.worker")

@@ -1,6 +1,6 @@
 """Where a fast-track claim's worker time goes: py-spy samples the claims worker while a
 batch of fast-track claims runs through it (the throughput phase's set-up, one worker), and the
-samples are summed into a few parts (each activity, the workflow code and its sandbox, Temporal's
+samples are summed into a few parts (each activity, the workflow code, Temporal's
 core, payload conversion and encryption, the thread hand-offs).
 
 Only samples of the thread holding the GIL are counted (`py-spy record --gil`): the worker is one
@@ -44,7 +44,7 @@ ENGINE: tuple[tuple[str, str], ...] = (
         r"\((temporalio/converter|security/codec|temporalio/contrib/pydantic)",
     ),
     (
-        "workflow code and its sandbox",
+        "workflow code (and the sandbox it ran in before)",
         r"\((temporalio/worker/workflow_sandbox|temporalio/worker/_workflow_instance|workflows/)",
     ),
     ("Temporal core (polling, completing tasks)", r"\(temporalio/bridge/"),
@@ -146,7 +146,7 @@ async def profile(
 # in plain statements, pooled SQLite connections), measured the same way on an idle machine:
 # the code at commit ba6c6f3, 500 fast-track claims, 7,938 samples.
 BEFORE = {
-    "workflow code and its sandbox": 19.6,
+    "workflow code (and the sandbox it ran in before)": 19.6,
     "thread hand-offs and the event loop": 17.5,
     "notices (notify_claimant)": 17.4,
     "read-model sync (sync_claim)": 15.7,

@@ -36,7 +36,7 @@ def test_samples_are_summed_into_parts_and_idle_threads_left_out():
     assert p.samples == 100
     assert p.parts == {
         "notices (notify_claimant)": 30.0,
-        "workflow code and its sandbox": 25.0,
+        "workflow code (and the sandbox it ran in before)": 25.0,
         "read-model sync (sync_claim)": 20.0,
         "payload conversion and encryption": 15.0,
         "thread hand-offs and the event loop": 10.0,

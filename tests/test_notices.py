@@ -362,7 +362,7 @@ async def test_temporal_retries_a_failing_channel_then_the_next_one_sends(
             workflows=[SendOneNotice],
             activities=[acts.send_notice],
             activity_executor=ThreadPoolExecutor(2),
-            workflow_runner=workflow_runner(),  # the engine's sandbox
+            workflow_runner=workflow_runner(),  # the engine's runner
         ):
             receipt = await dev_env.client.execute_workflow(
                 SendOneNotice.run,

@@ -1,6 +1,6 @@
-"""The workflow modules run passed through the sandbox (worker.PASSTHROUGH: imported once, not
-per case), so the sandbox no longer stops a clock read, randomness or I/O inside them. This
-reads their source instead: only deterministic imports, no wall clock, no I/O builtins, no
+"""The workflow modules run outside Temporal's sandbox (worker.workflow_runner: imported once,
+shared by every case), so nothing at run time stops a clock read, randomness or I/O inside
+them. This reads their source instead: only deterministic imports, no wall clock, no I/O builtins, no
 mutable module state shared between cases."""
 
 from __future__ import annotations
