@@ -3,7 +3,12 @@ worker time (bench/profile.py)."""
 
 from __future__ import annotations
 
-from bench.profile import BEFORE, Profile, section, summarize
+from pathlib import Path
+
+import demo
+from bench import cases
+from bench.profile import BEFORE, Profile, profile, section, summarize
+from database import make_engine
 
 RAW = "\n".join(
     [
@@ -64,3 +69,24 @@ def test_the_section_shows_before_and_this_run_side_by_side():
 def test_no_samples_is_an_empty_profile_not_an_error():
     p = summarize("", claims=0, seconds=0)
     assert (p.samples, p.parts, p.sqlalchemy) == (0, {}, 0.0)
+
+
+async def test_a_tiny_profile_samples_the_claims_worker(dev_env, tmp_path: Path) -> None:
+    """py-spy on a real worker process while three fast-track claims run through it: the
+    samples land in the activities' and the workflow's parts, not all in one bucket."""
+    url = f"sqlite:///{tmp_path / 'claims.db'}"
+    engine = make_engine(url)
+    demo.load(engine)
+    client = dev_env.client
+    target = cases.Target(client.service_client.config.target_host, url, tmp_path)
+    try:
+        found = await profile(client, target, engine, 3, stall=60)
+    finally:
+        engine.dispose()
+        async for wf in client.list_workflows("ExecutionStatus = 'Running'"):
+            if wf.task_queue.startswith("bench-"):
+                await client.get_workflow_handle(wf.id).terminate("benchmark test finished")
+    assert found.claims == 3 and found.samples > 0
+    assert "read-model sync (sync_claim)" in found.parts
+    assert 99.0 < sum(found.parts.values()) < 101.0
+    assert found.ms_per_claim() > 0
