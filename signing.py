@@ -28,15 +28,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from models.signature import Signed
-
-if TYPE_CHECKING:  # cryptography is imported when a key is used, not with this module
+if TYPE_CHECKING:  # cryptography is imported when a key is used, pydantic by the messages
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
         Ed25519PrivateKey,
         Ed25519PublicKey,
     )
 
-Signable = TypeVar("Signable", bound=Signed)
+    from models.signature import Signed
+
+Signable = TypeVar("Signable", bound="Signed")
 
 SCHEME = "pbkdf2-sha256"
 ITERATIONS = 200_000
