@@ -3,7 +3,9 @@ the read model. Errors are one line and exit code 1.
 
 Each noun's commands, and each command this file does not define, are imported when they run
 (`claims tasks` loads the work queue's module, not the worker, the replayer or the charts):
-`claims --help` lists them from `_LAZY`, which tests/test_cli_imports.py holds to their help."""
+`claims --help` lists them from commands/front.py's LAZY_COMMANDS and LAZY_GROUPS, which
+tests/test_cli_imports.py holds to their help. The staff's read commands and `claims --help`
+start at that front door (commands/front.py) and come here only for what it leaves to typer."""
 
 from __future__ import annotations
 
@@ -20,65 +22,9 @@ from typer import _click  # the click that typer carries and builds its commands
 from typer.core import TyperCommand, TyperGroup
 
 from commands.common import FullOpt, ViewerOpt, handle_errors, settings
+from commands.front import HELP, JOINS, LAZY_COMMANDS, LAZY_GROUPS, top_help
 
-# name -> (where it is, the first paragraph of its help, as `claims --help` shows it). Commands
-# first, then the nouns, in the order `claims --help` lists them (cli.py's own commands go
-# between: `show`, `run`, `worker`).
-LAZY_COMMANDS: dict[str, tuple[str, str]] = {
-    "tasks": ("commands.tasks:tasks", "The work queue: open tasks, soonest due first."),
-    "events": (
-        "commands.events:events",
-        "Print state changes as JSON lines, oldest first; resume with --since the last seq.",
-    ),
-    "schema": (
-        "commands.schema:schema",
-        "Print the JSON Schema of every workflow input, message payload and result.",
-    ),
-    "codec-server": (
-        "commands.codec:codec_server",
-        "Serve Temporal's remote codec protocol (POST /decode, /encode) with the payload keys,\n"
-        "for the Web UI and `temporal ... --codec-endpoint`. CLAIMS_CODEC_TOKEN, when set, is\n"
-        "required as `Authorization: Bearer <token>`.",
-    ),
-    "new-key": (
-        "commands.codec:new_key",
-        "Print a new 256-bit payload key as `kid:base64key`. To rotate, put it first in\n"
-        "CLAIMS_PAYLOAD_KEYS (or first in the key file) and keep the old keys after it.",
-    ),
-    "portal": (
-        "commands.portal:portal",
-        "Serve the claimant self-service page: report a claim, follow it, upload documents,\n"
-        "read letters, appeal, complain. Ctrl-C stops it.",
-    ),
-}
-LAZY_GROUPS: dict[str, tuple[str, str]] = {
-    "claim": ("commands.claim:app", "Report claims, look at them and act on them."),
-    "complaint": ("commands.complaint:app", "File complaints, look at them and take each step."),
-    "audit": (
-        "commands.audit:app",
-        "Auditors' tools: export, replay and read the history of a claim or complaint.",
-    ),
-    "letter": ("commands.letters:app", "Read the letters sent on a case."),
-    "notice": ("commands.notices:app", "See the notices sent to claimants and complainants."),
-    "demo": ("commands.demo:app", "Demo data for trying the engine."),
-    "report": ("commands.report:app", "Management measures from the read model."),
-    "staff": ("commands.staff:app", "Staff and their signing keys."),
-    "policy": ("commands.policy:app", "Policies: terms and status history."),
-    "calendar": ("commands.calendar:app", "The public holiday calendar deadlines count with."),
-    "db": ("commands.db:app", "The read model's schema: its revision and the upgrade."),
-    "schedule": (
-        "commands.schedule:app",
-        "The engine's schedules: nightly archive export, monthly complaint report.",
-    ),
-    "document": ("commands.documents:app", "Documents received from claimants."),
-}
-# A noun's commands may live in several modules: their apps join the noun's sub-app.
-JOINS: dict[str, tuple[str, ...]] = {
-    # investigation, assessment, panel, appeal, withdrawal; `claims claim link`; documents
-    "claim": ("commands.claim_actions:app", "commands.portal:app", "commands.documents:claim_app"),
-    "complaint": ("commands.complaint_actions:app",),  # each step of a complaint
-    "report": ("commands.complaint_report:app",),  # `claims report complaints`
-}
+__all__ = ["JOINS", "LAZY_COMMANDS", "LAZY_GROUPS", "app", "load"]
 
 
 def _attribute(where: str) -> Any:
@@ -185,6 +131,16 @@ class _LazyGroup(TyperGroup):
     def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
         return self.lazy.peek(cmd_name)
 
+    def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
+        # The front door's text (commands/front.py), which `claims --help` prints there.
+        formatter.write(top_help())
+
+    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
+        if not args and not ctx.resilient_parsing:  # `claims` alone: the help, exit code 2
+            typer.echo(ctx.get_help())
+            ctx.exit(2)
+        return super().parse_args(ctx, args)
+
     def resolve_command(
         self, ctx: _click.Context, args: list[str]
     ) -> tuple[str | None, _click.Command | None, list[str]]:
@@ -209,7 +165,7 @@ class _App(typer.Typer):
 
 
 app = _App(
-    help="Claims engine: every claim a durable Temporal workflow.",
+    help=HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     cls=_LazyGroup,

@@ -7,14 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from commands.common import (
     FullOpt,
     UserError,
     ViewerOpt,
     case_status,
-    console,
     db,
     full_view_allowed,
     handle_errors,
@@ -27,15 +25,15 @@ from commands.common import (
     settings,
     signed,
     temporal,
-    when,
 )
+from commands.reading import claim_rows as claim_rows  # bench/readmodel.py and the tests time it
+from commands.reading import print_claim, print_claims
 from models.ids import claim_id_of, claim_workflow_id
 from readmodel import reads
 
 if TYPE_CHECKING:
     from models.claim import Decision
     from models.status import ClaimStatus
-    from readmodel.rows import ClaimRecord
 
 # `claims claim list` and `show` read the read model only: the Temporal client, the workflow
 # and the contract's models are imported by the commands that send a message.
@@ -175,23 +173,7 @@ def show(
     if as_json:
         print_json(st.model_copy(update={"claimant_id_no": id_no, "claimant_phone": phone}))
         return
-    from commands.claim_view import ClaimView, print_claim
-
-    letters = reads.letters_of(engine=read_model(), case_id=claim_id)
-    complaints = reads.complaints_about(engine=read_model(), claim_id=claim_id)
-    print_claim(ClaimView(st, id_no, phone, letters, complaints))
-
-
-def claim_rows(
-    *,
-    stage: str | None = None,
-    line: str | None = None,
-    policy: str | None = None,
-    limit: int = 50,
-) -> list[ClaimRecord]:
-    """Claims from the read model, newest first (each filter has an index ending in the report
-    time, so the newest rows are read first and the scan stops at the limit)."""
-    return reads.claims(engine=read_model(), stage=stage, line=line, policy=policy, limit=limit)
+    print_claim(claim_id, st.model_dump(mode="json"), id_no, phone)
 
 
 @app.command("list")
@@ -209,42 +191,7 @@ def list_claims(
 
     Example: claims claim list --stage PENDING_APPROVAL
     """
-    rows = claim_rows(stage=stage, line=line, policy=policy, limit=limit)
-    if as_json:
-        print_json(
-            [
-                {
-                    "claim_id": r.claim_id,
-                    "stage": r.stage,
-                    "line": r.line,
-                    "incident_type": r.incident_type,
-                    "policy_no": r.policy_no,
-                    "claimant_name": r.claimant_name,
-                    "reported_at": r.reported_at,
-                    "amount_claimed": r.amount_claimed,
-                    "payable_amount": r.payable_amount,
-                    "pending_approval_level": r.pending_level,
-                }
-                for r in rows
-            ]
-        )
-        return
-    t = Table()
-    for c in ("claim", "stage", "line", "policy", "claimant", "claimed", "payable", "reported"):
-        t.add_column(c, justify="right" if c in ("claimed", "payable") else "left")
-    for r in rows:
-        t.add_row(
-            r.claim_id,
-            r.stage,
-            f"{r.line}/{r.incident_type}",
-            r.policy_no,
-            r.claimant_name,
-            money(r.amount_claimed),
-            money(r.payable_amount),
-            when(r.reported_at),
-        )
-    console.print(t)
-    typer.echo(f"{len(rows)} claim(s)")
+    print_claims(stage, line, policy, limit, as_json)
 
 
 @app.command("materials")

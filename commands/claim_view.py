@@ -1,28 +1,27 @@
 """`claims claim show` as text: one small renderer per part of a claim, printed in order.
-Each prints nothing when its part is empty."""
+Each prints nothing when its part is empty. A claim is read as its status's JSON (the read
+model's `claims.status`, or the workflow's answer dumped as JSON), so the fast front door
+(commands/front.py) prints it without building the contract's models."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from rich.table import Table
-
-from commands.common import console, deadline_table, money, when
+from commands.plain import Table, deadline_table, echo, money, when
 from workflows.approval import level_name
 
 if TYPE_CHECKING:
-    from models.status import ClaimStatus, InvestigationView
     from readmodel.rows import ComplaintRecord, Letter
 
+Status = dict[str, Any]
 
-@dataclass(frozen=True)
-class ClaimView:
-    """What `claim show` prints: the status, the identity as the viewer may see it, and the
-    letters and complaints from the read model."""
 
-    status: ClaimStatus
+class ClaimView(NamedTuple):
+    """What `claim show` prints: the status (as JSON), the identity as the viewer may see it,
+    and the letters and complaints from the read model."""
+
+    status: Status
     id_no: str | None
     phone: str | None
     letters: Sequence[Letter]
@@ -31,212 +30,206 @@ class ClaimView:
 
 def _header(v: ClaimView) -> None:
     st = v.status
-    console.print(f"[bold]Claim {st.claim_id}[/bold]  stage [bold]{st.stage}[/bold]")
-    console.print(
-        f"policy {st.policy_no}  {st.line}/{st.incident_type}  claimant {st.claimant_name}  "
-        f"channel {st.channel}  reported {when(st.reported_at)}",
-        markup=False,
+    echo(f"Claim {st['claim_id']}  stage {st['stage']}")
+    echo(
+        f"policy {st['policy_no']}  {st['line']}/{st['incident_type']}  "
+        f"claimant {st['claimant_name']}  channel {st['channel']}  "
+        f"reported {when(st['reported_at'])}"
     )
-    console.print(f"id {v.id_no or '-'}  phone {v.phone or '-'}", markup=False)
-    console.print(
-        f"claimed {money(st.amount_claimed)}  payable {money(st.payable_amount)}  "
-        f"reserve {money(st.reserve)}" + ("  [fast track]" if st.straight_through else "")
+    echo(f"id {v.id_no or '-'}  phone {v.phone or '-'}")
+    echo(
+        f"claimed {money(st['amount_claimed'])}  payable {money(st.get('payable_amount'))}  "
+        f"reserve {money(st.get('reserve'))}"
+        + ("  [fast track]" if st.get("straight_through") else "")
     )
 
 
 def _approval(v: ClaimView) -> None:
     st = v.status
-    if st.pending_approval_level:
-        chain = " -> ".join(level_name(lv) for lv in st.approval_chain)
-        console.print(f"awaiting {level_name(st.pending_approval_level)} approval (chain {chain})")
+    if st.get("pending_approval_level"):
+        chain = " -> ".join(level_name(lv) for lv in st["approval_chain"])
+        echo(f"awaiting {level_name(st['pending_approval_level'])} approval (chain {chain})")
 
 
 def _materials_and_flags(v: ClaimView) -> None:
     st = v.status
-    if st.missing_materials:
-        console.print("missing materials: " + ", ".join(st.missing_materials))
-    if st.flags:
-        console.print(
-            "risk flags: " + "; ".join(f"{f.code} {f.reason}" for f in st.flags), markup=False
-        )
-    for hit in st.exclusions:
-        console.print(
-            f"excluded cause: {hit.code} ({hit.source}), clause {hit.clause} proposed", markup=False
-        )
+    if st.get("missing_materials"):
+        echo("missing materials: " + ", ".join(st["missing_materials"]))
+    if st.get("flags"):
+        echo("risk flags: " + "; ".join(f"{f['code']} {f['reason']}" for f in st["flags"]))
+    for hit in st.get("exclusions") or ():
+        echo(f"excluded cause: {hit['code']} ({hit['source']}), clause {hit['clause']} proposed")
 
 
 def _refusals(v: ClaimView) -> None:
     st = v.status
-    if st.not_accepted_reason:
-        console.print(f"not accepted: {st.not_accepted_reason}")
-    if st.denial_clause:
-        console.print(
-            f"denied under clause {st.denial_clause}: {st.denial_reason or ''}", markup=False
-        )
+    if st.get("not_accepted_reason"):
+        echo(f"not accepted: {st['not_accepted_reason']}")
+    if st.get("denial_clause"):
+        echo(f"denied under clause {st['denial_clause']}: {st.get('denial_reason') or ''}")
 
 
 def _deadlines(v: ClaimView) -> None:
     st = v.status
-    if st.breaches:
-        console.print("[bold]deadline breached:[/bold] " + ", ".join(st.breaches))
-    if st.deadlines:
-        console.print(deadline_table(st.deadlines))
+    if st.get("breaches"):
+        echo("deadline breached: " + ", ".join(st["breaches"]))
+    if st.get("deadlines"):
+        echo(str(deadline_table(st["deadlines"])))
 
 
-def _recommendation(v: InvestigationView) -> str:
-    if not v.done:
+def _recommendation(task: Status) -> str:
+    if not task.get("done"):
         return "-"
+    amount = task.get("amount")
     return (
-        f"{v.recommendation}"
-        + (f" {money(v.amount)}" if v.amount is not None else "")
-        + (" (fraud suspected)" if v.fraud_suspected else "")
-        + (" (inconclusive)" if v.conclusive is False else "")
+        f"{task['recommendation']}"
+        + (f" {money(amount)}" if amount is not None else "")
+        + (" (fraud suspected)" if task.get("fraud_suspected") else "")
+        + (" (inconclusive)" if task.get("conclusive") is False else "")
     )
 
 
 def _investigation(v: ClaimView) -> None:
     st = v.status
-    if not st.investigations:
+    if not st.get("investigations"):
         return
-    t = Table(title="Investigation", title_justify="left")
-    for c in ("task", "investigator", "due", "finding", "recommendation"):
-        t.add_column(c)
-    for task in st.investigations:
-        facts = task.facts or "open"
-        t.add_row(task.kind, task.investigator, when(task.due_at), facts, _recommendation(task))
-    console.print(t)
-    if st.investigation_summary:
-        console.print(f"investigation: {st.investigation_summary}")
+    t = Table("task", "investigator", "due", "finding", "recommendation", title="Investigation")
+    for task in st["investigations"]:
+        facts = task.get("facts") or "open"
+        t.add_row(
+            task["kind"],
+            task["investigator"],
+            when(task.get("due_at")),
+            facts,
+            _recommendation(task),
+        )
+    echo(str(t))
+    if st.get("investigation_summary"):
+        echo(f"investigation: {st['investigation_summary']}")
 
 
 def _assessment(v: ClaimView) -> None:
-    if not v.status.assessment:
+    assessment = v.status.get("assessment")
+    if not assessment:
         return
-    fig = v.status.assessment.figures
-    given = fig.model_dump(exclude={"assessor", "at", "note"})
+    fig = assessment["figures"]
+    given = {k: val for k, val in fig.items() if k not in ("assessor", "at", "note")}
     shown = ", ".join(f"{k} {val}" for k, val in given.items() if val is not None)
-    console.print(f"assessment by {fig.assessor} ({when(fig.at)}): {shown}", markup=False)
-    for c in v.status.assessment.comparisons:
-        mark = "  (flagged: more than 20 % apart)" if c.flagged else ""
-        shown_as: Callable[[object], str] = str if c.figure == "disability_grade" else money
-        console.print(
-            f"  {c.figure}: declared {shown_as(c.declared)}, assessed {shown_as(c.assessed)}{mark}",
-            markup=False,
+    echo(f"assessment by {fig['assessor']} ({when(fig['at'])}): {shown}")
+    for c in assessment.get("comparisons") or ():
+        mark = "  (flagged: more than 20 % apart)" if c.get("flagged") else ""
+        shown_as: Callable[[object], str] = str if c["figure"] == "disability_grade" else money
+        echo(
+            f"  {c['figure']}: declared {shown_as(c['declared'])}, "
+            f"assessed {shown_as(c['assessed'])}{mark}"
         )
 
 
 def _panel(v: ClaimView) -> None:
-    p = v.status.panel
+    p = v.status.get("panel")
     if not p:
         return
-    console.print(
-        f"panel (grounds: {', '.join(p.grounds)}): "
+    members = p.get("members")
+    echo(
+        f"panel (grounds: {', '.join(p['grounds'])}): "
         + (
-            f"members {', '.join(p.members)}, convened by {p.convened_by}"
-            if p.members
+            f"members {', '.join(members)}, convened by {p.get('convened_by', '')}"
+            if members
             else "not convened yet"
         )
     )
-    for vote in p.votes:
-        amount = f" {money(vote.amount)}" if vote.amount is not None else ""
-        clause = f" under {vote.clause}" if vote.clause else ""
-        dissent = " (dissent)" if vote.member in p.dissent else ""
-        console.print(
-            f"  {vote.member}: {vote.vote}{amount}{clause} - {vote.reason}{dissent}", markup=False
-        )
-    if p.outcome:
-        console.print(f"  outcome: {p.outcome}" + (f" {money(p.amount)}" if p.amount else ""))
+    for vote in p.get("votes") or ():
+        amount = f" {money(vote['amount'])}" if vote.get("amount") is not None else ""
+        clause = f" under {vote['clause']}" if vote.get("clause") else ""
+        dissent = " (dissent)" if vote["member"] in (p.get("dissent") or ()) else ""
+        echo(f"  {vote['member']}: {vote['vote']}{amount}{clause} - {vote['reason']}{dissent}")
+    if p.get("outcome"):
+        echo(f"  outcome: {p['outcome']}" + (f" {money(p['amount'])}" if p.get("amount") else ""))
 
 
 def _open_tasks(v: ClaimView) -> None:
-    if not v.status.open_tasks:
+    if not v.status.get("open_tasks"):
         return
-    t = Table(title="Open tasks", title_justify="left")
-    for c in ("task", "who", "due"):
-        t.add_column(c)
-    for task in v.status.open_tasks:
-        t.add_row(task.kind, task.assignee or task.role, when(task.due_at))
-    console.print(t)
+    t = Table("task", "who", "due", title="Open tasks")
+    for task in v.status["open_tasks"]:
+        t.add_row(task["kind"], task.get("assignee") or task["role"], when(task.get("due_at")))
+    echo(str(t))
 
 
 def _adjustment(v: ClaimView) -> None:
-    adjustment = v.status.adjustment
+    adjustment = v.status.get("adjustment")
     if not adjustment:
         return
-    t = Table(title=f"Adjustment (by {adjustment.adjuster})", title_justify="left")
-    t.add_column("step")
-    t.add_column("amount", justify="right")
-    t.add_column("how")
-    for ln in adjustment.lines:
-        t.add_row(ln.label_en, money(ln.amount), ln.formula)
-    console.print(t)
+    t = Table(
+        "step",
+        "amount",
+        "how",
+        title=f"Adjustment (by {adjustment['adjuster']})",
+        right=("amount",),
+    )
+    for ln in adjustment["lines"]:
+        t.add_row(ln["label_en"], money(ln["amount"]), ln.get("formula") or "")
+    echo(str(t))
 
 
 def _decisions(v: ClaimView) -> None:
     st = v.status
-    if not (st.approvals or st.refused_decisions):
+    if not (st.get("approvals") or st.get("refused_decisions")):
         return
-    t = Table(title="Decisions", title_justify="left")
-    for c in ("at", "level", "who", "decision", "note"):
-        t.add_column(c)
-    for a in st.approvals:
-        lvl = "SYSTEM" if a.level == 0 else level_name(a.level)
-        t.add_row(when(a.at), lvl, a.approver, a.decision, a.clause or a.note)
-    for r in st.refused_decisions:
-        t.add_row(when(r.at), "-", r.approver, f"{r.decision} (refused)", r.reason)
-    console.print(t)
+    t = Table("at", "level", "who", "decision", "note", title="Decisions")
+    for a in st.get("approvals") or ():
+        lvl = "SYSTEM" if a["level"] == 0 else level_name(a["level"])
+        t.add_row(when(a["at"]), lvl, a["approver"], a["decision"], a.get("clause") or a["note"])
+    for r in st.get("refused_decisions") or ():
+        t.add_row(when(r["at"]), "-", r["approver"], f"{r['decision']} (refused)", r["reason"])
+    echo(str(t))
 
 
 def _payments(v: ClaimView) -> None:
-    if not v.status.payments:
+    if not v.status.get("payments"):
         return
-    t = Table(title="Payments", title_justify="left")
-    for c in ("seq", "amount", "reference", "paid"):
-        t.add_column(c)
-    for p in v.status.payments:
-        t.add_row(str(p.seq), money(p.amount), p.reference, when(p.paid_at))
-    console.print(t)
+    t = Table("seq", "amount", "reference", "paid", title="Payments")
+    for p in v.status["payments"]:
+        t.add_row(str(p["seq"]), money(p["amount"]), p["reference"], when(p.get("paid_at")))
+    echo(str(t))
 
 
 def _complaints(v: ClaimView) -> None:
     if not v.complaints:
         return
-    console.print(
+    echo(
         "complaints: "
         + "; ".join(
             f"{c.complaint_id} {c.category or '-'} {c.stage}"
             + (" (escalated the claim)" if c.category == "payment_timeliness" else "")
             for c in v.complaints
-        ),
-        markup=False,
+        )
     )
 
 
 def _care_and_follow_up(v: ClaimView) -> None:
     st = v.status
-    if st.special_care:
-        console.print(f"special care: advisor {st.advisor or '-'}", markup=False)
-    f = st.follow_up
+    if st.get("special_care"):
+        echo(f"special care: advisor {st.get('advisor') or '-'}")
+    f = st.get("follow_up")
     if f is not None:
         answer = "not reached"
-        if f.reached:
-            answer = "reached, satisfied" if f.satisfied else "reached, not satisfied"
-        console.print(f"follow-up: {answer} ({f.by}, {when(f.at)})", markup=False)
+        if f.get("reached"):
+            answer = "reached, satisfied" if f.get("satisfied") else "reached, not satisfied"
+        echo(f"follow-up: {answer} ({f['by']}, {when(f['at'])})")
 
 
 def _letters(v: ClaimView) -> None:
     if not v.letters:
         return
-    t = Table(title="Letters", title_justify="left")
-    for c in ("letter", "kind", "sent", "sha256"):
-        t.add_column(c)
+    t = Table("letter", "kind", "sent", "sha256", title="Letters")
     for r in v.letters:
         t.add_row(r.letter_id, r.kind, when(r.sent_at), r.sha256[:12])
-    console.print(t)
+    echo(str(t))
 
 
 def _history(v: ClaimView) -> None:
-    console.print("history: " + " -> ".join(h.stage for h in v.status.history))
+    echo("history: " + " -> ".join(h["stage"] for h in v.status.get("history") or ()))
 
 
 RENDERERS: tuple[Callable[[ClaimView], None], ...] = (

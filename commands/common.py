@@ -9,15 +9,21 @@ import os
 import re
 import sys
 from collections.abc import Callable, Coroutine, Iterator
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from models.catalog import BUSINESS_TZ
+# Every command's output helpers, offered here as before (commands/plain.py: no typer nor rich)
+from commands.plain import ZONE_NAME as ZONE_NAME
+from commands.plain import deadline_table as deadline_table
+from commands.plain import echo as echo
+from commands.plain import local_time as local_time
+from commands.plain import money as money
+from commands.plain import print_json as print_json
+from commands.plain import read_model as read_model
+from commands.plain import when as when
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -28,7 +34,6 @@ if TYPE_CHECKING:
     from models.signature import Signed
     from models.tables import ClaimRow, ComplaintRow
     from readmodel.rows import ClaimRecord, ComplaintRecord, StaffMember
-    from readmodel.sql import ReadModel
     from settings import Settings
 
 # Every command imports this module, `claims tasks` and `claims --help` among them: the
@@ -55,13 +60,6 @@ def db() -> Engine:
     from database import engine_for
 
     return engine_for(settings().db_url)
-
-
-def read_model() -> ReadModel:
-    """The read model at `settings().db_url`, for readmodel/reads.py: no settings, no SQLAlchemy."""
-    from readmodel.sql import ReadModel, read_model_url
-
-    return ReadModel(read_model_url())
 
 
 async def temporal() -> Client:
@@ -242,78 +240,6 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     import asyncio
 
     return asyncio.run(coro)
-
-
-def _default(value: Any) -> Any:
-    from pydantic import BaseModel
-
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def print_json(value: Any) -> None:
-    from pydantic import BaseModel
-
-    if isinstance(value, BaseModel):
-        value = value.model_dump(mode="json")
-    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=_default))
-
-
-def money(value: Any) -> str:
-    if value is None:
-        return "-"
-    return f"{Decimal(str(value)):,.2f}"
-
-
-ZONE_NAME = "Beijing time (UTC+8)"
-
-
-def local_time(value: Any) -> str:
-    """To the second, for timelines: an ISO 8601 time (Z or an offset) in China Standard Time."""
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    at: datetime = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def when(value: Any) -> str:
-    """A time as people at the insurer read it: China Standard Time (naive values are UTC)."""
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    at: datetime = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M")
-
-
-def deadline_table(deadlines: list[Any]) -> Any:
-    """Every clock of a case: due date, days left, paused days and why, ladder steps fired."""
-    from rich.table import Table
-
-    t = Table(title=f"Deadlines (times in {ZONE_NAME})", title_justify="left")
-    for c in ("clock", "days", "started", "due", "days left", "paused", "why", "status"):
-        t.add_column(c)
-    for d in deadlines:
-        why = "; ".join(p["reason"] for p in d.pauses)
-        ext = ", ".join(f"extended to {e['days']}: {e['reason']}" for e in d.extensions)
-        t.add_row(
-            d.name,
-            str(d.days),
-            when(d.started_at),
-            when(d.due_at),
-            str(d.days_left) if d.status in ("running", "paused", "overdue") else "-",
-            f"{d.paused_days} d" if d.paused_days else "-",
-            "; ".join(x for x in (why, ext) if x) or "-",
-            d.status + (f" ({', '.join(d.fired)})" if d.fired else ""),
-        )
-    return t
 
 
 def full_view_allowed(person: str | None, full: bool, case_id: str = "", view: str = "") -> bool:

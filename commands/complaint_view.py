@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from commands.common import console, deadline_table, money, when
+from commands.common import console, deadline_table, echo, money, when
 from models.complaint import ComplaintStatus
 
 
@@ -92,7 +92,7 @@ def _review_and_deadlines(v: ComplaintView) -> None:
             f"claim re-review: {st.claim_review.get('outcome') or 'waiting for the panel'}"
         )
     if st.deadlines:
-        console.print(deadline_table(st.deadlines))
+        echo(str(deadline_table([d.model_dump(mode="json") for d in st.deadlines])))
 
 
 def _callbacks(v: ComplaintView) -> None:

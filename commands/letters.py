@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from commands.common import (
     FullOpt,
     UserError,
     ViewerOpt,
-    console,
     db,
     full_view_allowed,
     handle_errors,
     print_json,
-    read_model,
     when,
 )
+from commands.reading import print_letters
 from models.catalog import LOCAL_TIME_NAME
 from security.masking import mask_text
 
@@ -55,10 +53,6 @@ def show(
     typer.echo(row.body)
 
 
-def _without_body(letter: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in letter.items() if name != "body"}
-
-
 def _channel(channel: str) -> str:
     """A formal notice to someone without email goes by post: the file is the print copy, and
     an SMS points to it (the letter's last line says so)."""
@@ -77,19 +71,4 @@ def list_letters(
 
     Example: claims letter list CLM-1
     """
-    from dataclasses import asdict
-
-    from readmodel import reads
-
-    rows = reads.letters_of(engine=read_model(), case_id=case_id)
-    if as_json:
-        print_json(
-            [{**_without_body(asdict(r)), "recipient": mask_text(r.recipient)} for r in rows]
-        )
-        return
-    t = Table()
-    for c in ("letter", "kind", "language", "channel", "sent (Beijing time)", "file"):
-        t.add_column(c)
-    for r in rows:
-        t.add_row(r.letter_id, r.kind, r.language, r.channel, when(r.sent_at), r.path)
-    console.print(t)
+    print_letters(case_id, as_json)

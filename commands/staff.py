@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from commands.common import (
-    UserError,
-    console,
-    db,
-    handle_errors,
-    print_json,
-    read_model,
-    settings,
-    when,
-)
+from commands.common import UserError, db, handle_errors, settings
+from commands.reading import print_staff
 
 app = typer.Typer(help="Staff and their signing keys.", no_args_is_help=True)
 
@@ -32,42 +23,7 @@ def list_staff(as_json: JsonOpt = False) -> None:
 
     Example: claims staff list --json
     """
-    from readmodel import reads
-
-    rows = reads.staff(engine=read_model())
-    out: list[dict[str, Any]] = []
-    for r in rows:
-        has_key = bool(r.algorithm and r.public_key)
-        out.append(
-            {
-                "staff_id": r.staff_id,
-                "name": r.name,
-                "level": r.level,
-                "roles": list(r.roles or []),
-                "active": r.active,
-                "has_key": has_key,
-                "algorithm": r.algorithm if has_key else None,
-                "public_key": r.public_key if has_key else None,
-                "key_set_at": r.key_set_at,
-            }
-        )
-    if as_json:
-        print_json(out)
-        return
-    t = Table()
-    for c in ("staff", "name", "level", "roles", "active", "signing key", "key set"):
-        t.add_column(c)
-    for s in out:
-        t.add_row(
-            s["staff_id"],
-            s["name"],
-            f"L{s['level']}" if s["level"] else "-",
-            ", ".join(s["roles"]),
-            "yes" if s["active"] else "no",
-            s["algorithm"] or "-",
-            when(s["key_set_at"]) if s["has_key"] else "-",
-        )
-    console.print(t)
+    print_staff(as_json)
 
 
 @app.command("set-key")

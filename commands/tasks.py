@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from commands.common import ZONE_NAME, console, handle_errors, print_json, read_model, when
+from commands.common import handle_errors
+from commands.reading import open_items, print_tasks
 
-if TYPE_CHECKING:
-    from readmodel.rows import WorkItem
-
-
-def open_items(person: str | None, limit: int = 100) -> list[WorkItem]:
-    """The work queue of a person (all open items but the claimants' without one)."""
-    from readmodel import reads
-
-    return reads.open_items(engine=read_model(), person=person, limit=limit)
+__all__ = ["open_items", "tasks"]
 
 
 def tasks(
@@ -30,31 +23,4 @@ def tasks(
 
     Example: claims tasks --for sup1
     """
-    rows = handle_errors(open_items)(person, limit)
-    if as_json:
-        print_json(
-            [
-                {
-                    "key": r.key,
-                    "case_id": r.case_id,
-                    "kind": r.kind,
-                    "role": r.role,
-                    "assignee": r.assignee,
-                    "due_at": r.due_at,
-                    "priority": r.priority,
-                }
-                for r in rows
-            ]
-        )
-        return
-    from rich.table import Table
-
-    t = Table()
-    for c in ("due", "case", "task", "role", "assignee"):
-        t.add_column(c)
-    for r in rows:
-        t.add_row(when(r.due_at), r.case_id, r.kind, r.role, r.assignee or "-")
-    console.print(t)
-    typer.echo(
-        f"{len(rows)} open task(s)" + (f" for {person}" if person else "") + f"; {ZONE_NAME}"
-    )
+    handle_errors(print_tasks)(person, limit, as_json)
