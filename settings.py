@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     http_port: int = Field(
         default=7243, validation_alias=AliasChoices("CLAIMS_HTTP_PORT", "http_port")
     )
+    temporal_http: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CLAIMS_TEMPORAL_HTTP", "temporal_http"),
+        description="Temporal's HTTP API, e.g. `https://temporal.insurer.internal:7243`, that "
+        "staff decisions go over (commands/http_update.py); unset: http://127.0.0.1:<http "
+        "port> for the embedded server, the SDK's gRPC for a named one",
+    )
     portal_port: int = Field(
         default=8240, validation_alias=AliasChoices("CLAIMS_PORTAL_PORT", "portal_port")
     )

@@ -41,6 +41,15 @@ POLL = 0.1
 STARTS_IN_FLIGHT = 64
 
 
+def free_port() -> int:
+    """A port nothing listens on now, for a server the benchmark starts."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @dataclass(frozen=True)
 class Target:
     """Where the benchmark's workers point: the server, the read model, the data folder, and
@@ -50,6 +59,7 @@ class Target:
     db_url: str
     data_dir: Path
     payload_keys: str | None = None  # None: as the environment says
+    http: str | None = None  # the server's HTTP API, which staff decisions are sent over
 
     def env(self, task_queue: str) -> dict[str, str]:
         """The workers' environment: the bench's own server in plain text, whatever Temporal
@@ -64,6 +74,8 @@ class Target:
         }
         if self.payload_keys:
             env["CLAIMS_PAYLOAD_KEYS"] = self.payload_keys
+        if self.http:
+            env["CLAIMS_TEMPORAL_HTTP"] = self.http
         return env
 
 

@@ -82,48 +82,63 @@ async def temporal() -> Client:
 
 
 def signed(message: Signed, case_id: str) -> Any:
-    """The decision signed by the acting person (README "Signed decisions"): with their
-    Ed25519 private key (CLAIMS_STAFF_KEY, else `<data>/keys/<staff id>.pem`), checked against
-    the public key on record. For a case begun before release 2026-12, set CLAIMS_STAFF_SECRET:
-    the decision is then signed with HMAC under the key derived from that secret."""
+    """The decision signed by the acting person (README "Signed decisions"): a copy of the
+    message with `signed_at` now and `signature` over its full JSON form (signature_of)."""
+    import signing
+
+    stamped = message.model_copy(update={"signed_at": signing.signed_now(), "signature": None})
+    fields = stamped.model_dump(mode="json", exclude={"signature"})
+    s = settings()
+    sig = signature_of(message.signer, fields, case_id, s.staff_keys_dir, s.staff_keys_file)
+    return stamped.model_copy(update={"signature": sig})
+
+
+def signature_of(
+    who: str, fields: dict[str, Any], case_id: str, keys_dir: Path, keys_file: Path
+) -> str:
+    """The acting person's signature of a message's fields (all of them but `signature`): with
+    their Ed25519 private key (CLAIMS_STAFF_KEY, else `<keys dir>/<staff id>.pem`), checked
+    against the public key on record. For a case begun before release 2026-12, set
+    CLAIMS_STAFF_SECRET: the fields are then signed with HMAC under the key derived from that
+    secret (its other place: the keys file). Neither pydantic nor SQLAlchemy is imported."""
     import signing
     from readmodel import reads
 
-    who = message.signer
     row = reads.staff_member(engine=read_model(), staff_id=who)
     if row is None:
         raise UserError(f"unknown person {who!r}")
     if os.environ.get("CLAIMS_STAFF_SECRET"):
-        return _signed_hmac(message, case_id, row)
+        return _hmac_signature(who, fields, case_id, row, keys_file)
     if row.algorithm != signing.ED25519 or not row.public_key:
         raise UserError(
             f"{who} has no signing key: an administrator runs claims staff set-key {who} "
             "(for the demo staff: claims demo load)"
         )
     try:
-        key = signing.private_key_for(who, settings().staff_keys_dir)
+        key = signing.private_key_for(who, keys_dir)
     except signing.SigningError as exc:
         raise UserError(str(exc)) from None
     if signing.public_pem(key).strip() != row.public_key.strip():
         raise UserError(f"the private key given for {who} does not match {who}'s public key")
-    return signing.sign_ed25519(message, case_id, key)
+    return signing.ed25519_signature(key, fields, case_id)
 
 
-def _signed_hmac(message: Signed, case_id: str, row: StaffMember) -> Any:
+def _hmac_signature(
+    who: str, fields: dict[str, Any], case_id: str, row: StaffMember, keys_file: Path
+) -> str:
     """HMAC-SHA256, as before release 2026-12, for cases begun under it."""
     import signing
 
-    who = message.signer
     record = row.signing_key
     if not record:
         raise UserError(f"{who} has no HMAC key record for cases begun before release 2026-12")
     try:
-        key = signing.key_from_secret(record, signing.secret_for(who, settings().staff_keys_file))
+        key = signing.key_from_secret(record, signing.secret_for(who, keys_file))
     except signing.SigningError as exc:
         raise UserError(str(exc)) from None
     if key != signing.parse_record(record)[2]:
         raise UserError(f"the secret given for {who} does not match {who}'s signing key")
-    return signing.sign(message, case_id, key)
+    return signing.signature(key, fields, case_id)
 
 
 def read_json(path: Path) -> Any:
@@ -153,14 +168,19 @@ def _update_refused(exc: WorkflowUpdateFailedError) -> str:
 def _rpc_error(exc: RPCError) -> str:
     from temporalio.service import RPCStatusCode
 
-    if exc.status != RPCStatusCode.NOT_FOUND:
-        return f"Temporal error: {exc.message}"
-    if "already completed" in exc.message or "closing workflow" in exc.message:
+    return temporal_error(exc.status == RPCStatusCode.NOT_FOUND, exc.message)
+
+
+def temporal_error(not_found: bool, message: str) -> str:
+    """Temporal's answer to a call it refused, as one line (through the SDK or the HTTP API)."""
+    if not not_found:
+        return f"Temporal error: {message}"
+    if "already completed" in message or "closing workflow" in message:
         return "the case is finished; it takes no more messages"
-    found = re.search(r"for ID: (claim|complaint)-(\S+)", exc.message)
+    found = re.search(r"for ID: (claim|complaint)-(\S+)", message)
     if found:
         return f"unknown {found.group(1)} {found.group(2)}"
-    return f"not found: {exc.message}"
+    return f"not found: {message}"
 
 
 def _bad_json(exc: json.JSONDecodeError) -> str:
@@ -190,6 +210,7 @@ _ONE_LINE: tuple[tuple[tuple[str, ...], Callable[[Any], str]], ...] = (
             "commands.common:UserError",
             "client:ReportRefused",
             "security.codec:PayloadKeyError",
+            "security.keys:PayloadKeyError",
             "readmodel.sql:NotFound",
         ),
         str,
