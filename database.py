@@ -16,11 +16,13 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Column, event, inspect, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import Column, Table, event, inspect, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 import migrations
 import models.notice_tables  # noqa: F401  (the notices and the letter box)
@@ -252,3 +254,23 @@ def recused_staff(status: Mapping[str, Any]) -> set[str]:
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
     return make_engine(url)
+
+
+def insert_new(
+    db: Session | Connection, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...]
+) -> int:
+    """Insert the rows whose key is not there yet, in one statement (INSERT ... ON CONFLICT DO
+    NOTHING); a row already written stays as it is. How many went in, for one row (a count
+    over several is not reliable on every driver). The read model is SQLite or PostgreSQL."""
+    if not rows:
+        return 0
+    bind = db.get_bind() if isinstance(db, Session) else db
+    dialect = bind.dialect.name
+    if dialect == "postgresql":
+        stmt: Any = pg_insert(table).on_conflict_do_nothing(index_elements=key)
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=key)
+    else:
+        raise RuntimeError(f"the read model is on {dialect}: SQLite or PostgreSQL only")
+    result: CursorResult[Any] = db.execute(stmt, rows)  # type: ignore[assignment]
+    return int(result.rowcount)

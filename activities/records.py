@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, insert, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio import activity
 
-from database import recused_staff
+from database import insert_new, recused_staff
 from models.records import AuditEventIn, ClaimSync, SyncReceipt, WorkItemIn
 from models.status import CLAIM_ENDED, StageChange
 from models.tables import AuditEventRow, ClaimRecusalRow, ClaimRow, WorkItemRow, table_of
@@ -175,19 +173,3 @@ def write_events_and_items(
             .where(items.c.case_id == case_id, items.c.state == "open", items.c.priority < priority)
             .values(priority=priority)
         )
-
-
-def insert_new(
-    session: Session, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...]
-) -> None:
-    """Insert the rows whose key is not there yet, in one statement (INSERT ... ON CONFLICT DO
-    NOTHING); a row already written stays as it is. The read model is SQLite or PostgreSQL."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(pg_insert(table).on_conflict_do_nothing(index_elements=key), rows)
-    elif dialect == "sqlite":
-        session.execute(sqlite_insert(table).on_conflict_do_nothing(index_elements=key), rows)
-    else:
-        raise RuntimeError(f"the read model is on {dialect}: SQLite or PostgreSQL only")

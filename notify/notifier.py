@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection, Engine
 
+from database import insert_new
 from models.catalog import COMPANY_NAME, FORMAL_NOTICES
 from models.notice_tables import NoticeRow
 from models.notices import (
@@ -33,6 +35,7 @@ from models.notices import (
     NoticeRequest,
     NoticeStatus,
 )
+from models.tables import table_of
 from notify.base import Adapter, Message, PermanentFailure, TransientFailure
 from security.masking import mask_email, mask_phone
 
@@ -40,6 +43,29 @@ log = logging.getLogger("claims.notify")
 
 MAX_ATTEMPTS = 3  # on one channel, before the next is tried
 DONE = (NoticeStatus.SENT, NoticeStatus.DELIVERED)
+_DONE_VALUES = [s.value for s in DONE]
+# Read and written with plain statements: the notifier runs for every notice of every case,
+# and the ORM's load, flush and refresh cost more than the statements themselves.
+NOTICES = table_of(NoticeRow)
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeState:
+    """One row of `notices` as read or written: a channel tried for a notice (NoticeRow's
+    columns). Times are UTC."""
+
+    key: str
+    channel: str
+    case_id: str
+    kind: str
+    status: str
+    attempts: int
+    first_attempt_at: datetime
+    last_attempt_at: datetime
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    last_error: str | None = None
+    reference: str | None = None
 
 
 class NoticeDeferred(Exception):
@@ -121,13 +147,13 @@ class Notifier:
 
     # -- the table ---------------------------------------------------------------------------
 
-    def rows(self, key: str) -> list[NoticeRow]:
-        with Session(self.engine) as session:
-            return _rows(session, key)
+    def rows(self, key: str) -> list[NoticeState]:
+        with self.engine.connect() as conn:
+            return _rows(conn, key)
 
     def _record(
         self,
-        session: Session,
+        conn: Connection,
         req: NoticeRequest,
         channel: Channel,
         status: NoticeStatus | None,
@@ -135,75 +161,87 @@ class Notifier:
         error: str | None = None,
         reference: str | None = None,
         tried: bool = True,
-    ) -> NoticeRow:
+    ) -> NoticeState:
         """One attempt on a channel; `status` None: retrying, or failed at the last attempt.
         A channel that could not be tried at all (not configured, no address: `tried` False)
-        is only flushed: it is committed with the next attempt's row, in one transaction."""
+        is only written: it is committed with the next attempt's row, in one transaction.
+        A concurrent attempt that wrote the row first (or sent the notice) is read again,
+        never rolled back over, so the untried channels' rows are kept."""
         now = datetime.now(UTC)
-        for _ in range(2):  # a concurrent attempt may insert the row first
-            with session.no_autoflush:
-                row = session.get(NoticeRow, (req.key, channel.value))
+        for _ in range(2):
+            row = _row(conn, req.key, channel)
+            if row is not None and row.status in DONE:
+                if tried:
+                    conn.commit()  # the untried channels written before it, on record
+                return row  # a concurrent attempt sent it: its record stands
+            attempts = (row.attempts if row else 0) + 1
+            outcome = status
+            if outcome is None:
+                out = attempts >= self.max_attempts
+                outcome = NoticeStatus.FAILED if out else NoticeStatus.RETRYING
+            values: dict[str, Any] = {
+                "attempts": attempts,
+                "last_attempt_at": now,
+                "status": outcome.value,
+                "last_error": error,
+            }
+            if outcome is NoticeStatus.SENT:
+                values |= {"sent_at": now, "reference": reference}
             if row is None:
-                row = NoticeRow(
+                written = NoticeState(
                     key=req.key,
                     channel=channel.value,
                     case_id=req.case_id,
                     kind=req.kind,
-                    status=NoticeStatus.RETRYING.value,
                     first_attempt_at=now,
-                    last_attempt_at=now,
+                    **values,
                 )
-            if row.status in DONE:
-                return row  # a concurrent attempt sent it: its record stands
-            row.attempts += 1
-            row.last_attempt_at = now
-            if status is None:
-                out = row.attempts >= self.max_attempts
-                status = NoticeStatus.FAILED if out else NoticeStatus.RETRYING
-            row.status = status.value
-            row.last_error = error
-            if status is NoticeStatus.SENT:
-                row.sent_at, row.reference = now, reference
-            session.add(row)
-            if not tried:
-                return row  # committed with the next attempt's row
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                continue
-            return row
+                if not insert_new(conn, NOTICES, [_columns(written)], ("key", "channel")):
+                    continue
+            else:
+                changed = conn.execute(
+                    update(NOTICES)
+                    .where(_key_is(req.key, channel), NOTICES.c.status.not_in(_DONE_VALUES))
+                    .values(**values)
+                )
+                if not changed.rowcount:
+                    continue
+                written = replace(row, **values)
+            if tried:
+                conn.commit()
+            return written
         raise TransientFailure("the notice record could not be written")
 
     def mark_delivered(self, key: str, channel: Channel, at: datetime | None = None) -> bool:
         """A gateway, the post or the page confirms delivery: the evidence of notice (送达)."""
-        with Session(self.engine) as session:
-            row = session.get(NoticeRow, (key, channel.value))
-            if row is None or row.status not in DONE:
-                return False
-            row.status = NoticeStatus.DELIVERED.value
-            row.delivered_at = row.delivered_at or at or datetime.now(UTC)
-            session.add(row)
-            session.commit()
-        return True
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(NOTICES)
+                .where(_key_is(key, channel), NOTICES.c.status.in_(_DONE_VALUES))
+                .values(
+                    status=NoticeStatus.DELIVERED.value,
+                    delivered_at=func.coalesce(NOTICES.c.delivered_at, at or datetime.now(UTC)),
+                )
+            )
+        return bool(changed.rowcount)
 
     # -- sending -----------------------------------------------------------------------------
 
     def send(self, req: NoticeRequest) -> NoticeReceipt:
         """Send the notice once (and its SMS pointer once). Raises NoticeDeferred when this
         attempt failed and should be repeated, NoticeUndeliverable when nothing can take it.
-        One session for the whole call: the table is read once before sending, each attempt
+        One connection for the whole call: the table is read once before sending, each attempt
         committed as it ends, and read again after a send (a concurrent attempt may have won)."""
         channels, pointer = plan(req)
-        with Session(self.engine, expire_on_commit=False) as session:
-            rows = _rows(session, req.key)
+        with self.engine.connect() as conn:
+            rows = _rows(conn, req.key)
             if _first_sent(rows) is None:
-                rows = self._send_first(session, req, channels, rows)
+                rows = self._send_first(conn, req, channels, rows)
             done = _first_sent(rows)
             assert done is not None and done.sent_at is not None
             pointer_key = None
             if pointer:
-                pointer_key = self._send_pointer(session, req, Channel(done.channel))
+                pointer_key = self._send_pointer(conn, req, Channel(done.channel))
         attempts = sum(r.attempts for r in rows)
         return NoticeReceipt(
             key=req.key,
@@ -216,8 +254,12 @@ class Notifier:
         )
 
     def _send_first(
-        self, session: Session, req: NoticeRequest, channels: list[Channel], tried: list[NoticeRow]
-    ) -> list[NoticeRow]:
+        self,
+        conn: Connection,
+        req: NoticeRequest,
+        channels: list[Channel],
+        tried: list[NoticeState],
+    ) -> list[NoticeState]:
         """Try the channels in order until one sends; the key's rows as they are after it."""
         message = Message(
             key=req.key,
@@ -233,69 +275,77 @@ class Notifier:
         for channel in channels:
             if channel.value in failed:
                 continue
-            row = self._attempt(session, req, channel, message)
+            row = self._attempt(conn, req, channel, message)
             if row.status in DONE:
-                return _rows(session, req.key)  # read again: another attempt may have won
+                return _rows(conn, req.key)  # read again: another attempt may have won
             if row.status == NoticeStatus.RETRYING.value:
                 raise NoticeDeferred(
                     f"notice {req.key}: {channel.value} attempt {row.attempts} of "
                     f"{self.max_attempts} failed: {row.last_error}"
                 )
-        session.commit()  # the channels that could not be tried, on record
+        conn.commit()  # the channels that could not be tried, on record
         raise NoticeUndeliverable(
             f"notice {req.key}: no channel took it ({', '.join(c.value for c in channels)})"
         )
 
     def _attempt(
-        self, session: Session, req: NoticeRequest, channel: Channel, message: Message
-    ) -> NoticeRow:
+        self, conn: Connection, req: NoticeRequest, channel: Channel, message: Message
+    ) -> NoticeState:
         to = masked_recipient(channel, req.recipient)
         adapter = self.adapters.get(channel)
         if adapter is None:
             error = f"{channel.value} is not configured"
             log.warning("notice %s: %s", req.key, error)
-            return self._record(
-                session, req, channel, NoticeStatus.FAILED, error=error, tried=False
-            )
+            return self._record(conn, req, channel, NoticeStatus.FAILED, error=error, tried=False)
         refused = adapter.refusal(message)
         if refused:  # no address: nothing is handed over
             log.warning("notice %s by %s to %s refused: %s", req.key, channel.value, to, refused)
-            return self._record(
-                session, req, channel, NoticeStatus.FAILED, error=refused, tried=False
-            )
+            return self._record(conn, req, channel, NoticeStatus.FAILED, error=refused, tried=False)
         # the channels that could not be tried go on record, and no read stays open while
         # the adapter sends (it may write the database through a connection of its own)
-        session.commit()
+        conn.commit()
         try:
             reference = adapter.send(message)
         except PermanentFailure as err:
             log.warning("notice %s by %s to %s refused: %s", req.key, channel.value, to, err)
-            return self._record(session, req, channel, NoticeStatus.FAILED, error=str(err))
+            return self._record(conn, req, channel, NoticeStatus.FAILED, error=str(err))
         except TransientFailure as err:
             log.warning("notice %s by %s to %s failed: %s", req.key, channel.value, to, err)
-            return self._record(session, req, channel, None, error=str(err))
+            return self._record(conn, req, channel, None, error=str(err))
         log.info("notice %s (%s) sent by %s to %s", req.key, req.kind, channel.value, to)
-        return self._record(session, req, channel, NoticeStatus.SENT, reference=reference)
+        return self._record(conn, req, channel, NoticeStatus.SENT, reference=reference)
 
-    def _send_pointer(self, session: Session, req: NoticeRequest, by: Channel) -> str:
+    def _send_pointer(self, conn: Connection, req: NoticeRequest, by: Channel) -> str:
         pointer = pointer_request(req, by)
         channels, _ = plan(pointer)
-        tried = _rows(session, pointer.key)
+        tried = _rows(conn, pointer.key)
         try:
             if _first_sent(tried) is None:
-                self._send_first(session, pointer, channels, tried)
+                self._send_first(conn, pointer, channels, tried)
         except NoticeUndeliverable as err:
             # the notice itself went out in writing; a pointer that cannot go is only recorded
             log.warning("%s", err)
         return pointer.key
 
 
-def _rows(session: Session, key: str) -> list[NoticeRow]:
-    query = select(NoticeRow).where(NoticeRow.key == key).order_by(col(NoticeRow.first_attempt_at))
-    # as the table has them now, not as this session first read them
-    return list(session.exec(query.execution_options(populate_existing=True)))
+def _key_is(key: str, channel: Channel) -> Any:
+    return (NOTICES.c.key == key) & (NOTICES.c.channel == channel.value)
 
 
-def _first_sent(rows: list[NoticeRow]) -> NoticeRow | None:
+def _columns(row: NoticeState) -> dict[str, Any]:
+    return {c: getattr(row, c) for c in NoticeState.__slots__}
+
+
+def _row(conn: Connection, key: str, channel: Channel) -> NoticeState | None:
+    found = conn.execute(select(NOTICES).where(_key_is(key, channel))).mappings().first()
+    return None if found is None else NoticeState(**found)
+
+
+def _rows(conn: Connection, key: str) -> list[NoticeState]:
+    query = select(NOTICES).where(NOTICES.c.key == key).order_by(NOTICES.c.first_attempt_at)
+    return [NoticeState(**m) for m in conn.execute(query).mappings()]
+
+
+def _first_sent(rows: list[NoticeState]) -> NoticeState | None:
     sent = [r for r in rows if r.status in DONE and r.sent_at is not None]
     return min(sent, key=lambda r: r.sent_at or r.last_attempt_at) if sent else None

@@ -30,6 +30,7 @@ from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 from typer.testing import CliRunner
 
+import notify.notifier as notifier_module
 from activities.notices import NoticeActivities
 from bench.readmodel import scratch_postgres
 from cli import app
@@ -37,7 +38,7 @@ from database import make_engine
 from models.catalog import BUSINESS_TZ
 from models.notices import Channel, Contact, NoticeReceipt, NoticeRequest, NoticeStatus
 from notify import build_notifier, print_queue_dir, sms_outbox_dir
-from notify.notifier import MAX_ATTEMPTS, Notifier
+from notify.notifier import MAX_ATTEMPTS, NOTICES, NoticeState, Notifier
 from notify.queries import letter_box, notices_of
 from settings import Settings, get_settings
 from tests.conftest import PG_URL
@@ -322,6 +323,37 @@ def test_a_delivered_notice_is_not_sent_again(settings, db):
     assert rows(db, req.key)["sms"].delivered_at is not None
 
 
+def test_an_attempt_that_loses_the_race_keeps_the_winners_record_and_the_untried_rows(
+    settings, db, monkeypatch
+):
+    """Two attempts of one notice at once: the other wrote the email row (sent) after this
+    one read the table. This one takes the winner's record, and the channel it could not
+    try, written in the same transaction, stays on record."""
+    notifier = notifier_for(settings, db, None)
+    req = notice(f"claim:{CASE}:ack", "ack", Channel.EMAIL)
+    winner = notifier_for(settings, db, None)
+    with db.connect() as other:
+        winner._record(other, req, Channel.EMAIL, NoticeStatus.SENT, reference="won")
+    read = notifier_module._row
+    stale = iter([None])  # the first read of the email row comes before the winner wrote it
+    monkeypatch.setattr(
+        notifier_module,
+        "_row",
+        lambda conn, key, channel: (
+            (next(stale, None) if channel is Channel.EMAIL else None) or read(conn, key, channel)
+        ),
+    )
+
+    with db.connect() as conn:
+        notifier._record(conn, req, Channel.SMS, NoticeStatus.FAILED, error="no", tried=False)
+        kept = notifier._record(conn, req, Channel.EMAIL, NoticeStatus.SENT, reference="lost")
+
+    assert (kept.status, kept.reference, kept.attempts) == ("sent", "won", 1)
+    on_record = rows(db, req.key)
+    assert (on_record["email"].reference, on_record["email"].attempts) == ("won", 1)
+    assert (on_record["sms"].status, on_record["sms"].last_error) == ("failed", "no")
+
+
 def test_claims_notice_list_shows_status_and_beijing_time(settings, db, monkeypatch):
     notifier = notifier_for(settings, db, None)
     req = notice(f"claim:{CASE}:ack", "ack", Channel.EMAIL, Channel.SMS)
@@ -404,3 +436,9 @@ async def test_temporal_does_not_retry_a_notice_no_channel_can_take(dev_env, set
         assert (rows(db, req.key)["sms"].status, rows(db, req.key)["sms"].attempts) == ("failed", 1)
     finally:
         db.dispose()
+
+
+def test_the_notifiers_record_has_the_notice_tables_columns():
+    """NoticeState is what the notifier reads and writes with plain statements: the same
+    columns as the table (models/notice_tables.py), in its order."""
+    assert list(NoticeState.__slots__) == [c.name for c in NOTICES.columns]
