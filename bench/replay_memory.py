@@ -116,10 +116,14 @@ class Series:
     histories: int
     samples: tuple[Sample, ...]
 
-    def growth_mb(self) -> float:
-        """VmRSS after the last sample less after the first (the replaying process holding
-        most, with two)."""
-        return self.samples[-1].rss_mb - self.samples[0].rss_mb
+    def growth_mb(self, since: int = 0) -> float:
+        """VmRSS after the last sample less after sample `since` (the replaying process
+        holding most, with two)."""
+        return self.samples[-1].rss_mb - self.samples[since].rss_mb
+
+    def halfway(self) -> int:
+        """The sample half way (after 5,000 of 10,000)."""
+        return max(0, len(self.samples) // 2 - 1)
 
     def flat(self) -> bool:
         return self.growth_mb() <= GROWTH_MB
@@ -261,14 +265,14 @@ def rows(r: ReplayMemory) -> list[tuple[str, str]]:
                 " / ".join(f"{x.rss_mb:.0f}" for x in s.samples),
             )
         )
-        gatherer = s.samples[-1].gatherer
+        gatherer, half = s.samples[-1].gatherer, s.halfway()
         out.append(
             (
-                f"replay memory, {how}: growth from {s.samples[0].replayed:,} to "
-                f"{s.samples[-1].replayed:,} histories / peak (VmHWM)"
-                + (" / the gathering process at the end" if gatherer else ""),
-                f"{s.growth_mb():+.1f} MB / {s.samples[-1].peak_mb:.0f} MB"
-                + (f" / {gatherer[0]:.0f} MB" if gatherer else ""),
+                f"replay memory, {how}: growth from {s.samples[0].replayed:,} / from "
+                f"{s.samples[half].replayed:,} to {s.samples[-1].replayed:,} histories, "
+                "peak (VmHWM)" + (", the gathering process at the end" if gatherer else ""),
+                f"{s.growth_mb():+.1f} MB / {s.growth_mb(half):+.1f} MB, "
+                f"{s.samples[-1].peak_mb:.0f} MB" + (f", {gatherer[0]:.0f} MB" if gatherer else ""),
             )
         )
     return out

@@ -10,7 +10,9 @@
 3. history size: events per case for each recorded path (tests/histories);
 4. replay: histories replayed per second: the committed ones, one replayer; then the throughput
    phase's fast-track claims against its bare workflows, streamed as `claims audit replay`
-   streams them, with one process and with two (bench/replay.py);
+   streams them, with one process and with two (bench/replay.py); then `replay-memory`:
+   10,000 claim histories replayed as `claims audit replay --jobs 1` replays them (and 2,000
+   with `--jobs 2`), the replaying processes' memory read every 1,000 (bench/replay_memory.py);
 5. read model: `claims tasks` and `claims claim list` p50 at 100,000 claims and 1,000,000
    audit events (`--book-claims 1000000` for the target's book, ten events a claim), on SQLite
    and on PostgreSQL (a scratch schema, dropped afterwards);

@@ -125,8 +125,14 @@ def test_the_figures_show_each_series_and_the_gatherer_with_two_processes():
 
     one = next(k for k in table if "--jobs 1`, 10,000 histories" in k)
     assert table[one] == "140 / 141"
-    growth = next(k for k in table if "--jobs 2`: growth from 200 to 400" in k)
-    assert table[growth] == "-1.0 MB / 133 MB / 28 MB"
+    growth = next(k for k in table if "--jobs 2`: growth from 200 / from 200 to 400" in k)
+    assert table[growth] == "-1.0 MB / -1.0 MB, 133 MB, 28 MB"
+
+
+def test_growth_is_also_shown_over_the_second_half_where_a_leak_would_go_on():
+    s = _series(*((n, 140 + min(n, 5000) / 500) for n in range(1000, 10_001, 1000)))
+    assert s.samples[s.halfway()].replayed == 5000
+    assert (s.growth_mb(), s.growth_mb(s.halfway())) == (8.0, 0.0)
 
 
 def test_the_phase_is_named_in_the_benchmarks_phases():
