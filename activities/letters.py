@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.wording import rmb_capitals, settlement_in_words
+from database import insert_new
 from models.catalog import (
     APPROVAL_LEVEL_NAMES,
     BUSINESS_TZ,
@@ -35,11 +36,14 @@ from models.catalog import (
 from models.money import fmt
 from models.records import LetterRecord, LetterRequest
 from models.roles import CLAIM_DECIDERS, ROLE_NAMES, ROLES
-from models.tables import LetterRow, StaffRow
+from models.tables import LetterRow, StaffRow, table_of
 from security.masking import mask_account, mask_phone, mask_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 LANGUAGES = ("zh-CN", "en")
+LETTERS = table_of(LetterRow)
+# what a letter's record (models.records.LetterRecord) takes from its row
+_RECORD_COLUMNS = tuple(LETTERS.c[name] for name in LetterRecord.model_fields)
 
 
 def _local(value: object) -> datetime:
@@ -258,38 +262,37 @@ class LetterActivities:
 
     @activity.defn(name="send_letter")
     def send_letter(self, req: LetterRequest) -> LetterRecord:
-        """Render, file and record a letter once; a retry returns the letter already sent."""
-        with Session(self.engine) as session:
-            existing = session.get(LetterRow, req.letter_id)
+        """Render, file and record a letter once; a retry returns the letter already sent.
+        Plain statements, not the ORM: this runs for every letter of every case."""
+        with self.engine.connect() as conn:
+            existing = _sent(conn, req.letter_id)
             if existing is not None:
-                return _record(existing)
+                return existing
             sent_at = datetime.now(UTC)
             body = self.render(req, sent_at)
             digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
             path = letter_path(self.letters_dir, req.case_id, req.letter_id)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(body, encoding="utf-8")
-            row = LetterRow(
-                letter_id=req.letter_id,
-                case_id=req.case_id,
-                kind=req.kind,
-                language=req.language,
-                channel=delivery_channel(req),
-                recipient=req.recipient,
-                sent_at=sent_at,
-                sha256=digest,
-                path=str(path.resolve()),
-                body=body,
-            )
-            session.add(row)
-            try:
-                session.commit()
-            except IntegrityError:  # a concurrent attempt recorded it first
-                session.rollback()
-                existing = session.get(LetterRow, req.letter_id)
-                assert existing is not None
-                return _record(existing)
-            return _record(row)
+            row = {
+                "letter_id": req.letter_id,
+                "case_id": req.case_id,
+                "kind": req.kind,
+                "language": req.language,
+                "channel": delivery_channel(req),
+                "recipient": req.recipient,
+                "sent_at": sent_at,
+                "sha256": digest,
+                "path": str(path.resolve()),
+                "body": body,
+            }
+            # a concurrent attempt may have recorded it first: its record stands
+            insert_new(conn, LETTERS, [row], ("letter_id",))
+            conn.commit()
+            # read back as the database keeps it (a retry reads the same record)
+            recorded = _sent(conn, req.letter_id)
+            assert recorded is not None
+            return recorded
 
 
 def letter_path(letters_dir: Path, case_id: str, letter_id: str) -> Path:
@@ -312,13 +315,11 @@ def letter_path(letters_dir: Path, case_id: str, letter_id: str) -> Path:
     return path
 
 
-def _record(row: LetterRow) -> LetterRecord:
-    return LetterRecord(
-        letter_id=row.letter_id,
-        kind=row.kind,
-        path=row.path,
-        sha256=row.sha256,
-        sent_at=row.sent_at,
-        recipient=row.recipient,
-        channel=row.channel,
+def _sent(conn: Connection, letter_id: str) -> LetterRecord | None:
+    """The letter's record, if it was sent."""
+    found = (
+        conn.execute(select(*_RECORD_COLUMNS).where(LETTERS.c.letter_id == letter_id))
+        .mappings()
+        .first()
     )
+    return None if found is None else LetterRecord(**found)
