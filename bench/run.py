@@ -117,6 +117,7 @@ async def replay_rate(rounds: int = 5) -> float:
 async def engine_figures(
     a: argparse.Namespace, tmp: Path, found: report.Findings
 ) -> list[tuple[str, str]]:
+    http_port = cases.free_port()
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
         data_converter=CONVERTER,
@@ -124,6 +125,8 @@ async def engine_figures(
         ui=False,
         dev_server_log_level="error",
         dev_server_extra_args=[
+            "--http-port",  # the HTTP API staff decisions go over, as `claims run` serves it
+            str(http_port),
             "--db-filename",
             f"{tmp}/temporal.db",
             "--sqlite-pragma",
@@ -141,7 +144,13 @@ async def engine_figures(
         engine = make_engine(url)
         demo.load(engine)
         host = env.client.service_client.config.target_host
-        target = cases.Target(address=host, db_url=url, data_dir=tmp, payload_keys=BENCH_KEYS)
+        target = cases.Target(
+            address=host,
+            db_url=url,
+            data_dir=tmp,
+            payload_keys=BENCH_KEYS,
+            http=f"http://127.0.0.1:{http_port}",
+        )
         client, n, stall = env.client, a.claims, a.stall
         ctx = EnginePhase(a, rows, client, target, engine, tmp, found)
         if "throughput" in a.only:
