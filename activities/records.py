@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 from temporalio import activity
 
@@ -31,8 +31,8 @@ class RecordActivities:
         st = sync.status
         now = datetime.now(UTC)
         claims = table_of(ClaimRow)
-        with Session(self.engine) as session:
-            known = session.execute(
+        with self.engine.begin() as conn:  # plain statements: no ORM session
+            known = conn.execute(
                 select(
                     col(ClaimRow.history_len),
                     col(ClaimRow.sync_version),
@@ -64,7 +64,7 @@ class RecordActivities:
                 if st.stage in TERMINAL and (known is None or known.closed_at is None):
                     values["closed_at"] = updated_at
                 if known is None:
-                    session.execute(
+                    conn.execute(
                         insert(claims).values(
                             claim_id=st.claim_id,
                             line=st.line,
@@ -79,14 +79,14 @@ class RecordActivities:
                         )
                     )
                 else:
-                    session.execute(
+                    conn.execute(
                         update(claims).where(claims.c.claim_id == st.claim_id).values(**values)
                     )
                 # Only an open claim can be decided: a finished one keeps no recusal rows.
                 recused = set() if st.stage in TERMINAL else recused_staff(status)
-                write_recusals(session, st.claim_id, recused)
+                write_recusals(conn, st.claim_id, recused)
             write_events_and_items(
-                session,
+                conn,
                 st.claim_id,
                 sync.events,
                 sync.open_items,
@@ -94,7 +94,6 @@ class RecordActivities:
                 sync.priority,
                 updated_at,
             )
-            session.commit()
         return receipt(sync.version, st.history, sync.events)
 
 
@@ -106,20 +105,20 @@ def _run_id() -> str | None:
     return activity.info().workflow_run_id if activity.in_activity() else None
 
 
-def write_recusals(session: Session, claim_id: str, staff: set[str]) -> None:
+def write_recusals(db: Session | Connection, claim_id: str, staff: set[str]) -> None:
     """Make the claim's recusal rows the given set (the chain restarts after a return, so
     earlier approvers may decide again)."""
     recusals = table_of(ClaimRecusalRow)
     gone = delete(recusals).where(recusals.c.case_id == claim_id)
     if staff:
         gone = gone.where(recusals.c.staff_id.not_in(sorted(staff)))
-    session.execute(gone)
+    db.execute(gone)
     rows = [{"case_id": claim_id, "staff_id": s} for s in sorted(staff)]
-    insert_new(session, recusals, rows, ("case_id", "staff_id"))
+    insert_new(db, recusals, rows, ("case_id", "staff_id"))
 
 
 def write_events_and_items(
-    session: Session,
+    db: Session | Connection,
     case_id: str,
     events: list[AuditEventIn],
     open_items: list[WorkItemIn],
@@ -142,7 +141,7 @@ def write_events_and_items(
         }
         for e in events
     ]
-    insert_new(session, events_table, event_rows, ("case_id", "seq"))
+    insert_new(db, events_table, event_rows, ("case_id", "seq"))
     item_rows = [
         {
             "key": item.key,
@@ -159,16 +158,16 @@ def write_events_and_items(
         }
         for item in open_items
     ]
-    insert_new(session, items, item_rows, ("key",))
+    insert_new(db, items, item_rows, ("key",))
     if close_items:
-        session.execute(
+        db.execute(
             update(items)
             .where(items.c.key.in_(close_items), items.c.state == "open")
             .values(state="done", closed_at=at)
         )
     if priority:
         # A breached case jumps the queue: all its open work moves to the top.
-        session.execute(
+        db.execute(
             update(items)
             .where(items.c.case_id == case_id, items.c.state == "open", items.c.priority < priority)
             .values(priority=priority)
