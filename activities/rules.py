@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from pydantic import TypeAdapter
-from sqlalchemy import func
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, col
+from sqlmodel import select as orm_select
 from temporalio import activity
 
 from models.calendars import published_calendar
@@ -42,6 +43,7 @@ from models.tables import (
     PolicyStatusRow,
     StaffRow,
     WatchListRow,
+    table_of,
 )
 
 RULES_VERSION = "CN-2025.1"
@@ -51,6 +53,14 @@ RULES_VERSION = "CN-2025.1"
 POLICY_STATUS: TypeAdapter[PolicyStatus] = TypeAdapter(PolicyStatus)
 POLICY_EVENT: TypeAdapter[PolicyEvent] = TypeAdapter(PolicyEvent)
 CLAUSE_KIND: TypeAdapter[ClauseKind] = TypeAdapter(ClauseKind)
+# Read with plain statements: the rules are looked up once for every case that starts.
+POLICIES = table_of(PolicyRow)
+CLAUSES = table_of(ClauseRow)
+STATUSES = table_of(PolicyStatusRow)
+STAFF = table_of(StaffRow)
+WATCH_LIST = table_of(WatchListRow)
+CLAIMS = table_of(ClaimRow)
+PAYMENTS = table_of(PaymentRow)
 
 
 def _same_run(run_id: str | None) -> bool:
@@ -86,52 +96,57 @@ def status_rows(session: Session, policy_no: str) -> list[PolicyStatusRow]:
     """A policy's status history, oldest first: effective date, then the order recorded."""
     return list(
         session.exec(
-            select(PolicyStatusRow)
+            orm_select(PolicyStatusRow)
             .where(PolicyStatusRow.policy_no == policy_no)
             .order_by(col(PolicyStatusRow.effective_on), col(PolicyStatusRow.seq))
         ).all()
     )
 
 
-def policy_terms(session: Session, policy_no: str) -> PolicyTerms | None:
+def policy_terms(db: Session | Connection, policy_no: str) -> PolicyTerms | None:
     """A policy as a case sees it: its row, its product's clauses and its status history
     (oldest first: effective date, then the order recorded); None when there is no such
     policy."""
-    row = session.get(PolicyRow, policy_no)
+    row = db.execute(select(POLICIES).where(POLICIES.c.policy_no == policy_no)).mappings().first()
     if row is None:
         return None
-    clauses = session.exec(
-        select(ClauseRow).where(ClauseRow.product_code == row.product_code)
-    ).all()
-    terms = dict(row.terms)
+    clauses = db.execute(
+        select(CLAUSES).where(CLAUSES.c.product_code == row["product_code"])
+    ).mappings()
+    history = db.execute(
+        select(STATUSES.c.event, STATUSES.c.effective_on, STATUSES.c.reason)
+        .where(STATUSES.c.policy_no == policy_no)
+        .order_by(STATUSES.c.effective_on, STATUSES.c.seq)
+    ).mappings()
+    terms = dict(row["terms"])
     return PolicyTerms(
-        policy_no=row.policy_no,
-        line=row.line,
-        product_code=row.product_code,
-        insured_name=row.insured_name,
-        insured_id_no=row.insured_id_no,
-        start_date=row.start_date,
-        end_date=row.end_date,
-        status=POLICY_STATUS.validate_python(row.status),
+        policy_no=row["policy_no"],
+        line=row["line"],
+        product_code=row["product_code"],
+        insured_name=row["insured_name"],
+        insured_id_no=row["insured_id_no"],
+        start_date=row["start_date"],
+        end_date=row["end_date"],
+        status=POLICY_STATUS.validate_python(row["status"]),
         clauses=[
             Clause(
-                id=c.clause_id,
-                kind=CLAUSE_KIND.validate_python(c.kind),
-                title_zh=c.title_zh,
-                title_en=c.title_en,
-                text_zh=c.text_zh,
-                text_en=c.text_en,
-                causes=list(c.causes or []),
+                id=c["clause_id"],
+                kind=CLAUSE_KIND.validate_python(c["kind"]),
+                title_zh=c["title_zh"],
+                title_en=c["title_en"],
+                text_zh=c["text_zh"],
+                text_en=c["text_en"],
+                causes=list(c["causes"] or []),
             )
-            for c in sorted(clauses, key=lambda c: c.clause_id)
+            for c in sorted(clauses, key=lambda c: str(c["clause_id"]))
         ],
         status_history=[
             PolicyStatusChange(
-                event=POLICY_EVENT.validate_python(h.event),
-                effective_on=h.effective_on,
-                reason=h.reason,
+                event=POLICY_EVENT.validate_python(h["event"]),
+                effective_on=h["effective_on"],
+                reason=h["reason"],
             )
-            for h in status_rows(session, policy_no)
+            for h in history
         ],
         **terms,
     )
@@ -155,53 +170,57 @@ class RulesActivities:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def _policy(self, session: Session, policy_no: str) -> PolicyTerms | None:
-        return policy_terms(session, policy_no)
+    def _policy(self, db: Session | Connection, policy_no: str) -> PolicyTerms | None:
+        return policy_terms(db, policy_no)
 
     @activity.defn(name="load_rules")
     def load_rules(self, req: LoadRulesRequest) -> RulesSnapshot:
-        with Session(self.engine) as session:
-            policy = self._policy(session, req.policy_no)
+        with self.engine.connect() as conn:
+            policy = self._policy(conn, req.policy_no)
             usage = Usage()
             prior = 0
-            watch = session.get(WatchListRow, req.claimant_id_no) is not None
-            earlier = session.get(ClaimRow, req.claim_id)
+            watch = _listed(conn, [req.claimant_id_no])
+            earlier = conn.execute(
+                select(CLAIMS.c.stage, CLAIMS.c.run_id).where(CLAIMS.c.claim_id == req.claim_id)
+            ).first()
             investigators = sorted(
-                row.staff_id
-                for row in session.exec(select(StaffRow).where(StaffRow.active == True)).all()  # noqa: E712
-                if "investigator" in (row.roles or [])
+                staff_id
+                for staff_id, roles in conn.execute(
+                    select(STAFF.c.staff_id, STAFF.c.roles).where(STAFF.c.active == True)  # noqa: E712
+                )
+                if "investigator" in (roles or [])
             )
             if policy is not None:
                 year_start = policy_year_start(policy.start_date, req.occurred_on)
                 since = datetime.combine(year_start, time.min, tzinfo=UTC)
                 next_year = policy_year_start(policy.start_date, _year_later(year_start))
                 until = datetime.combine(next_year, time.min, tzinfo=UTC)
-                paid, deducted = session.exec(
+                paid, deducted = conn.execute(
                     select(
-                        func.coalesce(func.sum(PaymentRow.amount), 0),
-                        func.coalesce(func.sum(PaymentRow.deductible_applied), 0),
+                        func.coalesce(func.sum(PAYMENTS.c.amount), 0),
+                        func.coalesce(func.sum(PAYMENTS.c.deductible_applied), 0),
                     ).where(
-                        PaymentRow.policy_no == policy.policy_no,
-                        PaymentRow.paid_at >= since,
-                        PaymentRow.paid_at < until,
-                        PaymentRow.claim_id != req.claim_id,
+                        PAYMENTS.c.policy_no == policy.policy_no,
+                        PAYMENTS.c.paid_at >= since,
+                        PAYMENTS.c.paid_at < until,
+                        PAYMENTS.c.claim_id != req.claim_id,
                     )
                 ).one()
                 usage = Usage(paid_this_year=Decimal(paid), deductible_used=Decimal(deducted))
                 window = datetime.combine(
                     req.occurred_on - timedelta(days=365), time.min, tzinfo=UTC
                 )
-                prior = session.exec(
+                prior = conn.execute(
                     select(func.count())
-                    .select_from(ClaimRow)
+                    .select_from(CLAIMS)
                     .where(
-                        ClaimRow.insured_id_no == policy.insured_id_no,
-                        ClaimRow.claim_id != req.claim_id,
-                        ClaimRow.reported_at >= window,
-                        ClaimRow.stage != ClaimStage.NOT_ACCEPTED.value,
-                        ClaimRow.stage != ClaimStage.WITHDRAWN.value,
+                        CLAIMS.c.insured_id_no == policy.insured_id_no,
+                        CLAIMS.c.claim_id != req.claim_id,
+                        CLAIMS.c.reported_at >= window,
+                        CLAIMS.c.stage != ClaimStage.NOT_ACCEPTED.value,
+                        CLAIMS.c.stage != ClaimStage.WITHDRAWN.value,
                     )
-                ).one()
+                ).scalar_one()
         calendar = published_calendar(calendar_since(req.occurred_on))
         return RulesSnapshot(
             version=RULES_VERSION,
@@ -234,14 +253,8 @@ class RulesActivities:
     def check_watch_list(self, values: list[str]) -> bool:
         """Whether any of these identifiers (an id number, a payee's bank account) is on the
         watch list (DOMAIN §5, R07)."""
-        wanted = [v for v in values if v]
-        if not wanted:
-            return False
-        with Session(self.engine) as session:
-            hit = session.exec(
-                select(WatchListRow.id_no).where(col(WatchListRow.id_no).in_(wanted)).limit(1)
-            ).first()
-        return hit is not None
+        with self.engine.connect() as conn:
+            return _listed(conn, values)
 
     @activity.defn(name="get_staff")
     def get_staff(self, staff_id: str) -> StaffInfo | None:
@@ -256,3 +269,12 @@ class RulesActivities:
                 roles=list(row.roles),
                 active=row.active,
             )
+
+
+def _listed(conn: Connection, values: list[str]) -> bool:
+    """Whether any of these identifiers is on the watch list."""
+    wanted = [v for v in values if v]
+    if not wanted:
+        return False
+    query = select(WATCH_LIST.c.id_no).where(WATCH_LIST.c.id_no.in_(wanted)).limit(1)
+    return conn.execute(query).first() is not None
