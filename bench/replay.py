@@ -21,10 +21,32 @@ from commands.common import temporal
 
 if TYPE_CHECKING:
     from temporalio.client import Client
+    from temporalio.converter import DataConverter
     from temporalio.worker import Replayer
 
+ROOT = Path(__file__).resolve().parent.parent
 CLAIMS_QUERY = "WorkflowType = 'ClaimWorkflow'"
 BARE_QUERY = "WorkflowType = 'BareSixActivities' AND ExecutionStatus = 'Completed'"
+
+
+async def committed_rate(converter: DataConverter, rounds: int = 5) -> float:
+    """The committed histories (tests/histories) replayed per second by one replayer built as
+    `claims audit replay` builds it (the workers' workflow runner)."""
+    from temporalio.client import WorkflowHistory
+    from temporalio.worker import Replayer
+
+    from worker import WORKFLOWS, workflow_runner
+
+    files = sorted((ROOT / "tests" / "histories").glob("*.json"))
+    histories = [WorkflowHistory.from_json(f"h-{p.stem}", p.read_text()) for p in files]
+    replayer = Replayer(
+        workflows=WORKFLOWS, data_converter=converter, workflow_runner=workflow_runner()
+    )
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        for h in histories:
+            await replayer.replay_workflow(h)
+    return rounds * len(histories) / (time.perf_counter() - t0)
 
 
 def bare_replayer() -> Replayer:

@@ -212,7 +212,8 @@ async def series(
             proc.kill()
         await asyncio.to_thread(proc.wait)
     last = samples[-1].replayed if samples else 0
-    if proc.returncode != 0 or len(samples) < 2 or (jobs == 1 and last != count):
+    # with two processes, the last samples may fall after one has ended: at least the first
+    if proc.returncode != 0 or not samples or (jobs == 1 and last != count):
         raise RuntimeError(
             f"the replay of {count} histories with {jobs} process(es) ended with "
             f"{proc.returncode} after {last}"
@@ -249,6 +250,18 @@ async def measure(
     return ReplayMemory(
         {jobs: await series(folder, jobs, n, stall, log) for jobs, n in runs.items()}, described
     )
+
+
+async def figures(tmp: Path, cases: int, stall: float, keys: str) -> ReplayMemory:
+    """The benchmark's phase: the replay phase's claims (or the recorded paths) repeated, under
+    the run's payload keys, which the replaying processes inherit."""
+    from bench.cases import log  # not at the top: the replaying processes do without them
+    from bench.replay import payload_keys
+
+    templates, described = claim_templates(tmp / "replay-claims")
+    log(f"replay memory: {cases} histories of {described} with 1 process, {cases // 5} with 2")
+    with payload_keys(keys):
+        return await measure(templates, described, tmp / "replay-memory", cases, stall, log)
 
 
 def rows(r: ReplayMemory) -> list[tuple[str, str]]:

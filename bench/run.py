@@ -42,9 +42,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -59,7 +58,6 @@ from client import data_converter  # noqa: E402
 from database import make_engine  # noqa: E402
 from security.codec import new_key_entry  # noqa: E402
 from settings import Settings  # noqa: E402
-from worker import WORKFLOWS, workflow_runner  # noqa: E402
 from workflows import search  # noqa: E402
 
 PG_URL = os.environ.get("CLAIMS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -98,20 +96,6 @@ def history_sizes() -> dict[str, int]:
         p.stem: len(json.loads(p.read_text())["events"])
         for p in sorted((ROOT / "tests" / "histories").glob("*.json"))
     }
-
-
-async def replay_rate(rounds: int = 5) -> float:
-    files = sorted((ROOT / "tests" / "histories").glob("*.json"))
-    histories = [WorkflowHistory.from_json(f"h-{p.stem}", p.read_text()) for p in files]
-    # as `claims audit replay` does it: the workers' sandbox settings
-    replayer = Replayer(
-        workflows=WORKFLOWS, data_converter=CONVERTER, workflow_runner=workflow_runner()
-    )
-    t0 = time.perf_counter()
-    for _ in range(rounds):
-        for h in histories:
-            await replayer.replay_workflow(h)
-    return rounds * len(histories) / (time.perf_counter() - t0)
 
 
 async def engine_figures(
@@ -164,7 +148,9 @@ async def engine_figures(
             found.replays = await phase(rows, replays.replay_figures(client, tmp, n, BENCH_KEYS))
             rows += replays.rows(found.replays) if found.replays else []
         if "replay-memory" in a.only:
-            await replay_memory_phase(ctx)
+            mem = replay_memories.figures(tmp, a.replay_cases, stall, BENCH_KEYS)
+            found.replay_memory = await phase(rows, mem)
+            rows += replay_memories.rows(found.replay_memory) if found.replay_memory else []
         if "latency" in a.only:
             await latency(ctx)
         if "decision" in a.only:
@@ -217,23 +203,6 @@ async def throughput(e: EnginePhase) -> None:
             rows.append(
                 (f"ratio claims / bare, {w} worker(s){target}", f"{claims.rate / bare.rate:.2f}")
             )
-
-
-async def replay_memory_phase(e: EnginePhase) -> None:
-    """`claims audit replay`'s memory over a long stream: the replay phase's claims (or the
-    recorded paths) repeated under distinct workflow ids, by one process, then by two."""
-    templates, described = replay_memories.claim_templates(e.tmp / "replay-claims")
-    n = e.a.replay_cases
-    log(f"replay memory: {n} histories of {described} with 1 process, {n // 5} with 2")
-    with replays.payload_keys(BENCH_KEYS):  # the replaying processes inherit the keys
-        mem = await phase(
-            e.rows,
-            replay_memories.measure(
-                templates, described, e.tmp / "replay-memory", n, e.a.stall, log
-            ),
-        )
-    e.found.replay_memory = mem
-    e.rows += replay_memories.rows(mem) if mem else []
 
 
 async def latency(e: EnginePhase) -> None:
@@ -328,7 +297,7 @@ async def main(a: argparse.Namespace) -> str:
     extra = {
         "setting": "embedded dev server on SQLite (WAL), the workers' read model on " + a.engine_db,
         "sizes": history_sizes(),
-        "replay": await replay_rate() if "replay" in a.only else None,
+        "replay": await replays.committed_rate(CONVERTER) if "replay" in a.only else None,
         "load_before": load_before,
         "load_after": _load(),
         "minutes": (time.perf_counter() - t0) / 60,
@@ -361,9 +330,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--repeat", type=int, help="Calls per read-model query (20).")
     p.add_argument("--startup-repeat", type=int, help="Runs of each staff command (10).")
-    p.add_argument(
-        "--replay-cases", type=int, help="Histories replayed for the replay memory (10000)."
-    )
+    p.add_argument("--replay-cases", type=int, help="Histories for the replay memory (10000).")
     p.add_argument("--workers", default="1,2", help="Worker process counts to compare (1,2).")
     p.add_argument(
         "--stall", type=float, default=120, help="Seconds without progress that end a phase."
