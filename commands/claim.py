@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from commands import deciding
 from commands.common import (
     FullOpt,
     UserError,
@@ -23,10 +24,8 @@ from commands.common import (
     read_model,
     run,
     settings,
-    signature_of,
     signed,
     temporal,
-    temporal_error,
 )
 from commands.reading import claim_rows as claim_rows  # bench/readmodel.py and the tests time it
 from commands.reading import print_claim, print_claims
@@ -250,90 +249,6 @@ def update_claim(
     return run(go())
 
 
-# Decision's text limits (models/validation.py: `Name`, and `LongText` for the note), which
-# tests/test_decision_http.py holds to the model: text within them, printable but for line
-# breaks in the note, is valid without asking pydantic.
-NAME_MAX, NOTE_MAX = 200, 20_000
-NOT_FOUND = 5  # gRPC's status code, as the HTTP API gives it
-
-
-def decision_fields(
-    approver: str, decision: str, note: str = "", clause: str | None = None
-) -> dict[str, Any]:
-    """A staff decision as the JSON the pydantic converter writes for `models.claim.Decision`:
-    every field, in the model's order, unsigned."""
-    return {
-        "signed_at": None,
-        "signature": None,
-        "approver": approver,
-        "decision": decision,
-        "note": note,
-        "clause": clause,
-        "amount": None,
-    }
-
-
-def _plainly_valid(fields: dict[str, Any]) -> bool:
-    def fits(text: str, limit: int, allowed: str = "") -> bool:
-        return len(text) <= limit and text.translate(dict.fromkeys(map(ord, allowed))).isprintable()
-
-    names = [fields["approver"], fields["decision"], fields["clause"] or ""]
-    return all(fits(n, NAME_MAX) for n in names) and fits(fields["note"], NOTE_MAX, "\n\r\t")
-
-
-def send_decision(claim_id: str, fields: dict[str, Any]) -> Any:
-    """The signed decision to the claim's update `decide`, over Temporal's HTTP API when the
-    settings lead to one (commands/http_update.py: no SDK, no pydantic), else, or when that
-    does not answer, with the SDK under the same update id. Its ApprovalState as plain JSON."""
-    import uuid
-
-    from commands import http_update
-
-    update_id = str(uuid.uuid4())
-    target = http_update.http_target()
-    if target is not None:
-        try:
-            workflow_id = claim_workflow_id(claim_id)
-            return http_update.execute_update(target, workflow_id, "decide", fields, update_id)
-        except http_update.Unreachable:
-            pass  # the SDK's gRPC, which reports an engine that is not running
-        except http_update.UpdateRefused as exc:
-            raise UserError(f"refused: {exc}") from None
-        except http_update.HttpError as exc:
-            raise UserError(temporal_error(exc.code == NOT_FOUND, exc.message)) from None
-    return update_claim(claim_id, "decide", fields, update_id=update_id)
-
-
-def _decide(claim_id: str, as_json: bool, **given: Any) -> None:
-    import signing
-    from commands.http_update import Environment
-    from workflows.approval import level_name
-
-    fields = decision_fields(**given)
-    if not _plainly_valid(fields):
-        from models.claim import Decision
-
-        Decision.model_validate(fields)  # refused as pydantic words it
-    env = Environment()
-    fields["signed_at"] = signing.signed_now()
-    unsigned = {k: v for k, v in fields.items() if k != "signature"}
-    who = fields["approver"]
-    fields["signature"] = signature_of(
-        who, unsigned, claim_id, env.staff_keys_dir, env.staff_keys_file
-    )
-    # The update ClaimWorkflow.decide, by its name. Its ApprovalState comes back as plain JSON,
-    # made the model (models/status.py) only to be printed whole.
-    state = send_decision(claim_id, fields)
-    if as_json:
-        from models.status import ApprovalState
-
-        print_json(ApprovalState.model_validate(state))
-        return
-    level = state["pending_approval_level"]
-    nxt = f"next: {level_name(level)} approval" if level else "approval chain complete"
-    typer.echo(f"claim {claim_id}: {fields['decision']} by {who} recorded; {nxt}")
-
-
 @app.command("approve")
 @handle_errors
 def approve(claim_id: str, as_: AsOpt, note: NoteOpt = "", as_json: JsonOpt = False) -> None:
@@ -341,7 +256,7 @@ def approve(claim_id: str, as_: AsOpt, note: NoteOpt = "", as_json: JsonOpt = Fa
 
     Example: claims claim approve CLM-1 --as adj1
     """
-    _decide(claim_id, as_json, approver=as_, decision="approve", note=note)
+    deciding.approve(claim_id, as_, note, as_json)
 
 
 @app.command("reject")
@@ -357,7 +272,7 @@ def reject(
 
     Example: claims claim reject CLM-1 --as sup1 --clause MED-2.2 --note "既往症"
     """
-    _decide(claim_id, as_json, approver=as_, decision="reject", clause=clause, note=note)
+    deciding.reject(claim_id, as_, clause, note, as_json)
 
 
 @app.command("return")
@@ -367,7 +282,7 @@ def return_(claim_id: str, as_: AsOpt, note: NoteOpt = "", as_json: JsonOpt = Fa
 
     Example: claims claim return CLM-1 --as sup1 --note "核减自费药"
     """
-    _decide(claim_id, as_json, approver=as_, decision="return", note=note)
+    deciding.return_(claim_id, as_, note, as_json)
 
 
 @app.command("adjust")

@@ -1,15 +1,17 @@
 """The `claims` command's front door: the commands staff read with most (`claims tasks`, `claim
-list`, `claim show`, `letter list`, `staff list`) and `claims --help` start here and run without
-typer, click, rich, pydantic, SQLAlchemy or Temporal, which take several times longer to import
-than these commands take to run.
+list`, `claim show`, `letter list`, `staff list`), the staff decisions (`claim approve`,
+`reject`, `return`) and `claims --help` start here and run without typer, click, rich, pydantic,
+SQLAlchemy or Temporal's SDK, which take several times longer to import than these commands
+take to run.
 
 `main` reads the command line against `FAST`, each command's options as its typer command
 declares them (tests/test_cli_front.py holds the two together), and runs the same function
-its typer command runs (commands/reading.py). Anything else, or anything it does not fully
-understand (another option, `--help` of a command, a value that is not a number, a missing
-argument), and any error, goes to the typer app in cli.py as it is, which prints its help and
-its errors as ever. cli.py lists the commands from here too, so `claims --help` is the same
-text either way."""
+its typer command runs (commands/reading.py, commands/deciding.py). Anything else, or anything
+it does not fully understand (another option, `--help` of a command, a value that is not a
+number, a missing argument), goes to the typer app in cli.py as it is, which prints its help
+and its errors as ever; so does a reading command's error. A decision's error is printed here
+in the same words: sent once, it is never run a second time. cli.py lists the commands from
+here too, so `claims --help` is the same text either way."""
 
 from __future__ import annotations
 
@@ -136,9 +138,12 @@ def top_help() -> str:
 
 
 # A parameter: its name in the command's function, its option strings (none for an argument),
-# its type (str, int, or bool for a flag) and its default.
+# its type (str, int, or bool for a flag) and its default (`...`: a required option).
 Param = tuple[str, tuple[str, ...], type, Any]
 JSON: Param = ("as_json", ("--json",), bool, False)
+CLAIM_ID: Param = ("claim_id", (), str, None)
+AS: Param = ("as_", ("--as",), str, ...)
+NOTE: Param = ("note", ("--note",), str, "")
 # command -> (the function both paths run, the parameters the front door reads, the names of
 # the typer command's other parameters: given any of them, typer runs the command).
 FAST: dict[tuple[str, ...], tuple[str, tuple[Param, ...], tuple[str, ...]]] = {
@@ -166,7 +171,18 @@ FAST: dict[tuple[str, ...], tuple[str, tuple[Param, ...], tuple[str, ...]]] = {
     ),
     ("letter", "list"): ("commands.reading:print_letters", (("case_id", (), str, None), JSON), ()),
     ("staff", "list"): ("commands.reading:print_staff", (JSON,), ()),
+    # the staff decisions: sent once, so an error is said here, never run again by typer
+    ("claim", "approve"): ("commands.deciding:approve", (CLAIM_ID, AS, NOTE, JSON), ()),
+    ("claim", "reject"): (
+        "commands.deciding:reject",
+        (CLAIM_ID, AS, ("clause", ("--clause",), str, ...), NOTE, JSON),
+        (),
+    ),
+    ("claim", "return"): ("commands.deciding:return_", (CLAIM_ID, AS, NOTE, JSON), ()),
 }
+# Commands that act (they send a message to a case): once started, their errors are printed
+# here, as typer's commands print them, instead of running them a second time through typer.
+ACTING = frozenset({("claim", "approve"), ("claim", "reject"), ("claim", "return")})
 
 
 def parse(params: tuple[Param, ...], args: list[str]) -> dict[str, Any] | None:
@@ -202,8 +218,8 @@ def parse(params: tuple[Param, ...], args: list[str]) -> dict[str, Any] | None:
                 return None
         else:
             values[p[0]] = value
-    if len(free) != len(arguments):
-        return None
+    if len(free) != len(arguments) or any(v is ... for v in values.values()):
+        return None  # typer names the missing option or argument
     values.update((p[0], arg) for p, arg in zip(arguments, free, strict=True))
     return values
 
@@ -223,16 +239,38 @@ def run_fast(args: list[str]) -> int | None:
     if values is None:
         return None
     module, _, name = where.partition(":")
-    # Printed once it all worked: on any error typer runs the command and says it in one line.
+    command = getattr(importlib.import_module(module), name)
+    return _act(command, values) if key in ACTING else _read(command, values)
+
+
+def _read(command: Any, values: dict[str, Any]) -> int | None:
+    """Run a command that reads, printing once it all worked: on any error, None, and typer
+    runs the command and says the error in one line."""
     out, real = io.StringIO(), sys.stdout
     sys.stdout = out
     try:
-        getattr(importlib.import_module(module), name)(**values)
+        command(**values)
     except Exception:  # noqa: BLE001 - typer runs it again and prints the error as ever
         return None
     finally:
         sys.stdout = real
     real.write(out.getvalue())
+    return 0
+
+
+def _act(command: Any, values: dict[str, Any]) -> int:
+    """Run a command that acts, its errors in the words and exit code of the typer commands
+    (commands.common.handle_errors; click's `Aborted!` on Ctrl-C)."""
+    from commands.errors import one_line
+
+    try:
+        command(**values)
+    except KeyboardInterrupt:
+        sys.stderr.write("Aborted!\n")
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the boundary where errors become messages
+        sys.stderr.write(f"error: {one_line(exc)}\n")
+        return 1
     return 0
 
 

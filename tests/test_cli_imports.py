@@ -170,6 +170,7 @@ def test_a_noun_imports_only_its_own_commands(tmp_path):
     assert loaded(modules, NOT_FOR_A_QUERY) == []
     assert sorted(m for m in modules if m.startswith("commands.")) == [
         "commands.common",
+        "commands.errors",  # the errors' words, which common.py offers
         "commands.front",  # the front door, and the output and reads it shares with typer
         "commands.plain",
         "commands.reading",

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from cli import app
 from client import ENGINE_CONVERTER, start_claim
 from commands import claim as claim_commands
-from commands import http_update
+from commands import deciding, front, http_update
 from models.claim import Decision
 from security.codec import EncryptionCodec, new_key_entry, parse_keys
 from settings import Settings, get_settings
@@ -55,13 +55,13 @@ def test_the_lean_payload_is_what_the_sdk_sends_and_opens_with_the_codec():
     signed = Decision(approver="adj1", decision="approve", note=TRICKY).model_copy(
         update={"signed_at": "2026-11-29T12:00:00Z", "signature": "ab" * 64}
     )
-    fields = claim_commands.decision_fields("adj1", "approve", TRICKY)
-    assert claim_commands._plainly_valid(fields)
+    fields = deciding.decision_fields("adj1", "approve", TRICKY)
+    assert deciding._plainly_valid(fields)
     fields.update(signed_at="2026-11-29T12:00:00Z", signature="ab" * 64)
     [sdk] = ENGINE_CONVERTER.payload_converter.to_payloads([signed])
     assert http_update.json_data(fields) == sdk.data
     rejected = Decision(approver="sup1", decision="reject", clause="MED-2.1")
-    plain = claim_commands.decision_fields("sup1", "reject", clause="MED-2.1")
+    plain = deciding.decision_fields("sup1", "reject", clause="MED-2.1")
     [sdk] = ENGINE_CONVERTER.payload_converter.to_payloads([rejected])
     assert http_update.json_data(plain) == sdk.data
 
@@ -97,16 +97,16 @@ def test_the_codecs_answers_open_with_the_lean_decoder():
 
 
 def test_the_screen_for_plainly_valid_text_matches_the_model():
-    for field, limit in (("note", claim_commands.NOTE_MAX), ("clause", claim_commands.NAME_MAX)):
+    for field, limit in (("note", deciding.NOTE_MAX), ("clause", deciding.NAME_MAX)):
         Decision.model_validate({"approver": "a", "decision": "d", field: "x" * limit})
         with pytest.raises(pydantic.ValidationError):
             Decision.model_validate({"approver": "a", "decision": "d", field: "x" * (limit + 1)})
-    valid = claim_commands.decision_fields("adj1", "approve", TRICKY)
-    assert claim_commands._plainly_valid(valid)
+    valid = deciding.decision_fields("adj1", "approve", TRICKY)
+    assert deciding._plainly_valid(valid)
     Decision.model_validate(valid)
-    for bad in ("x\x07", "x" * (claim_commands.NOTE_MAX + 1)):
-        fields = claim_commands.decision_fields("adj1", "approve", bad)
-        assert not claim_commands._plainly_valid(fields)
+    for bad in ("x\x07", "x" * (deciding.NOTE_MAX + 1)):
+        fields = deciding.decision_fields("adj1", "approve", bad)
+        assert not deciding._plainly_valid(fields)
         with pytest.raises(pydantic.ValidationError):
             Decision.model_validate(fields)
 
@@ -286,16 +286,57 @@ app()
 """
 
 
-async def test_the_decision_process_imports_no_temporal_sdk(staff):
+# The same through the front door, the `claims` entry point (commands/front.py).
+FRONT_WRAPPER = """
+import json, sys
+from commands.front import main
+sys.argv = ["claims", *sys.argv[1:]]
+try:
+    main()
+finally:
+    print("MODULES", json.dumps(sorted(sys.modules)), file=sys.stderr, flush=True)
+"""
+
+
+@pytest.mark.parametrize(
+    ("wrapper", "heavy"),
+    [
+        (WRAPPER, {"temporalio", "grpc", "pydantic", "sqlalchemy"}),
+        (FRONT_WRAPPER, {"temporalio", "grpc", "pydantic", "sqlalchemy", "typer", "rich"}),
+    ],
+    ids=["through typer", "through the front door"],
+)
+async def test_the_decision_process_imports_no_temporal_sdk(staff, wrapper, heavy):
     client, environ = staff
     claim_id = await _pending(client)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}, **environ}
-    cmd = [sys.executable, "-c", WRAPPER, "claim", "approve", claim_id, "--as", "adj1"]
+    cmd = [sys.executable, "-c", wrapper, "claim", "approve", claim_id, "--as", "adj1"]
     done = await asyncio.to_thread(
         subprocess.run, cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
     assert f"claim {claim_id}: approve by adj1 recorded" in done.stdout
     modules = json.loads(done.stderr.split("MODULES ", 1)[1])
-    heavy = {m.split(".")[0] for m in modules} & {"temporalio", "grpc", "pydantic", "sqlalchemy"}
-    assert heavy == set(), heavy
+    assert {m.split(".")[0] for m in modules} & heavy == set()
+
+
+async def test_the_front_door_says_a_refusal_as_typer_does_and_sends_once(staff, capsys):
+    """A decision from the front door: refused in the same line and exit code as through
+    typer, never handed to typer to be sent again; a good one recorded once."""
+    client, _ = staff
+    claim_id = await _pending(client)
+    refused = ["claim", "reject", claim_id, "--as", "adj1", "--clause", "MED-2.1"]
+    code = await asyncio.to_thread(front.run_fast, refused)
+    assert code == 1
+    said = capsys.readouterr()
+    assert (said.out, said.err.strip()) == (
+        "",
+        "error: refused: a denial needs L2 or above; adj1 is L1",
+    )
+    code = await asyncio.to_thread(front.run_fast, ["claim", "approve", claim_id, "--as", "adj1"])
+    assert code == 0
+    assert capsys.readouterr().out.startswith(f"claim {claim_id}: approve by adj1 recorded; ")
+    st = await wait_stage(client, claim_id, "CLOSED")
+    assert [a.approver for a in st.approvals] == ["adj1"]
+    # what the front door cannot read (a missing --as) goes to typer, which names it
+    assert front.run_fast(["claim", "approve", claim_id]) is None
