@@ -28,6 +28,8 @@ from commands import deciding, front, http_update
 from models.claim import Decision
 from security.codec import EncryptionCodec, new_key_entry, parse_keys
 from settings import Settings, get_settings
+from tests import test_secured_cluster as secured
+from tests.claimtools import status as claim_status
 from tests.claimtools import wait_stage
 from tests.conftest import end_workflows, per_test_client, running_worker
 from tests.factories import medical_report
@@ -340,3 +342,52 @@ async def test_the_front_door_says_a_refusal_as_typer_does_and_sends_once(staff,
     assert [a.approver for a in st.approvals] == ["adj1"]
     # what the front door cannot read (a missing --as) goes to typer, which names it
     assert front.run_fast(["claim", "approve", claim_id]) is None
+
+
+@pytest.mark.skipif(secured.NGINX is None, reason="nginx is not installed (.ci/run installs it)")
+async def test_a_decision_reaches_the_http_api_through_an_mtls_proxy(staff, monkeypatch, tmp_path):
+    """Over HTTPS with a client certificate, as a cluster's load balancer asks for it: nginx
+    terminates mutual TLS in front of the server's HTTP API. The decision goes that way, not
+    through the SDK; a client without a certificate is refused and sends nothing."""
+    client, environ = staff
+    certs = tmp_path / "certs"
+    secured.make_certificates(certs)
+    upstream = environ["CLAIMS_TEMPORAL_HTTP"].removeprefix("http://")
+    nginx, port = secured.start_nginx(
+        tmp_path / "nginx", certs, 0, location=f"proxy_pass http://{upstream};"
+    )
+    try:
+        monkeypatch.setenv("CLAIMS_TEMPORAL_HTTP", f"https://127.0.0.1:{port}")
+        monkeypatch.setenv("TEMPORAL_TLS_SERVER_CA_CERT_PATH", str(certs / "ca.pem"))
+        claim_id = await _pending(client)
+
+        # The CA alone: nginx refuses the connection without a certificate (its 400 page is
+        # not the HTTP API's answer), so the decision is handed to the SDK's way, which here
+        # is refused too; nothing reached the claim.
+        handed: list[str] = []
+
+        def refused(*args: Any, **kwargs: Any) -> Any:
+            handed.append(kwargs["update_id"])
+            raise claim_commands.UserError("cannot reach Temporal")
+
+        monkeypatch.setattr(claim_commands, "update_claim", refused)
+        r = await _claims("claim", "approve", claim_id, "--as", "adj1")
+        assert (r.exit_code, r.output.strip()) == (1, "error: cannot reach Temporal")
+        assert len(handed) == 1
+        assert (await claim_status(client, claim_id)).stage == "PENDING_APPROVAL"
+
+        monkeypatch.setattr(claim_commands, "update_claim", _no_sdk)
+        monkeypatch.setenv("TEMPORAL_TLS_CLIENT_CERT_PATH", str(certs / "client.pem"))
+        monkeypatch.setenv("TEMPORAL_TLS_CLIENT_KEY_PATH", str(certs / "client.key"))
+        r = await _claims("claim", "approve", claim_id, "--as", "adj1")
+        assert r.exit_code == 0, r.output
+        assert (
+            r.output.strip()
+            == f"claim {claim_id}: approve by adj1 recorded; approval chain complete"
+        )
+        st = await wait_stage(client, claim_id, "CLOSED")
+        assert [a.approver for a in st.approvals] == ["adj1"]
+    finally:
+        secured.stop(nginx)
+    log = (tmp_path / "nginx" / "access.log").read_text()
+    assert f"/workflows/claim-{claim_id}/update/decide" in log and '" 200 ' in log

@@ -167,22 +167,26 @@ http {{
         grpc_read_timeout 300s;
         grpc_send_timeout 300s;
         location / {{
-            grpc_pass grpc://127.0.0.1:{upstream};
+            {location}
         }}
     }}
 }}
 """
 
 
-def start_nginx(prefix: Path, certs: Path, upstream: int) -> tuple[subprocess.Popen[bytes], int]:
-    """nginx with its own prefix and configuration, in the foreground, on a free port."""
+def start_nginx(
+    prefix: Path, certs: Path, upstream: int, location: str | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """nginx with its own prefix and configuration, in the foreground, on a free port; it
+    passes gRPC on to `upstream`, or does what `location` says."""
     assert NGINX is not None
+    location = location or f"grpc_pass grpc://127.0.0.1:{upstream};"
     prefix.mkdir(parents=True)
     port = free_port()
     conf = prefix / "nginx.conf"
     user = "user root;\n" if os.geteuid() == 0 else ""  # its workers read the test's folders
     conf.write_text(
-        NGINX_CONF.format(user=user, prefix=prefix, port=port, certs=certs, upstream=upstream)
+        NGINX_CONF.format(user=user, prefix=prefix, port=port, certs=certs, location=location)
     )
     cmd = [NGINX, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
     proc = subprocess.Popen([*cmd, "-g", "daemon off;"], stderr=subprocess.PIPE)
