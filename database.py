@@ -19,7 +19,7 @@ from alembic.util import CommandError
 from sqlalchemy import Column, Table, event, inspect, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, create_engine
@@ -260,8 +260,8 @@ def insert_new(
     db: Session | Connection, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...]
 ) -> int:
     """Insert the rows whose key is not there yet, in one statement (INSERT ... ON CONFLICT DO
-    NOTHING); a row already written stays as it is. How many went in, for one row (a count
-    over several is not reliable on every driver). The read model is SQLite or PostgreSQL."""
+    NOTHING); a row already written stays as it is. How many went in. The read model is
+    SQLite or PostgreSQL."""
     if not rows:
         return 0
     bind = db.get_bind() if isinstance(db, Session) else db
@@ -272,5 +272,6 @@ def insert_new(
         stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=key)
     else:
         raise RuntimeError(f"the read model is on {dialect}: SQLite or PostgreSQL only")
-    result: CursorResult[Any] = db.execute(stmt, rows)  # type: ignore[assignment]
-    return int(result.rowcount)
+    # counted by the keys it returns: psycopg reports no row count for this statement (-1)
+    inserted = db.execute(stmt.returning(*(table.c[k] for k in key)), rows)
+    return len(inserted.all())

@@ -286,8 +286,13 @@ class LetterActivities:
                 "path": str(path.resolve()),
                 "body": body,
             }
-            # a concurrent attempt may have recorded it first: its record stands
-            insert_new(conn, LETTERS, [row], ("letter_id",))
+            # a concurrent attempt may have recorded it first: its record stands, and its
+            # body goes back on file (this attempt wrote its own, dated a moment later)
+            if not insert_new(conn, LETTERS, [row], ("letter_id",)):
+                recorded_body = conn.execute(
+                    select(LETTERS.c.body).where(LETTERS.c.letter_id == req.letter_id)
+                ).scalar_one()
+                path.write_text(recorded_body, encoding="utf-8")
             conn.commit()
             # read back as the database keeps it (a retry reads the same record)
             recorded = _sent(conn, req.letter_id)

@@ -335,19 +335,20 @@ def test_an_attempt_that_loses_the_race_keeps_the_winners_record_and_the_untried
     with db.connect() as other:
         winner._record(other, req, Channel.EMAIL, NoticeStatus.SENT, reference="won")
     read = notifier_module._row
-    stale = iter([None])  # the first read of the email row comes before the winner wrote it
-    monkeypatch.setattr(
-        notifier_module,
-        "_row",
-        lambda conn, key, channel: (
-            (next(stale, None) if channel is Channel.EMAIL else None) or read(conn, key, channel)
-        ),
-    )
+    looks: list[Channel] = []
+
+    def stale_first(conn: Any, key: str, channel: Channel) -> Any:
+        looks.append(channel)  # the first read of the email row comes before the winner's
+        first_email = channel is Channel.EMAIL and looks.count(Channel.EMAIL) == 1
+        return None if first_email else read(conn, key, channel)
+
+    monkeypatch.setattr(notifier_module, "_row", stale_first)
 
     with db.connect() as conn:
         notifier._record(conn, req, Channel.SMS, NoticeStatus.FAILED, error="no", tried=False)
         kept = notifier._record(conn, req, Channel.EMAIL, NoticeStatus.SENT, reference="lost")
 
+    assert looks.count(Channel.EMAIL) == 2  # the insert lost, and the row was read again
     assert (kept.status, kept.reference, kept.attempts) == ("sent", "won", 1)
     on_record = rows(db, req.key)
     assert (on_record["email"].reference, on_record["email"].attempts) == ("won", 1)

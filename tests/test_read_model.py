@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, func, select
 from temporalio.exceptions import ApplicationError
 
+import activities.letters as letters_module
 import demo
 from activities.letters import LetterActivities
 from activities.payments import PaymentActivities
@@ -524,6 +525,32 @@ def test_english_payment_letter(demo_db: Engine, tmp_path: Path) -> None:
     (row,) = all_rows(demo_db, LetterRow)
     assert row.language == "en"
     assert row.sha256 == hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def test_a_letter_attempt_that_loses_the_race_leaves_the_first_on_file(
+    demo_db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two attempts at one letter at once: the other recorded it after this one looked. This
+    one returns the recorded letter, and the file holds the recorded body, not its own."""
+    first = LetterActivities(demo_db, tmp_path / "letters").send_letter(payment_letter())
+    late = LetterActivities(demo_db, tmp_path / "letters")
+    monkeypatch.setattr(late, "render", lambda req, at: "a body dated a moment later")
+    looks: list[str] = []
+    looked = letters_module._sent
+
+    def stale_first(conn: Any, letter_id: str) -> Any:
+        looks.append(letter_id)  # its first look comes before the other attempt's row
+        return None if len(looks) == 1 else looked(conn, letter_id)
+
+    monkeypatch.setattr(letters_module, "_sent", stale_first)
+
+    record = late.send_letter(payment_letter())
+
+    assert record == first
+    on_file = Path(record.path).read_bytes()
+    assert hashlib.sha256(on_file).hexdigest() == record.sha256
+    assert "a moment later" not in on_file.decode("utf-8")
+    assert len(all_rows(demo_db, LetterRow)) == 1
 
 
 def test_a_resent_letter_returns_the_letter_already_sent(demo_db: Engine, tmp_path: Path) -> None:
