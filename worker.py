@@ -30,6 +30,7 @@ from temporalio.worker import (
 
 from activities.archive import ArchiveActivities
 from activities.complaints import ComplaintActivities
+from activities.deliveries import DeliveryActivities
 from activities.faults import with_faults
 from activities.letters import LetterActivities
 from activities.notices import NoticeActivities
@@ -134,6 +135,7 @@ def build_activities(
     notices = NoticeActivities(build_notifier(settings, engine))
     complaints = ComplaintActivities(engine)
     signatures = SignatureActivities(engine)
+    deliveries = DeliveryActivities(letters, notices)
     activities: list[Callable[..., Any]] = [
         complaints.load_complaint_rules,
         complaints.sync_complaint,
@@ -147,6 +149,7 @@ def build_activities(
         payments.pay_compensation,
         notices.send_notice,
         notices.notify_claimant,
+        deliveries.send_letter_with_notice,
     ]
     if client is not None:
         archive = ArchiveActivities(client, settings, engine)

@@ -180,6 +180,7 @@ class RulesActivities:
             usage = Usage()
             prior = 0
             watch = _listed(conn, [req.claimant_id_no])
+            payee = _listed(conn, [req.payee_account]) if req.payee_account else None
             earlier = conn.execute(
                 select(CLAIMS.c.stage, CLAIMS.c.run_id).where(CLAIMS.c.claim_id == req.claim_id)
             ).first()
@@ -242,6 +243,7 @@ class RulesActivities:
             usage=usage,
             prior_claims_12m=int(prior),
             watch_list_hit=watch,
+            payee_watched=payee,
             investigators=investigators,
             previous_stage=earlier.stage
             if earlier is not None and not _same_run(earlier.run_id)

@@ -16,7 +16,8 @@ from pydantic import (
 )
 
 from models.catalog import CLAIM_CHANNELS, INCIDENT_TYPES, ITEM_CATEGORIES, MATERIAL_KINDS
-from models.notices import NoticeRequest
+from models.notices import NoticeReceipt, NoticeRequest
+from models.records import LetterRecord, LetterRequest
 from models.signature import Signed
 from models.validation import (
     CASE_ID_PATTERN,
@@ -295,3 +296,22 @@ class ClaimNotice(BaseModel):
     notice: NoticeRequest
     node: str
     with_link: bool = False
+
+
+class LetterWithNotice(BaseModel):
+    """A claim's letter at a key node and the notice that carries it, sent by one local
+    activity (DeliveryActivities.send_letter_with_notice, since the "fewer-steps" patch): the
+    notice goes with the letter's file."""
+
+    letter: LetterRequest
+    notice: ClaimNotice
+
+
+class LetterDelivered(BaseModel):
+    """The letter as filed, and how its notice went: its receipt, or the notice's problem:
+    `deferred` (a channel failed for now; the claim tries the notice again on its own, with
+    the notices' back-off) or `undeliverable` (no channel can take it)."""
+
+    letter: LetterRecord
+    receipt: NoticeReceipt | None = None
+    notice_problem: Literal["deferred", "undeliverable"] | None = None

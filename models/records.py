@@ -18,6 +18,9 @@ class LoadRulesRequest(BaseModel):
     incident_type: str
     claimant_id_no: str
     occurred_on: date
+    # the account the report gave for the money, looked up on the watch list with the rules
+    # (since "fewer-steps"; before, triage looked it up on its own)
+    payee_account: str | None = None
 
 
 class StaffInfo(BaseModel):

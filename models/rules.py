@@ -161,6 +161,8 @@ class RulesSnapshot(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     prior_claims_12m: int = 0
     watch_list_hit: bool = False
+    # whether the request's payee account is on the watch list; None when it named none
+    payee_watched: bool | None = None
     investigators: list[str] = Field(default_factory=list)
     previous_stage: str | None = None  # the claim id already has records from an earlier run
     signature_window_minutes: int = 10  # models.catalog.SIGNATURE_WINDOW_MINUTES

@@ -19,6 +19,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from typer.testing import CliRunner
 
+from activities.deliveries import DeliveryActivities
+from activities.letters import LetterActivities
 from cli import app
 from client import start_claim
 from models.claim import ClaimNotice, MaterialsSubmission
@@ -92,21 +94,32 @@ async def test_a_paid_claim_notifies_each_node_once_with_the_page_link(dev, smtp
     assert token not in history.to_json()
 
 
-@activity.defn(name="notify_claimant")
-def no_channel_takes_it(req: ClaimNotice) -> NoticeReceipt:
-    """A notifier that cannot send anything (every channel down or refusing)."""
-    raise ApplicationError("no channel took it", type="NoticeUndeliverable", non_retryable=True)
+class NoChannel:
+    """A notifier that cannot send anything (every channel down or refusing), as the claim
+    meets it alone and with the letter it carries."""
+
+    @activity.defn(name="notify_claimant")
+    def notify_claimant(self, req: ClaimNotice) -> NoticeReceipt:
+        raise ApplicationError("no channel took it", type="NoticeUndeliverable", non_retryable=True)
+
+
+def with_notifier(settings: Settings, engine, rail, notices) -> list:
+    """The engine's activities with `notices` in place of the claim's notifier, on its own and
+    inside the letter with its notice."""
+    deliveries = DeliveryActivities(LetterActivities(engine, settings.letters_dir), notices)
+    replaced = ("notify_claimant", "send_letter_with_notice")
+    return [
+        *(a for a in build_activities(settings, engine, rail) if a.__name__ not in replaced),
+        notices.notify_claimant,
+        deliveries.send_letter_with_notice,
+    ]
 
 
 async def test_a_notice_that_cannot_go_never_stops_the_claim(dev_env, settings, engine, rail):
-    acts = [
-        a
-        for a in build_activities(settings, engine, rail)
-        if getattr(a, "__name__", "") != "notify_claimant"
-    ]
     client, started = per_test_client(dev_env)
     report = medical_report()  # fast track
-    async with running_worker(client, settings, engine, rail, [*acts, no_channel_takes_it]):
+    acts = with_notifier(settings, engine, rail, NoChannel())
+    async with running_worker(client, settings, engine, rail, acts):
         await start_claim(client, report, settings.task_queue)
         st = await wait_stage(client, report.claim_id, "CLOSED")
         await end_workflows(client, started)

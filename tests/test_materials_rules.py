@@ -14,6 +14,7 @@ from client import start_claim
 from models.claim import MaterialsRequest, MaterialsSubmission
 from tests.claimtools import handle_for, letters, status, wait_letter, wait_stage
 from tests.factories import CST, LI, materials, medical_report
+from tests.test_letter_with_notice import local_activities
 from workflows.claim import ClaimWorkflow
 
 
@@ -142,3 +143,28 @@ async def test_a_payee_account_on_the_watch_list_sends_the_claim_to_the_panel(ts
     assert not st.straight_through
     [flag] = [f for f in st.flags if f.code == "R07"]
     assert flag.reason == "the payee's account is on the watch list"
+    # looked up with the rules, as the report gave the account and the claim did not wait
+    steps = local_activities(await handle_for(ts.client, report.claim_id).fetch_history())
+    assert "check_watch_list" not in steps
+
+
+async def test_a_watched_account_sent_after_a_wait_is_looked_up_at_triage(ts):
+    kinds = ("claim_form", "identity", "diagnosis_certificate", "invoices")  # no expense list
+    report = medical_report(
+        materials=[
+            *[m.model_dump() for m in materials(*kinds)],
+            {"kind": "bank_account", "ref": "6222029999990001"},  # demo watch-list account
+        ]
+    )
+    handle = await _start(ts, report)
+    await wait_stage(ts.client, report.claim_id, "AWAITING_MATERIALS")
+    await handle.signal(
+        ClaimWorkflow.submit_materials,
+        MaterialsSubmission(materials=materials("expense_list"), actor="claimant"),
+    )
+    st = await wait_stage(ts.client, report.claim_id, "INVESTIGATING", "PENDING_APPROVAL")
+    [flag] = [f for f in st.flags if f.code == "R07"]
+    assert flag.reason == "the payee's account is on the watch list"
+    # the list may have changed while the claim waited: looked up again at triage
+    steps = local_activities(await handle.fetch_history())
+    assert steps.count("check_watch_list") == 1

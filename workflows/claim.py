@@ -54,8 +54,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case import (
         INVALID_REPORT,
         NO_REPORT,
-        RELEASE_2026_12,
-        RELEASE_2027_01,
         read_report,
         unsafe_case_id,
     )
@@ -80,15 +78,7 @@ class ClaimWorkflow:
 
     @workflow.init
     def __init__(self, report: RawValue = NO_REPORT) -> None:
-        # Read first, so that a case begun before the release decides it here, during replay,
-        # and every later read gives the same answer (the SDK keeps the first). Cases that
-        # started before decisions were signed take them as they did then.
-        release = workflow.patched(RELEASE_2026_12)
-        signing = workflow.patched("signed-decisions")
-        release_2027_01 = release and workflow.patched(RELEASE_2027_01)
-        case = self._case = ClaimCase(
-            release=release, signing=signing, release_2027_01=release_2027_01
-        )
+        case = self._case = ClaimCase.begun()  # first: the patches the case runs under
         self._approvals = ApprovalDesk(case)
         self._aftercare = Aftercare(case)
         self._settlement = Settlement(case, self._approvals, self._aftercare)
@@ -200,7 +190,8 @@ class ClaimWorkflow:
             owner="L2",
             at=received if complete_with_report else None,
         )
-        await self._review.triage()
+        # the payee looked up with the rules unless the claim waited since (the list may change)
+        await self._review.triage(rules.payee_watched if complete_with_report else None)
         await self._review.investigate()
         if s.release:
             self._review.find_exclusions()
@@ -226,8 +217,11 @@ class ClaimWorkflow:
         carrying the claim's page link too (DOMAIN §11: report accepted)."""
         case, s = self._case, self._case.state
         d = rules.deadlines
-        ack = await case.letter(
+        await case.letter_with_notice(
             "acknowledgement",
+            "ack",
+            "acknowledgement",
+            with_link=True,
             line=report.line,
             incident_type=report.incident_type,
             reported_at=report.reported_at.isoformat() if report.reported_at else "",
@@ -238,7 +232,6 @@ class ClaimWorkflow:
             determination_days=d.determination_days,
             determination_due=case.clocks.due_date("determination"),
         )
-        await case.notices.send("ack", "acknowledgement", ack, link=True)
 
     async def _load_rules(self, report: ClaimReport) -> RulesSnapshot:
         """The rules the claim runs under, taken once; its calendar from their profile."""
@@ -252,6 +245,7 @@ class ClaimWorkflow:
                 incident_type=report.incident_type,
                 claimant_id_no=report.claimant.id_no,
                 occurred_on=report.occurred_at.date(),
+                payee_account=s.report_account() if case.fewer_steps else None,
             ),
         )
         s.rules = rules

@@ -13,11 +13,16 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
+    from activities.deliveries import DeliveryActivities
+    from activities.notices import NOTICE_TIMEOUT
+    from activities.policy import DB_RETRY
     from activities.records import RecordActivities
-    from models.claim import Material
-    from models.records import ClaimSync, LetterRecord
+    from models.claim import LetterWithNotice, Material
+    from models.notices import NoticeReceipt
+    from models.records import ClaimSync, LetterRecord, LetterRequest
     from models.status import ApprovalState, ClaimStage, ClaimStatus
     from workflows import search
+    from workflows.case import FEWER_STEPS, RELEASE_2026_12, RELEASE_2027_01
     from workflows.claim_notices import ClaimNotices
     from workflows.claim_state import ClaimState
     from workflows.coverage import insured_id_of
@@ -29,8 +34,17 @@ with workflow.unsafe.imports_passed_through():
 class ClaimCase:
     """The state of one claim and the plumbing every step uses."""
 
-    def __init__(self, *, release: bool, signing: bool, release_2027_01: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        release: bool,
+        signing: bool,
+        release_2027_01: bool = False,
+        fewer_steps: bool = False,
+    ) -> None:
         self.state = ClaimState(release=release, release_2027_01=release and release_2027_01)
+        # the steps of FEWER_STEPS (workflows/case.py), decided when the case starts
+        self.fewer_steps = fewer_steps
         self.rec: CaseRecorder[ClaimStage] = CaseRecorder(ClaimStage.REPORTED)
         self.clocks = CaseClocks(
             self.rec,
@@ -48,6 +62,22 @@ class ClaimCase:
         self.notices = ClaimNotices(self.state, self.rec)
         self._sa_stage: str | None = None
         self._sa_level: int | None = -1
+
+    @classmethod
+    def begun(cls) -> ClaimCase:
+        """A claim's file with the patches its case runs under (workflows/case.py). Read
+        first, so that a case begun before a release decides it here, during replay, and every
+        later read gives the same answer (the SDK keeps the first). Cases that started before
+        decisions were signed take them as they did then."""
+        release = workflow.patched(RELEASE_2026_12)
+        signing = workflow.patched("signed-decisions")
+        release_2027_01 = release and workflow.patched(RELEASE_2027_01)
+        return cls(
+            release=release,
+            signing=signing,
+            release_2027_01=release_2027_01,
+            fewer_steps=workflow.patched(FEWER_STEPS),
+        )
 
     @property
     def claim_id(self) -> str:
@@ -106,11 +136,13 @@ class ClaimCase:
             return at.astimezone(self.clocks.cal.tz).date().isoformat()
         return at.date().isoformat()
 
-    async def letter(self, kind: str, recipient: str | None = None, **context: Any) -> LetterRecord:
+    def _letter_request(
+        self, kind: str, recipient: str | None, context: dict[str, Any]
+    ) -> LetterRequest:
         report = self.state.report
         assert report
         claimant = report.claimant
-        return await self.rec.letter(
+        return self.rec.letter_request(
             kind,
             language=claimant.language,
             recipient=recipient or f"{claimant.name} <{claimant.email or claimant.phone}>",
@@ -122,6 +154,35 @@ class ClaimCase:
                 **context,
             },
         )
+
+    async def letter(self, kind: str, recipient: str | None = None, **context: Any) -> LetterRecord:
+        return await self.rec.send_letter(self._letter_request(kind, recipient, context))
+
+    async def letter_with_notice(
+        self, kind: str, node: str, notice_kind: str, /, *, with_link: bool = False, **context: Any
+    ) -> tuple[LetterRecord, NoticeReceipt | None]:
+        """The claimant's letter at a key node and the notice that carries it (DOMAIN §11).
+        Since FEWER_STEPS one local activity sends both; a notice it could not send
+        for now is tried again on its own, one no channel takes is recorded as failed (the
+        claim goes on either way). Cases begun before send them one after the other."""
+        req = self._letter_request(kind, None, context)
+        notice = self.notices.request(node, notice_kind, with_link=with_link)
+        if notice is None or not self.fewer_steps:
+            letter = await self.rec.send_letter(req)
+            return letter, await self.notices.send(node, notice_kind, letter, link=with_link)
+        done = await workflow.execute_local_activity_method(
+            DeliveryActivities.send_letter_with_notice,
+            LetterWithNotice(letter=req, notice=notice),
+            start_to_close_timeout=NOTICE_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+        letter = self.rec.letter_sent(req, done.letter)
+        if done.receipt is not None:
+            return letter, self.notices.sent(node, notice_kind, done.receipt)
+        if done.notice_problem == "undeliverable":
+            self.notices.failed(node, notice_kind)
+            return letter, None
+        return letter, await self.notices.send(node, notice_kind, letter, link=with_link)
 
     async def _delay_letter(self, clock: str, due_on: str, stage: str) -> LetterRecord:
         return await self.letter("delay", clock=clock, due_on=due_on, stage=stage)

@@ -47,7 +47,9 @@ class Materials:
         )
         self._case.clocks.changed()
         suspend_on = self._case.letter_day(notice_at + timedelta(days=d.materials_suspension_days))
-        notice = await self._case.letter(
+        notice, receipt = await self._case.letter_with_notice(
+            "missing_materials",
+            "missing_materials",
             "missing_materials",
             missing=s.missing,
             received=[k for k in s.required if k in s.received],
@@ -55,7 +57,6 @@ class Materials:
             reminder_days=list(d.materials_reminder_days),
             suspension_days=d.materials_suspension_days,
         )
-        receipt = await self._case.notices.send("missing_materials", "missing_materials", notice)
         if s.release and determination.paused:
             # Sent at this task's time; reached the claimant when its delivery is recorded
             # (a later delivery service), else after the presumed days for post, at once for

@@ -32,26 +32,21 @@ class ClaimNotices:
         self._state = state
         self._rec = recorder
 
-    async def send(
-        self,
-        node: str,
-        kind: str,
-        letter: LetterRecord | None = None,
-        *,
-        link: bool = False,
-    ) -> NoticeReceipt | None:
+    def request(
+        self, node: str, kind: str, letter: LetterRecord | None = None, *, with_link: bool = False
+    ) -> ClaimNotice | None:
         """The notice at `node` (a letter kind, with the letter when there is one); None when
-        the claim began before the release, the node was notified before, or it failed."""
-        s, rec = self._state, self._rec
+        the claim began before the release or the node was notified before."""
+        s = self._state
         if not s.release_2027_01 or s.report is None:
             return None
         key = f"claim:{s.claim_id}:{node}"
         if any(n.key == key for n in s.notices):
             return None
         claimant = s.report.claimant
-        req = ClaimNotice(
+        return ClaimNotice(
             node=node,
-            with_link=link,
+            with_link=with_link,
             notice=NoticeRequest(
                 case_id=s.claim_id,
                 key=key,
@@ -61,6 +56,20 @@ class ClaimNotices:
                 language=claimant.language,
             ),
         )
+
+    async def send(
+        self,
+        node: str,
+        kind: str,
+        letter: LetterRecord | None = None,
+        *,
+        link: bool = False,
+    ) -> NoticeReceipt | None:
+        """The notice at `node`, sent and recorded; None when there is none to send (see
+        `request`) or it failed."""
+        req = self.request(node, kind, letter, with_link=link)
+        if req is None:
+            return None
         try:
             receipt = await workflow.execute_local_activity_method(
                 NoticeActivities.notify_claimant,
@@ -72,20 +81,32 @@ class ClaimNotices:
         except (ActivityError, ApplicationError):
             # (a local activity's failure may reach the workflow as its ApplicationError)
             # the error's text is not recorded: it may name the channel's server
-            s.notices.append(NoticeView(key=key, kind=kind, status="failed", at=workflow.now()))
-            rec.event("notice_failed", SYSTEM, node=node, kind=kind)
-            rec.open_task(
-                f"{s.claim_id}:contact:{node}",
-                "contact_claimant",
-                "L1",
-                workflow.now() + timedelta(days=CONTACT_DAYS),
-                level=1,
-                assignee=s.advisor,
-            )
+            self.failed(node, kind)
             return None
+        return self.sent(node, kind, receipt)
+
+    def failed(self, node: str, kind: str) -> None:
+        """A notice no channel took: an audit event, and a work item for staff to contact the
+        claimant within a working day."""
+        s, rec = self._state, self._rec
+        key = f"claim:{s.claim_id}:{node}"
+        s.notices.append(NoticeView(key=key, kind=kind, status="failed", at=workflow.now()))
+        rec.event("notice_failed", SYSTEM, node=node, kind=kind)
+        rec.open_task(
+            f"{s.claim_id}:contact:{node}",
+            "contact_claimant",
+            "L1",
+            workflow.now() + timedelta(days=CONTACT_DAYS),
+            level=1,
+            assignee=s.advisor,
+        )
+
+    def sent(self, node: str, kind: str, receipt: NoticeReceipt) -> NoticeReceipt:
+        """Record a notice sent at `node`."""
+        s, rec = self._state, self._rec
         s.notices.append(
             NoticeView(
-                key=key,
+                key=f"claim:{s.claim_id}:{node}",
                 kind=kind,
                 channel=receipt.channel.value,
                 status=receipt.status.value,

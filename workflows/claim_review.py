@@ -58,7 +58,9 @@ class Review:
                 key=key, kind=kind, investigator=investigator or "-", due_at=due
             )
             self._case.rec.open_task(key, "investigate", "investigator", due, assignee=investigator)
-        letter = await self._case.letter(
+        await self._case.letter_with_notice(
+            "investigation",
+            "investigation",
             "investigation",
             flags=[f.code for f in s.flags if f.effect != "flag"],
             tasks=[
@@ -67,17 +69,18 @@ class Review:
             ],
             determination_due=self._case.clocks.due_date("determination"),
         )
-        await self._case.notices.send("investigation", "investigation", letter)
         await self._case.flush()
         await self._case.park(lambda: all(v.done for v in s.investigations.values()))
         s.investigation = weigh_findings(s.findings)
         self._case.rec.event("investigation_complete", SYSTEM, summary=s.investigation.summary)
 
-    async def triage(self) -> None:
-        """The risk flags (DOMAIN §5), the account the money would go to among them."""
+    async def triage(self, payee_watched: bool | None = None) -> None:
+        """The risk flags (DOMAIN §5), the account the money would go to among them (looked up
+        here unless `payee_watched` already says whether it is on the watch list)."""
         s = self._case.state
         assert s.report and s.rules
-        payee_watched = await self._payee_on_watch_list()
+        if payee_watched is None:
+            payee_watched = await self._payee_on_watch_list()
         s.flags = triage(s.report, s.rules, s.received.values())
         if payee_watched and not any(f.code == "R07" for f in s.flags):
             s.flags.append(

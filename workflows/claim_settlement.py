@@ -51,7 +51,10 @@ class Settlement:
             # Since "decision-letter-details" the letter names what it deducts and why: the
             # items not covered, the clauses, the panel's reasons for an amount it set.
             detailed = s.release
-            letter = await self._case.letter(
+            node = "appeal_decision" if after_appeal else "decision"
+            await self._case.letter_with_notice(
+                "decision",
+                node,
                 "decision",
                 line=s.report.line,
                 incident_type=s.report.incident_type,
@@ -67,8 +70,6 @@ class Settlement:
                 after_appeal=after_appeal,
                 **(s.decision_details() if detailed else {}),
             )
-            node = "appeal_decision" if after_appeal else "decision"
-            await self._case.notices.send(node, "decision", letter)
             if balance > 0:
                 self._case.rec.to(ClaimStage.PAYING, SYSTEM, amount=str(balance))
                 await self._case.flush()
@@ -76,7 +77,9 @@ class Settlement:
                 self._case.rec.to(
                     ClaimStage.PAID, SYSTEM, amount=str(paid.amount), reference=paid.reference
                 )
-                letter = await self._case.letter(
+                await self._case.letter_with_notice(
+                    "payment",
+                    "payment",
                     "payment",
                     amount=str(paid.amount),
                     account_ref=s.account(),
@@ -84,7 +87,6 @@ class Settlement:
                     paid_at=paid.paid_at.isoformat(),
                     seq=paid.seq,
                 )
-                await self._case.notices.send("payment", "payment", letter)
             self._case.clocks.stop("payment")
         s.reserve = Decimal("0")
         self._aftercare.open_follow_up("payment")
@@ -195,7 +197,9 @@ class Settlement:
             ladder=False,
             customer_facing=False,
         )
-        letter = await self._case.letter(
+        await self._case.letter_with_notice(
+            "denial",
+            "decision",
             "denial",
             reason=s.denial_reason or "",
             clause=s.clause_context(s.denial_clause),
@@ -204,7 +208,6 @@ class Settlement:
             appeal_due=self._case.clocks.calendar_date(appeal_clock.due_at(now)),
             approvals=s.approvals_context(s.release),
         )
-        await self._case.notices.send("decision", "denial", letter)
         self._case.clocks.stop("denial_notice")
         s.reserve = Decimal("0")
         self._case.rec.to(ClaimStage.DENIAL_NOTIFIED, SYSTEM)
@@ -252,7 +255,9 @@ class Settlement:
             await self.settle(after_appeal=True)
             return
         self._case.clocks.stop("appeal_review")
-        letter = await self._case.letter(
+        await self._case.letter_with_notice(
+            "appeal_decision",
+            "appeal_decision",
             "appeal_decision",
             clause=s.clause_context(s.denial_clause),
             reason=s.denial_reason or "",
@@ -262,7 +267,6 @@ class Settlement:
                 for v in (s.panel.votes if s.panel else [])
             ],
         )
-        await self._case.notices.send("appeal_decision", "appeal_decision", letter)
         self._case.rec.to(ClaimStage.DENIAL_NOTIFIED, SYSTEM, upheld_on_appeal=True)
 
     async def reopen_window(self) -> None:

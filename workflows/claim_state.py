@@ -135,6 +135,14 @@ class ClaimState:
     def zh(self) -> bool:
         return self.report is None or self.report.claimant.language == "zh-CN"
 
+    def report_account(self) -> str | None:
+        """The bank account the report gave for the money, if any: the one `account` will
+        read once the report's materials are received (the last of a kind is kept)."""
+        if self.report is None or not self.release:
+            return None
+        accounts = [m.ref for m in self.report.materials if m.kind == "bank_account"]
+        return accounts[-1] if accounts else None
+
     def account(self) -> str:
         account = self.received.get("bank_account")
         return account.ref if account else ""

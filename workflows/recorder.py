@@ -163,6 +163,39 @@ class CaseRecorder(Generic[Stage]):
         if self.tasks.pop(key, None) is not None:
             self._closed.append(key)
 
+    def letter_request(
+        self,
+        kind: str,
+        *,
+        language: str,
+        recipient: str,
+        channel: str,
+        context: dict[str, Any],
+    ) -> LetterRequest:
+        """The case's next letter of a kind: ids count per kind."""
+        n = self._letter_counts.get(kind, 0) + 1
+        self._letter_counts[kind] = n
+        return LetterRequest(
+            letter_id=f"{self.case_id}-{kind}-{n}",
+            case_id=self.case_id,
+            kind=kind,
+            language=language,
+            recipient=recipient,
+            channel=channel,
+            context=context,
+        )
+
+    def letter_sent(self, req: LetterRequest, record: LetterRecord) -> LetterRecord:
+        """Record a letter the case sent."""
+        self.letters.append(req.letter_id)
+        self.event("letter", SYSTEM, kind=req.kind, letter_id=req.letter_id, sha256=record.sha256)
+        return record
+
+    async def send_letter(self, req: LetterRequest) -> LetterRecord:
+        """Send a letter and record it."""
+        record = await record_call(LetterActivities.send_letter, req, timeout=LETTER_TIMEOUT)
+        return self.letter_sent(req, record)
+
     async def letter(
         self,
         kind: str,
@@ -172,26 +205,11 @@ class CaseRecorder(Generic[Stage]):
         channel: str,
         context: dict[str, Any],
     ) -> LetterRecord:
-        """Send the case's next letter of a kind (ids count per kind) and record it."""
-        n = self._letter_counts.get(kind, 0) + 1
-        self._letter_counts[kind] = n
-        letter_id = f"{self.case_id}-{kind}-{n}"
-        record = await record_call(
-            LetterActivities.send_letter,
-            LetterRequest(
-                letter_id=letter_id,
-                case_id=self.case_id,
-                kind=kind,
-                language=language,
-                recipient=recipient,
-                channel=channel,
-                context=context,
-            ),
-            timeout=LETTER_TIMEOUT,
+        """Send the case's next letter of a kind and record it."""
+        req = self.letter_request(
+            kind, language=language, recipient=recipient, channel=channel, context=context
         )
-        self.letters.append(letter_id)
-        self.event("letter", SYSTEM, kind=kind, letter_id=letter_id, sha256=record.sha256)
-        return record
+        return await self.send_letter(req)
 
     async def flush(
         self,
