@@ -143,6 +143,7 @@ def build_activities(
         rules.get_staff,
         rules.check_watch_list,
         signatures.verify_signature,
+        signatures.check_signer,
         records.sync_claim,
         letters.send_letter,
         payments.pay_claim,

@@ -1,11 +1,13 @@
 """Signed staff decisions: the two optional fields every decision message carries, and what
-the workflow asks the `verify_signature` activity."""
+the workflow asks the `verify_signature` and `check_signer` activities."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
+
+from models.records import StaffInfo
 
 
 class Signed(BaseModel):
@@ -45,3 +47,19 @@ class SignatureCheck(BaseModel):
 class SignatureVerdict(BaseModel):
     valid: bool
     reason: str = ""
+
+
+class SignerCheck(BaseModel):
+    """What the `check_signer` activity is asked: the person a decision names, and the check of
+    their signature when there is one to verify."""
+
+    staff_id: str
+    check: SignatureCheck | None = None
+
+
+class SignerFound(BaseModel):
+    """The person's staff record (None if there is no such person) and the verdict on the
+    signature (None when none was asked for)."""
+
+    staff: StaffInfo | None = None
+    verdict: SignatureVerdict | None = None

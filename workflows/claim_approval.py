@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.claim import ConvenePanel, Decision
+    from models.records import StaffInfo
     from models.status import (
         ApprovalRecord,
         ApprovalState,
@@ -31,6 +32,9 @@ with workflow.unsafe.imports_passed_through():
         panel_outcome,
     )
     from workflows.recorder import SYSTEM, staff_info
+
+# A decision's signer is looked up once, for the authority and the signature together.
+ONE_LOOKUP = "one-lookup-decisions"
 
 
 def refusal(message: str, kind: str = "InvalidDecision") -> ApplicationError:
@@ -86,11 +90,14 @@ class ApprovalDesk:
     async def decide(self, decision: Decision) -> ApprovalState:
         """The `decide` update: refused with the reason, or applied."""
         async with self._lock:
-            reason = self.check(decision) or await self._check_authority(decision)
-            if reason:
-                raise refusal(reason)
-            await self._case.guard.require(decision)
-            reason = self.check(decision)  # the chain may have moved on meanwhile
+            reason = self.check(decision)
+            if not reason and workflow.patched(ONE_LOOKUP):
+                reason = await self._case.guard.with_signer(decision, self._authority, record=True)
+            elif not reason:
+                reason = await self._check_authority(decision)
+                if not reason:
+                    await self._case.guard.require(decision)
+                    reason = self.check(decision)  # the chain may have moved on meanwhile
             if reason:
                 raise refusal(reason)
             self._apply_decision(decision)
@@ -106,13 +113,15 @@ class ApprovalDesk:
         """The `decision` signal: a refused one is recorded and ignored."""
         case = self._case
         async with self._lock:
-            reason = (
-                self.check(decision)
-                or case.guard.problem(decision)
-                or await self._check_authority(decision)
-                or await case.guard.refusal(decision)
-                or self.check(decision)
-            )
+            reason = self.check(decision) or case.guard.problem(decision)
+            if not reason and workflow.patched(ONE_LOOKUP):
+                reason = await case.guard.with_signer(decision, self._authority, record=False)
+            elif not reason:
+                reason = (
+                    await self._check_authority(decision)
+                    or await case.guard.refusal(decision)
+                    or self.check(decision)
+                )
             if reason:
                 case.state.refused.append(
                     RefusedDecision(
@@ -164,7 +173,10 @@ class ApprovalDesk:
         )
 
     async def _check_authority(self, d: Decision) -> str | None:
-        staff = await staff_info(d.approver)
+        return self._authority(d, await staff_info(d.approver))
+
+    def _authority(self, d: Decision, staff: StaffInfo | None) -> str | None:
+        """After the lookup of the person: the checks again, then their authority."""
         again = self.check(d)  # the chain may have moved on during the lookup
         if again:
             return again

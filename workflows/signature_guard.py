@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -15,8 +15,11 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.signatures import SignatureActivities
     from models.catalog import SIGNATURE_WINDOW_MINUTES
-    from models.signature import SignatureCheck, Signed
+    from models.records import StaffInfo
+    from models.signature import SignatureCheck, SignatureVerdict, Signed, SignerCheck
     from workflows.recorder import CaseRecorder, record_call
+
+Message = TypeVar("Message", bound=Signed)
 
 USED = "bad signature: this signature was already used on this case"
 
@@ -92,21 +95,52 @@ class SignatureGuard:
         if reason or msg.signature is None:
             return reason
         verdict = await record_call(
-            SignatureActivities.verify_signature,
-            SignatureCheck(
-                staff_id=msg.signer,
-                case_id=self._recorder.case_id,
-                fields=msg.signed_fields(),
-                signature=msg.signature,
-                # Cases begun since the release are signed with Ed25519; earlier ones with HMAC.
-                algorithm="ed25519" if self._release else None,
-            ),
+            SignatureActivities.verify_signature, self._check(msg, msg.signature)
         )
-        if not verdict.valid:
-            return verdict.reason
+        return self._spend(msg.signature, verdict)
+
+    async def with_signer(
+        self,
+        msg: Message,
+        first: Callable[[Message, StaffInfo | None], str | None],
+        *,
+        record: bool,
+    ) -> str | None:
+        """Since "one-lookup-decisions": the signer looked up once (their staff record, and the
+        verdict on the signature when there is one to verify), then `first` (what is refused
+        ahead of the signature, from the staff record), then what `refusal` refuses. With
+        `record`, a signature refusal is recorded and raised as `require` does."""
+        reason = self.problem(msg)
+        check = None if reason or msg.signature is None else self._check(msg, msg.signature)
+        found = await record_call(
+            SignatureActivities.check_signer, SignerCheck(staff_id=msg.signer, check=check)
+        )
+        ahead = first(msg, found.staff)
+        if ahead:
+            return ahead
+        if check is not None:
+            reason = self._spend(check.signature, found.verdict)
+        if reason and record:
+            await self._refuse(msg, reason)
+        return reason
+
+    def _check(self, msg: Signed, signature: str) -> SignatureCheck:
+        return SignatureCheck(
+            staff_id=msg.signer,
+            case_id=self._recorder.case_id,
+            fields=msg.signed_fields(),
+            signature=signature,
+            # Cases begun since the release are signed with Ed25519; earlier ones with HMAC.
+            algorithm="ed25519" if self._release else None,
+        )
+
+    def _spend(self, signature: str, verdict: SignatureVerdict | None) -> str | None:
+        """None when the verdict is valid and the signature unused, which spends it."""
+        if verdict is None or not verdict.valid:
+            return verdict.reason if verdict else "bad signature: it was not verified"
         # Looked at again after the lookup: a copy of the message may have been taken meanwhile.
         # Only a valid signature is spent, so a tampered copy cannot use up the genuine one.
-        used = msg.signature.lower()
+        used = signature.lower()
         if used in self._signatures:
             return USED
         self._signatures.add(used)
@@ -126,6 +160,9 @@ class SignatureGuard:
         decision without a valid signature is refused and recorded as an audit event."""
         reason = await self.refusal(msg)
         if reason:
-            self._recorder.event("decision_refused", msg.signer, reason=reason, via="update")
-            await self._flush()
-            raise bad_signature(reason)
+            await self._refuse(msg, reason)
+
+    async def _refuse(self, msg: Signed, reason: str) -> NoReturn:
+        self._recorder.event("decision_refused", msg.signer, reason=reason, via="update")
+        await self._flush()
+        raise bad_signature(reason)
