@@ -17,6 +17,7 @@ from temporalio.client import WorkflowHistory
 
 from activities import activity_name
 from activities.complaints import ComplaintActivities
+from activities.deliveries import DeliveryActivities
 from activities.letters import LetterActivities
 from activities.payments import PaymentActivities
 from activities.records import RecordActivities
@@ -39,6 +40,8 @@ RULES_ACTIVITIES = frozenset(
     }
 )
 LETTER_ACTIVITY = activity_name(LetterActivities.send_letter)
+# since "fewer-steps" a key node's letter goes with its notice: the letter is in the result
+LETTER_WITH_NOTICE_ACTIVITY = activity_name(DeliveryActivities.send_letter_with_notice)
 PAYMENT_ACTIVITY = activity_name(PaymentActivities.pay_claim)
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
@@ -207,6 +210,8 @@ def _marker(t: Timeline, ev: HistoryEvent) -> None:
         _sync_entries(t, ev, shaped)
     elif name == LETTER_ACTIVITY:
         _letter_entry(t, ev, result)
+    elif name == LETTER_WITH_NOTICE_ACTIVITY and isinstance(result.get("letter"), dict):
+        _letter_entry(t, ev, result["letter"])
     elif name in RULES_ACTIVITIES:
         _rules_entry(t, ev, name, result)
 

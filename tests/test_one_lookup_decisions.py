@@ -1,4 +1,4 @@
-"""A staff decision looks its signer up once (patch "one-lookup-decisions"): one local
+"""A staff decision looks its signer up once (patch "fewer-steps", workflows/case.py): one local
 activity, `check_signer`, answers both the authority check (the staff record) and the
 signature check (the verdict), then the claim is flushed. The refusals, their order and the
 audit events are those of the three-activity path that cases begun before keep replaying."""
@@ -23,9 +23,10 @@ from models.signature import SignatureCheck, SignatureVerdict, SignerCheck, Sign
 from models.tables import AuditEventRow
 from tests.claimtools import handle_for, signed, status, wait_stage
 from tests.factories import medical_report
+from workflows.case import FEWER_STEPS
 from workflows.claim import ClaimWorkflow
 
-PATCH = "one-lookup-decisions"
+PATCH = FEWER_STEPS
 
 
 async def _pending(ts: Any) -> tuple[str, Any]:
@@ -41,7 +42,7 @@ async def _pending(ts: Any) -> tuple[str, Any]:
 
 
 async def _after_patch(handle: Any) -> list[str]:
-    """The local activities the claim ran since it first took the one-lookup path, in order
+    """The local activities the claim ran since it took the fewer-steps path, in order
     (AssertionError if it never did)."""
     history = json.loads((await handle.fetch_history()).to_json())
     found: list[str] | None = None
@@ -104,7 +105,8 @@ async def test_a_signed_approval_is_applied_after_one_lookup(ts):
     assert st.approvals[0].approver == "adj1"
     ran = await _after_patch(handle)
     # the decision's one lookup, then the flush: no staff or signature lookup of its own
-    assert ran[:2] == ["check_signer", "sync_claim"], ran
+    decided = ran.index("check_signer")
+    assert ran[decided : decided + 2] == ["check_signer", "sync_claim"], ran
     assert ran.count("check_signer") == 1, ran
     assert not {"get_staff", "verify_signature"} & set(ran), ran
     assert _refusal_events(ts.engine, claim_id) == []

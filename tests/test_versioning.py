@@ -100,7 +100,7 @@ def test_only_histories_recorded_since_signing_check_signatures():
         text = path.read_text(encoding="utf-8")
         assert "signed-decisions" in _patch_ids(text), path.name
         if path.stem in ("human-approval", "watch-list-panel", "complaint-happy-path"):
-            # since "one-lookup-decisions" a claim's decision is checked by check_signer
+            # since "fewer-steps" a claim's decision is checked by check_signer
             checks = {"verify_signature", "check_signer"} & set(_local_activities(text))
             assert checks, path.name
     for path in [*LOCAL.glob("*.json"), *OLDER.glob("*.json")]:

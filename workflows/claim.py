@@ -174,7 +174,6 @@ class ClaimWorkflow:
         case.receive(report.materials, report.channel)
         complete_with_report = not s.missing
         await self._acknowledge(report, rules)
-        await case.flush()
 
         if s.missing and not await self._materials.collect():
             return  # LAPSED: the limitation ran out while the claim waited for materials
@@ -214,7 +213,8 @@ class ClaimWorkflow:
 
     async def _acknowledge(self, report: ClaimReport, rules: RulesSnapshot) -> None:
         """The acknowledgement letter with the checklist; since release 2027-01 the notice
-        carrying the claim's page link too (DOMAIN §11: report accepted)."""
+        carrying the claim's page link too (DOMAIN §11: report accepted). Then the read model,
+        unless the claim goes straight on: its next flush, before any wait, writes this too."""
         case, s = self._case, self._case.state
         d = rules.deadlines
         await case.letter_with_notice(
@@ -232,6 +232,8 @@ class ClaimWorkflow:
             determination_days=d.determination_days,
             determination_due=case.clocks.due_date("determination"),
         )
+        if s.missing or not case.fewer_steps:  # else the next flush, before any wait, has it
+            await case.flush()
 
     async def _load_rules(self, report: ClaimReport) -> RulesSnapshot:
         """The rules the claim runs under, taken once; its calendar from their profile."""

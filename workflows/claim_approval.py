@@ -33,9 +33,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.recorder import SYSTEM, staff_info
 
-# A decision's signer is looked up once, for the authority and the signature together.
-ONE_LOOKUP = "one-lookup-decisions"
-
 
 def refusal(message: str, kind: str = "InvalidDecision") -> ApplicationError:
     return ApplicationError(message, type=kind, non_retryable=True)
@@ -91,7 +88,7 @@ class ApprovalDesk:
         """The `decide` update: refused with the reason, or applied."""
         async with self._lock:
             reason = self.check(decision)
-            if not reason and workflow.patched(ONE_LOOKUP):
+            if not reason and self._case.fewer_steps:
                 reason = await self._case.guard.with_signer(decision, self._authority, record=True)
             elif not reason:
                 reason = await self._check_authority(decision)
@@ -114,7 +111,7 @@ class ApprovalDesk:
         case = self._case
         async with self._lock:
             reason = self.check(decision) or case.guard.problem(decision)
-            if not reason and workflow.patched(ONE_LOOKUP):
+            if not reason and case.fewer_steps:
                 reason = await case.guard.with_signer(decision, self._authority, record=False)
             elif not reason:
                 reason = (

@@ -106,8 +106,9 @@ class SignatureGuard:
         *,
         record: bool,
     ) -> str | None:
-        """Since "one-lookup-decisions": the signer looked up once (their staff record, and the
-        verdict on the signature when there is one to verify), then `first` (what is refused
+        """Since "fewer-steps" (workflows/case.py): the signer looked up once (their staff
+        record, and the verdict on the signature when there is one to verify), then `first`
+        (what is refused
         ahead of the signature, from the staff record), then what `refusal` refuses. With
         `record`, a signature refusal is recorded and raised as `require` does."""
         reason = self.problem(msg)
