@@ -9,6 +9,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities import activity_name
     from activities.complaints import ComplaintActivities
+    from activities.deliveries import DeliveryActivities
     from activities.letters import LetterActivities
     from activities.notices import NoticeActivities
     from activities.payments import PaymentActivities
@@ -18,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
 
 CLASSES = (
     ComplaintActivities,
+    DeliveryActivities,
     LetterActivities,
     NoticeActivities,
     PaymentActivities,

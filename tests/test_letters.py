@@ -379,18 +379,21 @@ def rendered(
 
 
 def _letter_calls() -> dict[str, set[str]]:
-    """The keywords every `case.letter("<kind>", ...)` call in the workflows passes."""
+    """The keywords every `case.letter("<kind>", ...)` and `case.letter_with_notice("<kind>",
+    ...)` call in the workflows passes (the latter's node and notice options aside)."""
     calls: dict[str, set[str]] = {}
     for path in (ROOT / "workflows").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("_letter", "letter")
+                and node.func.attr in ("_letter", "letter", "letter_with_notice")
                 and node.args
                 and isinstance(node.args[0], ast.Constant)
             ):
-                keys = {k.arg for k in node.keywords if k.arg and k.arg != "recipient"}
+                keys = {
+                    k.arg for k in node.keywords if k.arg not in (None, "recipient", "with_link")
+                }
                 calls.setdefault(node.args[0].value, set()).update(keys)
     return calls
 

@@ -9,10 +9,13 @@
   staff behind the same patch; it is decided when a case starts.
 - Claims notify the claimant at key nodes, get a follow-up call and special care behind the
   January 2027 release patch (`release-2027-01`), decided the same way.
+- Claims take fewer steps (a key node's letter with its notice, the payee looked up with the
+  rules, a decision's signer looked up once) behind `fewer-steps`, decided the same way.
 
 Histories recorded before each change (tests/histories/before-local-records/,
-before-signed-decisions/, before-assessed-losses/ and before-claimant-notices/) still replay; new cases take the new branches; the histories at the
-top of tests/histories/ are the current code's."""
+before-signed-decisions/, before-assessed-losses/, before-claimant-notices/ and
+before-fewer-steps/) still replay; new cases take the new branches; the histories at the top
+of tests/histories/ are the current code's."""
 
 from __future__ import annotations
 
@@ -40,6 +43,9 @@ SIGNED = HISTORIES / "before-assessed-losses"
 # the December 2026 release; claims before the January 2027 release (notices at key nodes,
 # follow-up and special care)
 NOTICES = HISTORIES / "before-claimant-notices"
+# the January 2027 release, before claims took fewer steps
+FEWER = HISTORIES / "before-fewer-steps"
+FEWER_STEPS = {"fewer-steps"}
 # Everything the December 2026 release changed in how a case runs is one patch, decided when
 # the case starts (workflows/case.py RELEASE_2026_12).
 CLAIM_RULES_2026_11 = {"release-2026-12"}
@@ -94,7 +100,14 @@ def _local_activities(history_json: str) -> list[str]:
 
 
 def test_only_histories_recorded_since_signing_check_signatures():
-    signed = sorted([*HISTORIES.glob("*.json"), *NOTICES.glob("*.json"), *SIGNED.glob("*.json")])
+    signed = sorted(
+        [
+            *HISTORIES.glob("*.json"),
+            *FEWER.glob("*.json"),
+            *NOTICES.glob("*.json"),
+            *SIGNED.glob("*.json"),
+        ]
+    )
     assert {p.stem for p in signed} >= {"human-approval", "complaint-happy-path"}
     for path in signed:
         text = path.read_text(encoding="utf-8")
@@ -110,6 +123,7 @@ def test_only_histories_recorded_since_signing_check_signatures():
 def test_histories_recorded_since_the_first_change_carry_its_marker():
     later = [p for p in OLDER.glob("*.json") if p.stem not in BEFORE_THE_PATCH]
     later += [*LOCAL.glob("*.json"), *SIGNED.glob("*.json"), *NOTICES.glob("*.json")]
+    later += FEWER.glob("*.json")
     later += HISTORIES.glob("*.json")
     assert len(later) >= 30
     for path in later:
@@ -123,6 +137,7 @@ def test_current_histories_record_through_local_activities():
         *LOCAL.glob("*.json"),
         *SIGNED.glob("*.json"),
         *NOTICES.glob("*.json"),
+        *FEWER.glob("*.json"),
         *HISTORIES.glob("*.json"),
     ]:
         text = path.read_text(encoding="utf-8")
@@ -154,14 +169,14 @@ def test_only_complaints_recorded_since_pay_compensation_on_their_ledger():
 def test_a_fast_track_claim_stays_short():
     """One release patch, not one per change: each patch costs a marker and an upsert."""
     text = (HISTORIES / "fast-track.json").read_text(encoding="utf-8")
-    assert len(json.loads(text)["events"]) <= 40
+    assert len(json.loads(text)["events"]) <= 35
 
 
 def test_only_claims_recorded_since_the_claim_rules_of_2026_11_carry_them():
     """Assessment, exclusions, authority by role, limits across claims, the lapse, the second
     notice and the payee watch list: every claim recorded since carries their markers, the
     ones recorded before carry none and replay under their old rules."""
-    current = sorted([*HISTORIES.glob("*.json"), *NOTICES.glob("*.json")])
+    current = sorted([*HISTORIES.glob("*.json"), *FEWER.glob("*.json"), *NOTICES.glob("*.json")])
     assert {"assessment", "exclusion", "second-notice", "lapse"} <= {p.stem for p in current}
     for path in current:  # complaints too: their ledger, roles and review window
         assert CLAIM_RULES_2026_11 <= _patch_ids(path.read_text(encoding="utf-8")), path.name
@@ -173,21 +188,27 @@ def test_only_claims_recorded_since_release_2027_01_carry_it():
     """Notices at key nodes, the follow-up call and special care: every claim recorded since
     carries the January 2027 release's marker; complaints do not take it (nothing changed in
     them), and nothing recorded before carries it."""
-    current = sorted(HISTORIES.glob("*.json"))
+    current = sorted([*HISTORIES.glob("*.json"), *FEWER.glob("*.json")])
     assert {"follow-up", "special-care"} <= {p.stem for p in current}
-    for path in current:
+    _claims_only_carry(RELEASE_2027_01, current)
+    for path in HISTORIES.glob("before-*/*.json"):
+        if path.parent != FEWER:
+            assert not RELEASE_2027_01 & _patch_ids(path.read_text(encoding="utf-8")), path.name
+
+
+def _claims_only_carry(patches: set[str], paths: list[Path]) -> None:
+    """Each claim history of `paths` carries these patch markers, no complaint's does."""
+    for path in paths:
         ids = _patch_ids(path.read_text(encoding="utf-8"))
         if path.stem.startswith("complaint-"):
-            assert not RELEASE_2027_01 & ids, path.name
+            assert not patches & ids, path.name
         else:
-            assert RELEASE_2027_01 <= ids, path.name
-    for path in HISTORIES.glob("before-*/*.json"):
-        assert not RELEASE_2027_01 & _patch_ids(path.read_text(encoding="utf-8")), path.name
+            assert patches <= ids, path.name
 
 
 def test_the_notices_and_follow_up_were_recorded():
     fast = _payload_text(json.loads((HISTORIES / "fast-track.json").read_text(encoding="utf-8")))
-    assert "notify_claimant" in _local_activities((HISTORIES / "fast-track.json").read_text())
+    assert "notify_claimant" in _local_activities((FEWER / "fast-track.json").read_text())
     assert "claim:HIST-fast-track:ack" in fast and "/c/" not in fast  # no page link in clear
     follow = (HISTORIES / "follow-up.json").read_text(encoding="utf-8")
     assert '"reached":true' in _payload_text(json.loads(follow)).replace(" ", "")
@@ -232,6 +253,7 @@ async def test_histories_recorded_before_the_changes_still_replay():
             *LOCAL.glob("*.json"),
             *SIGNED.glob("*.json"),
             *NOTICES.glob("*.json"),
+            *FEWER.glob("*.json"),
         ]
     )
     assert {p.stem for p in files} >= set(BEFORE_THE_PATCH)
@@ -304,3 +326,29 @@ async def test_a_case_started_before_the_change_completes_on_the_new_worker(dev_
     assert st.payable_amount == Decimal("6000.00")
     assert [p.amount for p in payments(engine, report.claim_id)] == [Decimal("6000.00")]
     await handle.terminate("test finished")
+
+
+def test_only_claims_recorded_since_fewer_steps_take_them():
+    """A key node's letter goes with its notice in one local activity, the payee's account the
+    report gave is looked up with the rules, the acknowledgement's flush is the next step's,
+    and a decision's signer is looked up once; claims recorded before take their old steps,
+    complaints (unchanged) carry no marker."""
+    _claims_only_carry(FEWER_STEPS, sorted(HISTORIES.glob("*.json")))
+    for path in HISTORIES.glob("before-*/*.json"):
+        assert not FEWER_STEPS & _patch_ids(path.read_text(encoding="utf-8")), path.name
+    fast = _local_activities((HISTORIES / "fast-track.json").read_text(encoding="utf-8"))
+    assert fast == [
+        "load_rules",
+        "send_letter_with_notice",  # acknowledgement, its flush the next one's
+        "send_letter_with_notice",  # decision
+        "sync_claim",  # PAYING, before the payment (a regular activity)
+        "send_letter_with_notice",  # payment
+        "sync_claim",  # CLOSED
+    ]
+    before = _local_activities((FEWER / "fast-track.json").read_text(encoding="utf-8"))
+    assert len(before) == 11 and {"send_letter", "notify_claimant", "check_watch_list"} <= set(
+        before
+    )
+    approval = _local_activities((HISTORIES / "human-approval.json").read_text(encoding="utf-8"))
+    assert "check_signer" in approval
+    assert not {"get_staff", "verify_signature"} & set(approval)
