@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session
+from sqlalchemy.exc import OperationalError
 
+from database import insert_new
 from models.notice_tables import LetterBoxRow
 from models.notices import Channel
+from models.tables import table_of
 from notify.base import Message, TransientFailure
+
+LETTER_BOX = table_of(LetterBoxRow)
 
 
 class LetterBox:
@@ -23,22 +26,20 @@ class LetterBox:
         return None  # every claim has its page
 
     def send(self, message: Message) -> str:
-        row = LetterBoxRow(
-            key=message.key,
-            case_id=message.case_id,
-            kind=message.kind,
-            subject=message.subject,
-            text=message.text,
-            letter_path=message.letter_path,
-            placed_at=datetime.now(UTC),
-        )
+        """Place the notice once; a concurrent attempt's placing stands. A plain statement, not
+        the ORM: every formal notice of every claim comes here."""
+        row = {
+            "key": message.key,
+            "case_id": message.case_id,
+            "kind": message.kind,
+            "subject": message.subject,
+            "text": message.text,
+            "letter_path": message.letter_path,
+            "placed_at": datetime.now(UTC),
+        }
         try:
-            with Session(self.engine) as session:
-                if session.get(LetterBoxRow, message.key) is None:
-                    session.add(row)
-                    session.commit()
-        except IntegrityError:
-            pass  # placed by a concurrent attempt: once is enough
+            with self.engine.begin() as conn:
+                insert_new(conn, LETTER_BOX, [row], ("key",))
         except OperationalError as err:
             raise TransientFailure(
                 f"the read model is unavailable ({type(err).__name__})"

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -161,15 +162,18 @@ class Notifier:
         error: str | None = None,
         reference: str | None = None,
         tried: bool = True,
+        fresh: bool = False,
     ) -> NoticeState:
         """One attempt on a channel; `status` None: retrying, or failed at the last attempt.
         A channel that could not be tried at all (not configured, no address: `tried` False)
         is only written: it is committed with the next attempt's row, in one transaction.
         A concurrent attempt that wrote the row first (or sent the notice) is read again,
-        never rolled back over, so the untried channels' rows are kept."""
+        never rolled back over, so the untried channels' rows are kept. A `fresh` channel (no
+        row when the send read the key's rows) is inserted without reading it again first: a
+        row written meanwhile makes the insert do nothing, and the next pass reads it."""
         now = datetime.now(UTC)
-        for _ in range(2):
-            row = _row(conn, req.key, channel)
+        for n in range(3 if fresh else 2):
+            row = None if fresh and n == 0 else _row(conn, req.key, channel)
             if row is not None and row.status in DONE:
                 if tried:
                     conn.commit()  # the untried channels written before it, on record
@@ -272,10 +276,11 @@ class Notifier:
             language=req.language,
         )
         failed = {r.channel for r in tried if r.status == NoticeStatus.FAILED.value}
+        known = {r.channel for r in tried}
         for channel in channels:
             if channel.value in failed:
                 continue
-            row = self._attempt(conn, req, channel, message)
+            row = self._attempt(conn, req, channel, message, fresh=channel.value not in known)
             if row.status in DONE:
                 return _rows(conn, req.key)  # read again: another attempt may have won
             if row.status == NoticeStatus.RETRYING.value:
@@ -289,18 +294,25 @@ class Notifier:
         )
 
     def _attempt(
-        self, conn: Connection, req: NoticeRequest, channel: Channel, message: Message
+        self,
+        conn: Connection,
+        req: NoticeRequest,
+        channel: Channel,
+        message: Message,
+        *,
+        fresh: bool,
     ) -> NoticeState:
         to = masked_recipient(channel, req.recipient)
+        record = partial(self._record, conn, req, channel, fresh=fresh)
         adapter = self.adapters.get(channel)
         if adapter is None:
             error = f"{channel.value} is not configured"
             log.warning("notice %s: %s", req.key, error)
-            return self._record(conn, req, channel, NoticeStatus.FAILED, error=error, tried=False)
+            return record(NoticeStatus.FAILED, error=error, tried=False)
         refused = adapter.refusal(message)
         if refused:  # no address: nothing is handed over
             log.warning("notice %s by %s to %s refused: %s", req.key, channel.value, to, refused)
-            return self._record(conn, req, channel, NoticeStatus.FAILED, error=refused, tried=False)
+            return record(NoticeStatus.FAILED, error=refused, tried=False)
         # the channels that could not be tried go on record, and no read stays open while
         # the adapter sends (it may write the database through a connection of its own)
         conn.commit()
@@ -308,12 +320,12 @@ class Notifier:
             reference = adapter.send(message)
         except PermanentFailure as err:
             log.warning("notice %s by %s to %s refused: %s", req.key, channel.value, to, err)
-            return self._record(conn, req, channel, NoticeStatus.FAILED, error=str(err))
+            return record(NoticeStatus.FAILED, error=str(err))
         except TransientFailure as err:
             log.warning("notice %s by %s to %s failed: %s", req.key, channel.value, to, err)
-            return self._record(conn, req, channel, None, error=str(err))
+            return record(None, error=str(err))
         log.info("notice %s (%s) sent by %s to %s", req.key, req.kind, channel.value, to)
-        return self._record(conn, req, channel, NoticeStatus.SENT, reference=reference)
+        return record(NoticeStatus.SENT, reference=reference)
 
     def _send_pointer(self, conn: Connection, req: NoticeRequest, by: Channel) -> str:
         pointer = pointer_request(req, by)

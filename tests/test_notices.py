@@ -355,6 +355,23 @@ def test_an_attempt_that_loses_the_race_keeps_the_winners_record_and_the_untried
     assert (on_record["sms"].status, on_record["sms"].last_error) == ("failed", "no")
 
 
+def test_a_channel_new_to_the_send_that_lost_the_race_takes_the_winners_row(settings, db):
+    """A channel with no row when the send read the key's rows is inserted without reading it
+    again; written meanwhile by another attempt, the insert does nothing and its row is read."""
+    notifier = notifier_for(settings, db, None)
+    req = notice(f"claim:{CASE}:ack", "ack", Channel.EMAIL)
+    with db.connect() as other:
+        notifier_for(settings, db, None)._record(
+            other, req, Channel.EMAIL, NoticeStatus.SENT, reference="won"
+        )
+    with db.connect() as conn:
+        kept = notifier._record(
+            conn, req, Channel.EMAIL, NoticeStatus.SENT, reference="lost", fresh=True
+        )
+    assert (kept.status, kept.reference, kept.attempts) == ("sent", "won", 1)
+    assert rows(db, req.key)["email"].reference == "won"
+
+
 def test_claims_notice_list_shows_status_and_beijing_time(settings, db, monkeypatch):
     notifier = notifier_for(settings, db, None)
     req = notice(f"claim:{CASE}:ack", "ack", Channel.EMAIL, Channel.SMS)
