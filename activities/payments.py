@@ -8,19 +8,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from database import insert_new
 from models.records import (
     CompensationRecord,
     CompensationRequest,
     PaymentRecord,
     PaymentRequest,
 )
-from models.tables import ComplaintPaymentRow, PaymentRow
+from models.tables import ComplaintPaymentRow, PaymentRow, table_of
 from security.masking import mask_account
 
 
@@ -69,28 +69,27 @@ class PaymentActivities:
                 type="PaymentRejected",
                 non_retryable=True,
             )
-        with Session(self.engine) as session:
-            existing = session.get(table, key)
+        ledger = table_of(table)
+        with self.engine.connect() as conn:  # plain statements: every payment comes here
+            existing = _paid(conn, table, key)
             if existing is not None:
                 return existing
+            conn.commit()  # no read stays open while the rail is called
             reference = self.rail.transfer(key, req.amount, req.account_ref, req.payee)
-            row = table(
+            row = {
                 # the rail has the account; the read model keeps its last four digits
-                **{**req.model_dump(), "account_ref": mask_account(req.account_ref)},
-                idempotency_key=key,
-                reference=reference,
-                paid_at=datetime.now(UTC),
-            )
-            session.add(row)
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                existing = session.get(table, key)
-                assert existing is not None
-                return existing
-            session.refresh(row)
-            return row
+                **req.model_dump(),
+                "account_ref": mask_account(req.account_ref),
+                "idempotency_key": key,
+                "reference": reference,
+                "paid_at": datetime.now(UTC),
+            }
+            insert_new(conn, ledger, [row], ("idempotency_key",))
+            conn.commit()
+            # as the database keeps it: this attempt's row, or a concurrent one's that won
+            recorded = _paid(conn, table, key)
+            assert recorded is not None
+            return recorded
 
     @activity.defn(name="pay_claim")
     def pay_claim(self, req: PaymentRequest) -> PaymentRecord:
@@ -117,3 +116,10 @@ class PaymentActivities:
         row = self._pay_once(ComplaintPaymentRow, key, req)
         paid = CompensationRecord.model_validate(row, from_attributes=True)
         return paid.model_copy(update={"account_ref": req.account_ref})  # as the workflow had it
+
+
+def _paid(conn: Connection, table: type[Row], key: str) -> Row | None:
+    """The ledger's row for a key, if it was paid."""
+    ledger = table_of(table)
+    found = conn.execute(select(ledger).where(ledger.c.idempotency_key == key)).mappings().first()
+    return None if found is None else table(**found)

@@ -27,6 +27,7 @@ from temporalio.exceptions import ApplicationError
 
 import activities.letters as letters_module
 import demo
+from activities import payments as payments_module
 from activities.letters import LetterActivities
 from activities.payments import PaymentActivities
 from activities.records import RecordActivities
@@ -593,6 +594,31 @@ def test_a_payment_is_made_exactly_once_per_claim_and_sequence(demo_db: Engine) 
     assert row.deductible_applied == Decimal("500.00")
     assert first.amount == Decimal("1800.00")
     assert abs(row.paid_at - datetime.now(UTC)) < timedelta(minutes=5)
+
+
+def test_an_attempt_that_loses_the_race_to_the_ledger_answers_with_the_winners_row(
+    demo_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two attempts of one payment at once: the other wrote the ledger row after this one
+    looked. The rail honours the key; this attempt's row does not go in, and its answer is
+    the winner's row."""
+    req = payment("C-1")
+    winner = PaymentActivities(demo_db, CountingRail()).pay_claim(req)
+    looked = payments_module._paid
+    looks: list[str] = []
+
+    def stale_first(conn: Any, table: Any, key: str) -> Any:
+        looks.append(key)
+        return None if len(looks) == 1 else looked(conn, table, key)
+
+    monkeypatch.setattr(payments_module, "_paid", stale_first)
+    rail = CountingRail()
+    answer = PaymentActivities(demo_db, rail).pay_claim(req)
+
+    assert len(looks) == 2  # looked before the rail, and again after its row did not go in
+    assert answer == winner
+    assert len(rail.calls) == 1  # the rail was asked again under the same key, as rails allow
+    assert [r.reference for r in all_rows(demo_db, PaymentRow)] == [winner.reference]
 
 
 def test_a_second_instalment_is_a_second_ledger_row(demo_db: Engine) -> None:
