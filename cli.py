@@ -200,7 +200,7 @@ def run_engine() -> None:
     import logging
 
     from engine import run_engine as _run
-    from security.masking import mask_logs
+    from security.log_masking import mask_logs
 
     logging.basicConfig(level=logging.WARNING)
     mask_logs()  # id numbers and phones never reach the log in full

@@ -44,7 +44,7 @@ from models.arguments import SeveralArguments
 from notify import SmtpUrlError, build_notifier, check_settings
 from observability import EngineMetrics, serve_metrics, setup_tracing, tracing_interceptors
 from security.codec import PayloadKeyError, no_key_message
-from security.masking import mask_logs
+from security.log_masking import mask_logs
 from settings import Settings, TemporalSettingsError, get_settings
 from workflows.archive import ArchiveWorkflow, ComplaintReportWorkflow
 from workflows.claim import ClaimWorkflow

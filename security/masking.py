@@ -7,7 +7,6 @@ value only to staff whose role needs it (FULL_VIEW_ROLES), and only when asked (
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -120,26 +119,3 @@ def for_read_model(status: dict[str, Any]) -> dict[str, Any]:
 def may_see_full(roles: Iterable[str], active: bool = True) -> bool:
     """Whether a member of staff with these roles may see id numbers and phones in full."""
     return active and bool(FULL_VIEW_ROLES & set(roles))
-
-
-class MaskingFilter(logging.Filter):
-    """Masks id numbers and phone numbers in every record a handler emits."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = mask_text(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = mask_text(record.exc_text)
-        return True
-
-
-def mask_logs(logger: logging.Logger | None = None) -> None:
-    """Add the masking filter to every handler of the logger (the root logger by default)."""
-    logger = logger or logging.getLogger()
-    for handler in logger.handlers:
-        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
-            handler.addFilter(MaskingFilter())

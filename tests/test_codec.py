@@ -50,11 +50,10 @@ from security.codec import (
     parse_keys,
 )
 from security.codec_server import CodecServer
+from security.log_masking import MaskingFilter, mask_logs
 from security.masking import (
-    MaskingFilter,
     mask_contact,
     mask_id_no,
-    mask_logs,
     mask_phone,
     mask_text,
     may_see_full,
