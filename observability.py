@@ -9,7 +9,8 @@
 
 The engine's figures are counted by an activity interceptor, never inside a workflow (whose
 code must stay deterministic): from the audit events each projection write (`sync_claim`,
-`sync_complaint`) carries once it has succeeded, each event once per worker.
+`sync_complaint`, and the one `send_letter_with_notice` may begin with) carries once it has
+succeeded, each event once per worker.
 
 `OTEL_EXPORTER_OTLP_ENDPOINT` set: workflows and activities are traced through
 `temporalio.contrib.opentelemetry.TracingInterceptor`, exported over OTLP/HTTP.
@@ -44,6 +45,7 @@ from temporalio.worker import (
 
 from activities import activity_name
 from activities.complaints import ComplaintActivities
+from activities.deliveries import DeliveryActivities
 from activities.records import RecordActivities
 from models.records import AuditEventIn
 from models.status import CLAIM_ENDED, COMPLAINT_ENDED, ClaimStage, ComplaintStage
@@ -60,6 +62,8 @@ SYNCS = {
     activity_name(RecordActivities.sync_claim): "claim",
     activity_name(ComplaintActivities.sync_complaint): "complaint",
 }
+# a claim's letter with its notice, which may begin with the claim's projection write
+WITH_NOTICE = activity_name(DeliveryActivities.send_letter_with_notice)
 FIRST_STAGE = {"claim": ClaimStage.REPORTED, "complaint": ComplaintStage.RECEIVED}
 COUNTED_KEYS = 200_000  # audit events remembered as counted, newest kept
 
@@ -219,6 +223,8 @@ class _MetricsInbound(ActivityInboundInterceptor):
         case_type = SYNCS.get(info.activity_type)
         if case_type is not None and input.args:
             self.metrics.count_sync(case_type, input.args[0])
+        elif info.activity_type == WITH_NOTICE and input.args and input.args[0].sync:
+            self.metrics.count_sync("claim", input.args[0].sync)  # the write it began with
         return result
 
 

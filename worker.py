@@ -135,7 +135,7 @@ def build_activities(
     notices = NoticeActivities(build_notifier(settings, engine))
     complaints = ComplaintActivities(engine)
     signatures = SignatureActivities(engine)
-    deliveries = DeliveryActivities(letters, notices)
+    deliveries = DeliveryActivities(letters, notices, records)
     activities: list[Callable[..., Any]] = [
         complaints.load_complaint_rules,
         complaints.sync_complaint,

@@ -206,11 +206,13 @@ def _marker(t: Timeline, ev: HistoryEvent) -> None:
     if result is None:
         return
     if name in SYNC_ACTIVITIES:
-        shaped = {"status": {"history": result.get("history")}, "events": result.get("events")}
-        _sync_entries(t, ev, shaped)
+        _receipt_entries(t, ev, result)
     elif name == LETTER_ACTIVITY:
         _letter_entry(t, ev, result)
     elif name == LETTER_WITH_NOTICE_ACTIVITY and isinstance(result.get("letter"), dict):
+        synced = result.get("synced")
+        if isinstance(synced, dict):  # the case's read model, written first
+            _receipt_entries(t, ev, synced)
         _letter_entry(t, ev, result["letter"])
     elif name in RULES_ACTIVITIES:
         _rules_entry(t, ev, name, result)
@@ -314,6 +316,12 @@ def _rules_entry(t: Timeline, ev: HistoryEvent, name: str, rules: Any) -> None:
         summary=f"rules snapshot{f' version {version}' if version else ''}",
         rules=rules,
     )
+
+
+def _receipt_entries(t: Timeline, ev: HistoryEvent, receipt: dict[str, Any]) -> None:
+    """What a projection write run as a local activity returned (models.records.SyncReceipt)."""
+    shaped = {"status": {"history": receipt.get("history")}, "events": receipt.get("events")}
+    _sync_entries(t, ev, shaped)
 
 
 def _sync_entries(t: Timeline, ev: HistoryEvent, sync: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from pydantic import (
 
 from models.catalog import CLAIM_CHANNELS, INCIDENT_TYPES, ITEM_CATEGORIES, MATERIAL_KINDS
 from models.notices import NoticeReceipt, NoticeRequest
-from models.records import LetterRecord, LetterRequest
+from models.records import ClaimSync, LetterRecord, LetterRequest, SyncReceipt
 from models.signature import Signed
 from models.validation import (
     CASE_ID_PATTERN,
@@ -305,6 +305,8 @@ class LetterWithNotice(BaseModel):
 
     letter: LetterRequest
     notice: ClaimNotice
+    # the case's read model written first (the audit events and the stage so far)
+    sync: ClaimSync | None = None
 
 
 class LetterDelivered(BaseModel):
@@ -315,3 +317,4 @@ class LetterDelivered(BaseModel):
     letter: LetterRecord
     receipt: NoticeReceipt | None = None
     notice_problem: Literal["deferred", "undeliverable"] | None = None
+    synced: SyncReceipt | None = None  # what the read-model write recorded, for the audit

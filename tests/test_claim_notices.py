@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from activities.deliveries import DeliveryActivities
 from activities.letters import LetterActivities
+from activities.records import RecordActivities
 from cli import app
 from client import start_claim
 from models.claim import ClaimNotice, MaterialsSubmission
@@ -106,7 +107,8 @@ class NoChannel:
 def with_notifier(settings: Settings, engine, rail, notices) -> list:
     """The engine's activities with `notices` in place of the claim's notifier, on its own and
     inside the letter with its notice."""
-    deliveries = DeliveryActivities(LetterActivities(engine, settings.letters_dir), notices)
+    letters = LetterActivities(engine, settings.letters_dir)
+    deliveries = DeliveryActivities(letters, notices, RecordActivities(engine))
     replaced = ("notify_claimant", "send_letter_with_notice")
     return [
         *(a for a in build_activities(settings, engine, rail) if a.__name__ not in replaced),

@@ -392,7 +392,9 @@ def _letter_calls() -> dict[str, set[str]]:
                 and isinstance(node.args[0], ast.Constant)
             ):
                 keys = {
-                    k.arg for k in node.keywords if k.arg not in (None, "recipient", "with_link")
+                    k.arg
+                    for k in node.keywords
+                    if k.arg not in (None, "recipient", "with_link", "flush_first")
                 }
                 calls.setdefault(node.args[0].value, set()).update(keys)
     return calls

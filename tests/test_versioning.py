@@ -329,9 +329,10 @@ async def test_a_case_started_before_the_change_completes_on_the_new_worker(dev_
 
 
 def test_only_claims_recorded_since_fewer_steps_take_them():
-    """A key node's letter goes with its notice in one local activity, the payee's account the
-    report gave is looked up with the rules, the acknowledgement's flush is the next step's,
-    and a decision's signer is looked up once; claims recorded before take their old steps,
+    """A key node's letter goes with its notice in one local activity (the decision's with the
+    read model written first, PAYING), the payee's account the report gave is looked up with
+    the rules, the acknowledgement's flush is the next step's, and a decision's signer is
+    looked up once; claims recorded before take their old steps,
     complaints (unchanged) carry no marker."""
     _claims_only_carry(FEWER_STEPS, sorted(HISTORIES.glob("*.json")))
     for path in HISTORIES.glob("before-*/*.json"):
@@ -340,9 +341,8 @@ def test_only_claims_recorded_since_fewer_steps_take_them():
     assert fast == [
         "load_rules",
         "send_letter_with_notice",  # acknowledgement, its flush the next one's
-        "send_letter_with_notice",  # decision
-        "sync_claim",  # PAYING, before the payment (a regular activity)
-        "send_letter_with_notice",  # payment
+        "send_letter_with_notice",  # PAYING written, then the decision
+        "send_letter_with_notice",  # payment (a regular activity between)
         "sync_claim",  # CLOSED
     ]
     before = _local_activities((FEWER / "fast-track.json").read_text(encoding="utf-8"))

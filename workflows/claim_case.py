@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.notices import NOTICE_TIMEOUT
     from activities.policy import DB_RETRY
     from activities.records import RecordActivities
-    from models.claim import LetterWithNotice, Material
+    from models.claim import LetterDelivered, LetterWithNotice, Material
     from models.notices import NoticeReceipt
     from models.records import ClaimSync, LetterRecord, LetterRequest
     from models.status import ApprovalState, ClaimStage, ClaimStatus
@@ -159,23 +159,46 @@ class ClaimCase:
         return await self.rec.send_letter(self._letter_request(kind, recipient, context))
 
     async def letter_with_notice(
-        self, kind: str, node: str, notice_kind: str, /, *, with_link: bool = False, **context: Any
+        self,
+        kind: str,
+        node: str,
+        notice_kind: str,
+        /,
+        *,
+        with_link: bool = False,
+        flush_first: bool = False,
+        **context: Any,
     ) -> tuple[LetterRecord, NoticeReceipt | None]:
-        """The claimant's letter at a key node and the notice that carries it (DOMAIN §11).
-        Since FEWER_STEPS one local activity sends both; a notice it could not send
-        for now is tried again on its own, one no channel takes is recorded as failed (the
-        claim goes on either way). Cases begun before send them one after the other."""
+        """The claimant's letter at a key node and the notice that carries it (DOMAIN §11),
+        with `flush_first` after the read model is written. Since FEWER_STEPS one local
+        activity does all three; a notice it could not send for now is tried again on its
+        own, one no channel takes is recorded as failed (the claim goes on either way). Cases
+        begun before do them one after the other. The letter's and the notice's own audit
+        events go with the case's next write."""
         req = self._letter_request(kind, None, context)
         notice = self.notices.request(node, notice_kind, with_link=with_link)
         if notice is None or not self.fewer_steps:
+            if flush_first:
+                await self.flush()
             letter = await self.rec.send_letter(req)
             return letter, await self.notices.send(node, notice_kind, letter, link=with_link)
-        done = await workflow.execute_local_activity_method(
-            DeliveryActivities.send_letter_with_notice,
-            LetterWithNotice(letter=req, notice=notice),
-            start_to_close_timeout=NOTICE_TIMEOUT,
-            retry_policy=DB_RETRY,
-        )
+        delivered: list[LetterDelivered] = []
+
+        async def deliver(sync: ClaimSync | None) -> None:
+            delivered.append(
+                await workflow.execute_local_activity_method(
+                    DeliveryActivities.send_letter_with_notice,
+                    LetterWithNotice(letter=req, notice=notice, sync=sync),
+                    start_to_close_timeout=NOTICE_TIMEOUT,
+                    retry_policy=DB_RETRY,
+                )
+            )
+
+        if flush_first:
+            await self.rec.flush(self._search_updates, lambda c: deliver(self._sync(c)))
+        else:
+            await deliver(None)
+        done = delivered[0]
         letter = self.rec.letter_sent(req, done.letter)
         if done.receipt is not None:
             return letter, self.notices.sent(node, notice_kind, done.receipt)
@@ -194,21 +217,22 @@ class ClaimCase:
         await self.rec.flush(self._search_updates, self._write)
 
     async def _write(self, changes: Changes) -> None:
+        await record_call(RecordActivities.sync_claim, self._sync(changes))
+
+    def _sync(self, changes: Changes) -> ClaimSync:
+        """The projection write that carries these changes."""
         s = self.state
         assert s.report
-        await record_call(
-            RecordActivities.sync_claim,
-            ClaimSync(
-                status=self.status(),
-                version=changes.version,
-                insured_id_no=s.rules.policy.insured_id_no
-                if s.rules and s.rules.policy
-                else insured_id_of(s.report),
-                events=changes.events,
-                open_items=changes.opened,
-                close_items=changes.closed,
-                priority=self.rec.priority,
-            ),
+        return ClaimSync(
+            status=self.status(),
+            version=changes.version,
+            insured_id_no=s.rules.policy.insured_id_no
+            if s.rules and s.rules.policy
+            else insured_id_of(s.report),
+            events=changes.events,
+            open_items=changes.opened,
+            close_items=changes.closed,
+            priority=self.rec.priority,
         )
 
     def _search_updates(self) -> list[SearchAttributeUpdate[Any]]:

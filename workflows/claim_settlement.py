@@ -52,10 +52,16 @@ class Settlement:
             # items not covered, the clauses, the panel's reasons for an amount it set.
             detailed = s.release
             node = "appeal_decision" if after_appeal else "decision"
+            # since FEWER_STEPS the claim is PAYING as its decision letter goes out, written to
+            # the read model in the same step: one step before the payment instead of two
+            paying = balance > 0 and self._case.fewer_steps
+            if paying:
+                self._case.rec.to(ClaimStage.PAYING, SYSTEM, amount=str(balance))
             await self._case.letter_with_notice(
                 "decision",
                 node,
                 "decision",
+                flush_first=paying,
                 line=s.report.line,
                 incident_type=s.report.incident_type,
                 lines=[line.model_dump(mode="json") for line in s.adjustment.lines],
@@ -71,8 +77,9 @@ class Settlement:
                 **(s.decision_details() if detailed else {}),
             )
             if balance > 0:
-                self._case.rec.to(ClaimStage.PAYING, SYSTEM, amount=str(balance))
-                await self._case.flush()
+                if not paying:
+                    self._case.rec.to(ClaimStage.PAYING, SYSTEM, amount=str(balance))
+                    await self._case.flush()
                 paid = await self._pay(balance)
                 self._case.rec.to(
                     ClaimStage.PAID, SYSTEM, amount=str(paid.amount), reference=paid.reference
