@@ -187,9 +187,30 @@ def public_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     return pub.public_bytes(ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
+# An unencrypted PKCS#8 Ed25519 private key is this DER prefix and the 32-byte seed (RFC 8410).
+_PKCS8_ED25519 = bytes.fromhex("302e020100300506032b657004220420")
+
+
 def load_private_pem(data: bytes, where: str) -> Ed25519PrivateKey:
-    from cryptography.hazmat.primitives import serialization as ser
+    """A signing key from its PEM file. The usual kind (PKCS#8, as `write_private_key` and
+    `openssl genpkey -algorithm ed25519` write it) is read here directly, so that a staff
+    decision does not load cryptography's serialization package; anything else goes to
+    cryptography's reader, whose refusals name the file."""
+    import base64
+    import binascii
+
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    lines = data.strip().splitlines()
+    begin, end = b"-----BEGIN PRIVATE KEY-----", b"-----END PRIVATE KEY-----"
+    if len(lines) > 2 and lines[0] == begin and lines[-1] == end:
+        try:
+            der = base64.b64decode(b"".join(lines[1:-1]), validate=True)
+        except binascii.Error:
+            der = b""
+        if len(der) == 48 and der.startswith(_PKCS8_ED25519):
+            return Ed25519PrivateKey.from_private_bytes(der[16:])
+    from cryptography.hazmat.primitives import serialization as ser
 
     try:
         key = ser.load_pem_private_key(data, password=None)

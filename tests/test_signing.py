@@ -410,3 +410,23 @@ async def test_a_case_begun_before_the_release_keeps_verifying_hmac(cli_env, mon
     assert st.payable_amount == Decimal("5500.00")
     history = await handle.fetch_history()
     assert '"core_patch"' not in history.to_json()  # no release marker: as begun before it
+
+
+def test_a_pkcs8_key_is_read_without_the_serialization_package_and_others_by_it(tmp_path):
+    """The usual PEM (PKCS#8) is read directly, as cryptography reads it; anything else goes
+    to cryptography's reader: an encrypted key or a broken file is refused naming the file."""
+    from cryptography.hazmat.primitives import serialization as ser
+
+    key = signing.new_private_key()
+    pem = signing.private_pem(key)
+    direct = signing.load_private_pem(pem, "adj1.pem")
+    read = ser.load_pem_private_key(pem, password=None)
+    assert signing.public_pem(direct) == signing.public_pem(read) == signing.public_pem(key)
+    locked = key.private_bytes(
+        ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.BestAvailableEncryption(b"pw")
+    )
+    broken = pem.replace(pem.splitlines()[1][:8], b"!!!!!!!!")
+    for bad in (locked, broken, b"not a key"):
+        with pytest.raises(signing.SigningError) as err:
+            signing.load_private_pem(bad, "keys/adj1.pem")
+        assert str(err.value).startswith("keys/adj1.pem is not an unencrypted PEM private key")
