@@ -273,6 +273,34 @@ async def test_without_an_http_api_the_sdk_sends_it_under_the_same_update_id(sta
     assert [a["approver"] for a in json.loads(r.output)["approvals"]] == ["adj1"]
 
 
+async def test_an_answer_without_an_outcome_yet_is_asked_again_under_the_same_id(
+    staff, monkeypatch
+):
+    """The server may stop waiting before the claim answers (its long poll ends): with no
+    outcome, or DEADLINE_EXCEEDED. The command asks again under the same update id until
+    the outcome comes, and the decision is applied once."""
+    client, _ = staff
+    claim_id = await _pending(client)
+    real_post, ids = http_update._post, []
+
+    def slow_server(target: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        ids.append(body["request"]["meta"]["updateId"])
+        if len(ids) == 1:  # taken by the claim, but answered before its outcome
+            answer = real_post(target, path, body)
+            return {k: v for k, v in answer.items() if k != "outcome"}
+        if len(ids) == 2:
+            raise http_update.HttpError(http_update.DEADLINE_EXCEEDED, "context deadline exceeded")
+        return real_post(target, path, body)
+
+    monkeypatch.setattr(http_update, "_post", slow_server)
+    r = await _claims("claim", "approve", claim_id, "--as", "adj1", "--json")
+    assert r.exit_code == 0, r.output
+    assert len(ids) == 3 and len(set(ids)) == 1
+    assert [a["approver"] for a in json.loads(r.output)["approvals"]] == ["adj1"]
+    st = await wait_stage(client, claim_id, "CLOSED")
+    assert [a.approver for a in st.approvals] == ["adj1"]
+
+
 # The command as `claims` runs it, reporting the modules it imported as it ends (cli.py ends
 # the process with os._exit, past atexit).
 WRAPPER = """
