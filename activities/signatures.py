@@ -48,8 +48,7 @@ class SignatureActivities:
     def check_signer(self, req: SignerCheck) -> SignerFound:
         """A decision's signer looked up once (since "fewer-steps", workflows/case.py): what
         `get_staff` answers, and what `verify_signature` answers when there is a signature to
-        check. An
-        unknown person or a malformed signature is a verdict, never an error."""
+        check. An unknown person or a malformed signature is a verdict, never an error."""
         with self.engine.connect() as conn:
             row = conn.execute(select(STAFF).where(STAFF.c.staff_id == req.staff_id)).first()
         staff = None if row is None else StaffInfo.model_validate(row, from_attributes=True)
