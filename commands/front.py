@@ -282,4 +282,9 @@ def main() -> None:
 
         app()
     sys.stdout.flush()
+    if "temporalio.bridge.temporal_sdk_bridge" in sys.modules:
+        # A decision that went the SDK's way: the runtime's threads may still hold the GIL
+        # at shutdown, which can abort the interpreter as it finalizes (cli.py ends the same)
+        sys.stderr.flush()
+        os._exit(code or 0)
     sys.exit(code)
