@@ -50,7 +50,7 @@ class ComplaintFile:
         report = self.state.report
         assert report
         c = report.complainant
-        return await self.rec.letter(
+        req = self.rec.letter_request(
             kind,
             language=c.language,
             recipient=recipient or f"{c.name} <{c.email or c.phone or 'post'}>",
@@ -63,6 +63,7 @@ class ComplaintFile:
                 **context,
             },
         )
+        return await self.rec.send_letter(req)
 
     async def _delay_letter(self, clock: str, due_on: str, stage: str) -> None:
         await self.letter("delay", clock=clock, due_on=due_on, stage=stage)

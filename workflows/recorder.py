@@ -196,21 +196,6 @@ class CaseRecorder(Generic[Stage]):
         record = await record_call(LetterActivities.send_letter, req, timeout=LETTER_TIMEOUT)
         return self.letter_sent(req, record)
 
-    async def letter(
-        self,
-        kind: str,
-        *,
-        language: str,
-        recipient: str,
-        channel: str,
-        context: dict[str, Any],
-    ) -> LetterRecord:
-        """Send the case's next letter of a kind and record it."""
-        req = self.letter_request(
-            kind, language=language, recipient=recipient, channel=channel, context=context
-        )
-        return await self.send_letter(req)
-
     async def flush(
         self,
         search: Callable[[], Sequence[SearchAttributeUpdate[Any]]],
