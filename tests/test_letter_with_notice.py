@@ -25,7 +25,7 @@ from notify import build_notifier
 from tests.claimtools import handle_for, letters, wait_stage
 from tests.conftest import RecordingRail, end_workflows, per_test_client, running_worker
 from tests.factories import medical_report
-from tests.test_claim_notices import with_notifier
+from tests.test_claim_notices import node_notices, with_notifier
 
 
 def local_activities(history: Any) -> list[str]:
@@ -45,11 +45,7 @@ async def test_each_key_node_sends_its_letter_and_notice_in_one_step(dev):
     await start_claim(dev.client, report, dev.task_queue)
     st = await wait_stage(dev.client, report.claim_id, "CLOSED")
     cid = report.claim_id
-    assert [(n.key, n.status) for n in st.notices] == [
-        (f"claim:{cid}:ack", "sent"),
-        (f"claim:{cid}:decision", "sent"),
-        (f"claim:{cid}:payment", "sent"),
-    ]
+    assert node_notices(st) == [("ack", "sent"), ("decision", "sent"), ("payment", "sent")]
     assert sorted(row.kind for row in letters(dev.engine, cid)) == [
         "acknowledgement",
         "decision",
@@ -109,11 +105,7 @@ async def test_a_notice_deferred_with_its_letter_is_sent_again_on_its_own(
         history = await handle_for(client, report.claim_id).fetch_history()
         await end_workflows(client, started)
     cid = report.claim_id
-    assert [(n.key, n.status) for n in st.notices] == [
-        (f"claim:{cid}:ack", "sent"),
-        (f"claim:{cid}:decision", "sent"),
-        (f"claim:{cid}:payment", "sent"),
-    ]
+    assert node_notices(st) == [("ack", "sent"), ("decision", "sent"), ("payment", "sent")]
     assert "contact_claimant" not in [t.kind for t in st.open_tasks]
     assert notices.tried == {f"claim:{cid}:{node}" for node in ("ack", "decision", "payment")}
     # each letter once, each notice tried again right after the step that carried it

@@ -169,8 +169,8 @@ class ClaimCase:
         flush_first: bool = False,
         **context: Any,
     ) -> tuple[LetterRecord, NoticeReceipt | None]:
-        """The claimant's letter at a key node and the notice that carries it (DOMAIN §11),
-        with `flush_first` after the read model is written. Since FEWER_STEPS one local
+        """The claimant's letter at a key node and the notice that carries it (DOMAIN §11);
+        with `flush_first`, the read model is written first. Since FEWER_STEPS one local
         activity does all three; a notice it could not send for now is tried again on its
         own, one no channel takes is recorded as failed (the claim goes on either way). Cases
         begun before do them one after the other. The letter's and the notice's own audit
@@ -182,23 +182,13 @@ class ClaimCase:
                 await self.flush()
             letter = await self.rec.send_letter(req)
             return letter, await self.notices.send(node, notice_kind, letter, link=with_link)
-        delivered: list[LetterDelivered] = []
-
-        async def deliver(sync: ClaimSync | None) -> None:
-            delivered.append(
-                await workflow.execute_local_activity_method(
-                    DeliveryActivities.send_letter_with_notice,
-                    LetterWithNotice(letter=req, notice=notice, sync=sync),
-                    start_to_close_timeout=NOTICE_TIMEOUT,
-                    retry_policy=DB_RETRY,
-                )
-            )
-
         if flush_first:
-            await self.rec.flush(self._search_updates, lambda c: deliver(self._sync(c)))
+            done = await self.rec.flush(
+                self._search_updates,
+                lambda c: _deliver(LetterWithNotice(letter=req, notice=notice, sync=self._sync(c))),
+            )
         else:
-            await deliver(None)
-        done = delivered[0]
+            done = await _deliver(LetterWithNotice(letter=req, notice=notice))
         letter = self.rec.letter_sent(req, done.letter)
         if done.receipt is not None:
             return letter, self.notices.sent(node, notice_kind, done.receipt)
@@ -325,3 +315,13 @@ class ClaimCase:
             approvals=s.approvals,
             payable_amount=s.adjustment.payable if s.adjustment else None,
         )
+
+
+async def _deliver(req: LetterWithNotice) -> LetterDelivered:
+    """A key node's letter with its notice (and the case's write first, when it carries one)."""
+    return await workflow.execute_local_activity_method(
+        DeliveryActivities.send_letter_with_notice,
+        req,
+        start_to_close_timeout=NOTICE_TIMEOUT,
+        retry_policy=DB_RETRY,
+    )

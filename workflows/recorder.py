@@ -199,11 +199,11 @@ class CaseRecorder(Generic[Stage]):
     async def flush(
         self,
         search: Callable[[], Sequence[SearchAttributeUpdate[Any]]],
-        write: Callable[[Changes], Awaitable[object]],
-    ) -> None:
+        write: Callable[[Changes], Awaitable[Result]],
+    ) -> Result:
         """Upsert the search attributes that changed, then write the projection, the new
-        audit events and the work-item changes in one call. One flush at a time, so that the
-        versions and the upserts keep their order."""
+        audit events and the work-item changes in one call; what the call returned. One flush
+        at a time, so that the versions and the upserts keep their order."""
         async with self._flush_lock:
             updates = list(search())
             if updates:
@@ -212,4 +212,4 @@ class CaseRecorder(Generic[Stage]):
             events, self._events = self._events, []
             opened, self._opened = self._opened, []
             closed, self._closed = self._closed, []
-            await write(Changes(self._sync_version, events, opened, closed))
+            return await write(Changes(self._sync_version, events, opened, closed))
