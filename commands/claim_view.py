@@ -5,27 +5,39 @@ model's `claims.status`, or the workflow's answer dumped as JSON), so the fast f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
-
 from commands.plain import Table, deadline_table, echo, money, when
 from workflows.approval import level_name
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; type checkers read True
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
     from readmodel.rows import ComplaintRecord, Letter
 
-Status = dict[str, Any]
+    Status = dict[str, Any]
 
 
-class ClaimView(NamedTuple):
+class ClaimView:
     """What `claim show` prints: the status (as JSON), the identity as the viewer may see it,
-    and the letters and complaints from the read model."""
+    and the letters and complaints from the read model. (A plain class, not a NamedTuple:
+    `claim show` starts without importing typing.)"""
 
-    status: Status
-    id_no: str | None
-    phone: str | None
-    letters: Sequence[Letter]
-    complaints: Sequence[ComplaintRecord]
+    __slots__ = ("status", "id_no", "phone", "letters", "complaints")
+
+    def __init__(
+        self,
+        status: Status,
+        id_no: str | None,
+        phone: str | None,
+        letters: Sequence[Letter],
+        complaints: Sequence[ComplaintRecord],
+    ) -> None:
+        self.status = status
+        self.id_no = id_no
+        self.phone = phone
+        self.letters = letters
+        self.complaints = complaints
 
 
 def _header(v: ClaimView) -> None:

@@ -15,11 +15,18 @@ here too, so `claims --help` is the same text either way."""
 
 from __future__ import annotations
 
-import importlib
 import io
 import os
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; type checkers read True
+if TYPE_CHECKING:
+    from typing import Any
+
+    # A parameter: its name in the command's function, its option strings (none for an
+    # argument), its type (str, int, or bool for a flag) and its default (`...`: a required
+    # option).
+    Param = tuple[str, tuple[str, ...], type, Any]
 
 # name -> (where it is, the first paragraph of its help, as `claims --help` shows it). Commands
 # first, then the nouns, in the order `claims --help` lists them (cli.py's own commands, OWN,
@@ -137,9 +144,6 @@ def top_help() -> str:
     )
 
 
-# A parameter: its name in the command's function, its option strings (none for an argument),
-# its type (str, int, or bool for a flag) and its default (`...`: a required option).
-Param = tuple[str, tuple[str, ...], type, Any]
 JSON: Param = ("as_json", ("--json",), bool, False)
 CLAIM_ID: Param = ("claim_id", (), str, None)
 AS: Param = ("as_", ("--as",), str, ...)
@@ -239,7 +243,8 @@ def run_fast(args: list[str]) -> int | None:
     if values is None:
         return None
     module, _, name = where.partition(":")
-    command = getattr(importlib.import_module(module), name)
+    __import__(module)  # importlib.import_module's work, without importing importlib
+    command = getattr(sys.modules[module], name)
     return _act(command, values) if key in ACTING else _read(command, values)
 
 

@@ -4,16 +4,16 @@ typer: lines, JSON, times in China Standard Time, money, and tables drawn by `Ta
 
 from __future__ import annotations
 
-import json
 import sys
 import unicodedata
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
 
-from models.catalog import BUSINESS_TZ
+from models.zone import BUSINESS_TZ
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; type checkers read True
 if TYPE_CHECKING:
+    from typing import Any
+
     from readmodel.sql import ReadModel
 
 ZONE_NAME = "Beijing time (UTC+8)"
@@ -42,7 +42,9 @@ def _default(value: Any) -> Any:
     model = _model_class()
     if model is not None and isinstance(value, model):
         return value.model_dump(mode="json")
-    if isinstance(value, Decimal):
+    # Nor decimal: a value is only a Decimal if someone imported it.
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and isinstance(value, decimal.Decimal):
         return str(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
@@ -50,6 +52,8 @@ def _default(value: Any) -> Any:
 
 
 def print_json(value: Any) -> None:
+    import json
+
     model = _model_class()
     if model is not None and isinstance(value, model):
         value = value.model_dump(mode="json")
@@ -59,6 +63,8 @@ def print_json(value: Any) -> None:
 def money(value: Any) -> str:
     if value is None:
         return "-"
+    from decimal import Decimal
+
     return f"{Decimal(str(value)):,.2f}"
 
 

@@ -5,12 +5,12 @@ the fast front door (commands/front.py) both call these, so the two print the sa
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
-
 from commands.plain import ZONE_NAME, Table, echo, money, print_json, read_model, when
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; type checkers read True
 if TYPE_CHECKING:
+    from typing import Any
+
     from readmodel.rows import ClaimRecord, WorkItem
 
 
@@ -131,7 +131,7 @@ def print_letters(case_id: str, as_json: bool) -> None:
         print_json(
             [
                 {
-                    **{k: v for k, v in asdict(r).items() if k != "body"},
+                    **{k: getattr(r, k) for k in r.fields if k != "body"},
                     "recipient": mask_text(r.recipient),
                 }
                 for r in rows

@@ -6,8 +6,9 @@ its snapshot, so a running case keeps the rules it started with.
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
 from decimal import Decimal
+
+from models.zone import BUSINESS_TZ as BUSINESS_TZ
 
 LINES = ("medical", "auto", "property", "accident")
 
@@ -268,8 +269,8 @@ COMPANY_HOTLINE = "95500"
 
 COMPANY_NAME = {"zh-CN": "华安示范保险股份有限公司", "en": "Hua'an Demo Insurance Co., Ltd."}
 
-# Calendar days are counted in the insurer's time zone (China Standard Time).
-BUSINESS_TZ = timezone(timedelta(hours=8))
+# Calendar days are counted in the insurer's time zone (China Standard Time): BUSINESS_TZ, from
+# models/zone.py.
 
 # DOMAIN §8.4: where each complaint category goes.
 COMPLAINT_DEPARTMENTS = {

@@ -9,9 +9,11 @@ offers a task its holder would be refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; type checkers read True
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 ADJUSTER = "adjuster"
 SUPERVISOR = "supervisor"
@@ -56,12 +58,15 @@ ROLE_NAMES: dict[str, tuple[str, str]] = {
 # ================================================================== the work queue
 
 
-@dataclass(frozen=True)
 class Pool:
-    """Who may take an unassigned work item: a holder of one of `roles` at `level` or above."""
+    """Who may take an unassigned work item: a holder of one of `roles` at `level` or above.
+    (A plain class, as Offer: the work queue's commands start without importing dataclasses.)"""
 
-    roles: frozenset[str]
-    level: int = 0
+    __slots__ = ("roles", "level")
+
+    def __init__(self, roles: frozenset[str], level: int = 0) -> None:
+        self.roles = roles
+        self.level = level
 
     def admits(self, roles: Iterable[str], level: int) -> bool:
         return level >= self.level and not self.roles.isdisjoint(roles)
@@ -100,24 +105,24 @@ KIND_LEVELS: Mapping[str, int] = MappingProxyType({"convene_panel": 3})
 # the complaint "handler" steps, which are assigned. An item assigned to a person is theirs.
 
 
-@dataclass(frozen=True)
 class Offer:
-    """What a person may take from the pool: item roles on claims and on complaints, and the
-    kinds they may not take whatever the role."""
+    """What a person (their roles and authority level) may take from the pool: item roles on
+    claims and on complaints, and the kinds they may not take whatever the role."""
 
-    claim_roles: frozenset[str]
-    complaint_roles: frozenset[str]
-    too_senior: frozenset[str]
+    __slots__ = ("claim_roles", "complaint_roles", "too_senior")
+
+    def __init__(self, roles: Iterable[str], level: int) -> None:
+        held = frozenset(roles)
+        self.claim_roles = frozenset(r for r, p in CLAIM_POOLS.items() if p.admits(held, level))
+        self.complaint_roles = frozenset(
+            r for r, p in COMPLAINT_POOLS.items() if p.admits(held, level)
+        )
+        self.too_senior = frozenset(k for k, need in KIND_LEVELS.items() if level < need)
 
 
 def offer(roles: Iterable[str], level: int) -> Offer:
     """The pooled work a person (their roles and authority level) may take."""
-    roles = frozenset(roles)
-    return Offer(
-        claim_roles=frozenset(r for r, p in CLAIM_POOLS.items() if p.admits(roles, level)),
-        complaint_roles=frozenset(r for r, p in COMPLAINT_POOLS.items() if p.admits(roles, level)),
-        too_senior=frozenset(k for k, need in KIND_LEVELS.items() if level < need),
-    )
+    return Offer(roles, level)
 
 
 def may_take(

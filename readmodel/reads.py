@@ -10,13 +10,13 @@ the plans)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from models.roles import offer
 from readmodel.rows import ClaimRecord, ComplaintRecord, Letter, StaffMember, WorkItem
 from readmodel.sql import NotFound, ReadModel, columns, fetch
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; type checkers read True
 if TYPE_CHECKING:
+    from typing import Any
+
     from sqlalchemy.engine import Engine
 
 __all__ = [
@@ -110,6 +110,8 @@ def _listed(prefix: str, values: list[str], params: dict[str, Any]) -> str:
 
 
 def _queue_of(engine: ReadModel | Engine, member: StaffMember, limit: int) -> list[WorkItem]:
+    from models.roles import offer  # only a person's queue needs who may take what
+
     person = member.staff_id
     # Someone no longer active is refused by every case: offer them nothing pooled.
     may = offer(member.roles or [] if member.active else [], member.level)

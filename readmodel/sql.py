@@ -5,32 +5,35 @@ SQLModel or Alembic, which take longer to import than these commands take to run
 A query is given either a `ReadModel` (a URL: the CLI) or an SQLAlchemy engine (the worker, the
 portal, the tests, the benchmark), whose pooled DB-API connection it borrows. Statements are
 written with `:name` parameters, as SQLite takes them; PostgreSQL's are rewritten to `%(name)s`.
-Rows come back as small frozen dataclasses, their columns converted as SQLAlchemy's column
-types convert them (times in UTC; money as Decimal; JSON parsed; booleans)."""
+Rows come back as small immutable records (readmodel/rows.py), their columns converted as
+SQLAlchemy's column types convert them (times in UTC; money as Decimal; JSON parsed; booleans).
+
+What only some commands need (`json`, `decimal`, `re`, psycopg) is imported where it is used,
+and paths are `os.path`'s: `claims tasks` reads its rows without importing any of them, nor
+`typing`, `dataclasses`, `pathlib` or `threading`."""
 
 from __future__ import annotations
 
 import atexit
-import dataclasses
-import json
 import os
-import re
-import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from _thread import _local  # threading.local, without importing threading
 from datetime import UTC, datetime
-from decimal import Decimal
-from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
 
+from readmodel.rows import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; type checkers read True
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any, TypeVar
+
     from sqlalchemy.engine import Engine
 
-R = TypeVar("R")
-Params = Mapping[str, Any]
+    R = TypeVar("R")
+    Params = Mapping[str, Any]
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+MIGRATIONS = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "migrations", "versions"
+)
 
 
 class NotFound(LookupError):
@@ -61,16 +64,18 @@ def read_model_url(environ: Mapping[str, str] | None = None) -> str:
     if url:
         return url
     named = _first(env, DATA_DIR_NAMES)
-    data_dir = Path("data" if named is None else named)  # an empty one is the current folder
-    return f"sqlite:///{(data_dir / 'claims.db').resolve()}"
+    data_dir = "data" if named is None else named  # an empty one is the current folder
+    return f"sqlite:///{os.path.realpath(os.path.join(data_dir, 'claims.db'))}"
 
 
-@dataclasses.dataclass(frozen=True)
-class ReadModel:
+class ReadModel(Record):
     """The read model at a URL, as the CLI reaches it: a connection per query, its schema
     checked against the newest revision the first time."""
 
     url: str
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url=url)
 
     @property
     def dialect(self) -> str:
@@ -82,20 +87,63 @@ class ReadModel:
 listeners: list[Callable[[str, Params], None]] = []
 
 
+def _quoted(text: str) -> list[str]:
+    """Each non-empty `'...'` or `"..."` in a line, left to right."""
+    found: list[str] = []
+    start = 0
+    while start < len(text):
+        if text[start] in "\"'":
+            end = start + 1
+            while end < len(text) and text[end] not in "\"'":
+                end += 1
+            if start + 1 < end < len(text):
+                found.append(text[start + 1 : end])
+                start = end
+        start += 1
+    return found
+
+
+def _assigned(source: str, name: str) -> list[str]:
+    """What each line `name = ...` or `name: type = ...` of a module's source assigns, as
+    written after its `=`."""
+    values = []
+    for line in source.split("\n"):
+        if not line.startswith(name):
+            continue
+        rest = line[len(name) :].lstrip()
+        if rest[:1] == ":" and "=" in rest:
+            values.append(rest.partition("=")[2].lstrip())
+        elif rest[:1] == "=":
+            values.append(rest[1:].lstrip())
+    return values
+
+
+def _revision(source: str) -> str | None:
+    """A revision file's `revision`: the first assignment of a quoted string to it."""
+    for value in _assigned(source, "revision"):
+        found = _quoted(value)
+        if value[:1] in ("'", '"') and found and value[1:].startswith(found[0]):
+            return found[0]
+    return None
+
+
 def head_revision() -> str:
     """The newest revision in migrations/versions: the one no other revision follows (read
     from the files, as Alembic reads `revision` and `down_revision`, without importing it)."""
     revisions: set[str] = set()
     followed: set[str] = set()
-    for path in MIGRATIONS.glob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        found = re.search(r"^revision\s*(?::[^=\n]*)?=\s*[\"']([^\"']+)[\"']", source, re.M)
-        if found is None:
+    for name in os.listdir(MIGRATIONS):
+        if not name.endswith(".py"):
             continue
-        revisions.add(found.group(1))
-        down = re.search(r"^down_revision\s*(?::[^=\n]*)?=\s*(.*)$", source, re.M)
-        if down is not None:
-            followed.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
+        with open(os.path.join(MIGRATIONS, name), encoding="utf-8") as file:
+            source = file.read()
+        revision = _revision(source)
+        if revision is None:
+            continue
+        revisions.add(revision)
+        down = _assigned(source, "down_revision")
+        if down:
+            followed.update(_quoted(down[0]))
     heads = sorted(revisions - followed)
     if len(heads) != 1:
         raise RuntimeError(f"migrations/versions has {len(heads)} newest revisions: {heads}")
@@ -124,6 +172,8 @@ def _connect(url: str, dialect: str) -> Any:
         return sqlite3.connect(
             path or ":memory:", timeout=30, isolation_level=None, check_same_thread=False
         )
+    import re
+
     import psycopg
 
     conninfo = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
@@ -144,7 +194,7 @@ def _open(model: ReadModel) -> Any:
     if model.url in _current:
         return _connect(model.url, model.dialect)
     conn = None
-    if model.dialect == "postgresql" or Path(model.url.split("///", 1)[-1]).is_file():
+    if model.dialect == "postgresql" or os.path.isfile(model.url.split("///", 1)[-1]):
         conn = _connect(model.url, model.dialect)
         if not _at_head(conn):
             conn.close()
@@ -161,7 +211,7 @@ def _open(model: ReadModel) -> Any:
 # A thread's connection to each read model, kept for its next query (as an engine's pool keeps
 # one): `claims tasks --for` asks twice, and a PostgreSQL connection costs more than a query.
 # Reads only, in autocommit, so each query sees what is committed when it runs.
-_held = threading.local()
+_held = _local()
 _opened: list[Any] = []
 
 
@@ -180,21 +230,12 @@ def _close_all() -> None:
         conn.close()
 
 
-@contextmanager
-def connection(source: ReadModel | Engine) -> Iterator[tuple[Any, str]]:
-    """A DB-API connection to the read model and its dialect (`sqlite`, `postgresql`)."""
-    if isinstance(source, ReadModel):
-        yield _kept(source), source.dialect
-        return
-    conn = source.raw_connection()
-    try:
-        yield conn, source.dialect.name
-    finally:
-        conn.close()
-
-
 def _paramstyle(statement: str, dialect: str) -> str:
-    return statement if dialect == "sqlite" else re.sub(r":(\w+)", r"%(\1)s", statement)
+    if dialect == "sqlite":
+        return statement
+    import re
+
+    return re.sub(r":(\w+)", r"%(\1)s", statement)
 
 
 def fetch(
@@ -203,8 +244,14 @@ def fetch(
     params: Params,
     record: type[R],
 ) -> list[R]:
-    """The rows a statement selects, as `record`s. `statement` may depend on the dialect."""
-    with connection(source) as (conn, dialect):
+    """The rows a statement selects, as `record`s. `statement` may depend on the dialect. A
+    `ReadModel`'s connection is kept for the next query; an engine's goes back to its pool."""
+    if isinstance(source, ReadModel):
+        conn, dialect, borrowed = _kept(source), source.dialect, None
+    else:
+        conn = borrowed = source.raw_connection()
+        dialect = source.dialect.name
+    try:
         sql = statement if isinstance(statement, str) else statement(dialect)
         for listener in listeners:
             listener(sql, params)
@@ -215,14 +262,16 @@ def fetch(
             found = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         finally:
             cursor.close()
+    finally:
+        if borrowed is not None:
+            borrowed.close()
     return [_record(record, row) for row in found]
 
 
-def columns(record: type[Any], table: str) -> str:
+def columns(record: type[Record], table: str) -> str:
     """The select list for a record's fields, as SQLAlchemy writes it (`key` quoted)."""
     return ", ".join(
-        f'{table}."{f.name}"' if f.name == "key" else f"{table}.{f.name}"
-        for f in dataclasses.fields(record)
+        f'{table}."{name}"' if name == "key" else f"{table}.{name}" for name in record.fields
     )
 
 
@@ -238,13 +287,21 @@ def _datetime(value: Any) -> Any:
 
 def _decimal(value: Any) -> Any:
     # Numeric(16, 2) on SQLite comes back as a float, which SQLAlchemy gives two places.
-    if value is None or isinstance(value, Decimal):
+    if value is None:
+        return value
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
         return value
     return Decimal("%.2f" % value)  # noqa: UP031 - SQLAlchemy's own conversion
 
 
 def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str | bytes) else value
+    if not isinstance(value, str | bytes):
+        return value
+    import json
+
+    return json.loads(value)
 
 
 def _bool(value: Any) -> Any:
@@ -255,26 +312,30 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@cache
+_readers: dict[type[Any], dict[str, Callable[[Any], Any]]] = {}
+
+
 def _converters(record: type[Any]) -> dict[str, Callable[[Any], Any]]:
-    """How each column of a record is read, by its field's declared type."""
-    out: dict[str, Callable[[Any], Any]] = {}
-    for f in dataclasses.fields(record):
-        kind = str(f.type)
+    """How each column of a record is read, by its field's declared type (its annotation)."""
+    out = _readers.get(record)
+    if out is not None:
+        return out
+    out = _readers[record] = {}
+    for name, kind in record.__dict__["__annotations__"].items():
         if "datetime" in kind:
-            out[f.name] = _datetime
+            out[name] = _datetime
         elif "Decimal" in kind:
-            out[f.name] = _decimal
+            out[name] = _decimal
         elif kind.startswith("bool"):
-            out[f.name] = _bool
+            out[name] = _bool
         elif kind.startswith(("dict", "list")):
-            out[f.name] = _json
+            out[name] = _json
         else:
-            out[f.name] = _plain
+            out[name] = _plain
     return out
 
 
 def _record(record: type[R], row: Mapping[str, Any]) -> R:
-    readers = _converters(record)  # type: ignore[arg-type]  # a class is hashable
+    readers = _converters(record)
     values = {name: read(row[name]) for name, read in readers.items()}
     return record(**values)

@@ -8,8 +8,11 @@ value only to staff whose role needs it (FULL_VIEW_ROLES), and only when asked (
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; type checkers read True
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
 
 # Who may see a claimant's or complainant's id number and phone in full: those who verify
 # identity or call the person back (supervisors, managers, complaint coordinators, special-care

@@ -53,7 +53,18 @@ NOT_FOR_A_READ = (
     "pydantic_settings",
     "temporalio",
     "logging",  # security/log_masking.py masks log records apart from the values
+    # The rows are plain classes (readmodel/rows.py), the types are for type checkers only,
+    # paths go through os.path and a thread's connection is kept in _thread's local.
+    "dataclasses",
+    "inspect",
+    "typing",
+    "pathlib",
+    "threading",
 )
+# Nor by the work queue without a person: its rows hold neither money nor JSON, its times
+# need the insurer's time zone alone (models/zone.py), and the read model's revision is read
+# from the migrations without regular expressions.
+NOT_FOR_THE_QUEUE = ("re", "json", "decimal", "enum", "models.catalog", "models.roles")
 READS = (
     ["tasks"],
     ["tasks", "--for", "sup1"],
@@ -147,6 +158,13 @@ def test_the_read_commands_import_no_database_library_nor_temporal(demo_data, ar
     # `claim show` names the approval levels as the workflow's rules do (workflows/approval.py)
     assert loaded(modules, tuple(n for n in NOT_FOR_A_QUERY if n != "workflows")) == []
     assert "readmodel.queries" not in modules
+
+
+def test_the_work_queue_reads_no_json_nor_money(demo_data):
+    done, modules = imported_by(["tasks"], demo_data)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "1 open task(s)" in done.stdout
+    assert loaded(modules, NOT_FOR_THE_QUEUE) == []
 
 
 def test_a_claim_shown_from_the_read_model_is_the_projection(demo_data):

@@ -5,7 +5,6 @@ read."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import subprocess
@@ -135,9 +134,9 @@ def _same(records: list[Any], rows: list[Any]) -> None:
     """Each record holds the table row's values, of the same types."""
     assert len(records) == len(rows)
     for record, row in zip(records, rows, strict=True):
-        for f in dataclasses.fields(record):
-            mine, theirs = getattr(record, f.name), getattr(row, f.name)
-            assert (mine, type(mine)) == (theirs, type(theirs)), f.name
+        for name in record.fields:
+            mine, theirs = getattr(record, name), getattr(row, name)
+            assert (mine, type(mine)) == (theirs, type(theirs)), name
 
 
 def test_the_rows_are_the_table_models_rows(book: tuple[Engine, str]) -> None:
@@ -244,4 +243,4 @@ def test_a_read_model_that_cannot_be_read_is_one_line(tmp_path: Path, url: str, 
 )
 def test_each_record_has_its_tables_columns(record: type[Any], table: type[Any]) -> None:
     """A column added to a table (with its revision) is added to its record too."""
-    assert [f.name for f in dataclasses.fields(record)] == list(table.__table__.columns.keys())
+    assert list(record.fields) == list(table.__table__.columns.keys())
