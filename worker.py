@@ -14,10 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from temporalio import workflow
+from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
     HandleQueryInput,
     HandleSignalInput,
     HandleUpdateInput,
@@ -28,6 +30,7 @@ from temporalio.worker import (
     WorkflowInterceptorClassInput,
 )
 
+from activities import activity_name
 from activities.archive import ArchiveActivities
 from activities.complaints import ComplaintActivities
 from activities.deliveries import DeliveryActivities
@@ -103,6 +106,42 @@ class OneArgument(Interceptor):
 
 
 INTERCEPTORS: tuple[Interceptor, ...] = (OneArgument(),)
+
+# The local activities that only read or write the engine's own database, in a millisecond or
+# two: they run on the worker's event loop, as the workflow code does. Handed to the thread pool
+# and back, each cost the worker more than its own work (docs/benchmarks.md, the profile). None
+# of them waits on anything but the database: the activities that send (letters with their
+# notices, notices, payments: SMTP, an SMS gateway, a payment rail) and every regular activity
+# keep the thread pool.
+ON_THE_LOOP = frozenset(
+    activity_name(fn)
+    for fn in (
+        RulesActivities.load_rules,
+        RulesActivities.get_staff,
+        RulesActivities.check_watch_list,
+        SignatureActivities.verify_signature,
+        SignatureActivities.check_signer,
+        RecordActivities.sync_claim,
+        ComplaintActivities.load_complaint_rules,
+        ComplaintActivities.sync_complaint,
+    )
+)
+
+
+class _OnTheLoopInbound(ActivityInboundInterceptor):
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        info = activity.info()
+        if info.is_local and info.activity_type in ON_THE_LOOP:
+            return input.fn(*input.args)
+        return await super().execute_activity(input)
+
+
+class OnTheLoop(Interceptor):
+    """Runs the local activities of ON_THE_LOOP on the event loop; innermost, so that the
+    metrics and tracing interceptors see them as they see the others."""
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _OnTheLoopInbound(next)
 
 
 def workflow_runner() -> UnsandboxedWorkflowRunner:
@@ -186,13 +225,13 @@ def build_worker(
         activities=activities
         if activities is not None
         else build_activities(settings, engine or engine_for(settings.db_url), rail, client),
-        # activities and local activities share the thread pool
+        # activities and local activities share the thread pool (but for ON_THE_LOOP's)
         activity_executor=ThreadPoolExecutor(max_workers=2 * settings.activity_slots),
         max_concurrent_activities=settings.activity_slots,
         max_concurrent_local_activities=settings.activity_slots,
         max_concurrent_workflow_tasks=settings.workflow_task_slots,
         max_cached_workflows=settings.cached_workflows,
-        interceptors=[*INTERCEPTORS, *observing, *interceptors],
+        interceptors=[*INTERCEPTORS, *observing, *interceptors, OnTheLoop()],
         workflow_runner=workflow_runner(),
     )
 
