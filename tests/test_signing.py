@@ -35,7 +35,7 @@ from tests.claimtools import openssl_sign, openssl_sign_ed25519, signed, status,
 from tests.conftest import CONVERTER, TEMPORAL_BIN
 from tests.factories import medical_report
 from worker import WORKFLOWS
-from workflows.case import RELEASE_2026_12
+from workflows.case import RELEASE_2026_12, RELEASE_2027_02
 from workflows.claim import ClaimWorkflow
 
 runner = CliRunner()
@@ -389,7 +389,11 @@ async def test_a_case_begun_before_the_release_keeps_verifying_hmac(cli_env, mon
     """The old worker is this code with the release patch off (signing already on): its case
     asks the check for no algorithm, so HMAC under the key record kept in the staff table."""
     dev = cli_env
-    before = mock.patch("temporalio.workflow.patched", side_effect=lambda p: p != RELEASE_2026_12)
+    # begun before the December 2026 release, so before every later one too
+    before = mock.patch(
+        "temporalio.workflow.patched",
+        side_effect=lambda p: p not in (RELEASE_2026_12, RELEASE_2027_02),
+    )
     with before:
         claim_id, handle = await _pending_claim(dev)
         await _refused_as_not_matching(handle, await signed(handle, _APPROVE))

@@ -11,11 +11,13 @@
   January 2027 release patch (`release-2027-01`), decided the same way.
 - Claims take fewer steps (a key node's letter with its notice, the payee looked up with the
   rules, a decision's signer looked up once) behind `fewer-steps`, decided the same way.
+- A case begun since `release-2027-02` takes every patch before it on that one marker
+  (workflows/case.py), instead of a marker and a TemporalChangeVersion upsert for each.
 
 Histories recorded before each change (tests/histories/before-local-records/,
-before-signed-decisions/, before-assessed-losses/, before-claimant-notices/ and
-before-fewer-steps/) still replay; new cases take the new branches; the histories at the top
-of tests/histories/ are the current code's."""
+before-signed-decisions/, before-assessed-losses/, before-claimant-notices/,
+before-fewer-steps/ and before-release-2027-02/) still replay; new cases take the new
+branches; the histories at the top of tests/histories/ are the current code's."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from client import start_claim
 from tests.claimtools import handle_for, wait_stage
 from tests.factories import medical_report
 from worker import WORKFLOWS
+from workflows.case import RELEASE_2027_02, SETTLED
 
 HISTORIES = Path(__file__).parent / "histories"
 OLDER = HISTORIES / "before-local-records"
@@ -46,6 +49,8 @@ NOTICES = HISTORIES / "before-claimant-notices"
 # the January 2027 release, before claims took fewer steps
 FEWER = HISTORIES / "before-fewer-steps"
 FEWER_STEPS = {"fewer-steps"}
+# fewer steps, each patch with its own marker, before one marker settled them
+MARKERS = HISTORIES / "before-release-2027-02"
 # Everything the December 2026 release changed in how a case runs is one patch, decided when
 # the case starts (workflows/case.py RELEASE_2026_12).
 CLAIM_RULES_2026_11 = {"release-2026-12"}
@@ -81,6 +86,13 @@ def _patch_ids(history_json: str) -> set[str]:
     }
 
 
+def _patches_taken(history_json: str) -> set[str]:
+    """The patches a history's case runs with: its markers, and every patch settled by
+    release-2027-02 when it carries that one (workflows/case.py)."""
+    ids = _patch_ids(history_json)
+    return ids | SETTLED if RELEASE_2027_02 in ids else ids
+
+
 def _scheduled_activities(history_json: str) -> list[str]:
     return [
         e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
@@ -103,6 +115,7 @@ def test_only_histories_recorded_since_signing_check_signatures():
     signed = sorted(
         [
             *HISTORIES.glob("*.json"),
+            *MARKERS.glob("*.json"),
             *FEWER.glob("*.json"),
             *NOTICES.glob("*.json"),
             *SIGNED.glob("*.json"),
@@ -111,7 +124,7 @@ def test_only_histories_recorded_since_signing_check_signatures():
     assert {p.stem for p in signed} >= {"human-approval", "complaint-happy-path"}
     for path in signed:
         text = path.read_text(encoding="utf-8")
-        assert "signed-decisions" in _patch_ids(text), path.name
+        assert "signed-decisions" in _patches_taken(text), path.name
         if path.stem in ("human-approval", "watch-list-panel", "complaint-happy-path"):
             # since "fewer-steps" a claim's decision is checked by check_signer
             checks = {"verify_signature", "check_signer"} & set(_local_activities(text))
@@ -123,11 +136,11 @@ def test_only_histories_recorded_since_signing_check_signatures():
 def test_histories_recorded_since_the_first_change_carry_its_marker():
     later = [p for p in OLDER.glob("*.json") if p.stem not in BEFORE_THE_PATCH]
     later += [*LOCAL.glob("*.json"), *SIGNED.glob("*.json"), *NOTICES.glob("*.json")]
-    later += FEWER.glob("*.json")
+    later += [*FEWER.glob("*.json"), *MARKERS.glob("*.json")]
     later += HISTORIES.glob("*.json")
     assert len(later) >= 30
     for path in later:
-        assert "next-due-time" in _patch_ids(path.read_text(encoding="utf-8")), path.name
+        assert "next-due-time" in _patches_taken(path.read_text(encoding="utf-8")), path.name
 
 
 def test_current_histories_record_through_local_activities():
@@ -138,10 +151,11 @@ def test_current_histories_record_through_local_activities():
         *SIGNED.glob("*.json"),
         *NOTICES.glob("*.json"),
         *FEWER.glob("*.json"),
+        *MARKERS.glob("*.json"),
         *HISTORIES.glob("*.json"),
     ]:
         text = path.read_text(encoding="utf-8")
-        assert "local-records" in _patch_ids(text), path.name
+        assert "local-records" in _patches_taken(text), path.name
         assert not set(_scheduled_activities(text)) & set(RECORDS), path.name
     for path in OLDER.glob("*.json"):
         text = path.read_text(encoding="utf-8")
@@ -154,7 +168,7 @@ def test_only_complaints_recorded_since_pay_compensation_on_their_ledger():
     before it carry neither marker and replay their old rules (pay_claim, level checks)."""
     changes = CLAIM_RULES_2026_11
     text = (HISTORIES / "complaint-compensation.json").read_text(encoding="utf-8")
-    assert changes <= _patch_ids(text)
+    assert changes <= _patches_taken(text)
     assert _scheduled_activities(text) == ["pay_compensation"]
     older = [
         *OLDER.glob("complaint-*.json"),
@@ -167,19 +181,48 @@ def test_only_complaints_recorded_since_pay_compensation_on_their_ledger():
 
 
 def test_a_fast_track_claim_stays_short():
-    """One release patch, not one per change: each patch costs a marker and an upsert."""
+    """One patch marker, not one per change: each costs a marker and an upsert."""
     text = (HISTORIES / "fast-track.json").read_text(encoding="utf-8")
-    assert len(json.loads(text)["events"]) <= 35
+    assert len(json.loads(text)["events"]) <= 25
+    before = (MARKERS / "fast-track.json").read_text(encoding="utf-8")
+    assert len(json.loads(before)["events"]) - len(json.loads(text)["events"]) == 10
+
+
+def test_a_case_begun_since_release_2027_02_carries_one_patch_marker():
+    """Claims and complaints alike: one marker and one TemporalChangeVersion upsert for
+    every patch before it, and nothing recorded before carries it."""
+    current = sorted(HISTORIES.glob("*.json"))
+    assert len(current) >= 20 and any(p.stem.startswith("complaint-") for p in current)
+    for path in current:
+        text = path.read_text(encoding="utf-8")
+        assert _patch_ids(text) == {RELEASE_2027_02}, path.name
+        upserts = [
+            e
+            for e in json.loads(text)["events"]
+            if "TemporalChangeVersion"
+            in json.dumps(e.get("upsertWorkflowSearchAttributesEventAttributes", {}))
+        ]
+        assert len(upserts) == 1, path.name
+    for path in HISTORIES.glob("before-*/*.json"):
+        assert RELEASE_2027_02 not in _patch_ids(path.read_text(encoding="utf-8")), path.name
 
 
 def test_only_claims_recorded_since_the_claim_rules_of_2026_11_carry_them():
     """Assessment, exclusions, authority by role, limits across claims, the lapse, the second
     notice and the payee watch list: every claim recorded since carries their markers, the
     ones recorded before carry none and replay under their old rules."""
-    current = sorted([*HISTORIES.glob("*.json"), *FEWER.glob("*.json"), *NOTICES.glob("*.json")])
+    current = sorted(
+        [
+            *HISTORIES.glob("*.json"),
+            *MARKERS.glob("*.json"),
+            *FEWER.glob("*.json"),
+            *NOTICES.glob("*.json"),
+        ]
+    )
     assert {"assessment", "exclusion", "second-notice", "lapse"} <= {p.stem for p in current}
     for path in current:  # complaints too: their ledger, roles and review window
-        assert CLAIM_RULES_2026_11 <= _patch_ids(path.read_text(encoding="utf-8")), path.name
+        text = path.read_text(encoding="utf-8")
+        assert CLAIM_RULES_2026_11 <= _patches_taken(text), path.name
     for path in [*SIGNED.glob("*.json"), *LOCAL.glob("*.json"), *OLDER.glob("*.json")]:
         assert not CLAIM_RULES_2026_11 & _patch_ids(path.read_text(encoding="utf-8")), path.name
 
@@ -188,22 +231,23 @@ def test_only_claims_recorded_since_release_2027_01_carry_it():
     """Notices at key nodes, the follow-up call and special care: every claim recorded since
     carries the January 2027 release's marker; complaints do not take it (nothing changed in
     them), and nothing recorded before carries it."""
-    current = sorted([*HISTORIES.glob("*.json"), *FEWER.glob("*.json")])
+    current = sorted([*HISTORIES.glob("*.json"), *MARKERS.glob("*.json"), *FEWER.glob("*.json")])
     assert {"follow-up", "special-care"} <= {p.stem for p in current}
     _claims_only_carry(RELEASE_2027_01, current)
     for path in HISTORIES.glob("before-*/*.json"):
-        if path.parent != FEWER:
+        if path.parent not in (FEWER, MARKERS):
             assert not RELEASE_2027_01 & _patch_ids(path.read_text(encoding="utf-8")), path.name
 
 
 def _claims_only_carry(patches: set[str], paths: list[Path]) -> None:
-    """Each claim history of `paths` carries these patch markers, no complaint's does."""
+    """Each claim history of `paths` takes these patches, no complaint's carries them (a
+    complaint never asks for them, so release-2027-02 settles nothing of theirs)."""
     for path in paths:
-        ids = _patch_ids(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
         if path.stem.startswith("complaint-"):
-            assert not patches & ids, path.name
+            assert not patches & _patch_ids(text), path.name
         else:
-            assert patches <= ids, path.name
+            assert patches <= _patches_taken(text), path.name
 
 
 def test_the_notices_and_follow_up_were_recorded():
@@ -254,6 +298,7 @@ async def test_histories_recorded_before_the_changes_still_replay():
             *SIGNED.glob("*.json"),
             *NOTICES.glob("*.json"),
             *FEWER.glob("*.json"),
+            *MARKERS.glob("*.json"),
         ]
     )
     assert {p.stem for p in files} >= set(BEFORE_THE_PATCH)
@@ -274,6 +319,7 @@ async def test_histories_recorded_before_next_due_time_have_no_marker_and_replay
 
 
 async def test_new_cases_take_the_patched_branch_and_carry_next_due_time(dev):
+    """NextDueTime is set; the case's TemporalChangeVersion names the one marker it took."""
     report = medical_report(
         amount_claimed=Decimal("8000"), items=[{"category": "treatment", "amount": "8000"}]
     )
@@ -281,7 +327,7 @@ async def test_new_cases_take_the_patched_branch_and_carry_next_due_time(dev):
     st = await wait_stage(dev.client, report.claim_id, "PENDING_APPROVAL")
     described = await handle_for(dev.client, report.claim_id).describe()
     attrs = {p.key.name: p.value for p in described.typed_search_attributes}
-    assert "next-due-time" in attrs["TemporalChangeVersion"]
+    assert attrs["TemporalChangeVersion"] == [RELEASE_2027_02]
     running = [d.due_at for d in st.deadlines if d.status == "running"]
     assert attrs["NextDueTime"] == min(running)
 
@@ -334,9 +380,10 @@ def test_only_claims_recorded_since_fewer_steps_take_them():
     the rules, the acknowledgement's flush is the next step's, and a decision's signer is
     looked up once; claims recorded before take their old steps,
     complaints (unchanged) carry no marker."""
-    _claims_only_carry(FEWER_STEPS, sorted(HISTORIES.glob("*.json")))
+    _claims_only_carry(FEWER_STEPS, sorted([*HISTORIES.glob("*.json"), *MARKERS.glob("*.json")]))
     for path in HISTORIES.glob("before-*/*.json"):
-        assert not FEWER_STEPS & _patch_ids(path.read_text(encoding="utf-8")), path.name
+        if path.parent != MARKERS:
+            assert not FEWER_STEPS & _patch_ids(path.read_text(encoding="utf-8")), path.name
     fast = _local_activities((HISTORIES / "fast-track.json").read_text(encoding="utf-8"))
     assert fast == [
         "load_rules",
@@ -352,3 +399,33 @@ def test_only_claims_recorded_since_fewer_steps_take_them():
     approval = _local_activities((HISTORIES / "human-approval.json").read_text(encoding="utf-8"))
     assert "check_signer" in approval
     assert not {"get_staff", "verify_signature"} & set(approval)
+
+
+def test_every_case_decides_the_settled_patches_before_any_other():
+    """`patched` is safe only if a case begun before release-2027-02 has read it during its
+    replayed first task, before any patch it settles: the first thing each workflow that reads
+    patches does. The other workflows read none."""
+    import ast
+    import inspect
+    import textwrap
+
+    from workflows.archive import ArchiveWorkflow, ComplaintReportWorkflow
+    from workflows.claim import ClaimWorkflow
+    from workflows.claim_case import ClaimCase
+    from workflows.complaint import ComplaintWorkflow
+
+    def first_call(fn: object) -> str:
+        """The function's first statement after its docstring, as source."""
+        (node,) = ast.parse(textwrap.dedent(inspect.getsource(fn))).body
+        assert isinstance(node, ast.FunctionDef)
+        body = node.body
+        if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]
+        return ast.unparse(body[0])
+
+    assert first_call(ClaimWorkflow.__init__).startswith("case = self._case = ClaimCase.begun()")
+    assert first_call(ClaimCase.begun).startswith("patches_settled()")
+    init = inspect.getsource(ComplaintWorkflow.__init__)
+    assert init.index("patches_settled()") < init.index("patched(")
+    for cls in (ArchiveWorkflow, ComplaintReportWorkflow):
+        assert "patched(" not in inspect.getsource(inspect.getmodule(cls))

@@ -52,6 +52,42 @@ RELEASE_2027_01 = "release-2027-01"
 # starts, like the releases: a claim begun before takes its steps as it did.
 FEWER_STEPS = "fewer-steps"
 
+# Every patch named before this one, settled for a new case by this one marker: a case begun
+# since has them all; one begun before decides each as it did then. Each patch costs every
+# case's history a marker and a TemporalChangeVersion upsert: a fast-track claim carried six of
+# each. Read first when a case starts (the workflows' `__init__`, through `patches_settled`), so
+# that a case begun before decides it there, during replay, and every later read gives the same
+# answer (the SDK keeps the first).
+RELEASE_2027_02 = "release-2027-02"
+SETTLED = frozenset(
+    {
+        RELEASE_2026_12,
+        RELEASE_2027_01,
+        FEWER_STEPS,
+        "signed-decisions",
+        "local-records",
+        "next-due-time",
+        "calendar-updates",
+        "flush-on-message",
+        "refuse-impossible-dates",
+        "refuse-invalid-report",
+    }
+)
+
+
+def patches_settled() -> bool:
+    """Whether this case was begun under RELEASE_2027_02; the first thing a workflow reads."""
+    return workflow.patched(RELEASE_2027_02)
+
+
+def patched(patch_id: str) -> bool:
+    """Whether this case runs with `patch_id`: `workflow.patched`, except that a case begun
+    under RELEASE_2027_02 has every patch in SETTLED without a marker of its own."""
+    if patch_id in SETTLED and workflow.patched(RELEASE_2027_02):
+        return True
+    return workflow.patched(patch_id)
+
+
 Report = TypeVar("Report", bound=pydantic.BaseModel)
 
 
@@ -70,12 +106,12 @@ def read_report(model: type[Report], raw: RawValue) -> tuple[Report | None, str 
     try:
         return model.model_validate_json(raw.payload.data), None
     except pydantic.ValidationError as err:
-        if workflow.patched(RELEASE_2026_12):
+        if patched(RELEASE_2026_12):
             return None, validation_message(err)
     try:
         return model.model_validate_json(raw.payload.data, context=BEFORE_HARDENING), None
     except pydantic.ValidationError as err:
-        if workflow.patched("refuse-invalid-report"):
+        if patched("refuse-invalid-report"):
             return None, validation_message(err)
     # A case that began before reports were checked this strictly reads its report as it did
     # then (a report that failed then fails the workflow again: ValidationError is one of its
@@ -85,7 +121,7 @@ def read_report(model: type[Report], raw: RawValue) -> tuple[Report | None, str 
 
 def _not_one_report(raw: RawValue) -> str | None:
     """Why the start input is not one report at all; None when there is one to read."""
-    if isinstance(raw, SeveralArguments) and workflow.patched(RELEASE_2026_12):
+    if isinstance(raw, SeveralArguments) and patched(RELEASE_2026_12):
         return f"a start carries one report: {raw.reason}"
     if not raw.payload.data or raw.payload.metadata.get("encoding") == b"binary/null":
         return "no report was given"
@@ -97,6 +133,6 @@ def unsafe_case_id(case_id: str) -> str | None:
     chooses) cannot be used; None when it matches the one pattern. It names the case's folder
     of letters, so `claim-../../x` must not become claim `../../x`. Cases begun before the
     check ("safe-case-id") keep the id they had."""
-    if safe_case_id(case_id) or not workflow.patched(RELEASE_2026_12):
+    if safe_case_id(case_id) or not patched(RELEASE_2026_12):
         return None
     return f"the case id taken from the workflow id does not match {CASE_ID_PATTERN}"

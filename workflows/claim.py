@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case import (
         INVALID_REPORT,
         NO_REPORT,
+        patched,
         read_report,
         unsafe_case_id,
     )
@@ -137,7 +138,7 @@ class ClaimWorkflow:
         assert report is not None
         case.rec.to(ClaimStage.REPORTED, report.channel, channel=report.channel)
         problem = impossible_dates(report, workflow.now(), occurred=False)
-        if problem is not None and workflow.patched("refuse-impossible-dates"):
+        if problem is not None and patched("refuse-impossible-dates"):
             self._refuse_report(problem)
             return
         rules = await self._load_rules(report)

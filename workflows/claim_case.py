@@ -22,7 +22,13 @@ with workflow.unsafe.imports_passed_through():
     from models.records import ClaimSync, LetterRecord, LetterRequest
     from models.status import ApprovalState, ClaimStage, ClaimStatus
     from workflows import search
-    from workflows.case import FEWER_STEPS, RELEASE_2026_12, RELEASE_2027_01
+    from workflows.case import (
+        FEWER_STEPS,
+        RELEASE_2026_12,
+        RELEASE_2027_01,
+        patched,
+        patches_settled,
+    )
     from workflows.claim_notices import ClaimNotices
     from workflows.claim_state import ClaimState
     from workflows.coverage import insured_id_of
@@ -69,14 +75,15 @@ class ClaimCase:
         first, so that a case begun before a release decides it here, during replay, and every
         later read gives the same answer (the SDK keeps the first). Cases that started before
         decisions were signed take them as they did then."""
-        release = workflow.patched(RELEASE_2026_12)
-        signing = workflow.patched("signed-decisions")
-        release_2027_01 = release and workflow.patched(RELEASE_2027_01)
+        patches_settled()  # first of all (workflows/case.py RELEASE_2027_02)
+        release = patched(RELEASE_2026_12)
+        signing = patched("signed-decisions")
+        release_2027_01 = release and patched(RELEASE_2027_01)
         return cls(
             release=release,
             signing=signing,
             release_2027_01=release_2027_01,
-            fewer_steps=workflow.patched(FEWER_STEPS),
+            fewer_steps=patched(FEWER_STEPS),
         )
 
     @property

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.adjustment import manual_adjustment
     from workflows.approval import level_name
+    from workflows.case import patched
     from workflows.claim_approval import refusal
     from workflows.claim_case import ClaimCase
     from workflows.claim_state import LinkedComplaint
@@ -52,7 +53,7 @@ class ClaimInbox:
         self._case.receive(submission.materials, submission.submitted_by or "claimant")
         # The read model shows what arrived in the workflow task that took it, even when
         # items are still missing and the process does not move on yet.
-        if workflow.patched("flush-on-message") and s.rules is not None:
+        if patched("flush-on-message") and s.rules is not None:
             await self._case.flush()
 
     async def report_findings(self, findings: Findings) -> ClaimStatus:

@@ -49,7 +49,13 @@ with workflow.unsafe.imports_passed_through():
         impossible_dates,
     )
     from models.status import ComplaintStage as Stage
-    from workflows.case import INVALID_REPORT, NO_REPORT, RELEASE_2026_12
+    from workflows.case import (
+        INVALID_REPORT,
+        NO_REPORT,
+        RELEASE_2026_12,
+        patched,
+        patches_settled,
+    )
     from workflows.complaint_aftercare import ComplaintAftercare
     from workflows.complaint_deadlines import ComplaintDeadlines
     from workflows.complaint_execution import ComplaintExecution
@@ -69,9 +75,10 @@ class ComplaintWorkflow:
     def __init__(self, report: RawValue = NO_REPORT) -> None:
         # Read first, so that a case begun before the release decides it here, during replay,
         # and every later read gives the same answer (the SDK keeps the first).
-        release = workflow.patched(RELEASE_2026_12)
+        patches_settled()  # first of all (workflows/case.py RELEASE_2027_02)
+        release = patched(RELEASE_2026_12)
         # Cases that started before decisions were signed take them as they did then.
-        signing = workflow.patched("signed-decisions")
+        signing = patched("signed-decisions")
         self.state = ComplaintState(
             compensation_ledger=release,
             complaint_roles=release,
@@ -102,7 +109,7 @@ class ComplaintWorkflow:
         problem = self.state.invalid_report
         if problem is None and self.state.report is not None:
             problem = impossible_dates(self.state.report, workflow.now())
-            if problem is not None and not workflow.patched("refuse-impossible-dates"):
+            if problem is not None and not patched("refuse-impossible-dates"):
                 problem = None
         if problem is not None:
             # Nothing is written (no row, no letter); the reason is in the result and status.

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from models.records import StaffInfo
     from models.roles import COMPLAINT_COORDINATOR as COORDINATOR
     from models.status import ComplaintStage
+    from workflows.case import patched
     from workflows.complaint_checks import (
         AFTER_DECISION,
         check_stage,
@@ -148,7 +149,7 @@ class ComplaintAftercare:
         )
         self.file.rec.event("callback", c.by, reached=c.reached, satisfied=c.satisfied)
         # A failed attempt does not move the process on: the read model shows it now.
-        if not state.callback_done and workflow.patched("flush-on-message"):
+        if not state.callback_done and patched("flush-on-message"):
             await self.file.flush()
 
     def check_review_request(self, r: ReviewRequest) -> None:
@@ -168,7 +169,7 @@ class ComplaintAftercare:
         if self.state.review_from_receipt:
             self.file.rec.event("review_requested", r.by, reason=r.reason)
             self._deadlines.close_review_window()
-            if self.file.stage != Stage.REVIEW_OFFERED and workflow.patched("flush-on-message"):
+            if self.file.stage != Stage.REVIEW_OFFERED and patched("flush-on-message"):
                 await self.file.flush()
 
     def check_review_stage(self) -> None:

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from models.calendars import CalendarUpdate
     from models.rules import Flag
     from workflows import search
+    from workflows.case import patched
     from workflows.clock import Calendar, Clock
     from workflows.recorder import (
         NEXT_LEVEL,
@@ -227,7 +228,7 @@ class CaseClocks:
         calendar they were judged by. True when the case is to be flushed."""
         if self.calendar is None or self.finished:
             return False
-        if not workflow.patched("calendar-updates"):
+        if not patched("calendar-updates"):
             return False
         calendar = self.calendar.updated(update.holidays, update.workdays, update.years)
         if calendar == self.calendar:
@@ -270,7 +271,7 @@ class CaseClocks:
 
         Added after cases were already open: behind a patch, so histories recorded before it
         replay unchanged (see README, "Changing workflow code while cases are open")."""
-        if not workflow.patched("next-due-time"):
+        if not patched("next-due-time"):
             return []
         now = workflow.now()
         dues = [c.due_at(now) for c in self.clocks.values() if c.running_at(now)]

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from models.records import AuditEventIn, LetterRecord, LetterRequest, StaffInfo, WorkItemIn
     from models.status import StageChange, TaskView
     from models.validation import safe_case_id
+    from workflows.case import patched
 
 SYSTEM = "system"
 TOP_PRIORITY = 100
@@ -62,7 +63,7 @@ async def record_call(
     three events and a workflow task, and no trip through the task queue. They are
     idempotent on natural keys, so a retry after a lost workflow task is harmless. Cases
     begun before the patch keep calling regular activities (their histories replay)."""
-    if workflow.patched("local-records"):
+    if patched("local-records"):
         return await workflow.execute_local_activity_method(
             fn, arg, start_to_close_timeout=timeout, retry_policy=DB_RETRY
         )
