@@ -223,13 +223,17 @@ async def _closed_claims(engine: Engine_) -> list[str]:
 
 
 async def _visible(engine: Engine_, closed: int) -> None:
-    """Wait until visibility lists this many closed cases (it follows a close within
-    moments)."""
-    query = f"TaskQueue = '{engine.task_queue}' AND ExecutionStatus != 'Running'"
-    for _ in range(100):
+    """Wait until visibility lists this many closed claims (it follows a close within
+    moments; the archive's own runs on the same queue are not counted)."""
+    query = (
+        f"TaskQueue = '{engine.task_queue}' AND WorkflowType = 'ClaimWorkflow'"
+        " AND ExecutionStatus != 'Running'"
+    )
+    for _ in range(300):
         if len([w async for w in engine.client.list_workflows(query)]) >= closed:
             return
         await asyncio.sleep(0.1)
+    raise AssertionError(f"visibility did not list {closed} closed claims in 30 s")
 
 
 async def _archive(engine: Engine_, until: datetime | None = None) -> ExportResult:
