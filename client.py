@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pydantic
 from temporalio.api.common.v1 import Payload, WorkflowExecution
@@ -27,7 +27,12 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.contrib.pydantic import PydanticPayloadConverter
-from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadConverter
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverter,
+    EncodingPayloadConverter,
+    PayloadConverter,
+)
 from temporalio.envconfig import ClientConnectConfig
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -93,6 +98,21 @@ class EnginePayloadConverter(PydanticPayloadConverter):
     there are more of them than the receiving function declares: every engine input is one
     argument, so several are read as one `SeveralArguments`, which the workflow and the
     worker refuse (models/arguments.py), instead of failing the workflow task for ever."""
+
+    # The SDK makes a payload converter for every workflow activation it decodes and every
+    # completion it encodes (a data converter per serialization context). Made afresh, each
+    # would build the pydantic converters again, with an empty cache of type adapters, so
+    # that every payload would build its model's adapter again. They are made once, by the
+    # first instance, and shared: they hold nothing but that cache (thread-safe).
+    _shared: ClassVar[Mapping[bytes, EncodingPayloadConverter] | None] = None
+
+    def __init__(self) -> None:
+        shared = EnginePayloadConverter._shared
+        if shared is None:
+            super().__init__()
+            EnginePayloadConverter._shared = self.converters
+        else:
+            self.converters = shared
 
     def from_payloads(
         self, payloads: Sequence[Payload], type_hints: list[type] | None = None

@@ -456,3 +456,22 @@ async def test_claim_show_masks_unless_full_view_for_the_right_role(cli_env):
             r.exit_code == 0 and ZHANG["id_no"] not in r.output and ZHANG["phone"] not in r.output
         )
     assert Decimal(shown["payable_amount"]) > 0
+
+
+def test_each_converter_the_sdk_makes_reads_with_the_same_pydantic_converters():
+    """The SDK makes a payload converter per workflow activation; each one shares the first
+    one's pydantic converters, so a model's type adapter is built once, not per activation,
+    and a report reads the same through any of them."""
+    from client import EnginePayloadConverter
+    from models.claim import ClaimReport
+    from tests.factories import medical_report
+
+    report = medical_report()
+    first, second = EnginePayloadConverter(), EnginePayloadConverter()
+    assert first.converters is second.converters
+    (payload,) = first.to_payloads([report])
+    adapters = first.converters[b"json/plain"]._type_adapter  # type: ignore[attr-defined]
+    adapters.cache_clear()
+    for converter in (first, second, EnginePayloadConverter()):
+        assert converter.from_payloads([payload], [ClaimReport]) == [report]
+    assert (adapters.cache_info().misses, adapters.cache_info().hits) == (1, 2)
