@@ -6,7 +6,8 @@
 1. throughput: fast-track claims started at once, completed (CLOSED in the read model) per
    second, against a bare workflow of six no-op activities on the same server and worker
    settings; and the ratio; with one worker process and with two;
-2. latency: report to paid and to closed of one fast-track claim on an idle engine, p50, p95;
+2. latency: report to paid (the time on the ledger row) and to closed (polled) of one
+   fast-track claim on an idle engine, p50, p95;
 3. history size: events per case for each recorded path (tests/histories);
 4. replay: histories replayed per second: the committed ones, one replayer; then the throughput
    phase's fast-track claims against its bare workflows, streamed as `claims audit replay`
@@ -213,8 +214,12 @@ async def latency(e: EnginePhase) -> None:
         e.rows += [
             (
                 f"report-to-paid latency p50 / p95, idle engine ({e.a.latency} claims; "
-                "target: p50 <= 50 ms)",
+                "target: p50 <= 50 ms): from the report sent to the time on the ledger row",
                 f"{lat['paid_p50_ms']:.0f} ms / {lat['paid_p95_ms']:.0f} ms",
+            ),
+            (
+                "report to paid as a poll every 10 ms first saw the ledger row, p50",
+                f"{lat['paid_seen_p50_ms']:.0f} ms",
             ),
             (
                 "report-to-closed latency p50 / p95",

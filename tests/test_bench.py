@@ -170,8 +170,9 @@ def test_an_earlier_read_model_gets_the_new_indexes_and_its_recusals(tmp_path: P
 
 
 async def test_a_tiny_run_measures_throughput_and_memory(dev_env, tmp_path: Path) -> None:
-    """Worker processes against the dev server: bare and claim rates, and a worker's memory
-    with claims waiting for approval, each read from where the bench reads it."""
+    """Worker processes against the dev server: bare and claim rates, a worker's memory with
+    claims waiting for approval, and report to paid and to closed, each read from where the
+    bench reads it."""
     url = f"sqlite:///{tmp_path / 'claims.db'}"
     engine = make_engine(url)
     demo.load(engine)
@@ -181,6 +182,7 @@ async def test_a_tiny_run_measures_throughput_and_memory(dev_env, tmp_path: Path
         bare = await cases.bare_rate(client, target, 3, 1, stall=60)
         claims = await cases.claims_rate(client, target, engine, 3, 1, stall=60)
         mem = await cases.memory(client, target, engine, 2, stall=60)
+        lat = await cases.latency(client, target, engine, 2)
     finally:
         engine.dispose()
         # The claims stay open (the reopening window, the approval): end them here.
@@ -191,6 +193,8 @@ async def test_a_tiny_run_measures_throughput_and_memory(dev_env, tmp_path: Path
     assert bare.rate > 0 and claims.rate > 0
     assert mem["run"].done == 2 and mem["max_cached_workflows"] > 0
     assert 20 < mem["idle_mb"] <= mem["peak_mb"] < 2000
+    # paid: the time on the ledger row, which the poll can only see after it was written
+    assert 0 < lat["paid_p50_ms"] <= lat["paid_seen_p50_ms"] + 1 <= lat["closed_p50_ms"] + 1
 
 
 async def test_a_batch_that_stops_moving_is_reported_as_stalled() -> None:
