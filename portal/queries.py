@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from models.portal import PortalDocumentRow, PortalTokenRow
-from models.tables import ClaimRow, LetterRow, PaymentRow
+from models.tables import ClaimRow, LetterRow, PaymentRow, table_of
 
 
 def add_token(*, engine: Engine, token_sha256: str, claim_id: str, at: datetime) -> None:
-    with Session(engine) as s:
-        s.add(PortalTokenRow(token_sha256=token_sha256, claim_id=claim_id, created_at=at))
-        s.commit()
+    """One insert (a claim's first notice makes its link): no ORM session to flush."""
+    row = {"token_sha256": token_sha256, "claim_id": claim_id, "created_at": at}
+    with engine.begin() as conn:
+        conn.execute(insert(table_of(PortalTokenRow)).values(row))
 
 
 def token(*, engine: Engine, token_sha256: str) -> PortalTokenRow | None:
