@@ -87,44 +87,14 @@ class ReadModel(Record):
 listeners: list[Callable[[str, Params], None]] = []
 
 
-def _quoted(text: str) -> list[str]:
-    """Each non-empty `'...'` or `"..."` in a line, left to right."""
-    found: list[str] = []
-    start = 0
-    while start < len(text):
-        if text[start] in "\"'":
-            end = start + 1
-            while end < len(text) and text[end] not in "\"'":
-                end += 1
-            if start + 1 < end < len(text):
-                found.append(text[start + 1 : end])
-                start = end
-        start += 1
-    return found
-
-
 def _assigned(source: str, name: str) -> list[str]:
-    """What each line `name = ...` or `name: type = ...` of a module's source assigns, as
-    written after its `=`."""
-    values = []
+    """The quoted strings the first line `name = ...` or `name: type = ...` of a module's
+    source assigns (revision ids hold no quotes): `("0004", "0003")` gives both, `None` none."""
     for line in source.split("\n"):
-        if not line.startswith(name):
-            continue
-        rest = line[len(name) :].lstrip()
-        if rest[:1] == ":" and "=" in rest:
-            values.append(rest.partition("=")[2].lstrip())
-        elif rest[:1] == "=":
-            values.append(rest[1:].lstrip())
-    return values
-
-
-def _revision(source: str) -> str | None:
-    """A revision file's `revision`: the first assignment of a quoted string to it."""
-    for value in _assigned(source, "revision"):
-        found = _quoted(value)
-        if value[:1] in ("'", '"') and found and value[1:].startswith(found[0]):
-            return found[0]
-    return None
+        head, eq, value = line.partition("=")
+        if eq and head.partition(":")[0].rstrip() == name:
+            return [s for s in value.replace("'", '"').split('"')[1::2] if s]
+    return []
 
 
 def head_revision() -> str:
@@ -137,13 +107,11 @@ def head_revision() -> str:
             continue
         with open(os.path.join(MIGRATIONS, name), encoding="utf-8") as file:
             source = file.read()
-        revision = _revision(source)
-        if revision is None:
+        revision = _assigned(source, "revision")[:1]
+        if not revision:
             continue
-        revisions.add(revision)
-        down = _assigned(source, "down_revision")
-        if down:
-            followed.update(_quoted(down[0]))
+        revisions.update(revision)
+        followed.update(_assigned(source, "down_revision"))
     heads = sorted(revisions - followed)
     if len(heads) != 1:
         raise RuntimeError(f"migrations/versions has {len(heads)} newest revisions: {heads}")

@@ -32,6 +32,10 @@ class ClaimNotices:
         self._state = state
         self._rec = recorder
 
+    def key(self, node: str) -> str:
+        """A notice's key, `claim:<id>:<node>`: sent once per key, no personal data in it."""
+        return f"claim:{self._state.claim_id}:{node}"
+
     def request(
         self, node: str, kind: str, letter: LetterRecord | None = None, *, with_link: bool = False
     ) -> ClaimNotice | None:
@@ -40,7 +44,7 @@ class ClaimNotices:
         s = self._state
         if not s.release_2027_01 or s.report is None:
             return None
-        key = f"claim:{s.claim_id}:{node}"
+        key = self.key(node)
         if any(n.key == key for n in s.notices):
             return None
         claimant = s.report.claimant
@@ -89,8 +93,9 @@ class ClaimNotices:
         """A notice no channel took: an audit event, and a work item for staff to contact the
         claimant within a working day."""
         s, rec = self._state, self._rec
-        key = f"claim:{s.claim_id}:{node}"
-        s.notices.append(NoticeView(key=key, kind=kind, status="failed", at=workflow.now()))
+        s.notices.append(
+            NoticeView(key=self.key(node), kind=kind, status="failed", at=workflow.now())
+        )
         rec.event("notice_failed", SYSTEM, node=node, kind=kind)
         rec.open_task(
             f"{s.claim_id}:contact:{node}",
@@ -106,7 +111,7 @@ class ClaimNotices:
         s, rec = self._state, self._rec
         s.notices.append(
             NoticeView(
-                key=f"claim:{s.claim_id}:{node}",
+                key=self.key(node),
                 kind=kind,
                 channel=receipt.channel.value,
                 status=receipt.status.value,
