@@ -17,8 +17,6 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Column, Table, event, inspect, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -28,6 +26,7 @@ import migrations
 import models.notice_tables  # noqa: F401  (the notices and the letter box)
 import models.portal  # noqa: F401  (the claimant portal's tables)
 import models.tables  # noqa: F401  (every table on SQLModel.metadata)
+from prepared import insert_new_row, insert_new_statement
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -259,19 +258,13 @@ def engine_for(url: str) -> Engine:
 def insert_new(
     db: Session | Connection, table: Table, rows: list[dict[str, Any]], key: tuple[str, ...]
 ) -> int:
-    """Insert the rows whose key is not there yet, in one statement (INSERT ... ON CONFLICT DO
-    NOTHING); a row already written stays as it is. How many went in. The read model is
-    SQLite or PostgreSQL."""
+    """Insert the rows whose key is not there yet (INSERT ... ON CONFLICT DO NOTHING); a row
+    already written stays as it is. How many went in. The read model is SQLite or PostgreSQL.
+    On a connection each row is one prepared statement (prepared.py); in an ORM session, the
+    rows are one statement."""
     if not rows:
         return 0
-    bind = db.get_bind() if isinstance(db, Session) else db
-    dialect = bind.dialect.name
-    if dialect == "postgresql":
-        stmt: Any = pg_insert(table).on_conflict_do_nothing(index_elements=key)
-    elif dialect == "sqlite":
-        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=key)
-    else:
-        raise RuntimeError(f"the read model is on {dialect}: SQLite or PostgreSQL only")
-    # counted by the keys it returns: psycopg reports no row count for this statement (-1)
-    inserted = db.execute(stmt.returning(*(table.c[k] for k in key)), rows)
-    return len(inserted.all())
+    if isinstance(db, Connection):
+        return sum(insert_new_row(db, table, row, key) for row in rows)
+    stmt = insert_new_statement(table, key, db.get_bind().dialect.name)
+    return len(db.execute(stmt, rows).all())

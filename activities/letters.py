@@ -37,6 +37,7 @@ from models.money import fmt
 from models.records import LetterRecord, LetterRequest
 from models.roles import CLAIM_DECIDERS, ROLE_NAMES, ROLES
 from models.tables import LetterRow, StaffRow, table_of
+from prepared import Prepared, param
 from security.masking import mask_account, mask_phone, mask_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -44,6 +45,7 @@ LANGUAGES = ("zh-CN", "en")
 LETTERS = table_of(LetterRow)
 # what a letter's record (models.records.LetterRecord) takes from its row
 _RECORD_COLUMNS = tuple(LETTERS.c[name] for name in LetterRecord.model_fields)
+_SENT = Prepared(select(*_RECORD_COLUMNS).where(LETTERS.c.letter_id == param("letter_id")))
 
 
 def _local(value: object) -> datetime:
@@ -322,9 +324,5 @@ def letter_path(letters_dir: Path, case_id: str, letter_id: str) -> Path:
 
 def _sent(conn: Connection, letter_id: str) -> LetterRecord | None:
     """The letter's record, if it was sent."""
-    found = (
-        conn.execute(select(*_RECORD_COLUMNS).where(LETTERS.c.letter_id == letter_id))
-        .mappings()
-        .first()
-    )
+    found = _SENT.run(conn, {"letter_id": letter_id}).first()
     return None if found is None else LetterRecord(**found)

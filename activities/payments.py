@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
@@ -21,6 +21,7 @@ from models.records import (
     PaymentRequest,
 )
 from models.tables import ComplaintPaymentRow, PaymentRow, table_of
+from prepared import Prepared, param
 from security.masking import mask_account
 
 
@@ -118,8 +119,17 @@ class PaymentActivities:
         return paid.model_copy(update={"account_ref": req.account_ref})  # as the workflow had it
 
 
+def _ledger_row(table: type[Any]) -> Prepared:
+    ledger = table_of(table)
+    return Prepared(select(ledger).where(ledger.c.idempotency_key == param("key")))
+
+
+_CLAIM_LEDGER_ROW = _ledger_row(PaymentRow)
+_COMPLAINT_LEDGER_ROW = _ledger_row(ComplaintPaymentRow)
+
+
 def _paid(conn: Connection, table: type[Row], key: str) -> Row | None:
     """The ledger's row for a key, if it was paid."""
-    ledger = table_of(table)
-    found = conn.execute(select(ledger).where(ledger.c.idempotency_key == key)).mappings().first()
+    lookup = _CLAIM_LEDGER_ROW if table is PaymentRow else _COMPLAINT_LEDGER_ROW
+    found = lookup.run(conn, {"key": key}).first()
     return None if found is None else table(**found)

@@ -45,6 +45,7 @@ from models.tables import (
     WatchListRow,
     table_of,
 )
+from prepared import Prepared, param
 
 RULES_VERSION = "CN-2025.1"
 
@@ -61,6 +62,42 @@ STAFF = table_of(StaffRow)
 WATCH_LIST = table_of(WatchListRow)
 CLAIMS = table_of(ClaimRow)
 PAYMENTS = table_of(PaymentRow)
+_POLICY = Prepared(select(POLICIES).where(POLICIES.c.policy_no == param("policy_no")))
+_CLAUSES = Prepared(select(CLAUSES).where(CLAUSES.c.product_code == param("product_code")))
+_STATUS_HISTORY = Prepared(
+    select(STATUSES.c.event, STATUSES.c.effective_on, STATUSES.c.reason)
+    .where(STATUSES.c.policy_no == param("policy_no"))
+    .order_by(STATUSES.c.effective_on, STATUSES.c.seq)
+)
+_EARLIER = Prepared(
+    select(CLAIMS.c.stage, CLAIMS.c.run_id).where(CLAIMS.c.claim_id == param("claim_id"))
+)
+_ACTIVE_STAFF = Prepared(
+    select(STAFF.c.staff_id, STAFF.c.roles).where(STAFF.c.active == True)  # noqa: E712
+)
+_USAGE = Prepared(
+    select(
+        func.coalesce(func.sum(PAYMENTS.c.amount), 0),
+        func.coalesce(func.sum(PAYMENTS.c.deductible_applied), 0),
+    ).where(
+        PAYMENTS.c.policy_no == param("policy_no"),
+        PAYMENTS.c.paid_at >= param("since"),
+        PAYMENTS.c.paid_at < param("until"),
+        PAYMENTS.c.claim_id != param("claim_id"),
+    )
+)
+_PRIOR_CLAIMS = Prepared(
+    select(func.count())
+    .select_from(CLAIMS)
+    .where(
+        CLAIMS.c.insured_id_no == param("insured_id_no"),
+        CLAIMS.c.claim_id != param("claim_id"),
+        CLAIMS.c.reported_at >= param("since"),
+        CLAIMS.c.stage != ClaimStage.NOT_ACCEPTED.value,
+        CLAIMS.c.stage != ClaimStage.WITHDRAWN.value,
+    )
+)
+_WATCHED = Prepared(select(WATCH_LIST.c.id_no).where(WATCH_LIST.c.id_no == param("id_no")).limit(1))
 
 
 def _same_run(run_id: str | None) -> bool:
@@ -107,17 +144,12 @@ def policy_terms(db: Session | Connection, policy_no: str) -> PolicyTerms | None
     """A policy as a case sees it: its row, its product's clauses and its status history
     (oldest first: effective date, then the order recorded); None when there is no such
     policy."""
-    row = db.execute(select(POLICIES).where(POLICIES.c.policy_no == policy_no)).mappings().first()
+    conn = db.connection() if isinstance(db, Session) else db
+    row = _POLICY.run(conn, {"policy_no": policy_no}).first()
     if row is None:
         return None
-    clauses = db.execute(
-        select(CLAUSES).where(CLAUSES.c.product_code == row["product_code"])
-    ).mappings()
-    history = db.execute(
-        select(STATUSES.c.event, STATUSES.c.effective_on, STATUSES.c.reason)
-        .where(STATUSES.c.policy_no == policy_no)
-        .order_by(STATUSES.c.effective_on, STATUSES.c.seq)
-    ).mappings()
+    clauses = _CLAUSES.run(conn, {"product_code": row["product_code"]}).mappings()
+    history = _STATUS_HISTORY.run(conn, {"policy_no": policy_no}).mappings()
     terms = dict(row["terms"])
     return PolicyTerms(
         policy_no=row["policy_no"],
@@ -181,14 +213,10 @@ class RulesActivities:
             prior = 0
             watch = _listed(conn, [req.claimant_id_no])
             payee = _listed(conn, [req.payee_account]) if req.payee_account else None
-            earlier = conn.execute(
-                select(CLAIMS.c.stage, CLAIMS.c.run_id).where(CLAIMS.c.claim_id == req.claim_id)
-            ).first()
+            earlier = _EARLIER.run(conn, {"claim_id": req.claim_id}).first()
             investigators = sorted(
                 staff_id
-                for staff_id, roles in conn.execute(
-                    select(STAFF.c.staff_id, STAFF.c.roles).where(STAFF.c.active == True)  # noqa: E712
-                )
+                for staff_id, roles in _ACTIVE_STAFF.run(conn).rows
                 if "investigator" in (roles or [])
             )
             if policy is not None:
@@ -196,32 +224,27 @@ class RulesActivities:
                 since = datetime.combine(year_start, time.min, tzinfo=UTC)
                 next_year = policy_year_start(policy.start_date, _year_later(year_start))
                 until = datetime.combine(next_year, time.min, tzinfo=UTC)
-                paid, deducted = conn.execute(
-                    select(
-                        func.coalesce(func.sum(PAYMENTS.c.amount), 0),
-                        func.coalesce(func.sum(PAYMENTS.c.deductible_applied), 0),
-                    ).where(
-                        PAYMENTS.c.policy_no == policy.policy_no,
-                        PAYMENTS.c.paid_at >= since,
-                        PAYMENTS.c.paid_at < until,
-                        PAYMENTS.c.claim_id != req.claim_id,
-                    )
-                ).one()
+                paid, deducted = _USAGE.run(
+                    conn,
+                    {
+                        "policy_no": policy.policy_no,
+                        "since": since,
+                        "until": until,
+                        "claim_id": req.claim_id,
+                    },
+                ).rows[0]
                 usage = Usage(paid_this_year=Decimal(paid), deductible_used=Decimal(deducted))
                 window = datetime.combine(
                     req.occurred_on - timedelta(days=365), time.min, tzinfo=UTC
                 )
-                prior = conn.execute(
-                    select(func.count())
-                    .select_from(CLAIMS)
-                    .where(
-                        CLAIMS.c.insured_id_no == policy.insured_id_no,
-                        CLAIMS.c.claim_id != req.claim_id,
-                        CLAIMS.c.reported_at >= window,
-                        CLAIMS.c.stage != ClaimStage.NOT_ACCEPTED.value,
-                        CLAIMS.c.stage != ClaimStage.WITHDRAWN.value,
-                    )
-                ).scalar_one()
+                prior = _PRIOR_CLAIMS.run(
+                    conn,
+                    {
+                        "insured_id_no": policy.insured_id_no,
+                        "claim_id": req.claim_id,
+                        "since": window,
+                    },
+                ).scalar()
         calendar = published_calendar(calendar_since(req.occurred_on))
         return RulesSnapshot(
             version=RULES_VERSION,
@@ -245,8 +268,8 @@ class RulesActivities:
             watch_list_hit=watch,
             payee_watched=payee,
             investigators=investigators,
-            previous_stage=earlier.stage
-            if earlier is not None and not _same_run(earlier.run_id)
+            previous_stage=earlier["stage"]
+            if earlier is not None and not _same_run(earlier["run_id"])
             else None,
             signature_window_minutes=SIGNATURE_WINDOW_MINUTES,
         )
@@ -275,8 +298,4 @@ class RulesActivities:
 
 def _listed(conn: Connection, values: list[str]) -> bool:
     """Whether any of these identifiers is on the watch list."""
-    wanted = [v for v in values if v]
-    if not wanted:
-        return False
-    query = select(WATCH_LIST.c.id_no).where(WATCH_LIST.c.id_no.in_(wanted)).limit(1)
-    return conn.execute(query).first() is not None
+    return any(_WATCHED.run(conn, {"id_no": v}).rows for v in dict.fromkeys(values) if v)

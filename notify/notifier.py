@@ -38,6 +38,7 @@ from models.notices import (
 )
 from models.tables import table_of
 from notify.base import Adapter, Message, PermanentFailure, TransientFailure
+from prepared import Prepared, param
 from security.masking import mask_email, mask_phone
 
 log = logging.getLogger("claims.notify")
@@ -48,6 +49,21 @@ _DONE_VALUES = [s.value for s in DONE]
 # Read and written with plain statements: the notifier runs for every notice of every case,
 # and the ORM's load, flush and refresh cost more than the statements themselves.
 NOTICES = table_of(NoticeRow)
+# The statements of every notice, prepared once (prepared.py)
+_KEY_ROWS = Prepared(
+    select(NOTICES).where(NOTICES.c.key == param("key")).order_by(NOTICES.c.first_attempt_at)
+)
+_CHANNEL_ROW = Prepared(
+    select(NOTICES).where(NOTICES.c.key == param("key"), NOTICES.c.channel == param("channel"))
+)
+# not yet sent: an attempt never writes over a channel's record of having sent
+_ATTEMPTED = Prepared(
+    update(NOTICES).where(
+        NOTICES.c.key == param("where_key"),
+        NOTICES.c.channel == param("where_channel"),
+        *(NOTICES.c.status != value for value in _DONE_VALUES),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,11 +219,8 @@ class Notifier:
                 if not insert_new(conn, NOTICES, [_columns(written)], ("key", "channel")):
                     continue
             else:
-                changed = conn.execute(
-                    update(NOTICES)
-                    .where(_key_is(req.key, channel), NOTICES.c.status.not_in(_DONE_VALUES))
-                    .values(**values)
-                )
+                which = {"where_key": req.key, "where_channel": channel.value}
+                changed = _ATTEMPTED.run(conn, which | values, columns=True)
                 if not changed.rowcount:
                     continue
                 written = replace(row, **values)
@@ -349,13 +362,12 @@ def _columns(row: NoticeState) -> dict[str, Any]:
 
 
 def _row(conn: Connection, key: str, channel: Channel) -> NoticeState | None:
-    found = conn.execute(select(NOTICES).where(_key_is(key, channel))).mappings().first()
+    found = _CHANNEL_ROW.run(conn, {"key": key, "channel": channel.value}).first()
     return None if found is None else NoticeState(**found)
 
 
 def _rows(conn: Connection, key: str) -> list[NoticeState]:
-    query = select(NOTICES).where(NOTICES.c.key == key).order_by(NOTICES.c.first_attempt_at)
-    return [NoticeState(**m) for m in conn.execute(query).mappings()]
+    return [NoticeState(**m) for m in _KEY_ROWS.run(conn, {"key": key}).mappings()]
 
 
 def _first_sent(rows: list[NoticeState]) -> NoticeState | None:

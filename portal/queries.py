@@ -11,13 +11,16 @@ from sqlmodel import Session, col, select
 
 from models.portal import PortalDocumentRow, PortalTokenRow
 from models.tables import ClaimRow, LetterRow, PaymentRow, table_of
+from prepared import Prepared
+
+_NEW_TOKEN = Prepared(insert(table_of(PortalTokenRow)))
 
 
 def add_token(*, engine: Engine, token_sha256: str, claim_id: str, at: datetime) -> None:
-    """One insert (a claim's first notice makes its link): no ORM session to flush."""
+    """One prepared insert (a claim's first notice makes its link): no ORM session to flush."""
     row = {"token_sha256": token_sha256, "claim_id": claim_id, "created_at": at}
     with engine.begin() as conn:
-        conn.execute(insert(table_of(PortalTokenRow)).values(row))
+        _NEW_TOKEN.run(conn, row, columns=True)
 
 
 def token(*, engine: Engine, token_sha256: str) -> PortalTokenRow | None:

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowInput
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -227,3 +229,44 @@ def cli_env(dev, monkeypatch):
     get_settings.cache_clear()
     yield dev
     get_settings.cache_clear()
+
+
+# --------------------------------------------------------------------------------------------
+# One empty database per test, on both backends
+# --------------------------------------------------------------------------------------------
+
+
+def _sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'claims.db'}")
+    yield engine
+    engine.dispose()
+
+
+def postgres_read_model() -> Iterator[Engine]:
+    schema = f"t_{uuid.uuid4().hex}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError as exc:  # CI has PostgreSQL: its absence is a failure, not a skip
+        admin.dispose()
+        pytest.fail(f"PostgreSQL is not reachable at {PG_URL}: {exc}", pytrace=False)
+    # search_path in the URL, so the engine is the one make_engine builds for production
+    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty read model (schema only); tests load the demo data themselves."""
+    if request.param == "sqlite":
+        yield from _sqlite_engine(tmp_path)
+    else:
+        yield from postgres_read_model()

@@ -40,7 +40,6 @@ from tests.test_complaint_workflow import (
     start,
     wait_cstage,
 )
-from tests.test_read_model import _postgres_engine, _sqlite_engine
 from workflows.complaint import ComplaintWorkflow
 
 ACCOUNT = "6222020200001234"
@@ -98,13 +97,11 @@ def usage(engine, claim_id: str = "CLM-AFTER"):
 # ------------------------------------------------------------------ the activity
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger(request, tmp_path):
-    """The read model with the demo data, on both backends."""
-    engines = _sqlite_engine(tmp_path) if request.param == "sqlite" else _postgres_engine()
-    for engine in engines:  # one; the loop lets the helper clean up after the test
-        demo.load(engine)
-        yield engine
+@pytest.fixture
+def ledger(db):
+    """The read model with the demo data, on both backends (conftest's `db`)."""
+    demo.load(db)
+    return db
 
 
 def test_the_ledger_keys_of_a_complaint_and_a_claim_differ():

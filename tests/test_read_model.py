@@ -10,18 +10,13 @@ retried activity would, and counts the rows.
 from __future__ import annotations
 
 import hashlib
-import os
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 from temporalio.exceptions import ApplicationError
 
@@ -54,53 +49,15 @@ from models.tables import (
     WatchListRow,
     WorkItemRow,
 )
+from tests.conftest import postgres_read_model
 
-PG_URL = os.environ.get("CLAIMS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CST = timezone(timedelta(hours=8))
 ZHANG_ID = "110101198001011234"  # insured of P-MED-0001, P-AUTO-0001, P-PROP-0001
 LI_ID = "110101195001011234"  # insured of P-ACC-0001
 WATCHED_ID = demo.WATCH_LIST[0][0]
 
 
-# --------------------------------------------------------------------------------------------
-# One empty database per test, on both backends
-# --------------------------------------------------------------------------------------------
-
-
-def _sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'claims.db'}")
-    yield engine
-    engine.dispose()
-
-
-def _postgres_engine() -> Iterator[Engine]:
-    schema = f"t_{uuid.uuid4().hex}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:  # CI has PostgreSQL: its absence is a failure, not a skip
-        admin.dispose()
-        pytest.fail(f"PostgreSQL is not reachable at {PG_URL}: {exc}", pytrace=False)
-    # search_path in the URL, so the engine is the one make_engine builds for production
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = make_engine(url.render_as_string(hide_password=False))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty read model (schema only); tests load the demo data themselves."""
-    if request.param == "sqlite":
-        yield from _sqlite_engine(tmp_path)
-    else:
-        yield from _postgres_engine()
+# The `db` fixture (an empty read model, on SQLite and on PostgreSQL) is in conftest.py.
 
 
 @pytest.fixture
@@ -821,7 +778,7 @@ def test_the_event_feed_picks_up_a_row_committed_out_of_sequence_order(monkeypat
     printed; the follower looks for the gap again and prints the late row once."""
     from commands import events as feed
 
-    for engine in _postgres_engine():
+    for engine in postgres_read_model():
         monkeypatch.setattr(feed, "db", lambda engine=engine: engine)
         follower = feed.Follower(since=0, gap_wait=30)
         slow = Session(engine)
