@@ -31,7 +31,7 @@ from database import engine_for, upgrade_at_start
 from security.codec import create_key_file
 from security.codec_server import CodecServer, ui_origins
 from settings import Settings
-from worker import build_worker, payload_protection
+from worker import build_worker, payload_protection, settle_collector
 
 log = logging.getLogger("claims.engine")
 DEMO_MARKER = ".demo-loaded"
@@ -205,6 +205,7 @@ async def serve(settings: Settings, announce: Callable[[str], Any] = print) -> N
     client = await connect_with_retry(settings)
     await ensure_search_attributes(client, settings.namespace)
     worker = build_worker(client, settings)
+    settle_collector()
     async with worker:
         announce(f"worker     task queue {settings.task_queue!r} on {settings.address}")
         announce("ready      press Ctrl-C to stop")

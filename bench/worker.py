@@ -14,7 +14,7 @@ import sys
 from bench.bare import BareSixActivities, noop
 from client import connect
 from settings import get_settings
-from worker import build_worker
+from worker import build_worker, settle_collector
 
 
 async def main(bare: bool) -> None:
@@ -25,6 +25,7 @@ async def main(bare: bool) -> None:
         if bare
         else build_worker(client, settings)
     )
+    settle_collector()  # as the engine's worker does before it runs
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C reaches the whole process group
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)

@@ -72,3 +72,17 @@ async def test_worker_process_registers_search_attributes_and_runs_a_claim(tmp_p
     assert proc.returncode in (0, -15), out
     assert "registered search attributes" in out
     assert "read model at revision" in out  # the upgrade at start: nothing to do here
+
+
+def test_a_worker_sets_its_start_up_aside_from_the_garbage_collector():
+    """`settle_collector` (run before the worker polls): the start-up's objects frozen out of
+    the collector's passes, the youngest generation collected less often. In a process of its
+    own: the setting is the whole process's."""
+    probe = (
+        "import gc, worker; before = gc.get_freeze_count(); worker.settle_collector(); "
+        "print(before, gc.get_freeze_count() > 10_000, gc.get_threshold())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split(maxsplit=2) == ["0", "True", "(10000, 10, 10)\n"]
