@@ -254,14 +254,13 @@ def payload_protection(settings: Settings) -> str:
 
 def settle_collector() -> None:
     """For a worker about to run for weeks: what starting made (modules, models' schemas, the
-    engine) is set aside from the cyclic garbage collector's passes (`gc.freeze`), and its
-    youngest generation is collected every 10,000 net allocations instead of 700. A claim
-    allocates many short-lived containers (payloads, protobufs, models); with the defaults the
-    claims worker spent about 5 % of its time collecting, and each full pass walked every object
-    of the start-up again (docs/benchmarks.md)."""
+    engine) is set aside from the cyclic garbage collector's passes (`gc.freeze`), so a full
+    pass walks the cases' objects only. With 500 claims through one worker it cut the time
+    spent collecting by about a fifth (1.7 s to 1.3 s), the full passes' by 40 %. The
+    thresholds stay Python's: collecting the youngest generation less often let evicted
+    cases' garbage pile up (470 MB instead of 250 MB with 5,000 claims waiting)."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
