@@ -10,12 +10,14 @@ through the column types' own bind processors (so a time, an amount or a JSON co
 exactly as SQLAlchemy stores it), one `cursor.execute`, and the result columns passed through
 the types' result processors. It runs on the SQLAlchemy connection it is given, in that
 connection's transaction, and a DB-API error is raised as SQLAlchemy raises it
-(`sqlalchemy.exc.IntegrityError`, ...), so callers and their retries see no difference.
+(`sqlalchemy.exc.IntegrityError`, ...), so callers and their retries see no difference; its
+message carries the statement, never the values (they may be personal data).
 
 Statements that cannot be compiled once (an `IN` of a list, a column default evaluated in
 Python that is not a plain value or function) are refused when first compiled: those stay on
-`conn.execute`. tests/test_prepared.py holds each prepared statement of the worker to what
-SQLAlchemy itself writes and reads, on SQLite and PostgreSQL.
+`conn.execute`. tests/test_prepared.py holds prepared writes and reads to SQLAlchemy's own,
+byte for byte as stored, and compiles every prepared statement of the worker, on SQLite and on
+PostgreSQL; tests/test_read_model.py runs the activities that use them on both.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ class _Compiled:
     def parameters(self, given: Mapping[str, Any]) -> Any:
         values = {**self.fixed, **given}
         for name, make in self.defaults.items():
-            if values.get(name) is None and name not in given:
+            if name not in given:
                 values[name] = make()
         for name, proc in self.binds.items():
             values[name] = proc(values[name])

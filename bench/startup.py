@@ -61,6 +61,10 @@ def prepare(data: Path) -> dict[str, str]:
     env = {**os.environ, "CLAIMS_DATA_DIR": str(data), "COLUMNS": "160"}
     for name in ("CLAIMS_DATABASE_URL", "TEMPORAL_ADDRESS", "CLAIMS_PAYLOAD_KEYS"):
         env.pop(name, None)
+    # The warm-up run writes the bytecode cache, as a person's first run of an installed
+    # command does (pip and the image byte-compile too): with PYTHONDONTWRITEBYTECODE set, as
+    # some machines set it, every run would time compiling the project's sources instead.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
