@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect
@@ -178,12 +178,6 @@ class Prepared:
             return Rows(compiled.keys, rows, cursor.rowcount)
         finally:
             cursor.close()
-
-
-def param(name: str) -> Any:
-    """A named parameter of a prepared statement (`bindparam`, its type taken from the column
-    it is compared with)."""
-    return bindparam(name)
 
 
 def insert_new_statement(table: Table, key: tuple[str, ...], dialect: str) -> Any:

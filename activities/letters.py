@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 from temporalio import activity
@@ -37,7 +37,7 @@ from models.money import fmt
 from models.records import LetterRecord, LetterRequest
 from models.roles import CLAIM_DECIDERS, ROLE_NAMES, ROLES
 from models.tables import LetterRow, StaffRow, table_of
-from prepared import Prepared, param
+from prepared import Prepared
 from security.masking import mask_account, mask_phone, mask_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -45,7 +45,7 @@ LANGUAGES = ("zh-CN", "en")
 LETTERS = table_of(LetterRow)
 # what a letter's record (models.records.LetterRecord) takes from its row
 _RECORD_COLUMNS = tuple(LETTERS.c[name] for name in LetterRecord.model_fields)
-_SENT = Prepared(select(*_RECORD_COLUMNS).where(LETTERS.c.letter_id == param("letter_id")))
+_SENT = Prepared(select(*_RECORD_COLUMNS).where(LETTERS.c.letter_id == bindparam("letter_id")))
 
 
 def _local(value: object) -> datetime:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -21,7 +21,7 @@ from models.records import (
     PaymentRequest,
 )
 from models.tables import ComplaintPaymentRow, PaymentRow, table_of
-from prepared import Prepared, param
+from prepared import Prepared
 from security.masking import mask_account
 
 
@@ -121,7 +121,7 @@ class PaymentActivities:
 
 def _ledger_row(table: type[Any]) -> Prepared:
     ledger = table_of(table)
-    return Prepared(select(ledger).where(ledger.c.idempotency_key == param("key")))
+    return Prepared(select(ledger).where(ledger.c.idempotency_key == bindparam("key")))
 
 
 _CLAIM_LEDGER_ROW = _ledger_row(PaymentRow)

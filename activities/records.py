@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 from temporalio import activity
@@ -14,7 +14,7 @@ from database import insert_new, recused_staff
 from models.records import AuditEventIn, ClaimSync, SyncReceipt, WorkItemIn
 from models.status import CLAIM_ENDED, StageChange
 from models.tables import AuditEventRow, ClaimRecusalRow, ClaimRow, WorkItemRow, table_of
-from prepared import Prepared, param
+from prepared import Prepared
 from security.masking import for_read_model
 
 TERMINAL = CLAIM_ENDED
@@ -26,29 +26,29 @@ RECUSALS = table_of(ClaimRecusalRow)
 _KNOWN = Prepared(
     select(
         CLAIMS.c.history_len, CLAIMS.c.sync_version, CLAIMS.c.closed_at, CLAIMS.c.updated_at
-    ).where(CLAIMS.c.claim_id == param("claim_id"))
+    ).where(CLAIMS.c.claim_id == bindparam("claim_id"))
 )
 _NEW_CLAIM = Prepared(insert(CLAIMS))
-_CLAIM_CHANGED = Prepared(update(CLAIMS).where(CLAIMS.c.claim_id == param("where_claim_id")))
-_RECUSED = Prepared(select(RECUSALS.c.staff_id).where(RECUSALS.c.case_id == param("case_id")))
+_CLAIM_CHANGED = Prepared(update(CLAIMS).where(CLAIMS.c.claim_id == bindparam("where_claim_id")))
+_RECUSED = Prepared(select(RECUSALS.c.staff_id).where(RECUSALS.c.case_id == bindparam("case_id")))
 _NOT_RECUSED = Prepared(
     delete(RECUSALS).where(
-        RECUSALS.c.case_id == param("case_id"), RECUSALS.c.staff_id == param("staff_id")
+        RECUSALS.c.case_id == bindparam("case_id"), RECUSALS.c.staff_id == bindparam("staff_id")
     )
 )
 _ITEM_DONE = Prepared(
     update(ITEMS)
-    .where(ITEMS.c.key == param("item_key"), ITEMS.c.state == "open")
-    .values(state="done", closed_at=param("done_at"))
+    .where(ITEMS.c.key == bindparam("item_key"), ITEMS.c.state == "open")
+    .values(state="done", closed_at=bindparam("done_at"))
 )
 _TO_THE_TOP = Prepared(
     update(ITEMS)
     .where(
-        ITEMS.c.case_id == param("of_case"),
+        ITEMS.c.case_id == bindparam("of_case"),
         ITEMS.c.state == "open",
-        ITEMS.c.priority < param("raise_to"),
+        ITEMS.c.priority < bindparam("raise_to"),
     )
-    .values(priority=param("raised"))
+    .values(priority=bindparam("raised"))
 )
 
 

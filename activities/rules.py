@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from pydantic import TypeAdapter
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
@@ -45,7 +45,7 @@ from models.tables import (
     WatchListRow,
     table_of,
 )
-from prepared import Prepared, param
+from prepared import Prepared
 
 RULES_VERSION = "CN-2025.1"
 
@@ -62,15 +62,15 @@ STAFF = table_of(StaffRow)
 WATCH_LIST = table_of(WatchListRow)
 CLAIMS = table_of(ClaimRow)
 PAYMENTS = table_of(PaymentRow)
-_POLICY = Prepared(select(POLICIES).where(POLICIES.c.policy_no == param("policy_no")))
-_CLAUSES = Prepared(select(CLAUSES).where(CLAUSES.c.product_code == param("product_code")))
+_POLICY = Prepared(select(POLICIES).where(POLICIES.c.policy_no == bindparam("policy_no")))
+_CLAUSES = Prepared(select(CLAUSES).where(CLAUSES.c.product_code == bindparam("product_code")))
 _STATUS_HISTORY = Prepared(
     select(STATUSES.c.event, STATUSES.c.effective_on, STATUSES.c.reason)
-    .where(STATUSES.c.policy_no == param("policy_no"))
+    .where(STATUSES.c.policy_no == bindparam("policy_no"))
     .order_by(STATUSES.c.effective_on, STATUSES.c.seq)
 )
 _EARLIER = Prepared(
-    select(CLAIMS.c.stage, CLAIMS.c.run_id).where(CLAIMS.c.claim_id == param("claim_id"))
+    select(CLAIMS.c.stage, CLAIMS.c.run_id).where(CLAIMS.c.claim_id == bindparam("claim_id"))
 )
 _ACTIVE_STAFF = Prepared(
     select(STAFF.c.staff_id, STAFF.c.roles).where(STAFF.c.active == True)  # noqa: E712
@@ -80,24 +80,26 @@ _USAGE = Prepared(
         func.coalesce(func.sum(PAYMENTS.c.amount), 0),
         func.coalesce(func.sum(PAYMENTS.c.deductible_applied), 0),
     ).where(
-        PAYMENTS.c.policy_no == param("policy_no"),
-        PAYMENTS.c.paid_at >= param("since"),
-        PAYMENTS.c.paid_at < param("until"),
-        PAYMENTS.c.claim_id != param("claim_id"),
+        PAYMENTS.c.policy_no == bindparam("policy_no"),
+        PAYMENTS.c.paid_at >= bindparam("since"),
+        PAYMENTS.c.paid_at < bindparam("until"),
+        PAYMENTS.c.claim_id != bindparam("claim_id"),
     )
 )
 _PRIOR_CLAIMS = Prepared(
     select(func.count())
     .select_from(CLAIMS)
     .where(
-        CLAIMS.c.insured_id_no == param("insured_id_no"),
-        CLAIMS.c.claim_id != param("claim_id"),
-        CLAIMS.c.reported_at >= param("since"),
+        CLAIMS.c.insured_id_no == bindparam("insured_id_no"),
+        CLAIMS.c.claim_id != bindparam("claim_id"),
+        CLAIMS.c.reported_at >= bindparam("since"),
         CLAIMS.c.stage != ClaimStage.NOT_ACCEPTED.value,
         CLAIMS.c.stage != ClaimStage.WITHDRAWN.value,
     )
 )
-_WATCHED = Prepared(select(WATCH_LIST.c.id_no).where(WATCH_LIST.c.id_no == param("id_no")).limit(1))
+_WATCHED = Prepared(
+    select(WATCH_LIST.c.id_no).where(WATCH_LIST.c.id_no == bindparam("id_no")).limit(1)
+)
 
 
 def _same_run(run_id: str | None) -> bool:

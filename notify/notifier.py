@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from database import insert_new
@@ -38,7 +38,7 @@ from models.notices import (
 )
 from models.tables import table_of
 from notify.base import Adapter, Message, PermanentFailure, TransientFailure
-from prepared import Prepared, param
+from prepared import Prepared
 from security.masking import mask_email, mask_phone
 
 log = logging.getLogger("claims.notify")
@@ -51,16 +51,18 @@ _DONE_VALUES = [s.value for s in DONE]
 NOTICES = table_of(NoticeRow)
 # The statements of every notice, prepared once (prepared.py)
 _KEY_ROWS = Prepared(
-    select(NOTICES).where(NOTICES.c.key == param("key")).order_by(NOTICES.c.first_attempt_at)
+    select(NOTICES).where(NOTICES.c.key == bindparam("key")).order_by(NOTICES.c.first_attempt_at)
 )
 _CHANNEL_ROW = Prepared(
-    select(NOTICES).where(NOTICES.c.key == param("key"), NOTICES.c.channel == param("channel"))
+    select(NOTICES).where(
+        NOTICES.c.key == bindparam("key"), NOTICES.c.channel == bindparam("channel")
+    )
 )
 # not yet sent: an attempt never writes over a channel's record of having sent
 _ATTEMPTED = Prepared(
     update(NOTICES).where(
-        NOTICES.c.key == param("where_key"),
-        NOTICES.c.channel == param("where_channel"),
+        NOTICES.c.key == bindparam("where_key"),
+        NOTICES.c.channel == bindparam("where_channel"),
         *(NOTICES.c.status != value for value in _DONE_VALUES),
     )
 )

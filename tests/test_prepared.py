@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -21,7 +21,7 @@ import notify.notifier
 import portal.queries
 from database import insert_new
 from models.tables import ClaimRow, PaymentRow, table_of
-from prepared import NotPreparable, Prepared, param
+from prepared import NotPreparable, Prepared
 
 CLAIMS = table_of(ClaimRow)
 PAYMENTS = table_of(PaymentRow)
@@ -60,7 +60,7 @@ def test_a_prepared_insert_stores_what_sqlalchemy_stores(db: Engine) -> None:
     assert _stored(db, "C-PREP") == _stored(db, "C-SA")
     with db.connect() as conn:
         by_sqlalchemy = conn.execute(select(CLAIMS).where(CLAIMS.c.claim_id == "C-PREP")).one()
-        prepared = Prepared(select(CLAIMS).where(CLAIMS.c.claim_id == param("c")))
+        prepared = Prepared(select(CLAIMS).where(CLAIMS.c.claim_id == bindparam("c")))
         by_prepared = prepared.run(conn, {"c": "C-PREP"}).first()
     assert by_prepared == dict(by_sqlalchemy._mapping)
     assert by_prepared is not None
@@ -72,7 +72,7 @@ def test_a_prepared_insert_stores_what_sqlalchemy_stores(db: Engine) -> None:
 
 
 def test_a_prepared_update_changes_only_the_columns_given(db: Engine) -> None:
-    change = Prepared(CLAIMS.update().where(CLAIMS.c.claim_id == param("which")))
+    change = Prepared(CLAIMS.update().where(CLAIMS.c.claim_id == bindparam("which")))
     with db.begin() as conn:
         conn.execute(insert(CLAIMS).values(_claim("C-1")))
         done = change.run(conn, {"which": "C-1", "stage": "CLOSED"}, columns=True)
