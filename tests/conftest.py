@@ -171,6 +171,14 @@ async def end_workflows(client: Client, workflow_ids: list[str]) -> None:
             await handle.terminate("test finished")
 
 
+async def terminate_all(client: Client, workflow_ids: list[str]) -> None:
+    """Ends each workflow at once (the time-skipping server is the test's own, so nothing
+    waits on what it leaves out)."""
+    for workflow_id in workflow_ids:
+        with contextlib.suppress(RPCError):
+            await client.get_workflow_handle(workflow_id).terminate("test finished")
+
+
 def per_test_client(env: WorkflowEnvironment) -> tuple[Client, list[str]]:
     """A client for one test that remembers the workflows it starts."""
     recorder = _RecordStarts()
@@ -201,10 +209,14 @@ async def running_worker(
 
 @pytest.fixture
 async def ts(ts_env, settings, engine, rail) -> AsyncIterator[Engine_]:
-    """A worker on the time-skipping server (for anything measured in days)."""
-    register_time_skipping(ts_env.client, ts_env)
-    async with running_worker(ts_env.client, settings, engine, rail):
-        yield Engine_(ts_env.client, settings, engine, rail, ts_env)
+    """A worker on the time-skipping server (for anything measured in days). The test's
+    workflows are terminated before the worker stops, so it stops with no case mid-step: a
+    worker stopped with a local activity still out could hang in the SDK's shutdown."""
+    client, started = per_test_client(ts_env)
+    register_time_skipping(client, ts_env)
+    async with running_worker(client, settings, engine, rail):
+        yield Engine_(client, settings, engine, rail, ts_env)
+        await terminate_all(client, started)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import demo
 from bench import cases
-from bench.profile import BEFORE, Profile, profile, section, summarize
+from bench.profile import ACTIVITIES, BEFORE, ENGINE, Profile, part_of, profile, section, summarize
 from database import make_engine
 
 RAW = "\n".join(
@@ -71,22 +71,26 @@ def test_no_samples_is_an_empty_profile_not_an_error():
     assert (p.samples, p.parts, p.sqlalchemy) == (0, {}, 0.0)
 
 
+KNOWN = {name for name, _ in ACTIVITIES + ENGINE} | {part_of("")}
+
+
 async def test_a_tiny_profile_samples_the_claims_worker(dev_env, tmp_path: Path) -> None:
-    """py-spy on a real worker process while three fast-track claims run through it: the
-    samples land in the activities' and the workflow's parts, not all in one bucket."""
+    """py-spy on a real worker process while eight fast-track claims run through it: the
+    samples land in the activities' and the workflow's parts, not all in one bucket. (Which
+    small part a few dozen samples happen to hit is chance, so no one part is named.)"""
     url = f"sqlite:///{tmp_path / 'claims.db'}"
     engine = make_engine(url)
     demo.load(engine)
     client = dev_env.client
     target = cases.Target(client.service_client.config.target_host, url, tmp_path)
     try:
-        found = await profile(client, target, engine, 3, stall=60)
+        found = await profile(client, target, engine, 8, stall=60)
     finally:
         engine.dispose()
         async for wf in client.list_workflows("ExecutionStatus = 'Running'"):
             if wf.task_queue.startswith("bench-"):
                 await client.get_workflow_handle(wf.id).terminate("benchmark test finished")
-    assert found.claims == 3 and found.samples > 0
-    assert "read-model sync (sync_claim)" in found.parts
+    assert found.claims == 8 and found.samples > 0
+    assert len(found.parts) >= 3 and set(found.parts) <= KNOWN
     assert 99.0 < sum(found.parts.values()) < 101.0
     assert found.ms_per_claim() > 0
