@@ -77,13 +77,19 @@ def codec_endpoint(settings: Settings) -> str:
     return f"http://127.0.0.1:{settings.codec_port}"
 
 
-def server_command(settings: Settings, codec: bool = False) -> list[str]:
-    db = (settings.data_dir / "temporal.db").resolve()
-    ui_codec = ["--ui-codec-endpoint", codec_endpoint(settings)] if codec else []
+# The embedded server's history service reads the tasks it has just written (a case's first
+# workflow task, a workflow task after a signal or an update) from its transfer queue at most
+# this many times a second. Temporal's default, 20, is made for clusters with hundreds of
+# shards; on the dev server's one shard it held each new case about 27 ms (p50) before its first
+# step, half of its report to paid. At 200 a read waits 5 ms at most; an idle engine does not
+# read more often, since the reads follow new tasks. docs/benchmarks.md has the figures.
+TRANSFER_READS_PER_SECOND = 200
+
+
+def server_storage_flags(db: Path) -> list[str]:
+    """How the embedded server keeps and reads its store; `claims run` and the benchmark's
+    server both start with these."""
     return [
-        temporal_binary(),
-        "server",
-        "start-dev",
         "--db-filename",
         str(db),
         # WAL with synchronous=normal: about 3x the default journal's throughput here,
@@ -92,6 +98,26 @@ def server_command(settings: Settings, codec: bool = False) -> list[str]:
         "journal_mode=wal",
         "--sqlite-pragma",
         "synchronous=normal",
+        *server_tuning_flags(),
+    ]
+
+
+def server_tuning_flags() -> list[str]:
+    """The embedded server's dynamic configuration (the test suite's server takes it too)."""
+    return [
+        "--dynamic-config-value",
+        f"history.transferProcessorMaxPollRPS={TRANSFER_READS_PER_SECOND}",
+    ]
+
+
+def server_command(settings: Settings, codec: bool = False) -> list[str]:
+    db = (settings.data_dir / "temporal.db").resolve()
+    ui_codec = ["--ui-codec-endpoint", codec_endpoint(settings)] if codec else []
+    return [
+        temporal_binary(),
+        "server",
+        "start-dev",
+        *server_storage_flags(db),
         "--ip",
         "127.0.0.1",
         "--port",

@@ -22,7 +22,8 @@
    against `python -c pass` (bench/startup.py);
 8. decision: `claims claim approve` as staff run it, a fresh process per claim, start to exit,
    and until the claim leaves PENDING_APPROVAL in the read model (bench/decision.py).
-The server is the embedded dev server on a SQLite file with the WAL pragmas, as `claims run`,
+The server is the embedded dev server on a SQLite file, started with the flags `claims run`
+starts it with (engine.server_storage_flags: the WAL pragmas, the transfer queue's read rate),
 and payloads are encrypted as in production (a key made for the run).
 """
 
@@ -57,6 +58,7 @@ from bench import replay_memory as replay_memories  # noqa: E402
 from bench.cases import log  # noqa: E402
 from client import data_converter  # noqa: E402
 from database import make_engine  # noqa: E402
+from engine import server_storage_flags  # noqa: E402
 from security.codec import new_key_entry  # noqa: E402
 from settings import Settings  # noqa: E402
 from workflows import search  # noqa: E402
@@ -112,12 +114,7 @@ async def engine_figures(
         dev_server_extra_args=[
             "--http-port",  # the HTTP API staff decisions go over, as `claims run` serves it
             str(http_port),
-            "--db-filename",
-            f"{tmp}/temporal.db",
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
+            *server_storage_flags(tmp / "temporal.db"),
         ],
     )
     rows: list[tuple[str, str]] = []

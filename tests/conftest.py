@@ -30,6 +30,7 @@ import demo
 from activities.payments import PaymentRail
 from client import data_converter, ensure_search_attributes
 from database import make_engine
+from engine import server_tuning_flags
 from security.codec import new_key_entry
 from settings import Settings, get_settings
 from tests.claimtools import register_time_skipping
@@ -65,6 +66,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=list(search.ALL),
         ui=False,
         dev_server_log_level="error",
+        dev_server_extra_args=server_tuning_flags(),
     )
     yield env
     await env.shutdown()
