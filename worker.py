@@ -47,6 +47,7 @@ from database import engine_for, upgrade_at_start
 from models.arguments import SeveralArguments
 from notify import SmtpUrlError, build_notifier, check_settings
 from observability import EngineMetrics, serve_metrics, setup_tracing, tracing_interceptors
+from portal.tokens import link_secret
 from security.codec import PayloadKeyError, no_key_message
 from security.log_masking import mask_logs
 from settings import Settings, TemporalSettingsError, get_settings
@@ -172,7 +173,7 @@ def build_activities(
     records = RecordActivities(engine)
     letters = LetterActivities(engine, settings.letters_dir)
     payments = PaymentActivities(engine, rail)
-    notices = NoticeActivities(build_notifier(settings, engine))
+    notices = NoticeActivities(build_notifier(settings, engine), link_secret=link_secret(settings))
     complaints = ComplaintActivities(engine)
     signatures = SignatureActivities(engine)
     deliveries = DeliveryActivities(letters, notices, records)

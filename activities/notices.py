@@ -60,10 +60,18 @@ NODE_TEXT: dict[str, dict[str, str]] = {
 
 
 class NoticeActivities:
-    def __init__(self, notifier: Notifier, portal_url: str | None = None) -> None:
+    def __init__(
+        self,
+        notifier: Notifier,
+        portal_url: str | None = None,
+        link_secret: bytes | None = None,
+    ) -> None:
         self.notifier = notifier
         # where claimants reach their page (portal.server.base_url); the settings' when None
         self.portal_url = portal_url
+        # what a notice's page link is made with (portal.tokens.link_secret): the same link for
+        # every attempt of one notice; None, a random one each attempt
+        self.link_secret = link_secret
 
     @activity.defn(name="send_notice")
     def send_notice(self, req: NoticeRequest) -> NoticeReceipt:
@@ -88,7 +96,7 @@ class NoticeActivities:
         lang = notice.language if notice.language in NODE_TEXT else "zh-CN"
         link = None
         if req.with_link and not self._sent(notice.key):
-            link = self._new_link(notice.case_id)
+            link = self._link(notice.case_id, notice.key)
         if req.with_link and notice.recipient.email:
             # the page's link is worth keeping: by email when the claimant gave one, the SMS
             # only if the email cannot go
@@ -102,10 +110,15 @@ class NoticeActivities:
     def _sent(self, key: str) -> bool:
         return any(r.status in DONE for r in self.notifier.rows(key))
 
-    def _new_link(self, claim_id: str) -> str:
+    def _link(self, claim_id: str, notice_key: str) -> str:
         from portal import tokens
         from portal.server import base_url
         from settings import get_settings
 
-        token = tokens.issue(engine=self.notifier.engine, claim_id=claim_id)
+        token = tokens.for_notice(
+            engine=self.notifier.engine,
+            claim_id=claim_id,
+            notice_key=notice_key,
+            secret=self.link_secret,
+        )
         return f"{self.portal_url or base_url(get_settings())}/c/{token}"

@@ -5,22 +5,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from models.portal import PortalDocumentRow, PortalTokenRow
 from models.tables import ClaimRow, LetterRow, PaymentRow, table_of
-from prepared import Prepared
-
-_NEW_TOKEN = Prepared(insert(table_of(PortalTokenRow)))
+from prepared import insert_new_row
 
 
 def add_token(*, engine: Engine, token_sha256: str, claim_id: str, at: datetime) -> None:
-    """One prepared insert (a claim's first notice makes its link): no ORM session to flush."""
+    """One prepared insert (a claim's first notice makes its link): no ORM session to flush.
+    A token already stored is kept as it is (a notice's link, made again by a retry)."""
     row = {"token_sha256": token_sha256, "claim_id": claim_id, "created_at": at}
     with engine.begin() as conn:
-        _NEW_TOKEN.run(conn, row, columns=True)
+        insert_new_row(conn, table_of(PortalTokenRow), row, ("token_sha256",))
 
 
 def token(*, engine: Engine, token_sha256: str) -> PortalTokenRow | None:

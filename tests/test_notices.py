@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -36,10 +37,14 @@ from bench.readmodel import scratch_postgres
 from cli import app
 from database import make_engine
 from models.catalog import BUSINESS_TZ
+from models.claim import ClaimNotice
 from models.notices import Channel, Contact, NoticeReceipt, NoticeRequest, NoticeStatus
+from models.portal import PortalTokenRow
 from notify import build_notifier, print_queue_dir, sms_outbox_dir
 from notify.notifier import MAX_ATTEMPTS, NOTICES, NoticeState, Notifier
 from notify.queries import letter_box, notices_of
+from portal import tokens
+from security.keys import key_ring, new_key_entry
 from settings import Settings, get_settings
 from tests.conftest import PG_URL
 from tests.notice_probe import SendOneNotice
@@ -460,3 +465,80 @@ def test_the_notifiers_record_has_the_notice_tables_columns():
     """NoticeState is what the notifier reads and writes with plain statements: the same
     columns as the table (models/notice_tables.py), in its order."""
     assert list(NoticeState.__slots__) == [c.name for c in NOTICES.columns]
+
+
+class AnswersLaterOnce(Inbox):
+    """An SMTP server that reads the first message whole, then answers 451 (try later): the
+    claimant may have it although the sender was told to try again."""
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        first = not self.mails
+        await super().handle_DATA(server, session, envelope)
+        return "451 4.3.0 try again later" if first else "250 Message accepted for delivery"
+
+
+def page_link(mail: EmailMessage) -> str:
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    return str(body.get_content()).split("/c/", 1)[1].split()[0]
+
+
+def test_a_retried_notice_carries_the_link_its_first_attempt_sent_and_adds_no_link_row(
+    settings, db
+):
+    """The acknowledgement with the claim's page link, its first attempt answered 451 after
+    the server had read it: Temporal's retry sends the same link, so whichever message the
+    claimant keeps opens the page, and the claim has one link, not one per attempt."""
+    inbox = AnswersLaterOnce()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        url = f"smtp://127.0.0.1:{controller.port}"
+        acts = NoticeActivities(
+            notifier_for(settings, db, url),
+            portal_url="https://claims.example",
+            link_secret=tokens.link_secret(settings),
+        )
+        ack = notice(f"claim:{CASE}:ack", "ack", Channel.SMS)
+        ack = ack.model_copy(update={"text": "", "subject": ""})  # the node's own, with the link
+        req = ClaimNotice(notice=ack, node="ack", with_link=True)
+        receipt, calls = run_until_sent_claim(acts, req)
+    finally:
+        controller.stop()
+
+    assert calls == 2 and receipt.channel is Channel.EMAIL and len(inbox.mails) == 2
+    first, second = (page_link(m) for m in inbox.mails)
+    assert first == second
+    assert tokens.claim_of(engine=db, token=first) == CASE
+    with Session(db) as s:
+        links = s.exec(select(PortalTokenRow).where(PortalTokenRow.claim_id == CASE)).all()
+    assert len(links) == 1
+    # another notice of the claim carries a link of its own
+    by_sms = notice(f"claim:{CASE}:link:2", "ack", Channel.SMS)
+    by_sms = by_sms.model_copy(
+        update={"recipient": Contact(phone=PERSON.phone), "text": "", "subject": ""}
+    )
+    other = ClaimNotice(notice=by_sms, node="ack", with_link=True)
+    ActivityEnvironment().run(acts.notify_claimant, other)
+    (queued,) = sms_outbox_dir(settings).iterdir()
+    text = json.loads(queued.read_text(encoding="utf-8"))["text"]
+    assert "/c/" in text and first not in text
+
+
+def run_until_sent_claim(acts: NoticeActivities, req: ClaimNotice) -> tuple[NoticeReceipt, int]:
+    for calls in range(1, 20):
+        try:
+            return ActivityEnvironment().run(acts.notify_claimant, req), calls
+        except ApplicationError as err:
+            assert err.type == "NoticeDeferred" and not err.non_retryable, err
+    raise AssertionError("never sent")
+
+
+def test_the_link_secret_comes_from_the_active_payload_key_and_none_without_one(tmp_path):
+    with_key = Settings(data_dir=tmp_path / "a", payload_keys=new_key_entry("k9"))
+    other_key = Settings(data_dir=tmp_path / "b", payload_keys=new_key_entry("k9"))
+    secret = tokens.link_secret(with_key)
+    assert secret is not None and len(secret) == 32
+    assert secret != tokens.link_secret(other_key)
+    assert secret != key_ring(with_key.payload_keys, None)[0][1]  # derived, not the key itself
+    assert tokens.link_secret(Settings(data_dir=tmp_path / "c", payload_keys="")) is None
