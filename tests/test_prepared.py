@@ -18,7 +18,6 @@ import activities.payments
 import activities.records
 import activities.rules
 import notify.notifier
-import portal.queries
 from database import insert_new
 from models.tables import ClaimRow, PaymentRow, table_of
 from prepared import NotPreparable, Prepared
@@ -141,7 +140,6 @@ def test_a_statement_whose_sql_depends_on_its_values_is_refused(db: Engine) -> N
         activities.letters,
         activities.payments,
         notify.notifier,
-        portal.queries,
     ],
     ids=lambda m: m.__name__,
 )
