@@ -79,10 +79,10 @@ def codec_endpoint(settings: Settings) -> str:
 
 # The embedded server's history service reads the tasks it has just written (a case's first
 # workflow task, a workflow task after a signal or an update) from its transfer queue at most
-# this many times a second. Temporal's default, 20, is made for clusters with hundreds of
-# shards; on the dev server's one shard it held each new case about 27 ms (p50) before its first
-# step, half of its report to paid. At 200 a read waits 5 ms at most; an idle engine does not
-# read more often, since the reads follow new tasks. docs/benchmarks.md has the figures.
+# this many times a second a shard. With Temporal's default, 20, the embedded dev server held
+# each new case about 27 ms (p50) before its first step, half of its report to paid. At 200 a
+# read waits 5 ms at most; an idle engine does not read more often, since the reads follow new
+# tasks. docs/benchmarks.md has the figures.
 TRANSFER_READS_PER_SECOND = 200
 
 

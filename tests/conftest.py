@@ -212,8 +212,9 @@ async def running_worker(
 @pytest.fixture
 async def ts(ts_env, settings, engine, rail) -> AsyncIterator[Engine_]:
     """A worker on the time-skipping server (for anything measured in days). The test's
-    workflows are terminated before the worker stops, so it stops with no case mid-step: a
-    worker stopped with a local activity still out could hang in the SDK's shutdown."""
+    workflows are terminated before the worker stops, so that it stops with no case going on
+    to its next steps: CI once waited 120 s in such a worker's shutdown, right after a test
+    whose claim was still on its way to payment."""
     client, started = per_test_client(ts_env)
     register_time_skipping(client, ts_env)
     async with running_worker(client, settings, engine, rail):
