@@ -8,6 +8,7 @@ value only to staff whose role needs it (FULL_VIEW_ROLES), and only when asked (
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; type checkers read True
 if TYPE_CHECKING:
@@ -122,14 +123,9 @@ def for_read_model(status: dict[str, Any]) -> dict[str, Any]:
     return masked
 
 
-_masks_by_key: dict[str, Any] = {}
-
-
-def _field_mask(key: object) -> Any:
-    name = str(key)
-    if name not in _masks_by_key:
-        _masks_by_key[name] = next((m for end, m in _FIELD_MASKS if name.endswith(end)), None)
-    return _masks_by_key[name]
+@lru_cache(maxsize=4096)  # bounded: a report's free-form details bring keys of their own
+def _field_mask(name: str) -> Any:
+    return next((m for end, m in _FIELD_MASKS if name.endswith(end)), None)
 
 
 def _masked(value: Any) -> Any:
@@ -138,7 +134,7 @@ def _masked(value: Any) -> Any:
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
         for key, item in value.items():
-            mask = _field_mask(key)
+            mask = _field_mask(str(key))
             out[key] = mask_data(mask(item)) if mask and isinstance(item, str) else _masked(item)
         return out
     if isinstance(value, list | tuple):

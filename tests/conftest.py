@@ -155,13 +155,14 @@ class _RecordStarts(Interceptor):
         return Outbound(next)
 
 
-async def end_workflows(client: Client, workflow_ids: list[str]) -> None:
+async def end_workflows(client: Client, workflow_ids: list[str], settle: bool = True) -> None:
     """Let each workflow's activities in flight finish, then terminate it. On the time-skipping
     server an activity still out when its workflow ends holds time still until it times out,
-    and a workflow left with a timer and no worker stalls time for later tests."""
+    and a workflow left with a timer and no worker stalls time for later tests. Without
+    `settle`, each is terminated at once (a server that is the test's own, and ends with it)."""
     for workflow_id in workflow_ids:
         handle = client.get_workflow_handle(workflow_id)
-        for _ in range(100):
+        for _ in range(100 if settle else 0):
             try:
                 described = await handle.describe()
             except RPCError:
@@ -171,14 +172,6 @@ async def end_workflows(client: Client, workflow_ids: list[str]) -> None:
             await asyncio.sleep(0.05)
         with contextlib.suppress(RPCError):
             await handle.terminate("test finished")
-
-
-async def terminate_all(client: Client, workflow_ids: list[str]) -> None:
-    """Ends each workflow at once (the time-skipping server is the test's own, so nothing
-    waits on what it leaves out)."""
-    for workflow_id in workflow_ids:
-        with contextlib.suppress(RPCError):
-            await client.get_workflow_handle(workflow_id).terminate("test finished")
 
 
 def per_test_client(env: WorkflowEnvironment) -> tuple[Client, list[str]]:
@@ -219,7 +212,7 @@ async def ts(ts_env, settings, engine, rail) -> AsyncIterator[Engine_]:
     register_time_skipping(client, ts_env)
     async with running_worker(client, settings, engine, rail):
         yield Engine_(client, settings, engine, rail, ts_env)
-        await terminate_all(client, started)
+        await end_workflows(client, started, settle=False)
 
 
 @pytest.fixture
